@@ -1,0 +1,171 @@
+/**
+ * The answer engines cloro scrapes, each described once: its sync path, its
+ * async `taskType`, the schemas of its request and of its `result`, and the
+ * cross-field rules its request must meet.
+ *
+ * The client, the simulator, the pricing table and the async API all read
+ * this registry, so an engine is added in one place.
+ *
+ * @since 0.1.0
+ */
+import * as Either from "effect/Either"
+import * as Predicate from "effect/Predicate"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import { FieldIssue, InvalidRequest } from "./CloroError.js"
+import * as Engines from "./internal/engines.js"
+
+/**
+ * An engine's short name, as the client's `monitor.*` methods spell it.
+ *
+ * @since 0.1.0
+ */
+export type EngineName = Engines.Name
+
+/**
+ * The engine's name in the async API (`taskType`).
+ *
+ * @since 0.1.0
+ */
+export type TaskType = Engines.TaskTypes[EngineName]
+
+/**
+ * Everything the library knows about one engine.
+ *
+ * @since 0.1.0
+ */
+export interface EngineSpec<Name extends string, Type extends string, Req, Res> {
+  readonly name: Name
+  readonly taskType: Type
+  /** Sync endpoint, e.g. `/v1/monitor/chatgpt`. */
+  readonly path: string
+  /** The request body; decoding it checks field types, ranges and unknown keys. */
+  readonly request: Schema.Schema<Req>
+  /** The engine's `result` object; unknown fields are ignored. */
+  readonly result: Schema.Schema<Res>
+  /**
+   * Rules across fields that a schema alone does not express (`country` vs
+   * `gl`, `state` only with US...). They read the raw body so that they report
+   * alongside schema issues, not only once the schema passes.
+   */
+  readonly crossFieldIssues: (body: Readonly<Record<string, unknown>>) => ReadonlyArray<FieldIssue>
+}
+
+/**
+ * The request type of an engine.
+ *
+ * @since 0.1.0
+ */
+export type Request<N extends EngineName> = Engines.Requests[N]
+
+/**
+ * The `result` type of an engine.
+ *
+ * @since 0.1.0
+ */
+export type Result<N extends EngineName> = Engines.Results[N]
+
+/**
+ * Every engine by name.
+ *
+ * @since 0.1.0
+ */
+export const engines: { readonly [N in EngineName]: EngineSpec<N, Engines.TaskTypes[N], Request<N>, Result<N>> } =
+  Engines.registry
+
+/**
+ * Every engine name, in a stable order.
+ *
+ * @since 0.1.0
+ */
+export const names: ReadonlyArray<EngineName> = Engines.names
+
+/**
+ * Looks an engine up by its async `taskType`. With a literal task type the
+ * spec is that engine's; with a `TaskType` read from a task it is the union
+ * of all specs, whose `name` then selects the engine for `validate` or
+ * `decodeResult`.
+ *
+ * @example
+ * ```ts
+ * import { Engine } from "cloro-effect"
+ *
+ * Engine.fromTaskType("GOOGLE_NEWS").path // "/v1/monitor/google/news"
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const fromTaskType = <T extends TaskType>(taskType: T): Engines.ByTaskType[T] => Engines.byTaskType[taskType]
+
+/**
+ * Decodes an engine's `result` object (the sync response's `result`, or a
+ * completed task's `response`), ignoring fields the schema does not know.
+ *
+ * @since 0.1.0
+ */
+export const decodeResult = <N extends EngineName>(
+  name: N,
+  input: unknown
+): Either.Either<Result<N>, ParseResult.ParseError> =>
+  Schema.decodeUnknownEither(Engines.registry[name].result, { errors: "all" })(input)
+
+const unexpectedPrefix = "is unexpected, expected: "
+
+/** Effect's defaults for missing and unknown keys read oddly on their own, so they are reworded. */
+const issueMessage = (issue: ParseResult.ArrayFormatterIssue): string => {
+  switch (issue._tag) {
+    case "Missing":
+      return issue.message === "is missing" ? "Required field is missing" : issue.message
+    case "Unexpected":
+      return issue.message.startsWith(unexpectedPrefix)
+        ? `Unknown field; expected one of ${issue.message.slice(unexpectedPrefix.length)}`
+        : `Unknown field`
+    default:
+      return issue.message
+  }
+}
+
+const issuesFromParseError = (error: ParseResult.ParseError): Array<FieldIssue> =>
+  ParseResult.ArrayFormatter.formatErrorSync(error).map(
+    (issue) => new FieldIssue({ field: issue.path.map(String).join(".") || "(body)", message: issueMessage(issue) })
+  )
+
+/**
+ * Validates a request for an engine locally, collecting every issue (schema
+ * and cross-field) into one `InvalidRequest` with `source: "client"`.
+ *
+ * @example
+ * ```ts
+ * import { Engine } from "cloro-effect"
+ *
+ * Engine.validate("chatgpt", { prompt: "", country: "US" })
+ * // Either.left(InvalidRequest { issues: [{ field: "prompt", message: "Prompt cannot be empty" }] })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const validate = <N extends EngineName>(
+  name: N,
+  input: unknown
+): Either.Either<Request<N>, InvalidRequest> => {
+  const spec = Engines.registry[name]
+  if (!Predicate.isRecord(input)) {
+    const issue = new FieldIssue({ field: "(body)", message: "The request body must be a JSON object" })
+    return Either.left(new InvalidRequest({ message: `Invalid ${name} request: ${issue.message}`, source: "client", issues: [issue] }))
+  }
+  const decoded = Schema.decodeUnknownEither(spec.request, { errors: "all", onExcessProperty: "error" })(input)
+  const issues = [
+    ...Either.match(decoded, { onLeft: issuesFromParseError, onRight: () => [] }),
+    ...spec.crossFieldIssues(input)
+  ]
+  if (Either.isRight(decoded) && issues.length === 0) {
+    return Either.right(decoded.right)
+  }
+  return Either.left(
+    new InvalidRequest({
+      message: `Invalid ${name} request: ${issues.map((i) => `${i.field}: ${i.message}`).join("; ")}`,
+      source: "client",
+      issues
+    })
+  )
+}

@@ -1,0 +1,75 @@
+/**
+ * Google News (`POST /v1/monitor/google/news`, task type `GOOGLE_NEWS`): the
+ * request body and the `result` object.
+ *
+ * @since 0.1.0
+ */
+import * as Schema from "effect/Schema"
+import { blockedCountries, Country, flag, Gl, Hl, optionalField, Query } from "./Common.js"
+
+/**
+ * Optional parts of the answer.
+ *
+ * @since 0.1.0
+ */
+export const Include = Schema.Struct({
+  html: flag
+})
+
+/**
+ * @since 0.1.0
+ */
+export interface Include extends Schema.Schema.Type<typeof Include> {}
+
+/**
+ * The device the search runs from; `mobile` is an alias of `android`.
+ *
+ * @since 0.1.0
+ */
+export const Device = Schema.Literal("desktop", "mobile", "ios", "android")
+
+/**
+ * @since 0.1.0
+ */
+export type Device = typeof Device.Type
+
+/**
+ * The request body. One of `gl` or `country` (its deprecated alias) is required.
+ *
+ * @since 0.1.0
+ */
+export const Request = Schema.Struct({
+  query: Query,
+  /** Deprecated alias of `gl`; uppercase. */
+  country: optionalField(Country("Google News", blockedCountries.googleNews)),
+  gl: optionalField(Gl("Google News", blockedCountries.googleNews)),
+  hl: optionalField(Hl),
+  device: optionalField(Device),
+  /** Result pages, 1 to 10; +2 credits per page after the first. */
+  pages: optionalField(
+    Schema.Number.annotations({ message: () => "pages must be a number" }).pipe(
+      Schema.filter((n) => (Number.isInteger(n) && n >= 1 && n <= 10) || "pages must be an integer from 1 to 10")
+    )
+  ),
+  include: optionalField(Include)
+})
+
+/**
+ * @since 0.1.0
+ */
+export interface Request extends Schema.Schema.Type<typeof Request> {}
+
+/**
+ * The `result` of a Google News search.
+ *
+ * @since 0.1.0
+ */
+export const Result = Schema.Struct({
+  /** URLs of the stored pages, one per page, valid 24 h. */
+  html: Schema.optional(Schema.Array(Schema.String))
+})
+
+/**
+ * @since 0.1.0
+ */
+export interface Result extends Schema.Schema.Type<typeof Result> {}
