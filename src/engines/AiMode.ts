@@ -5,7 +5,23 @@
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
-import { blockedCountries, Country, flag, Gl, Hl, optionalField, Prompt, Source } from "./Common.js"
+import {
+  blockedCountries,
+  Country,
+  flag,
+  Gl,
+  GoogleCitationPill,
+  GoogleMapPlace,
+  GooglePlace,
+  GoogleSource,
+  Hl,
+  opt,
+  optionalField,
+  Price,
+  ProductResult,
+  Prompt,
+  redirectLink
+} from "./Common.js"
 
 /**
  * Optional parts of the answer. `expandProducts` costs +1 credit per product
@@ -69,16 +85,127 @@ export const Request = Schema.Struct({
 export interface Request extends Schema.Schema.Type<typeof Request> {}
 
 /**
+ * A product card. `reviews` is Google's display string (e.g. `"1.2K"`).
+ *
+ * @since 0.1.0
+ */
+export const ShoppingCard = Schema.Struct({
+  title: opt(Schema.String),
+  price: opt(Price),
+  oldPrice: opt(Price),
+  store: opt(Schema.String),
+  rating: opt(Schema.Number),
+  reviews: opt(Schema.String),
+  thumbnail: opt(Schema.String),
+  productLink: opt(Schema.String),
+  snippet: opt(Schema.String),
+  snippetLinks: opt(Schema.Array(Schema.Struct({ text: opt(Schema.String), link: opt(Schema.String), redirectLink }))),
+  position: opt(Schema.Number)
+})
+
+/**
+ * @since 0.1.0
+ */
+export interface ShoppingCard extends Schema.Schema.Type<typeof ShoppingCard> {}
+
+/**
+ * One sponsored product.
+ *
+ * @since 0.1.0
+ */
+export const Ad = Schema.Struct({
+  title: opt(Schema.String),
+  url: opt(Schema.String),
+  position: opt(Schema.Number),
+  price: opt(Price),
+  store: opt(Schema.String),
+  rating: opt(Schema.Number),
+  reviews: opt(Schema.String),
+  /** Changelog 2026-09-21; not yet in the spec. */
+  imageUrl: opt(Schema.String),
+  redirectLink
+})
+
+/**
+ * @since 0.1.0
+ */
+export interface Ad extends Schema.Schema.Type<typeof Ad> {}
+
+/**
+ * The sponsored block: an object with a heading and its ads (not an array).
+ *
+ * @since 0.1.0
+ */
+export const Ads = Schema.Struct({
+  title: opt(Schema.String),
+  ads: opt(Schema.Array(Ad))
+})
+
+/**
+ * @since 0.1.0
+ */
+export interface Ads extends Schema.Schema.Type<typeof Ads> {}
+
+/**
+ * A product shown inside the answer text.
+ *
+ * @since 0.1.0
+ */
+export const InlineProduct = Schema.Struct({
+  title: opt(Schema.String),
+  position: opt(Schema.Number),
+  price: opt(Price),
+  oldPrice: opt(Price),
+  store: opt(Schema.String),
+  thumbnail: opt(Schema.String),
+  productLink: opt(Schema.String)
+})
+
+/**
+ * @since 0.1.0
+ */
+export interface InlineProduct extends Schema.Schema.Type<typeof InlineProduct> {}
+
+/**
+ * A video card.
+ *
+ * @since 0.1.0
+ */
+export const Video = Schema.Struct({
+  title: opt(Schema.String),
+  link: Schema.String,
+  platform: opt(Schema.String),
+  channel: opt(Schema.String),
+  duration: opt(Schema.String),
+  thumbnail: opt(Schema.String),
+  redirectLink
+})
+
+/**
+ * @since 0.1.0
+ */
+export interface Video extends Schema.Schema.Type<typeof Video> {}
+
+/**
  * The `result` of an AI Mode answer.
  *
  * @since 0.1.0
  */
 export const Result = Schema.Struct({
   text: Schema.String,
-  sources: Schema.Array(Source),
-  markdown: Schema.optional(Schema.String),
-  /** URL of the stored page, valid 24 h. */
-  html: Schema.optional(Schema.String)
+  sources: Schema.Array(GoogleSource),
+  /** URL of the stored page, valid 24 h (`include.html`). */
+  html: opt(Schema.String),
+  markdown: opt(Schema.String),
+  citationPills: opt(Schema.Array(GoogleCitationPill)),
+  places: opt(Schema.Array(GooglePlace)),
+  shoppingCards: opt(Schema.Array(ShoppingCard)),
+  ads: opt(Ads),
+  inlineProducts: opt(Schema.Array(InlineProduct)),
+  videos: opt(Schema.Array(Video)),
+  map: opt(Schema.Array(GoogleMapPlace)),
+  /** Only with `include.expandProducts`; each entry cost +1 credit. */
+  productResults: opt(Schema.Array(ProductResult))
 })
 
 /**

@@ -213,19 +213,241 @@ export const flag = Schema.optionalWith(Schema.Boolean, { exact: true })
  */
 export const optionalField = <S extends Schema.Schema.Any>(schema: S) => Schema.optionalWith(schema, { exact: true })
 
+// ---------------------------------------------------------------------------
+// result shapes: decoding ignores unknown fields, and everything a provider
+// may leave out is optional, because a result that fails to decode has still
+// been paid for
+// ---------------------------------------------------------------------------
+
+/**
+ * An optional result field, which cloro omits (rather than nulls) when absent.
+ *
+ * @since 0.1.0
+ */
+export const opt = <S extends Schema.Schema.Any>(schema: S) => Schema.optional(schema)
+
+/**
+ * An optional result field that the provider may also send as `null`.
+ *
+ * @since 0.1.0
+ */
+export const optNull = <S extends Schema.Schema.Any>(schema: S) => Schema.optional(Schema.NullOr(schema))
+
+/**
+ * A string documented with a fixed set of values. The known values type-check
+ * and autocomplete, but any other string still decodes: a provider adding a
+ * value must not turn a paid result into a decode error.
+ *
+ * @since 0.1.0
+ */
+export const OpenLiteral = <const L extends ReadonlyArray<string>>(
+  ...literals: L
+): Schema.Schema<L[number] | (string & {})> =>
+  Schema.declare((u: unknown): u is L[number] | (string & {}) => typeof u === "string", {
+    identifier: literals.map((l) => JSON.stringify(l)).join(" | "),
+    message: () => `Expected a string such as ${literals.map((l) => JSON.stringify(l)).join(", ")}`
+  })
+
+/**
+ * Provider stream chunks or other undocumented, provider-specific data.
+ *
+ * @since 0.1.0
+ */
+export const RawResponse = Schema.Array(Schema.Unknown)
+
 /**
  * A source the answer cites. `position` is 1-based.
  *
  * @since 0.1.0
  */
 export const Source = Schema.Struct({
-  position: Schema.optional(Schema.Number),
+  position: opt(Schema.Number),
   url: Schema.String,
-  label: Schema.optional(Schema.String),
-  description: Schema.optional(Schema.String)
+  label: opt(Schema.String),
+  description: opt(Schema.String)
 })
 
 /**
  * @since 0.1.0
  */
 export interface Source extends Schema.Schema.Type<typeof Source> {}
+
+/**
+ * One (pill, source) pair of an inline citation chip: entries sharing a
+ * `citationPillId` belong to the same chip. Ids are 1-based except on
+ * ChatGPT (0-based); `position` is the 1-based index into `sources`.
+ *
+ * @since 0.1.0
+ */
+export const CitationPill = Schema.Struct({
+  /** May be empty; read `domain` / `url` then. */
+  label: Schema.String,
+  citationPillId: Schema.Number,
+  url: Schema.String,
+  domain: Schema.String,
+  description: opt(Schema.String),
+  position: opt(Schema.Number)
+})
+
+/**
+ * @since 0.1.0
+ */
+export interface CitationPill extends Schema.Schema.Type<typeof CitationPill> {}
+
+/**
+ * A price as the Google family parses it; parts it could not parse are omitted.
+ *
+ * @since 0.1.0
+ */
+export const Price = Schema.Struct({
+  value: opt(Schema.Number),
+  currency: opt(Schema.String),
+  raw: opt(Schema.String)
+})
+
+/**
+ * @since 0.1.0
+ */
+export interface Price extends Schema.Schema.Type<typeof Price> {}
+
+/**
+ * Google's `/goto` redirect beside a resolved link (resolve it with
+ * `GoogleGoto` if needed).
+ *
+ * @since 0.1.0
+ */
+export const redirectLink = opt(Schema.String)
+
+/**
+ * A source in a Google-family answer.
+ *
+ * @since 0.1.0
+ */
+export const GoogleSource = Schema.Struct({
+  ...Source.fields,
+  redirectLink
+})
+
+/**
+ * @since 0.1.0
+ */
+export interface GoogleSource extends Schema.Schema.Type<typeof GoogleSource> {}
+
+/**
+ * A citation pill in a Google-family answer.
+ *
+ * @since 0.1.0
+ */
+export const GoogleCitationPill = Schema.Struct({
+  ...CitationPill.fields,
+  redirectLink
+})
+
+/**
+ * @since 0.1.0
+ */
+export interface GoogleCitationPill extends Schema.Schema.Type<typeof GoogleCitationPill> {}
+
+const googlePlaceFields = {
+  title: Schema.String,
+  index: opt(Schema.Number),
+  thumbnail: opt(Schema.String),
+  rating: opt(Schema.Number),
+  reviews: opt(Schema.Number),
+  type: opt(Schema.String),
+  address: opt(Schema.String),
+  status: opt(Schema.String),
+  /** Google knowledge-graph id, e.g. `/g/1tglgvbk`. */
+  placeId: opt(Schema.String),
+  phone: opt(Schema.String),
+  website: opt(Schema.String)
+}
+
+/**
+ * A place card (AI Mode, AI Overview).
+ *
+ * @since 0.1.0
+ */
+export const GooglePlace = Schema.Struct({
+  ...googlePlaceFields,
+  link: opt(Schema.String),
+  priceLevel: opt(Schema.String)
+})
+
+/**
+ * @since 0.1.0
+ */
+export interface GooglePlace extends Schema.Schema.Type<typeof GooglePlace> {}
+
+/**
+ * A place on the map pack, with its Maps link and coordinates.
+ *
+ * @since 0.1.0
+ */
+export const GoogleMapPlace = Schema.Struct({
+  ...googlePlaceFields,
+  link: opt(Schema.String),
+  gpsCoordinates: opt(Schema.Struct({ latitude: opt(Schema.Number), longitude: opt(Schema.Number) }))
+})
+
+/**
+ * @since 0.1.0
+ */
+export interface GoogleMapPlace extends Schema.Schema.Type<typeof GoogleMapPlace> {}
+
+/**
+ * A merchant offering a product of a `ProductResult`.
+ *
+ * @since 0.1.0
+ */
+export const ProductStore = Schema.Struct({
+  name: Schema.String,
+  link: opt(Schema.String),
+  redirectLink,
+  price: opt(Price),
+  installments: opt(Schema.String),
+  description: opt(Schema.String),
+  buyingOptions: opt(Schema.Array(Schema.String)),
+  logo: opt(Schema.String),
+  shipping: opt(Schema.String),
+  condition: opt(Schema.String),
+  rating: opt(Schema.Number),
+  reviews: opt(Schema.String)
+})
+
+/**
+ * @since 0.1.0
+ */
+export interface ProductStore extends Schema.Schema.Type<typeof ProductStore> {}
+
+/**
+ * An expanded product cluster (Google Search, and AI Mode with
+ * `include.expandProducts`). Only `title` is guaranteed.
+ *
+ * @since 0.1.0
+ */
+export const ProductResult = Schema.Struct({
+  title: Schema.String,
+  stores: opt(Schema.Array(ProductStore)),
+  aboutTheProduct: opt(Schema.Struct({
+    description: opt(Schema.String),
+    features: opt(Schema.Array(Schema.String))
+  })),
+  /** Category → (key → value). */
+  specifications: opt(Schema.Record({ key: Schema.String, value: Schema.Record({ key: Schema.String, value: Schema.String }) })),
+  images: opt(Schema.Array(Schema.Struct({
+    mainUrl: Schema.String,
+    thumbnailUrl: opt(Schema.String),
+    title: opt(Schema.String)
+  }))),
+  rating: opt(Schema.Number),
+  reviews: opt(Schema.String),
+  variants: opt(Schema.Array(Schema.Unknown)),
+  userReviews: opt(Schema.Array(Schema.Unknown)),
+  relatedProducts: opt(Schema.Array(Schema.Unknown))
+})
+
+/**
+ * @since 0.1.0
+ */
+export interface ProductResult extends Schema.Schema.Type<typeof ProductResult> {}

@@ -4,7 +4,7 @@
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
-import { blockedCountries, Country, flag, optionalField, Prompt, Source, UsState } from "./Common.js"
+import { blockedCountries, CitationPill, Country, flag, opt, optionalField, Price, Prompt, RawResponse, Source, UsState } from "./Common.js"
 
 /**
  * Optional parts of the answer; all free.
@@ -41,6 +41,60 @@ export const Request = Schema.Struct({
 export interface Request extends Schema.Schema.Type<typeof Request> {}
 
 /**
+ * A place card.
+ *
+ * @since 0.1.0
+ */
+export const Place = Schema.Struct({
+  index: opt(Schema.Number),
+  title: Schema.String,
+  link: opt(Schema.String),
+  thumbnail: opt(Schema.String),
+  rating: opt(Schema.Number),
+  reviews: opt(Schema.Number),
+  type: opt(Schema.String),
+  description: opt(Schema.String),
+  price: opt(Schema.String)
+})
+
+/**
+ * @since 0.1.0
+ */
+export interface Place extends Schema.Schema.Type<typeof Place> {}
+
+/**
+ * A product card (since 2026-09-22).
+ *
+ * @since 0.1.0
+ */
+export const ShoppingCard = Schema.Struct({
+  position: opt(Schema.Number),
+  title: Schema.String,
+  productLink: opt(Schema.String),
+  productId: opt(Schema.String),
+  price: opt(Price),
+  oldPrice: opt(Price),
+  store: opt(Schema.String),
+  storeLink: opt(Schema.String),
+  storeCount: opt(Schema.Number),
+  shipping: opt(Schema.String),
+  deliveryTime: opt(Schema.String),
+  rating: opt(Schema.Number),
+  reviews: opt(Schema.Number),
+  brand: opt(Schema.String),
+  description: opt(Schema.String),
+  thumbnail: opt(Schema.String),
+  images: opt(Schema.Array(Schema.String)),
+  catalogId: opt(Schema.String),
+  gpcId: opt(Schema.String)
+})
+
+/**
+ * @since 0.1.0
+ */
+export interface ShoppingCard extends Schema.Schema.Type<typeof ShoppingCard> {}
+
+/**
  * The `result` of a Gemini answer.
  *
  * @since 0.1.0
@@ -48,9 +102,13 @@ export interface Request extends Schema.Schema.Type<typeof Request> {}
 export const Result = Schema.Struct({
   text: Schema.String,
   sources: Schema.Array(Source),
-  markdown: Schema.optional(Schema.String),
-  /** URL of the stored page, valid 24 h. */
-  html: Schema.optional(Schema.String)
+  markdown: opt(Schema.String),
+  /** URL of the stored page, valid 24 h (`include.html`). */
+  html: opt(Schema.String),
+  citationPills: opt(Schema.Array(CitationPill)),
+  places: opt(Schema.Array(Place)),
+  shoppingCards: opt(Schema.Array(ShoppingCard)),
+  rawResponse: opt(RawResponse)
 })
 
 /**

@@ -5,7 +5,25 @@
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
-import { blockedCountries, Country, flag, Gl, Hl, optionalField, Query } from "./Common.js"
+import {
+  blockedCountries,
+  Country,
+  flag,
+  Gl,
+  GoogleCitationPill,
+  GoogleMapPlace,
+  GooglePlace,
+  GoogleSource,
+  Hl,
+  OpenLiteral,
+  opt,
+  optionalField,
+  optNull,
+  Price,
+  ProductResult,
+  Query,
+  redirectLink
+} from "./Common.js"
 
 /**
  * What `include.aioverview` accepts: `true`, or options for the overview.
@@ -118,13 +136,327 @@ export const Request = Schema.Struct({
 export interface Request extends Schema.Schema.Type<typeof Request> {}
 
 /**
- * The `result` of a Google search.
+ * A link with its title, as in sitelinks and knowledge-graph lists.
+ *
+ * @since 0.1.0
+ */
+export const Link = Schema.Struct({
+  title: opt(Schema.String),
+  link: opt(Schema.String),
+  redirectLink
+})
+
+/**
+ * @since 0.1.0
+ */
+export interface Link extends Schema.Schema.Type<typeof Link> {}
+
+/**
+ * An organic (unpaid) result.
+ *
+ * @since 0.1.0
+ */
+export const OrganicResult = Schema.Struct({
+  position: opt(Schema.Number),
+  title: opt(Schema.String),
+  link: opt(Schema.String),
+  displayedLink: opt(Schema.String),
+  snippet: opt(Schema.String),
+  date: opt(Schema.String),
+  /** The result page (1-based) it was found on. */
+  page: opt(Schema.Number),
+  sitelinks: opt(Schema.Struct({ inline: opt(Schema.Array(Link)) })),
+  redirectLink
+})
+
+/**
+ * @since 0.1.0
+ */
+export interface OrganicResult extends Schema.Schema.Type<typeof OrganicResult> {}
+
+/**
+ * A "People also ask" question. AI-Overview-type items carry `markdown` and
+ * `sources` only with `include.paaAioverview`.
+ *
+ * @since 0.1.0
+ */
+export const PeopleAlsoAsk = Schema.Struct({
+  question: opt(Schema.String),
+  type: opt(OpenLiteral("AIOVERVIEW", "LINK", "UNKNOWN")),
+  snippet: opt(Schema.String),
+  title: opt(Schema.String),
+  link: opt(Schema.String),
+  markdown: opt(Schema.String),
+  sources: opt(Schema.Array(Schema.Struct({
+    label: opt(Schema.String),
+    url: opt(Schema.String),
+    description: opt(Schema.String),
+    position: opt(Schema.Number),
+    redirectLink
+  }))),
+  redirectLink
+})
+
+/**
+ * @since 0.1.0
+ */
+export interface PeopleAlsoAsk extends Schema.Schema.Type<typeof PeopleAlsoAsk> {}
+
+/**
+ * A "People are saying" post.
+ *
+ * @since 0.1.0
+ */
+export const PeopleAreSaying = Schema.Struct({
+  position: opt(Schema.Number),
+  title: opt(Schema.String),
+  link: opt(Schema.String),
+  date: opt(Schema.String),
+  redirectLink
+})
+
+/**
+ * @since 0.1.0
+ */
+export interface PeopleAreSaying extends Schema.Schema.Type<typeof PeopleAreSaying> {}
+
+/**
+ * A local-pack business. `reviews` is Google's display string.
+ *
+ * @since 0.1.0
+ */
+export const LocalResult = Schema.Struct({
+  position: opt(Schema.Number),
+  title: opt(Schema.String),
+  placeId: opt(Schema.String),
+  rating: opt(Schema.Number),
+  reviews: opt(Schema.String),
+  price: opt(Schema.String),
+  type: opt(Schema.String),
+  yearsInBusiness: opt(Schema.String),
+  address: opt(Schema.String),
+  phone: opt(Schema.String),
+  hours: opt(Schema.String),
+  description: opt(Schema.String),
+  links: opt(Schema.Struct({
+    website: opt(Schema.String),
+    directions: opt(Schema.String),
+    redirectLink
+  }))
+})
+
+/**
+ * @since 0.1.0
+ */
+export interface LocalResult extends Schema.Schema.Type<typeof LocalResult> {}
+
+/**
+ * A related search at the foot of the page.
+ *
+ * @since 0.1.0
+ */
+export const RelatedSearch = Schema.Struct({
+  query: opt(Schema.String),
+  link: opt(Schema.String)
+})
+
+/**
+ * @since 0.1.0
+ */
+export interface RelatedSearch extends Schema.Schema.Type<typeof RelatedSearch> {}
+
+/**
+ * A sponsored result or shopping ad.
+ *
+ * @since 0.1.0
+ */
+export const Ad = Schema.Struct({
+  position: opt(Schema.Number),
+  blockPosition: opt(OpenLiteral("top", "bottom", "middle", "rhs")),
+  type: opt(OpenLiteral("RESULT", "SHOPPING_CARD")),
+  title: opt(Schema.String),
+  url: opt(Schema.String),
+  page: opt(Schema.Number),
+  displayedUrl: opt(Schema.String),
+  domain: opt(Schema.String),
+  description: opt(Schema.String),
+  category: opt(Schema.String),
+  price: opt(Price),
+  oldPrice: opt(Price),
+  store: opt(Schema.String),
+  imageUrl: opt(Schema.String),
+  sitelinks: opt(Schema.Array(Schema.Struct({
+    url: opt(Schema.String),
+    title: opt(Schema.String),
+    description: opt(Schema.String)
+  })))
+})
+
+/**
+ * @since 0.1.0
+ */
+export interface Ad extends Schema.Schema.Type<typeof Ad> {}
+
+/**
+ * A link under a citation chip's "View related links" that is not among the
+ * overview's `sources`.
+ *
+ * @since 0.1.0
+ */
+export const RelatedLink = Schema.Struct({
+  label: Schema.String,
+  citationPillId: Schema.Number,
+  url: Schema.String,
+  domain: Schema.String,
+  description: opt(Schema.String),
+  redirectLink
+})
+
+/**
+ * @since 0.1.0
+ */
+export interface RelatedLink extends Schema.Schema.Type<typeof RelatedLink> {}
+
+/**
+ * A video in the AI Overview.
+ *
+ * @since 0.1.0
+ */
+export const AiOverviewVideo = Schema.Struct({
+  url: opt(Schema.String),
+  title: opt(Schema.String),
+  thumbnail: opt(Schema.String),
+  source: opt(Schema.String),
+  platform: opt(Schema.String),
+  date: opt(Schema.String),
+  duration: opt(Schema.String),
+  redirectLink
+})
+
+/**
+ * @since 0.1.0
+ */
+export interface AiOverviewVideo extends Schema.Schema.Type<typeof AiOverviewVideo> {}
+
+/**
+ * An ad inside the AI Overview (note `old_price` in snake_case here).
+ *
+ * @since 0.1.0
+ */
+export const AiOverviewAd = Schema.Struct({
+  position: opt(Schema.Number),
+  title: opt(Schema.String),
+  url: opt(Schema.String),
+  type: opt(OpenLiteral("TEXT", "SHOPPING")),
+  domain: opt(Schema.String),
+  description: opt(Schema.String),
+  price: opt(Price),
+  old_price: opt(Price),
+  store: opt(Schema.String),
+  image: opt(Schema.String)
+})
+
+/**
+ * @since 0.1.0
+ */
+export interface AiOverviewAd extends Schema.Schema.Type<typeof AiOverviewAd> {}
+
+/**
+ * Google's AI Overview (`include.aioverview`).
+ *
+ * @since 0.1.0
+ */
+export const AiOverview = Schema.Struct({
+  text: opt(Schema.String),
+  /** With `include.aioverview: { markdown: true }`. */
+  markdown: opt(Schema.String),
+  sources: opt(Schema.Array(GoogleSource)),
+  citationPills: opt(Schema.Array(GoogleCitationPill)),
+  relatedLinks: opt(Schema.Array(RelatedLink)),
+  videos: opt(Schema.Array(AiOverviewVideo)),
+  places: opt(Schema.Array(GooglePlace)),
+  map: opt(Schema.Array(GoogleMapPlace)),
+  ads: opt(Schema.Array(AiOverviewAd))
+})
+
+/**
+ * @since 0.1.0
+ */
+export interface AiOverview extends Schema.Schema.Type<typeof AiOverview> {}
+
+/**
+ * A product card. `reviews` is Google's display string.
+ *
+ * @since 0.1.0
+ */
+export const ShoppingCard = Schema.Struct({
+  title: opt(Schema.String),
+  position: opt(Schema.Number),
+  promoLabel: opt(Schema.String),
+  category: opt(Schema.String),
+  price: opt(Price),
+  oldPrice: opt(Price),
+  store: opt(Schema.String),
+  rating: opt(Schema.Number),
+  reviews: opt(Schema.String),
+  thumbnail: opt(Schema.String)
+})
+
+/**
+ * @since 0.1.0
+ */
+export interface ShoppingCard extends Schema.Schema.Type<typeof ShoppingCard> {}
+
+/**
+ * The knowledge panel: its main fields are typed, and the many optional
+ * panels Google renders for particular entity types (menus, ratings,
+ * streaming options, admissions...) are kept as they come.
+ *
+ * @since 0.1.0
+ */
+export const KnowledgeGraph = Schema.Struct({
+  title: opt(Schema.String),
+  type: opt(Schema.String),
+  kgmid: opt(Schema.String),
+  description: opt(Schema.String),
+  imageUrl: opt(Schema.String),
+  website: opt(Schema.String),
+  source: opt(Schema.Struct({ name: opt(Schema.String), link: opt(Schema.String), redirectLink })),
+  attributes: opt(Schema.Array(Schema.Struct({ key: opt(Schema.String), value: opt(Schema.String) }))),
+  profiles: opt(Schema.Array(Schema.Struct({ name: opt(Schema.String), link: opt(Schema.String), redirectLink }))),
+  peopleAlsoSearchFor: opt(Schema.Array(Schema.Struct({ name: opt(Schema.String), link: opt(Schema.String), redirectLink }))),
+  rating: opt(Schema.Unknown),
+  ratings: opt(Schema.Array(Schema.Unknown)),
+  redirectLink
+})
+
+/**
+ * @since 0.1.0
+ */
+export interface KnowledgeGraph extends Schema.Schema.Type<typeof KnowledgeGraph> {}
+
+/**
+ * The `result` of a Google search. Lists hold every requested page, each
+ * item tagged with its `page` where relevant.
  *
  * @since 0.1.0
  */
 export const Result = Schema.Struct({
-  /** URLs of the stored pages, one per page, valid 24 h. */
-  html: Schema.optional(Schema.Array(Schema.String))
+  organicResults: opt(Schema.Array(OrganicResult)),
+  peopleAlsoAsk: opt(Schema.Array(PeopleAlsoAsk)),
+  peopleAreSaying: opt(Schema.Array(PeopleAreSaying)),
+  localResults: opt(Schema.Array(LocalResult)),
+  localResultsMoreLink: opt(Schema.String),
+  relatedSearches: opt(Schema.Array(RelatedSearch)),
+  ads: opt(Schema.Array(Ad)),
+  /** `null` or absent when Google showed no AI Overview. */
+  aioverview: optNull(AiOverview),
+  shoppingCards: opt(Schema.Array(ShoppingCard)),
+  knowledgeGraph: opt(KnowledgeGraph),
+  /** At most one entry; no flag needed. */
+  productResults: opt(Schema.Array(ProductResult)),
+  /** URLs of the stored pages, one per page, valid 24 h (`include.html`). */
+  html: opt(Schema.Array(Schema.String))
 })
 
 /**

@@ -5,7 +5,7 @@
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
-import { blockedCountries, Country, flag, Gl, Hl, optionalField, Query } from "./Common.js"
+import { blockedCountries, Country, flag, Gl, Hl, opt, optionalField, Query, redirectLink } from "./Common.js"
 
 /**
  * Optional parts of the answer.
@@ -60,13 +60,37 @@ export const Request = Schema.Struct({
 export interface Request extends Schema.Schema.Type<typeof Request> {}
 
 /**
+ * A news article.
+ *
+ * @since 0.1.0
+ */
+export const NewsResult = Schema.Struct({
+  position: opt(Schema.Number),
+  title: opt(Schema.String),
+  link: opt(Schema.String),
+  snippet: opt(Schema.String),
+  /** The publisher. */
+  source: opt(Schema.String),
+  date: opt(Schema.String),
+  page: opt(Schema.Number),
+  thumbnail: opt(Schema.String),
+  redirectLink
+})
+
+/**
+ * @since 0.1.0
+ */
+export interface NewsResult extends Schema.Schema.Type<typeof NewsResult> {}
+
+/**
  * The `result` of a Google News search.
  *
  * @since 0.1.0
  */
 export const Result = Schema.Struct({
-  /** URLs of the stored pages, one per page, valid 24 h. */
-  html: Schema.optional(Schema.Array(Schema.String))
+  newsResults: opt(Schema.Array(NewsResult)),
+  /** URLs of the stored pages, one per page, valid 24 h (`include.html`). */
+  html: opt(Schema.Array(Schema.String))
 })
 
 /**

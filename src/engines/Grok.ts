@@ -4,7 +4,8 @@
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
-import { blockedCountries, Country, flag, optionalField, Prompt, Source, UsState } from "./Common.js"
+import * as Common from "./Common.js"
+import { blockedCountries, Country, flag, opt, optionalField, optNull, Prompt, RawResponse, UsState } from "./Common.js"
 
 /**
  * Optional parts of the answer; all free.
@@ -41,6 +42,27 @@ export const Request = Schema.Struct({
 export interface Request extends Schema.Schema.Type<typeof Request> {}
 
 /**
+ * A source of a Grok answer, with the preview Grok rendered for it.
+ *
+ * @since 0.1.0
+ */
+export const Source = Schema.Struct({
+  ...Common.Source.fields,
+  preview: opt(Schema.String),
+  searchEngineText: opt(Schema.String),
+  siteName: opt(Schema.String),
+  metadataTitle: opt(Schema.String),
+  creator: opt(Schema.String),
+  image: opt(Schema.String),
+  favicon: opt(Schema.String)
+})
+
+/**
+ * @since 0.1.0
+ */
+export interface Source extends Schema.Schema.Type<typeof Source> {}
+
+/**
  * The `result` of a Grok answer.
  *
  * @since 0.1.0
@@ -48,9 +70,13 @@ export interface Request extends Schema.Schema.Type<typeof Request> {}
 export const Result = Schema.Struct({
   text: Schema.String,
   sources: Schema.Array(Source),
-  markdown: Schema.optional(Schema.String),
-  /** URL of the stored page, valid 24 h. */
-  html: Schema.optional(Schema.String)
+  /** URL of the stored page, valid 24 h (`include.html`). */
+  html: opt(Schema.String),
+  markdown: opt(Schema.String),
+  searchQueries: opt(Schema.Array(Schema.String)),
+  /** e.g. `grok-4-auto`. */
+  model: optNull(Schema.String),
+  rawResponse: opt(RawResponse)
 })
 
 /**

@@ -1,0 +1,192 @@
+/**
+ * cloro's price table, in credits: what a request is estimated to cost before
+ * it is sent (for budgets and reservations) and what it is actually charged
+ * once it succeeds (for the simulator and the ledger).
+ *
+ * Only successful requests are charged (sync 200, async COMPLETED); errors,
+ * queued and failed tasks cost nothing.
+ *
+ * @example
+ * ```ts
+ * import { Pricing } from "cloro-effect"
+ *
+ * Pricing.estimate("google", { query: "best crm", gl: "us", pages: 3, include: { aioverview: true } }, { mode: "async" })
+ * // 3 + 2 * 2 (pages 2 and 3) + 2 (AI Overview) = 9; 11 in sync mode
+ * ```
+ *
+ * @since 0.1.0
+ */
+import type { EngineName, Request } from "./Engine.js"
+
+/**
+ * Whether the request goes through `/v1/monitor/*` (sync, surcharged) or
+ * `/v1/async/*`.
+ *
+ * @since 0.1.0
+ */
+export type Mode = "sync" | "async"
+
+/**
+ * The base price of one request per engine, async. Perplexity rose from 3 to
+ * 4 on 2026-08-25; Copilot is 5 (older pages say 3).
+ *
+ * @since 0.1.0
+ */
+export const basePrices: { readonly [N in EngineName]: number } = {
+  chatgpt: 5,
+  perplexity: 4,
+  gemini: 4,
+  copilot: 5,
+  grok: 4,
+  aimode: 4,
+  google: 3,
+  googleNews: 3
+}
+
+/**
+ * Added to every sync request (`/v1/monitor/*`); async requests are exempt.
+ *
+ * @since 0.1.0
+ */
+export const SYNC_SURCHARGE = 2
+
+/**
+ * ChatGPT's paid group: one flat charge for any of `include.rawResponse`,
+ * `searchQueries`, `ads` and `shopping`.
+ *
+ * @since 0.1.0
+ */
+export const CHATGPT_PAID_GROUP = 2
+
+/**
+ * US `state` targeting, on every engine that accepts `state`.
+ *
+ * @since 0.1.0
+ */
+export const STATE_TARGETING = 2
+
+/**
+ * Google Search and News: each page after the first.
+ *
+ * @since 0.1.0
+ */
+export const EXTRA_PAGE = 2
+
+/**
+ * Google Search's AI Overview add-on (`include.aioverview`, `include.paaAioverview`).
+ *
+ * @since 0.1.0
+ */
+export const AI_OVERVIEW = 2
+
+/**
+ * How the AI Overview add-on is counted. The newest OpenAPI says one flat
+ * charge covers `aioverview` and `paaAioverview`, alone or together
+ * (`"flat"`); cloro's providers page says each costs it (`"each"`, so +4 for
+ * both). Unverified which the server bills; the newest spec wins until a real
+ * `X-Credits-Charged` says otherwise.
+ *
+ * @since 0.1.0
+ */
+export const AI_OVERVIEW_BILLING: "flat" | "each" = "flat"
+
+/**
+ * AI Mode `include.expandProducts`: charged per product cluster returned,
+ * after the fact, so it is not in the estimate.
+ *
+ * @since 0.1.0
+ */
+export const EXPAND_PRODUCTS_PER_CLUSTER = 1
+
+/**
+ * The most product clusters AI Mode expands per request.
+ *
+ * @since 0.1.0
+ */
+export const MAX_PRODUCT_CLUSTERS = 6
+
+const stateAddOn = (request: { readonly state?: string | undefined }): number =>
+  request.state === undefined ? 0 : STATE_TARGETING
+
+const pagesAddOn = (request: { readonly pages?: number | undefined }): number =>
+  Math.max(0, Math.trunc(request.pages ?? 1) - 1) * EXTRA_PAGE
+
+/**
+ * The add-ons known before sending. A mapped type, so that indexing it with a
+ * generic engine name still types the request.
+ */
+const addOns: { readonly [N in EngineName]: (request: Request<N>) => number } = {
+  chatgpt: (request) => {
+    const include = request.include
+    const paidGroup = include !== undefined &&
+      (include.rawResponse === true || include.searchQueries === true || include.ads === true ||
+        include.shopping === true)
+    return (paidGroup ? CHATGPT_PAID_GROUP : 0) + stateAddOn(request)
+  },
+  perplexity: stateAddOn,
+  gemini: stateAddOn,
+  copilot: stateAddOn,
+  grok: stateAddOn,
+  aimode: () => 0,
+  google: (request) => {
+    const aioverview = request.include?.aioverview !== undefined ? 1 : 0
+    const paa = request.include?.paaAioverview === true ? 1 : 0
+    const overviews = AI_OVERVIEW_BILLING === "flat" ? Math.min(1, aioverview + paa) : aioverview + paa
+    return pagesAddOn(request) + overviews * AI_OVERVIEW
+  },
+  googleNews: pagesAddOn
+}
+
+const expandsProducts = (engine: EngineName, request: { readonly include?: object | undefined }): boolean =>
+  engine === "aimode" && request.include !== undefined && "expandProducts" in request.include &&
+  request.include.expandProducts === true
+
+/**
+ * What cloro reports as `creditsToCharge`: base price, add-ons known before
+ * sending and, in sync mode, the sync surcharge. Pass a validated request.
+ *
+ * @example
+ * ```ts
+ * import { Pricing } from "cloro-effect"
+ *
+ * Pricing.estimate("chatgpt", { prompt: "hi", country: "US", include: { shopping: true } }, { mode: "sync" }) // 9
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const estimate = <N extends EngineName>(
+  engine: N,
+  request: Request<N>,
+  options: { readonly mode: Mode }
+): number => basePrices[engine] + addOns[engine](request) + (options.mode === "sync" ? SYNC_SURCHARGE : 0)
+
+/**
+ * What a successful request is actually charged: the estimate plus, for AI
+ * Mode with `include.expandProducts`, one credit per product cluster
+ * returned (`result.productResults.length`), at most 6.
+ *
+ * @since 0.1.0
+ */
+export const charge = <N extends EngineName>(
+  engine: N,
+  request: Request<N>,
+  options: { readonly mode: Mode; readonly productClusters?: number | undefined }
+): number => {
+  const clusters = expandsProducts(engine, request)
+    ? Math.min(MAX_PRODUCT_CLUSTERS, Math.max(0, Math.trunc(options.productClusters ?? 0)))
+    : 0
+  return estimate(engine, request, options) + clusters * EXPAND_PRODUCTS_PER_CLUSTER
+}
+
+/**
+ * The most a request can be charged: the estimate, plus the full product
+ * expansion for AI Mode with `include.expandProducts`. Reserve this much when
+ * a budget must never be overrun.
+ *
+ * @since 0.1.0
+ */
+export const maxCharge = <N extends EngineName>(
+  engine: N,
+  request: Request<N>,
+  options: { readonly mode: Mode }
+): number => charge(engine, request, { mode: options.mode, productClusters: MAX_PRODUCT_CLUSTERS })
