@@ -130,6 +130,15 @@ const issuesFromParseError = (error: ParseResult.ParseError): Array<FieldIssue> 
     (issue) => new FieldIssue({ field: issue.path.map(String).join(".") || "(body)", message: issueMessage(issue) })
   )
 
+const notAnObject = new FieldIssue({ field: "(body)", message: "The request body must be a JSON object" })
+
+const invalidRequest = (name: EngineName, issues: ReadonlyArray<FieldIssue>): InvalidRequest =>
+  new InvalidRequest({
+    message: `Invalid ${name} request: ${issues.map((issue) => `${issue.field}: ${issue.message}`).join("; ")}`,
+    source: "client",
+    issues
+  })
+
 /**
  * Validates a request for an engine locally, collecting every issue (schema
  * and cross-field) into one `InvalidRequest` with `source: "client"`.
@@ -148,24 +157,16 @@ export const validate = <N extends EngineName>(
   name: N,
   input: unknown
 ): Either.Either<Request<N>, InvalidRequest> => {
-  const spec = Engines.registry[name]
   if (!Predicate.isRecord(input)) {
-    const issue = new FieldIssue({ field: "(body)", message: "The request body must be a JSON object" })
-    return Either.left(new InvalidRequest({ message: `Invalid ${name} request: ${issue.message}`, source: "client", issues: [issue] }))
+    return Either.left(invalidRequest(name, [notAnObject]))
   }
+  const spec = Engines.registry[name]
   const decoded = Schema.decodeUnknownEither(spec.request, { errors: "all", onExcessProperty: "error" })(input)
   const issues = [
     ...Either.match(decoded, { onLeft: issuesFromParseError, onRight: () => [] }),
     ...spec.crossFieldIssues(input)
   ]
-  if (Either.isRight(decoded) && issues.length === 0) {
-    return Either.right(decoded.right)
-  }
-  return Either.left(
-    new InvalidRequest({
-      message: `Invalid ${name} request: ${issues.map((i) => `${i.field}: ${i.message}`).join("; ")}`,
-      source: "client",
-      issues
-    })
-  )
+  return Either.isRight(decoded) && issues.length === 0
+    ? Either.right(decoded.right)
+    : Either.left(invalidRequest(name, issues))
 }

@@ -8,6 +8,7 @@ import * as Schema from "effect/Schema"
 import {
   blockedCountries,
   Country,
+  Enum,
   flag,
   Gl,
   GoogleCitationPill,
@@ -47,7 +48,7 @@ export interface Include extends Schema.Schema.Type<typeof Include> {}
  *
  * @since 0.1.0
  */
-export const Device = Schema.Literal("desktop", "mobile")
+export const Device = Enum("device", "desktop", "mobile")
 
 /**
  * @since 0.1.0

@@ -170,6 +170,20 @@ export const UsState: Schema.Schema<UsState> = Schema.declare(
   }
 )
 
+/**
+ * A request field with a fixed set of values, reporting one readable issue
+ * (rather than one per allowed value) when it does not match.
+ *
+ * @since 0.1.0
+ */
+export const Enum = <const L extends readonly [string, ...Array<string>]>(field: string, ...literals: L) =>
+  Schema.Literal(...literals).annotations({
+    message: () => ({
+      message: `${field} must be one of ${literals.map((l) => JSON.stringify(l)).join(", ")}`,
+      override: true
+    })
+  })
+
 /** Counted after trimming, as cloro counts. */
 const text = (label: "Prompt" | "Query"): Schema.Schema<string> =>
   Schema.String.annotations({ message: () => `${label} must be a string` }).pipe(

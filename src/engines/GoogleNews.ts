@@ -5,7 +5,7 @@
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
-import { blockedCountries, Country, flag, Gl, Hl, opt, optionalField, Query, redirectLink } from "./Common.js"
+import { blockedCountries, Country, Enum, flag, Gl, Hl, opt, optionalField, Query, redirectLink } from "./Common.js"
 
 /**
  * Optional parts of the answer.
@@ -26,7 +26,7 @@ export interface Include extends Schema.Schema.Type<typeof Include> {}
  *
  * @since 0.1.0
  */
-export const Device = Schema.Literal("desktop", "mobile", "ios", "android")
+export const Device = Enum("device", "desktop", "mobile", "ios", "android")
 
 /**
  * @since 0.1.0
