@@ -347,7 +347,7 @@ const isTaskType = Schema.is(TaskType)
 /** `(body)` is how `Engine.validate` names the payload itself. */
 const prefixed = (prefix: string, issue: FieldIssue): FieldIssue =>
   new FieldIssue({
-    field: issue.field === "(body)" ? prefix : issue.field.startsWith("[") ? `${prefix}${issue.field}` : `${prefix}.${issue.field}`,
+    field: issue.field === "(body)" ? prefix : `${prefix}.${issue.field}`,
     message: issue.message
   })
 

@@ -1,0 +1,551 @@
+/**
+ * cloro's webhook deliveries: signing them (for the simulator), verifying
+ * them, and a ready HTTP receiver.
+ *
+ * When a task submitted with `webhook.url` finishes, cloro POSTs its state
+ * (`{ task, credits, response }`) there, and retries (5 attempts over ~30
+ * minutes) until it gets a 2xx. With signing enabled for the organization,
+ * each delivery carries `X-Cloro-Timestamp` (unix seconds),
+ * `X-Cloro-Signature` (`v1=<hex HMAC-SHA256>`) and `X-Cloro-Webhook-Id`
+ * (`<task id>-<attempt>`), see cloro-api.md §6.6.
+ *
+ * @example
+ * ```ts
+ * import { Config, Effect, Stream } from "effect"
+ * import { HttpServer } from "@effect/platform"
+ * import { Webhooks } from "cloro-effect"
+ *
+ * const program = Effect.gen(function* () {
+ *   const secret = yield* Config.redacted("CLORO_WEBHOOK_SECRET")
+ *   const receiver = yield* Webhooks.makeReceiver({ secret, path: "/hooks/cloro" })
+ *   yield* HttpServer.serveEffect(receiver.app).pipe(Effect.forkScoped)
+ *   yield* Stream.runForEach(receiver.events, (event) =>
+ *     event.state.status === "COMPLETED" ? Effect.log(event.state.task.id, "done") : Effect.log(event.state.error.message)
+ *   )
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+import * as Headers from "@effect/platform/Headers"
+import type * as HttpApp from "@effect/platform/HttpApp"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
+import * as Queue from "effect/Queue"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import * as Dedupe from "./internal/webhookDedupe.js"
+import * as Signature from "./internal/webhookSignature.js"
+import * as Task from "./Task.js"
+
+// ---------------------------------------------------------------------------
+// models
+// ---------------------------------------------------------------------------
+
+/**
+ * The names of the headers cloro sends with a delivery.
+ *
+ * @since 0.1.0
+ */
+export const headerNames = {
+  signature: "X-Cloro-Signature",
+  timestamp: "X-Cloro-Timestamp",
+  webhookId: "X-Cloro-Webhook-Id"
+} as const
+
+/**
+ * How far a delivery's timestamp may be from now before it is refused as a
+ * possible replay: 5 minutes, as cloro's samples use.
+ *
+ * @since 0.1.0
+ */
+export const defaultToleranceSeconds = 300
+
+/**
+ * A signing secret (`whsec_...`, shown once in the dashboard). Prefer
+ * `Redacted` so that it never reaches a log.
+ *
+ * @since 0.1.0
+ */
+export type Secret = Redacted.Redacted<string> | string
+
+/**
+ * One secret, or several while one is being rotated: a delivery signed with
+ * any of them passes.
+ *
+ * @since 0.1.0
+ */
+export type Secrets = Secret | ReadonlyArray<Secret>
+
+/**
+ * A verified (or, without a secret, decoded) delivery.
+ *
+ * @since 0.1.0
+ */
+export interface WebhookEvent {
+  /** The finished task; narrow `status`, then `taskType`, to type its result. */
+  readonly state: Task.Completed | Task.Failed
+  /** `X-Cloro-Webhook-Id`: `<task id>-<attempt>`, unique per attempt. */
+  readonly webhookId?: string
+  /** The attempt number read from `webhookId`. */
+  readonly attempt?: number
+  /** `X-Cloro-Timestamp`: when cloro signed the delivery, in unix seconds. */
+  readonly timestamp?: number
+  /** Whether the signature was checked; a receiver without a secret only decodes. */
+  readonly verified: boolean
+}
+
+/**
+ * The delivery is not signed by any of the secrets: a header is missing or
+ * malformed (`reason`), or no signature matches (`Mismatch`).
+ *
+ * @since 0.1.0
+ */
+export class WebhookSignatureInvalid extends Schema.TaggedError<WebhookSignatureInvalid>()(
+  "WebhookSignatureInvalid",
+  {
+    message: Schema.String,
+    reason: Schema.Literal("MissingSignature", "MalformedSignature", "MissingTimestamp", "MalformedTimestamp", "Mismatch"),
+    webhookId: Schema.optional(Schema.String)
+  }
+) {}
+
+/**
+ * The delivery is signed, but its timestamp is further from now (in the past
+ * or the future) than the tolerance: a replay, or a badly wrong clock.
+ *
+ * @since 0.1.0
+ */
+export class WebhookTimestampStale extends Schema.TaggedError<WebhookTimestampStale>()("WebhookTimestampStale", {
+  message: Schema.String,
+  /** The delivery's timestamp, unix seconds. */
+  timestamp: Schema.Number,
+  /** The receiver's clock, unix seconds. */
+  now: Schema.Number,
+  toleranceSeconds: Schema.Number,
+  webhookId: Schema.optional(Schema.String)
+}) {}
+
+/**
+ * The body is not a finished cloro task; `description` says what did not match.
+ *
+ * @since 0.1.0
+ */
+export class WebhookPayloadInvalid extends Schema.TaggedError<WebhookPayloadInvalid>()("WebhookPayloadInvalid", {
+  message: Schema.String,
+  description: Schema.String,
+  webhookId: Schema.optional(Schema.String)
+}) {}
+
+/**
+ * Every way a delivery can be refused.
+ *
+ * @since 0.1.0
+ */
+export type WebhookError = WebhookSignatureInvalid | WebhookTimestampStale | WebhookPayloadInvalid
+
+// ---------------------------------------------------------------------------
+// signing
+// ---------------------------------------------------------------------------
+
+const reveal = (secret: Secret): string => (Redacted.isRedacted(secret) ? Redacted.value(secret) : secret)
+
+const secretList = (secrets: Secrets): ReadonlyArray<Secret> =>
+  typeof secrets === "string" || Redacted.isRedacted(secrets) ? [secrets] : secrets
+
+/**
+ * The `X-Cloro-Signature` of a body: `v1=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>`.
+ * Sign the exact bytes that are sent.
+ *
+ * @example
+ * ```ts
+ * import { Webhooks } from "cloro-effect"
+ *
+ * Webhooks.sign("whsec_test", 1767225600, '{"task":{}}') // "v1=3f1c..."
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const sign = (secret: Secret, timestampSeconds: number, rawBody: string | Uint8Array): string =>
+  Signature.format(Signature.digest(reveal(secret), timestampSeconds, rawBody))
+
+/**
+ * The three headers of a signed delivery, for a sender such as the simulator.
+ *
+ * @since 0.1.0
+ */
+export const signedHeaders = (options: {
+  readonly secret: Secret
+  readonly timestampSeconds: number
+  readonly rawBody: string | Uint8Array
+  readonly webhookId: string
+}): Record<string, string> => ({
+  [headerNames.signature]: sign(options.secret, options.timestampSeconds, options.rawBody),
+  [headerNames.timestamp]: String(options.timestampSeconds),
+  [headerNames.webhookId]: options.webhookId
+})
+
+// ---------------------------------------------------------------------------
+// verifying
+// ---------------------------------------------------------------------------
+
+const header = (headers: Headers.Headers, name: string): string | undefined =>
+  Option.getOrUndefined(Headers.get(headers, name))
+
+const attemptOf = (webhookId: string | undefined, taskId: string): number | undefined => {
+  const rest = webhookId?.startsWith(`${taskId}-`) ? webhookId.slice(taskId.length + 1) : undefined
+  return rest !== undefined && /^\d{1,9}$/.test(rest) ? Number(rest) : undefined
+}
+
+const decodeBody = Schema.decodeUnknownEither(Schema.parseJson(Task.TaskStatusResponse), { errors: "all" })
+
+const textDecoder = new TextDecoder()
+
+const decodeEvent = (
+  rawBody: string | Uint8Array,
+  meta: { readonly webhookId: string | undefined; readonly timestamp: number | undefined; readonly verified: boolean }
+): Either.Either<WebhookEvent, WebhookPayloadInvalid> => {
+  const webhookId = meta.webhookId !== undefined ? { webhookId: meta.webhookId } : {}
+  const invalid = (description: string) =>
+    new WebhookPayloadInvalid({ message: "The webhook body is not a finished cloro task", description, ...webhookId })
+  return decodeBody(typeof rawBody === "string" ? rawBody : textDecoder.decode(rawBody)).pipe(
+    Either.mapLeft((error) => invalid(ParseResult.TreeFormatter.formatErrorSync(error))),
+    Either.flatMap((state) => {
+      // cloro delivers only finished tasks; anything else is not a delivery
+      if (!Task.isFinished(state)) return Either.left(invalid(`A delivery carries a finished task, got status ${state.status}`))
+      const attempt = attemptOf(meta.webhookId, state.task.id)
+      return Either.right({
+        state,
+        ...webhookId,
+        ...(attempt !== undefined ? { attempt } : {}),
+        ...(meta.timestamp !== undefined ? { timestamp: meta.timestamp } : {}),
+        verified: meta.verified
+      })
+    })
+  )
+}
+
+/**
+ * Options of `verify`.
+ *
+ * @since 0.1.0
+ */
+export interface VerifyOptions {
+  /** How far (seconds, either way) the timestamp may be from now; default 300. */
+  readonly toleranceSeconds?: number | undefined
+}
+
+const checkSignature = (
+  secrets: Secrets,
+  headers: Headers.Headers,
+  rawBody: string | Uint8Array,
+  webhookId: string | undefined
+): Either.Either<number, WebhookSignatureInvalid> => {
+  const refuse = (reason: WebhookSignatureInvalid["reason"], message: string) =>
+    Either.left(new WebhookSignatureInvalid({ reason, message, ...(webhookId !== undefined ? { webhookId } : {}) }))
+  const signatureHeader = header(headers, headerNames.signature)
+  if (signatureHeader === undefined) return refuse("MissingSignature", `The ${headerNames.signature} header is missing`)
+  const timestampHeader = header(headers, headerNames.timestamp)
+  if (timestampHeader === undefined) return refuse("MissingTimestamp", `The ${headerNames.timestamp} header is missing`)
+  const timestamp = Signature.parseTimestamp(timestampHeader)
+  if (timestamp === undefined) {
+    return refuse("MalformedTimestamp", `The ${headerNames.timestamp} header is not unix seconds`)
+  }
+  const { malformed, signatures } = Signature.parse(signatureHeader)
+  if (signatures.length === 0) {
+    return refuse(
+      "MalformedSignature",
+      `The ${headerNames.signature} header holds no v1=<hex SHA-256> signature` +
+        (malformed > 0 ? ` (${malformed} malformed)` : "")
+    )
+  }
+  const expected = secretList(secrets).map((secret) => Signature.digest(reveal(secret), timestamp, rawBody))
+  return Signature.matchesAny(expected, signatures)
+    ? Either.right(timestamp)
+    : refuse("Mismatch", "No signature matches the body and timestamp with the configured secret")
+}
+
+const toleranceOf = (options: VerifyOptions): number =>
+  options.toleranceSeconds !== undefined && options.toleranceSeconds >= 0
+    ? options.toleranceSeconds
+    : defaultToleranceSeconds
+
+/**
+ * Verifies a delivery and decodes it: the signature (any `v1=` entry against
+ * any of the secrets, in constant time), then the timestamp against the
+ * `Clock` (so `TestClock` drives it), then the body into a typed task state.
+ * Headers are read case-insensitively; `rawBody` must be the bytes as
+ * received, before any JSON parsing.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Redacted } from "effect"
+ * import { Webhooks } from "cloro-effect"
+ *
+ * const handle = (headers: Record<string, string>, body: string) =>
+ *   Webhooks.verify(Redacted.make("whsec_..."), headers, body).pipe(
+ *     Effect.map((event) => event.state.task.id)
+ *   )
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const verify = (
+  secret: Secrets,
+  headers: Headers.Input,
+  rawBody: string | Uint8Array,
+  options: VerifyOptions = {}
+): Effect.Effect<WebhookEvent, WebhookError> =>
+  Effect.gen(function*() {
+    const all = Headers.fromInput(headers)
+    const webhookId = header(all, headerNames.webhookId)
+    const timestamp = yield* checkSignature(secret, all, rawBody, webhookId)
+    const now = Math.floor((yield* Clock.currentTimeMillis) / 1000)
+    const toleranceSeconds = toleranceOf(options)
+    if (Math.abs(now - timestamp) > toleranceSeconds) {
+      return yield* new WebhookTimestampStale({
+        message: `The delivery was signed ${Math.abs(now - timestamp)}s ${
+          timestamp < now ? "ago" : "in the future"
+        }, beyond the ${toleranceSeconds}s tolerance`,
+        timestamp,
+        now,
+        toleranceSeconds,
+        ...(webhookId !== undefined ? { webhookId } : {})
+      })
+    }
+    return yield* decodeEvent(rawBody, { webhookId, timestamp, verified: true })
+  }).pipe(Effect.withSpan("Webhooks.verify"))
+
+/**
+ * Decodes a delivery without checking its signature, for an organization
+ * that has not enabled signing. Prefer `verify` whenever a secret exists.
+ *
+ * @since 0.1.0
+ */
+export const decode = (
+  headers: Headers.Input,
+  rawBody: string | Uint8Array
+): Effect.Effect<WebhookEvent, WebhookPayloadInvalid> =>
+  Effect.suspend(() => {
+    const all = Headers.fromInput(headers)
+    const timestamp = header(all, headerNames.timestamp)
+    return decodeEvent(rawBody, {
+      webhookId: header(all, headerNames.webhookId),
+      timestamp: timestamp !== undefined ? Signature.parseTimestamp(timestamp) : undefined,
+      verified: false
+    })
+  })
+
+// ---------------------------------------------------------------------------
+// receiving
+// ---------------------------------------------------------------------------
+
+/**
+ * How many task ids a receiver remembers to acknowledge redeliveries without
+ * handling them again.
+ *
+ * @since 0.1.0
+ */
+export const defaultDedupeCapacity = 10_000
+
+/**
+ * Options shared by `makeReceiver` and `makeHandler`.
+ *
+ * @since 0.1.0
+ */
+export interface ReceiverOptions {
+  /** Without one, deliveries are only decoded (signing is opt-in at cloro). */
+  readonly secret?: Secrets | undefined
+  /** See `VerifyOptions`; default 300. */
+  readonly toleranceSeconds?: number | undefined
+  /**
+   * When set, requests to any other path get 404. Leave it unset when the app
+   * is mounted on a route of a router.
+   */
+  readonly path?: string | undefined
+  /** How many task ids to remember for deduplication; default 10,000. */
+  readonly dedupeCapacity?: number | undefined
+}
+
+/** Why an accepted delivery could not be handed over; cloro will retry it. */
+interface HandOverFailed {
+  readonly status: number
+  readonly code: string
+  readonly message: string
+}
+
+const respond = (status: number, body: unknown) => HttpServerResponse.unsafeJson(body, { status })
+
+const refusal = (error: WebhookError | { readonly _tag: "BodyUnreadable"; readonly message: string }) =>
+  respond(error._tag === "WebhookSignatureInvalid" || error._tag === "WebhookTimestampStale" ? 401 : 400, {
+    error: { code: error._tag, message: error.message }
+  })
+
+const pathOf = (url: string): string => url.split("?")[0] ?? url
+
+/**
+ * The request handling shared by the receiver and the handler: check, verify,
+ * deduplicate on the task id, hand over. Only a successful hand-over keeps
+ * the id claimed, so a delivery that could not be handled is handled when
+ * cloro retries it.
+ */
+const receive = <R>(
+  options: ReceiverOptions,
+  dedupe: Dedupe.WebhookDedupe,
+  handOver: (event: WebhookEvent) => Effect.Effect<void, HandOverFailed, R>
+): HttpApp.Default<never, R> =>
+  Effect.gen(function*() {
+    const request = yield* HttpServerRequest.HttpServerRequest
+    if (options.path !== undefined && pathOf(request.url) !== options.path) {
+      return respond(404, { error: { code: "NotFound", message: `Webhooks are received at ${options.path}` } })
+    }
+    if (request.method !== "POST") {
+      return HttpServerResponse.unsafeJson(
+        { error: { code: "MethodNotAllowed", message: "Webhooks are delivered with POST" } },
+        { status: 405, headers: { allow: "POST" } }
+      )
+    }
+    const body = yield* Effect.either(request.arrayBuffer)
+    if (Either.isLeft(body)) return refusal({ _tag: "BodyUnreadable", message: "The request body could not be read" })
+    const rawBody = new Uint8Array(body.right)
+    const received = yield* Effect.either(
+      options.secret === undefined
+        ? decode(request.headers, rawBody)
+        : verify(options.secret, request.headers, rawBody, { toleranceSeconds: options.toleranceSeconds })
+    )
+    if (Either.isLeft(received)) {
+      yield* Effect.logWarning("cloro webhook refused", received.left.message).pipe(
+        Effect.annotateLogs({ reason: received.left._tag })
+      )
+      return refusal(received.left)
+    }
+    const event = received.right
+    const taskId = event.state.task.id
+    if (!(yield* dedupe.claim(taskId))) {
+      // already handled: a 2xx stops cloro's retries
+      return respond(200, { received: true, duplicate: true })
+    }
+    const handedOver = yield* handOver(event).pipe(
+      Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : dedupe.release(taskId))),
+      Effect.either
+    )
+    return Either.isLeft(handedOver)
+      ? respond(handedOver.left.status, { error: { code: handedOver.left.code, message: handedOver.left.message } })
+      : respond(200, { received: true, duplicate: false })
+  })
+
+/**
+ * A webhook receiver: an HTTP app and the stream of the tasks it accepted.
+ *
+ * @since 0.1.0
+ */
+export interface Receiver {
+  /**
+   * Answers a delivery: 200 when accepted and when it is a redelivery of a
+   * task already accepted (so cloro stops retrying), 401 for a bad signature
+   * or a stale timestamp, 400 for a body that is not a finished task, 405 for
+   * another method, 503 once the receiver's scope is closed or its buffer full.
+   */
+  readonly app: HttpApp.Default
+  /**
+   * Each accepted task once, in the order accepted. Events are buffered until
+   * read; the stream has a single reader (two readers split the events) and
+   * ends when the receiver's scope closes.
+   */
+  readonly events: Stream.Stream<WebhookEvent>
+}
+
+/**
+ * Options of `makeReceiver`.
+ *
+ * @since 0.1.0
+ */
+export interface MakeReceiverOptions extends ReceiverOptions {
+  /**
+   * The most events buffered before `events` is read; deliveries beyond it
+   * get 503 and are retried by cloro. Unbounded by default.
+   */
+  readonly bufferSize?: number | undefined
+}
+
+/**
+ * Makes a receiver whose accepted tasks come out of a stream.
+ *
+ * @since 0.1.0
+ */
+export const makeReceiver = (options: MakeReceiverOptions = {}): Effect.Effect<Receiver, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const queue = yield* Effect.acquireRelease(
+      options.bufferSize !== undefined && options.bufferSize > 0
+        ? Queue.dropping<WebhookEvent>(options.bufferSize)
+        : Queue.unbounded<WebhookEvent>(),
+      Queue.shutdown
+    )
+    const dedupe = yield* Dedupe.make(options.dedupeCapacity ?? defaultDedupeCapacity)
+    const unavailable = (message: string): HandOverFailed => ({ status: 503, code: "Unavailable", message })
+    const app = receive(options, dedupe, (event) =>
+      Effect.flatMap(Queue.isShutdown(queue), (closed) =>
+        closed
+          ? Effect.fail(unavailable("The receiver is closed"))
+          : Effect.flatMap(Queue.offer(queue, event), (offered) =>
+            offered ? Effect.void : Effect.fail(unavailable("The receiver's buffer is full"))
+          )
+      ))
+    return { app, events: Stream.fromQueue(queue) }
+  })
+
+/**
+ * Options of `makeHandler`.
+ *
+ * @since 0.1.0
+ */
+export interface MakeHandlerOptions<E, R> extends ReceiverOptions {
+  /**
+   * Called once per accepted task, before the answer is sent. When it fails
+   * the delivery gets 500 and the task is not remembered, so cloro's retry is
+   * handled again.
+   */
+  readonly onEvent: (event: WebhookEvent) => Effect.Effect<void, E, R>
+}
+
+/**
+ * Makes an HTTP app that calls `onEvent` for each accepted task, answering
+ * as `Receiver.app` does.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Redacted } from "effect"
+ * import { HttpRouter } from "@effect/platform"
+ * import { Webhooks } from "cloro-effect"
+ *
+ * const router = Effect.map(
+ *   Webhooks.makeHandler({
+ *     secret: Redacted.make("whsec_..."),
+ *     onEvent: (event) => Effect.log(`task ${event.state.task.id} is ${event.state.status}`)
+ *   }),
+ *   (app) => HttpRouter.empty.pipe(HttpRouter.post("/hooks/cloro", app))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const makeHandler = <E, R>(options: MakeHandlerOptions<E, R>): Effect.Effect<HttpApp.Default<never, R>> =>
+  Effect.map(Dedupe.make(options.dedupeCapacity ?? defaultDedupeCapacity), (dedupe) =>
+    receive(options, dedupe, (event) =>
+      options.onEvent(event).pipe(
+        Effect.catchAllCause((cause) =>
+          Effect.logError("cloro webhook handler failed", cause).pipe(
+            Effect.zipRight(
+              Effect.fail<HandOverFailed>({ status: 500, code: "HandlerFailed", message: "The webhook handler failed" })
+            )
+          )
+        )
+      )))
