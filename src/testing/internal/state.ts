@@ -1,0 +1,478 @@
+/**
+ * The simulator's whole world as one immutable value, and the pure
+ * transitions on it. The service keeps it in a single `Ref` and applies every
+ * transition with `Ref.modify`, so admission (rate window, concurrency slot,
+ * balance) is one atomic step, as it is on cloro's side.
+ *
+ * @internal
+ */
+import * as Chunk from "effect/Chunk"
+import * as HashMap from "effect/HashMap"
+import * as Option from "effect/Option"
+import type * as Engine from "../../Engine.js"
+import type { Config, EngineName, FaultRate, FaultScriptEntry } from "./config.js"
+import { accountId } from "./config.js"
+import type { Json } from "./generators.js"
+
+/** @internal */
+export interface Account {
+  readonly id: string
+  readonly balance: number
+  readonly concurrency: number
+  readonly perCycle: number | null
+  readonly cycleResetsAt: string | null
+  /** Sync monitor requests in flight plus PROCESSING tasks: they share the plan's slots. */
+  readonly inFlight: number
+  readonly peak: number
+  readonly charged: number
+}
+
+/** @internal */
+export type TaskStatus = "QUEUED" | "PROCESSING" | "COMPLETED" | "FAILED"
+
+/** @internal */
+export interface WebhookState {
+  readonly url: string
+  readonly delivered: boolean
+  readonly deliveredAt: number | null
+  readonly attempts: number
+}
+
+/** @internal */
+export interface Task {
+  readonly id: string
+  /** Submission order, for FIFO within a priority level. */
+  readonly seq: number
+  readonly accountId: string
+  readonly engine: EngineName
+  readonly taskType: string
+  /** The validated engine request, priced again when the task completes. */
+  readonly payload: Engine.Request<EngineName>
+  readonly priority: number
+  readonly createdAt: number
+  readonly idempotencyKey: string | null
+  readonly status: TaskStatus
+  readonly startedAt: number | null
+  readonly finishedAt: number | null
+  readonly creditsToCharge: number
+  readonly creditsCharged: number | null
+  /** The engine's `result` when COMPLETED, `{ error }` when FAILED. */
+  readonly response: Json | null
+  readonly webhook: WebhookState | null
+}
+
+/** One level per priority 1..10, each in submission order. @internal */
+export type Queue = ReadonlyArray<Chunk.Chunk<string>>
+
+/** @internal */
+export type Window =
+  | { readonly _tag: "Fixed"; readonly start: number; readonly count: number }
+  | { readonly _tag: "Sliding"; readonly stamps: Chunk.Chunk<number> }
+
+/** @internal */
+export interface LogEntry {
+  readonly requestId: string
+  readonly method: string
+  readonly path: string
+  /** The route template, e.g. `/v1/async/task/{taskId}`. */
+  readonly endpoint: string
+  readonly status: number
+  readonly code: string | undefined
+  readonly accountId: string | undefined
+  readonly startedAt: number
+  readonly durationMs: number
+}
+
+/** @internal */
+export interface WebhookAttempt {
+  readonly taskId: string
+  readonly attempt: number
+  readonly url: string
+  readonly at: number
+  /** The receiver's status, or undefined when the request itself failed. */
+  readonly status: number | undefined
+  readonly ok: boolean
+  readonly headers: Readonly<Record<string, string>>
+  readonly body: string
+}
+
+/** @internal */
+export interface State {
+  readonly accounts: HashMap.HashMap<string, Account>
+  readonly tasks: HashMap.HashMap<string, Task>
+  readonly queues: HashMap.HashMap<string, Queue>
+  /** `accountId \0 idempotencyKey` to task id. */
+  readonly idempotency: HashMap.HashMap<string, string>
+  readonly processing: number
+  readonly windows: HashMap.HashMap<string, Window>
+  readonly script: Chunk.Chunk<FaultScriptEntry>
+  readonly faultRate: FaultRate | undefined
+  readonly requestSeq: number
+  readonly taskSeq: number
+  readonly requests: Readonly<Record<string, Readonly<Record<string, number>>>>
+  readonly rejections: Readonly<Record<string, number>>
+  readonly creditsCharged: number
+  readonly log: Chunk.Chunk<LogEntry>
+  readonly webhooks: Chunk.Chunk<WebhookAttempt>
+}
+
+const emptyQueue: Queue = Array.from({ length: 10 }, () => Chunk.empty<string>())
+
+/** @internal */
+export const initial = (config: Config): State => ({
+  accounts: HashMap.fromIterable(
+    config.accounts.map((account, i) => {
+      const id = account.id ?? accountId(i)
+      return [id, {
+        id,
+        balance: account.plan.credits,
+        concurrency: account.plan.concurrency,
+        perCycle: account.plan.perCycle,
+        cycleResetsAt: account.plan.cycleResetsAt,
+        inFlight: 0,
+        peak: 0,
+        charged: 0
+      }] as const
+    })
+  ),
+  tasks: HashMap.empty(),
+  queues: HashMap.empty(),
+  idempotency: HashMap.empty(),
+  processing: 0,
+  windows: HashMap.empty(),
+  script: Chunk.fromIterable(config.faults.script),
+  faultRate: config.faults.rate,
+  requestSeq: 0,
+  taskSeq: 0,
+  requests: {},
+  rejections: {},
+  creditsCharged: 0,
+  log: Chunk.empty(),
+  webhooks: Chunk.empty()
+})
+
+const updateAccount = (state: State, id: string, f: (account: Account) => Account): State => ({
+  ...state,
+  accounts: HashMap.modify(state.accounts, id, f)
+})
+
+/** @internal */
+export const account = (state: State, id: string): Account | undefined => Option.getOrUndefined(HashMap.get(state.accounts, id))
+
+// ---------------------------------------------------------------------------
+// rate limit
+// ---------------------------------------------------------------------------
+
+/** @internal */
+export interface RateDecision {
+  readonly allowed: boolean
+  readonly remaining: number
+}
+
+/**
+ * Counts one request in a bucket. A fixed window opens with the first request
+ * after the previous one expired (so a burst is never split by a wall-clock
+ * second boundary); a sliding window counts the last 1000 ms.
+ *
+ * @internal
+ */
+export const takeRate = (
+  state: State,
+  bucket: string,
+  now: number,
+  limit: number,
+  mode: "fixed" | "sliding"
+): [RateDecision, State] => {
+  const current = Option.getOrUndefined(HashMap.get(state.windows, bucket))
+  if (mode === "fixed") {
+    const window = current?._tag === "Fixed" && now - current.start < 1000 ? current : { _tag: "Fixed" as const, start: now, count: 0 }
+    if (window.count >= limit) return [{ allowed: false, remaining: 0 }, state]
+    const next = { ...window, count: window.count + 1 }
+    return [{ allowed: true, remaining: limit - next.count }, { ...state, windows: HashMap.set(state.windows, bucket, next) }]
+  }
+  const stamps = Chunk.dropWhile(current?._tag === "Sliding" ? current.stamps : Chunk.empty<number>(), (t) => t <= now - 1000)
+  if (Chunk.size(stamps) >= limit) {
+    return [{ allowed: false, remaining: 0 }, { ...state, windows: HashMap.set(state.windows, bucket, { _tag: "Sliding", stamps }) }]
+  }
+  const next = Chunk.append(stamps, now)
+  return [
+    { allowed: true, remaining: limit - Chunk.size(next) },
+    { ...state, windows: HashMap.set(state.windows, bucket, { _tag: "Sliding", stamps: next }) }
+  ]
+}
+
+// ---------------------------------------------------------------------------
+// sync admission and charging
+// ---------------------------------------------------------------------------
+
+/** @internal */
+export type Admission =
+  | { readonly _tag: "Admitted"; readonly account: Account }
+  | { readonly _tag: "ConcurrencyExceeded"; readonly account: Account }
+  | { readonly _tag: "InsufficientCredits"; readonly account: Account }
+  | { readonly _tag: "UnknownAccount" }
+
+/**
+ * Takes a concurrency slot for a sync monitor request, if one is free and the
+ * balance covers the estimate. Nothing is reserved: the charge happens on success.
+ *
+ * @internal
+ */
+export const admit = (state: State, id: string, estimate: number): [Admission, State] => {
+  const current = account(state, id)
+  if (current === undefined) return [{ _tag: "UnknownAccount" }, state]
+  if (current.inFlight >= current.concurrency) return [{ _tag: "ConcurrencyExceeded", account: current }, state]
+  if (current.balance < estimate) return [{ _tag: "InsufficientCredits", account: current }, state]
+  const next = { ...current, inFlight: current.inFlight + 1, peak: Math.max(current.peak, current.inFlight + 1) }
+  return [{ _tag: "Admitted", account: next }, updateAccount(state, id, () => next)]
+}
+
+/** @internal */
+export const release = (state: State, id: string): State =>
+  updateAccount(state, id, (a) => ({ ...a, inFlight: Math.max(0, a.inFlight - 1) }))
+
+/**
+ * Charges an account if the balance covers it (it never goes below zero).
+ *
+ * @internal
+ */
+export const charge = (state: State, id: string, amount: number): [Account | undefined, State] => {
+  const current = account(state, id)
+  if (current === undefined || current.balance < amount) return [undefined, state]
+  const next = { ...current, balance: current.balance - amount, charged: current.charged + amount }
+  return [next, { ...updateAccount(state, id, () => next), creditsCharged: state.creditsCharged + amount }]
+}
+
+// ---------------------------------------------------------------------------
+// async tasks
+// ---------------------------------------------------------------------------
+
+const idempotencySlot = (accountId: string, key: string): string => `${accountId}\u0000${key}`
+
+/** @internal */
+export const liveTask = (state: State, id: string, now: number, retention: number): Task | undefined =>
+  Option.getOrUndefined(HashMap.get(state.tasks, id).pipe(Option.filter((t) => now - t.createdAt < retention)))
+
+/** @internal */
+export const idempotencyOwner = (
+  state: State,
+  accountId: string,
+  key: string,
+  now: number,
+  retention: number
+): Task | undefined =>
+  Option.getOrUndefined(
+    Option.flatMap(
+      HashMap.get(state.idempotency, idempotencySlot(accountId, key)),
+      (id) => Option.fromNullable(liveTask(state, id, now, retention))
+    )
+  )
+
+/** @internal */
+export const queuedCount = (state: State, accountId: string): number =>
+  Option.match(HashMap.get(state.queues, accountId), {
+    onNone: () => 0,
+    onSome: (queue) => queue.reduce((n, level) => n + Chunk.size(level), 0)
+  })
+
+/** @internal */
+export const nextTaskSeq = (state: State): [number, State] => [state.taskSeq, { ...state, taskSeq: state.taskSeq + 1 }]
+
+/** @internal */
+export const enqueue = (state: State, task: Task): State => {
+  const queue = Option.getOrElse(HashMap.get(state.queues, task.accountId), () => emptyQueue)
+  const level = task.priority - 1
+  return {
+    ...state,
+    tasks: HashMap.set(state.tasks, task.id, task),
+    queues: HashMap.set(
+      state.queues,
+      task.accountId,
+      queue.map((chunk, i) => (i === level ? Chunk.append(chunk, task.id) : chunk))
+    ),
+    idempotency: task.idempotencyKey === null
+      ? state.idempotency
+      : HashMap.set(state.idempotency, idempotencySlot(task.accountId, task.idempotencyKey), task.id)
+  }
+}
+
+/**
+ * Moves QUEUED tasks to PROCESSING wherever an account has a free slot,
+ * highest priority first and FIFO within a level, up to `maxWorkers` overall.
+ *
+ * @internal
+ */
+export const dispatch = (state: State, now: number, maxWorkers: number): [ReadonlyArray<Task>, State] => {
+  const started: Array<Task> = []
+  let next = state
+  for (const [id, queue] of state.queues) {
+    let levels = queue
+    let acct = account(next, id)
+    while (acct !== undefined && acct.inFlight < acct.concurrency && next.processing < maxWorkers) {
+      const level = findLastIndex(levels, (chunk) => Chunk.isNonEmpty(chunk))
+      if (level < 0) break
+      const taskId = Chunk.unsafeHead(levels[level] ?? Chunk.empty())
+      levels = levels.map((chunk, i) => (i === level ? Chunk.drop(chunk, 1) : chunk))
+      const task = Option.getOrUndefined(HashMap.get(next.tasks, taskId))
+      if (task === undefined || task.status !== "QUEUED") continue
+      const running: Task = { ...task, status: "PROCESSING", startedAt: now }
+      const busy: Account = { ...acct, inFlight: acct.inFlight + 1, peak: Math.max(acct.peak, acct.inFlight + 1) }
+      started.push(running)
+      next = {
+        ...updateAccount(next, id, () => busy),
+        tasks: HashMap.set(next.tasks, taskId, running),
+        processing: next.processing + 1
+      }
+      acct = busy
+    }
+    next = { ...next, queues: HashMap.set(next.queues, id, levels) }
+  }
+  return [started, next]
+}
+
+const findLastIndex = <A>(items: ReadonlyArray<A>, f: (a: A) => boolean): number => {
+  for (let i = items.length - 1; i >= 0; i--) {
+    const item = items[i]
+    if (item !== undefined && f(item)) return i
+  }
+  return -1
+}
+
+/** @internal */
+export type Outcome =
+  | { readonly _tag: "Completed"; readonly result: Json; readonly price: number }
+  | { readonly _tag: "Failed"; readonly code: string; readonly message: string; readonly details?: Json }
+
+/**
+ * Ends a PROCESSING task: frees its slot and charges it if it completed and
+ * the balance still covers the price (else it fails with
+ * `INSUFFICIENT_CREDITS`, charged 0, as every FAILED task is).
+ *
+ * @internal
+ */
+export const finish = (state: State, id: string, outcome: Outcome, now: number): [Task | undefined, State] => {
+  const task = Option.getOrUndefined(HashMap.get(state.tasks, id))
+  if (task === undefined || task.status !== "PROCESSING") return [undefined, state]
+  const freed: State = {
+    ...updateAccount(state, task.accountId, (a) => ({ ...a, inFlight: Math.max(0, a.inFlight - 1) })),
+    processing: Math.max(0, state.processing - 1)
+  }
+  const failed = (code: string, message: string, details?: Json): [Task, State] => {
+    const done: Task = {
+      ...task,
+      status: "FAILED",
+      finishedAt: now,
+      creditsCharged: 0,
+      response: { error: { code, message, ...(details === undefined ? {} : { details }) } }
+    }
+    return [done, { ...freed, tasks: HashMap.set(freed.tasks, id, done) }]
+  }
+  if (outcome._tag === "Failed") return failed(outcome.code, outcome.message, outcome.details)
+  const [charged, afterCharge] = charge(freed, task.accountId, outcome.price)
+  if (charged === undefined) {
+    return failed("INSUFFICIENT_CREDITS", "Insufficient credits to complete the task")
+  }
+  const done: Task = {
+    ...task,
+    status: "COMPLETED",
+    finishedAt: now,
+    creditsCharged: outcome.price,
+    response: outcome.result
+  }
+  return [done, { ...afterCharge, tasks: HashMap.set(afterCharge.tasks, id, done) }]
+}
+
+/**
+ * Deletes every QUEUED task of an account (PROCESSING and finished ones stay).
+ *
+ * @internal
+ */
+export const clearQueue = (state: State, accountId: string): [number, State] => {
+  const queue = Option.getOrUndefined(HashMap.get(state.queues, accountId))
+  if (queue === undefined) return [0, state]
+  const ids = queue.flatMap((level) => Chunk.toReadonlyArray(level))
+  const queued = ids.flatMap((id) => Option.toArray(HashMap.get(state.tasks, id))).filter((t) => t.status === "QUEUED")
+  return [queued.length, {
+    ...state,
+    queues: HashMap.set(state.queues, accountId, emptyQueue),
+    tasks: queued.reduce((tasks, t) => HashMap.remove(tasks, t.id), state.tasks),
+    idempotency: queued.reduce(
+      (map, t) => (t.idempotencyKey === null ? map : HashMap.remove(map, idempotencySlot(t.accountId, t.idempotencyKey))),
+      state.idempotency
+    )
+  }]
+}
+
+/** @internal */
+export const updateWebhook = (state: State, taskId: string, f: (w: WebhookState) => WebhookState): State => ({
+  ...state,
+  tasks: HashMap.modify(state.tasks, taskId, (t) => (t.webhook === null ? t : { ...t, webhook: f(t.webhook) }))
+})
+
+// ---------------------------------------------------------------------------
+// faults
+// ---------------------------------------------------------------------------
+
+/** What a fault rule is matched against. @internal */
+export interface FaultTarget {
+  readonly on: "request" | "task"
+  readonly method: string
+  readonly endpoint: string
+  readonly engine: EngineName | undefined
+}
+
+/** @internal */
+export const faultMatches = (
+  rule: Pick<FaultScriptEntry, "on" | "path" | "engine" | "method">,
+  target: FaultTarget
+): boolean =>
+  rule.on === target.on &&
+  (rule.path === undefined || rule.path === target.endpoint) &&
+  (rule.engine === undefined || rule.engine === target.engine) &&
+  (rule.method === undefined || rule.method === target.method)
+
+/**
+ * Takes the first script entry matching the target, consuming one of its `times`.
+ *
+ * @internal
+ */
+export const takeScripted = (state: State, target: FaultTarget): [FaultScriptEntry | undefined, State] => {
+  const index = Chunk.findFirstIndex(state.script, (entry) => faultMatches(entry, target))
+  if (Option.isNone(index)) return [undefined, state]
+  const entry = Chunk.unsafeGet(state.script, index.value)
+  const script = entry.times > 1
+    ? Chunk.replace(state.script, index.value, { ...entry, times: entry.times - 1 })
+    : Chunk.remove(state.script, index.value)
+  return [entry, { ...state, script }]
+}
+
+// ---------------------------------------------------------------------------
+// counters
+// ---------------------------------------------------------------------------
+
+/** @internal */
+export const nextRequestSeq = (state: State): [number, State] => [state.requestSeq, {
+  ...state,
+  requestSeq: state.requestSeq + 1
+}]
+
+/** @internal */
+export const record = (state: State, entry: LogEntry, logLimit: number): State => {
+  const byStatus = state.requests[entry.endpoint] ?? {}
+  const status = String(entry.status)
+  const log = Chunk.append(state.log, entry)
+  return {
+    ...state,
+    requests: { ...state.requests, [entry.endpoint]: { ...byStatus, [status]: (byStatus[status] ?? 0) + 1 } },
+    rejections: entry.status === 429 && entry.code !== undefined
+      ? { ...state.rejections, [entry.code]: (state.rejections[entry.code] ?? 0) + 1 }
+      : state.rejections,
+    log: Chunk.size(log) > logLimit ? Chunk.takeRight(log, logLimit) : log
+  }
+}
+
+/** @internal */
+export const recordWebhook = (state: State, attempt: WebhookAttempt, logLimit: number): State => {
+  const webhooks = Chunk.append(state.webhooks, attempt)
+  return { ...state, webhooks: Chunk.size(webhooks) > logLimit ? Chunk.takeRight(webhooks, logLimit) : webhooks }
+}

@@ -1,0 +1,74 @@
+/**
+ * Parts of the simulator that do not depend on how it is reached: the
+ * configuration decoder and the shape of generated answers.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Engine from "../src/Engine.js"
+import { CloroSimulator } from "../src/testing/index.js"
+
+describe("CloroSimulator.decodeConfig", () => {
+  it.effect("fills cloro's defaults", () =>
+    Effect.gen(function*() {
+      const config = yield* CloroSimulator.decodeConfig({})
+      expect(config.accounts).toEqual([
+        { apiKey: "sk_test_simulator", plan: { concurrency: 10, credits: 37_500, perCycle: null, cycleResetsAt: null } }
+      ])
+      expect(config.rateLimit).toEqual({ mode: "perEndpoint", window: "fixed" })
+      expect(config.concurrencyCode).toBe("CONCURRENCY_LIMIT_EXCEEDED")
+      expect(config.queueLimit).toBe(100_000)
+      expect(config.webhookRetryDelays).toEqual([120_000, 240_000, 480_000, 960_000])
+    }))
+
+  it.effect("reports unknown engines, unknown fields, NaN and duplicate keys", () =>
+    Effect.gen(function*() {
+      const input: unknown = {
+        accounts: [{ apiKey: "sk_a" }, { apiKey: "sk_a" }],
+        latency: { engines: { bard: { _tag: "Fixed", millis: 1 } }, default: { _tag: "Uniform", min: 5, max: 1 } },
+        faults: { script: [{ engine: "bard", fault: "503" }, { fault: "stall", on: "task", engine: "gemini" }] },
+        concurency: 3
+      }
+      const error = yield* Effect.flip(CloroSimulator.decodeConfig(input))
+      expect(error._tag).toBe("SimulatorConfigError")
+      expect(error.issues.map((i) => i.path)).toEqual(
+        expect.arrayContaining(["latency.engines.bard", "latency.default.max", "faults.script.0.engine", "faults.script.1", "concurency"])
+      )
+      const duplicate = yield* Effect.flip(CloroSimulator.decodeConfig({ accounts: [{ apiKey: "sk_a" }, { apiKey: "sk_a" }] }))
+      expect(duplicate.issues).toEqual([{ path: "accounts", message: "API keys must be unique" }])
+    }))
+})
+
+describe("generated answers", () => {
+  const flags = {
+    chatgpt: { prompt: "best laptop to buy", country: "US", include: { markdown: true, html: true, rawResponse: true, searchQueries: true, ads: true, shopping: true } },
+    perplexity: { prompt: "best laptop to buy", country: "US", include: { markdown: true, html: true, rawResponse: true } },
+    gemini: { prompt: "best hotel in Lisbon", country: "US", include: { markdown: true, html: true, rawResponse: true } },
+    copilot: { prompt: "best laptop to buy", country: "US", include: { markdown: true, html: true, rawResponse: true } },
+    grok: { prompt: "best laptop to buy", country: "US", include: { markdown: true, html: true, rawResponse: true } },
+    aimode: { prompt: "best coffee near me to buy", gl: "us", include: { markdown: true, html: true, expandProducts: true } },
+    google: { query: "best laptop to buy", gl: "us", pages: 2, include: { html: true, aioverview: { markdown: true } } },
+    googleNews: { query: "laptops", gl: "us", pages: 2, include: { html: true } }
+  } satisfies Record<Engine.EngineName, unknown>
+
+  it.scoped("decode with every engine's result schema, with the fields the flags ask for", () =>
+    Effect.gen(function*() {
+      const sim = yield* CloroSimulator.make({ accounts: [{ apiKey: "sk_a", plan: { credits: 10_000 } }] })
+      for (const engine of Engine.names) {
+        const body = flags[engine]
+        expect(Either.isRight(Engine.validate(engine, body)), engine).toBe(true)
+        const response = yield* sim.handle({
+          method: "POST",
+          path: Engine.engines[engine].path,
+          query: {},
+          headers: { authorization: "Bearer sk_a" },
+          body: JSON.stringify(body)
+        })
+        expect(response.status, `${engine}: ${response.body.slice(0, 300)}`).toBe(200)
+        const result: unknown = JSON.parse(response.body).result
+        const decoded = Engine.decodeResult(engine, result)
+        expect(Either.isRight(decoded), `${engine}: ${Either.isLeft(decoded) ? String(decoded.left) : ""}`).toBe(true)
+        expect(result).toHaveProperty("html")
+      }
+    }))
+})
