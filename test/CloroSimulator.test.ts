@@ -647,6 +647,7 @@ describe.each([memory, overHttp])("CloroSimulator $name", (variant) => {
           { path: "/v1/credits", fault: "reset" },
           { path: "/v1/async/status", fault: "garbageBody" },
           { path: "/v1/countries", fault: "malformedHeaders" },
+          { path: "/v1/states", fault: "missingHeaders" },
           { engine: "gemini", fault: "429", times: 2 }
         ])
         expect((yield* h.call("POST", "/v1/monitor/perplexity", { body: chatgpt })).status).toBe(200)
@@ -667,6 +668,9 @@ describe.each([memory, overHttp])("CloroSimulator $name", (variant) => {
         const mangled = yield* h.call("GET", "/v1/countries")
         expect(Usage.fromHeaders(mangled.headers).rateLimit.limit).toBeUndefined()
         expect(Array.isArray(mangled.json)).toBe(true)
+        const bare = yield* h.call("GET", "/v1/states", { query: { country: "US" } })
+        expect(bare.status).toBe(200)
+        expect(Usage.fromHeaders(bare.headers)).toEqual(Usage.empty)
 
         const burst = yield* Effect.forEach([1, 2, 3], () => h.call("POST", "/v1/monitor/gemini", { body: chatgpt }))
         expect(burst.map((a) => a.status)).toEqual([429, 429, 200])
@@ -687,6 +691,11 @@ describe.each([memory, overHttp])("CloroSimulator $name", (variant) => {
           h.call("POST", "/v1/monitor/chatgpt", { body: chatgpt }).pipe(Effect.timeoutOption(Duration.millis(100)))
         )
         expect(Option.isNone(result)).toBe(true)
+        yield* h.settle
+        // the hang-up is counted as cloro's 499, and charged nothing
+        const counters = yield* h.sim.counters
+        expect(counters.requests["/v1/monitor/chatgpt"]).toEqual({ "499": 1 })
+        expect(counters.creditsCharged.total).toBe(0)
       }))
 
     test("a fault rate hits a share of matching requests, reproducibly", () =>

@@ -47,7 +47,7 @@ describe("generated answers", () => {
     copilot: { prompt: "best laptop to buy", country: "US", include: { markdown: true, html: true, rawResponse: true } },
     grok: { prompt: "best laptop to buy", country: "US", include: { markdown: true, html: true, rawResponse: true } },
     aimode: { prompt: "best coffee near me to buy", gl: "us", include: { markdown: true, html: true, expandProducts: true } },
-    google: { query: "best laptop to buy", gl: "us", pages: 2, include: { html: true, aioverview: { markdown: true } } },
+    google: { query: "best laptop to buy", gl: "us", pages: 2, include: { html: true, aioverview: { markdown: true }, paaAioverview: true } },
     googleNews: { query: "laptops", gl: "us", pages: 2, include: { html: true } }
   } satisfies Record<Engine.EngineName, unknown>
 

@@ -194,20 +194,45 @@ export const sample = (distribution: Distribution, prng: Prng.Prng): number => {
 // faults
 // ---------------------------------------------------------------------------
 
+/** Faults that replace the answer. */
+type AnswerFault = "500" | "502" | "503" | "429" | "stall"
+
+/** Faults that mangle an answer that was otherwise produced (and charged) normally. */
+type MangleFault = "malformedHeaders" | "missingHeaders" | "garbageBody"
+
+type Classified =
+  | { readonly _tag: "Reset" }
+  | { readonly _tag: "Answer"; readonly kind: AnswerFault }
+  | { readonly _tag: "Mangle"; readonly kind: MangleFault }
+
+const classify = (kind: FaultKind): Classified => {
+  switch (kind) {
+    case "reset":
+      return { _tag: "Reset" }
+    case "500":
+    case "502":
+    case "503":
+    case "429":
+    case "stall":
+      return { _tag: "Answer", kind }
+    case "malformedHeaders":
+    case "missingHeaders":
+    case "garbageBody":
+      return { _tag: "Mangle", kind }
+  }
+}
+
 interface Outcome {
   readonly answer: Answer | "reset"
   readonly accountId: string | undefined
-  /** A fault applied to the finished answer (headers or body). */
-  readonly postFault: FaultKind | undefined
+  readonly mangle: MangleFault | undefined
 }
 
-const outcome = (answer: Answer | "reset", accountId?: string, postFault?: FaultKind): Outcome => ({
+const outcome = (answer: Answer | "reset", accountId?: string, mangle?: MangleFault): Outcome => ({
   answer,
   accountId,
-  postFault
+  mangle
 })
-
-const preFaults: ReadonlySet<FaultKind> = new Set(["500", "502", "503", "429", "reset", "stall"])
 
 interface Fault {
   readonly kind: FaultKind
@@ -218,6 +243,12 @@ const rateFault = (rate: FaultRate | undefined, target: State.FaultTarget, prng:
   rate !== undefined && State.faultMatches(rate, target) && prng.chance("fault", rate.rate)
     ? { kind: prng.pick("fault.kind", rate.faults), rule: rate }
     : undefined
+
+/** The script first (consuming one of its entries), then the random rate. */
+const takeFault = (state: State.State, target: State.FaultTarget, prng: Prng.Prng): [Fault | undefined, State.State] => {
+  const [scripted, next] = State.takeScripted(state, target)
+  return [scripted !== undefined ? { kind: scripted.fault, rule: scripted } : rateFault(next.faultRate, target, prng), next]
+}
 
 const garble = (headers: Readonly<Record<string, string>>): Record<string, string> => {
   const garbage = ["lots", "-1", "1e3", "", "12abc", "NaN"] as const
@@ -745,11 +776,11 @@ export const make = (
       Effect.gen(function*() {
         yield* Effect.sleep(Duration.millis(sample(latencyOf(task.engine), Prng.make(config.seed, `task-latency:${task.id}`))))
         const target: State.FaultTarget = { on: "task", method: "POST", endpoint: "/v1/async/task", engine: task.engine }
-        const scripted = yield* Ref.modify(state, (s) => State.takeScripted(s, target))
-        const s0 = yield* Ref.get(state)
-        const fault = scripted?.fault ??
-          rateFault(s0.faultRate, target, Prng.make(config.seed, `task-fault:${task.id}`))?.kind
-        const outcome: State.Outcome = fault !== undefined ? taskFailure(fault) : (() => {
+        const fault = yield* Ref.modify(
+          state,
+          (s) => takeFault(s, target, Prng.make(config.seed, `task-fault:${task.id}`))
+        )
+        const outcome: State.Outcome = fault !== undefined ? taskFailure(fault.kind) : (() => {
           const generated = generate(task.engine, resultPrng(task.engine, task.payload), task.payload)
           return {
             _tag: "Completed",
@@ -807,33 +838,41 @@ export const make = (
       }
     }
 
-    const injected = (fault: Fault, now: number, rateHeaders: Readonly<Record<string, string>>) =>
-      Effect.gen(function*() {
-        switch (fault.kind) {
-          case "500":
-            return failure(500, "INTERNAL_SERVER_ERROR", "Internal server error", now)
-          case "502":
-            return failure(502, "EXTERNAL_SERVICE_ERROR", "The upstream provider failed", now, {
-              details: { service: "OpenAI" }
+    const injected = (
+      kind: AnswerFault,
+      rule: Fault["rule"],
+      now: number,
+      rateHeaders: Readonly<Record<string, string>>
+    ): Effect.Effect<Answer> => {
+      switch (kind) {
+        case "500":
+          return Effect.succeed(failure(500, "INTERNAL_SERVER_ERROR", "Internal server error", now))
+        case "502":
+          return Effect.succeed(
+            failure(502, "EXTERNAL_SERVICE_ERROR", "The upstream provider failed", now, { details: { service: "OpenAI" } })
+          )
+        case "503":
+          return Effect.succeed(
+            failure(503, "SERVICE_UNAVAILABLE", "Service temporarily unavailable", now, {
+              headers: { "Retry-After": String(rule.retryAfter ?? 1) }
             })
-          case "503":
-            return failure(503, "SERVICE_UNAVAILABLE", "Service temporarily unavailable", now, {
-              headers: { "Retry-After": String(fault.rule.retryAfter ?? 1) }
-            })
-          case "429": {
-            const code = fault.rule.code ?? "RATE_LIMIT_EXCEEDED"
-            return failure(429, code, "Too many requests", now, {
-              headers: { ...rateHeaders, ...(code === "RATE_LIMIT_EXCEEDED" ? { "X-RateLimit-Remaining": "0" } : {}) },
-              ...(code === "RATE_LIMIT_EXCEEDED" ? {} : { details: { limit: 1 } })
-            })
-          }
-          default: {
-            yield* Effect.sleep(Duration.millis(fault.rule.stallMillis ?? 300_000))
-            const later = yield* Clock.currentTimeMillis
-            return failure(500, "INTERNAL_SERVER_ERROR", "Maximum timeout (5 minutes) exceeded", later)
-          }
+          )
+        case "429": {
+          const code = rule.code ?? "RATE_LIMIT_EXCEEDED"
+          return Effect.succeed(
+            code === "RATE_LIMIT_EXCEEDED"
+              ? failure(429, code, "Too many requests", now, { headers: { ...rateHeaders, "X-RateLimit-Remaining": "0" } })
+              : failure(429, code, "Too many requests", now, { details: { limit: 1 } })
+          )
         }
-      })
+        case "stall":
+          // cloro gives up on a sync request after 5 minutes; the caller has usually given up long before.
+          return Effect.sleep(Duration.millis(rule.stallMillis ?? 300_000)).pipe(
+            Effect.zipRight(Clock.currentTimeMillis),
+            Effect.map((later) => failure(500, "INTERNAL_SERVER_ERROR", "Maximum timeout (5 minutes) exceeded", later))
+          )
+      }
+    }
 
     const handle = (request: SimRequest): Effect.Effect<SimResponse, ConnectionReset> =>
       Effect.gen(function*() {
@@ -842,7 +881,21 @@ export const make = (
         const requestId = Prng.make(config.seed, `request:${seq}`).uuid("id")
         const matched = matchRoute(request.method, request.path)
         const endpoint = matched?.endpoint ?? "(unmatched)"
-        const { answer, accountId: accountLogged, postFault } = yield* Effect.gen(function*() {
+        const log = (status: number, code: string | undefined, accountId: string | undefined) =>
+          Effect.flatMap(Clock.currentTimeMillis, (now) =>
+            Ref.update(state, (s) =>
+              State.record(s, {
+                requestId,
+                method: request.method,
+                path: request.path,
+                endpoint,
+                status,
+                code,
+                accountId,
+                startedAt,
+                durationMs: now - startedAt
+              }, config.requestLogLimit)))
+        const { answer, accountId: accountLogged, mangle } = yield* Effect.gen(function*() {
           if (matched === undefined) {
             return outcome(
               failure(404, "RESOURCE_NOT_FOUND", `No route for ${request.method} ${request.path}`, startedAt, {
@@ -859,39 +912,24 @@ export const make = (
             endpoint,
             engine: matched.route._tag === "Monitor" ? matched.route.engine : undefined
           }
-          const scripted = yield* Ref.modify(state, (s) => State.takeScripted(s, target))
-          const s0 = yield* Ref.get(state)
-          const fault: Fault | undefined = scripted !== undefined
-            ? { kind: scripted.fault, rule: scripted }
-            : rateFault(s0.faultRate, target, Prng.make(config.seed, `fault:${seq}`))
-          if (fault?.kind === "reset") return outcome("reset", accountId)
-          const pre = fault !== undefined && preFaults.has(fault.kind)
-          const base = pre && fault !== undefined
-            ? yield* injected(fault, startedAt, rateHeaders)
+          const fault = yield* Ref.modify(state, (s) => takeFault(s, target, Prng.make(config.seed, `fault:${seq}`)))
+          const classified = fault === undefined ? undefined : classify(fault.kind)
+          if (classified?._tag === "Reset") return outcome("reset", accountId)
+          const base = classified?._tag === "Answer" && fault !== undefined
+            ? yield* injected(classified.kind, fault.rule, startedAt, rateHeaders)
             : yield* route(matched, request, auth.right, seq, startedAt)
           return outcome(
             { ...base, headers: { ...rateHeaders, ...base.headers } },
             accountId,
-            fault !== undefined && !pre ? fault.kind : undefined
+            classified?._tag === "Mangle" ? classified.kind : undefined
           )
-        })
+        }).pipe(
+          // the caller hung up (cloro's 499): nothing is charged, but the request is counted
+          Effect.onInterrupt(() => log(499, "REQUEST_CANCELED", undefined))
+        )
 
-        const finishedAt = yield* Clock.currentTimeMillis
-        const latency = finishedAt - startedAt
-        const status = answer === "reset" ? 0 : answer.status
-        const code = answer === "reset" ? "CONNECTION_RESET" : answer.code
-        yield* Ref.update(state, (s) =>
-          State.record(s, {
-            requestId,
-            method: request.method,
-            path: request.path,
-            endpoint,
-            status,
-            code,
-            accountId: accountLogged,
-            startedAt,
-            durationMs: latency
-          }, config.requestLogLimit))
+        const latency = (yield* Clock.currentTimeMillis) - startedAt
+        yield* answer === "reset" ? log(0, "CONNECTION_RESET", accountLogged) : log(answer.status, answer.code, accountLogged)
         if (answer === "reset") return yield* Effect.fail(new ConnectionReset({ requestId }))
         const headers: Record<string, string> = {
           "Content-Type": "application/json",
@@ -899,7 +937,7 @@ export const make = (
           "X-Request-ID": requestId,
           "X-Latency-Ms": String(latency)
         }
-        switch (postFault) {
+        switch (mangle) {
           case "malformedHeaders":
             return { status: answer.status, headers: garble(headers), body: answer.body }
           case "missingHeaders":

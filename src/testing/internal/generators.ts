@@ -641,6 +641,7 @@ const google = (prng: Prng, body: unknown): Generated => {
     peopleAlsoAsk: Array.from({ length: prng.int("paa.count", 2, 4) }, (_, i) => {
       const site = prng.pick(`paa.site.${i}`, sites)
       const link = `https://${site.domain}/${slug(topic)}-faq-${i + 1}`
+      const hydrated = i === 0 && isOn(body, "include", "paaAioverview")
       return {
         question: prng.pick(`paa.q.${i}`, [
           `What is the best ${topic.toLowerCase()}?`,
@@ -648,8 +649,14 @@ const google = (prng: Prng, body: unknown): Generated => {
           `Is ${topic.toLowerCase()} worth it?`,
           `How do I choose ${topic.toLowerCase()}?`
         ]),
-        type: "LINK",
+        type: hydrated ? "AIOVERVIEW" : "LINK",
         snippet: `${prng.pick(`paa.claim.${i}`, claims)}.`,
+        ...(hydrated
+          ? {
+            markdown: `**${capitalise(topic)}**: ${prng.pick(`paa.md.${i}`, claims).toLowerCase()}.`,
+            sources: [{ label: site.name, url: link, description: `${site.name} on ${topic}`, position: 1 }]
+          }
+          : {}),
         title: fill(prng.pick(`paa.title.${i}`, titleTemplates), topic),
         link,
         redirectLink: redirectLinkFor(link, prng, `paa.${i}`)
