@@ -1,0 +1,310 @@
+/**
+ * Which failures are retried, and when: a declarative `Schedule` (exponential,
+ * jittered, capped, bounded in attempts and in total time) that honours
+ * `Retry-After`, plus a retry budget that stops retry storms.
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import { identity } from "effect/Function"
+import * as Layer from "effect/Layer"
+import * as Ref from "effect/Ref"
+import * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
+import type { CloroError } from "./CloroError.js"
+
+/**
+ * The tags of errors that a retry can cure. `InvalidRequest`, `Unauthorized`,
+ * `InsufficientCredits`, `Conflict`, `NotFound`, `BudgetExceeded` and the
+ * admission errors are never retried: sending again cannot change them.
+ *
+ * @since 0.1.0
+ */
+export const retryableTags: ReadonlySet<CloroError["_tag"]> = new Set<CloroError["_tag"]>([
+  "ConcurrentLimitExceeded",
+  "RateLimitExceeded",
+  "ServiceUnavailable",
+  "ServerError",
+  "TransportError",
+  "Timeout"
+])
+
+/**
+ * Whether an error is worth another attempt.
+ *
+ * @since 0.1.0
+ */
+export const isRetryable = (error: CloroError): boolean => retryableTags.has(error._tag)
+
+/**
+ * The delay the server asked for, if any.
+ *
+ * @since 0.1.0
+ */
+export const retryAfterOf = (error: CloroError): Duration.Duration | undefined =>
+  "retryAfter" in error ? error.retryAfter : undefined
+
+/**
+ * A retry budget in the manner of the AWS SDKs' retry quota: retries spend
+ * tokens, successes earn them back, and when the bucket is empty errors surface
+ * at once instead of multiplying the load on a server that is already down.
+ *
+ * @since 0.1.0
+ */
+export interface RetryBudgetOptions {
+  /** Tokens when full (default 500). */
+  readonly capacity: number
+  /** Cost of one retry (default 5). */
+  readonly retryCost: number
+  /** Cost of retrying a timeout or a transport failure, which signal an unhealthy path (default 10). */
+  readonly timeoutCost: number
+  /** Tokens a successful call earns back (default 1). */
+  readonly successRefund: number
+}
+
+/**
+ * The settings of a retry policy.
+ *
+ * @since 0.1.0
+ */
+export interface RetryOptions {
+  /** Retries after the first attempt (default 4; 0 disables retrying). */
+  readonly maxRetries: number
+  /** First delay (default 500 ms). */
+  readonly base: Duration.Duration
+  /** Growth per retry (default 2). */
+  readonly factor: number
+  /** Longest computed delay (default 20 s). */
+  readonly maxDelay: Duration.Duration
+  /** Longest total time spent retrying one call (default 2 minutes). */
+  readonly maxElapsed: Duration.Duration
+  /** Randomise each delay between half and all of its value (default true). */
+  readonly jitter: boolean
+  /** A `Retry-After` longer than this surfaces the error instead (default 60 s). */
+  readonly retryAfterCap: Duration.Duration
+  /** `undefined` for no budget. */
+  readonly budget: RetryBudgetOptions | undefined
+}
+
+/**
+ * The default retry budget.
+ *
+ * @since 0.1.0
+ */
+export const defaultBudget: RetryBudgetOptions = { capacity: 500, retryCost: 5, timeoutCost: 10, successRefund: 1 }
+
+/**
+ * The default settings.
+ *
+ * @since 0.1.0
+ */
+export const defaults: RetryOptions = {
+  maxRetries: 4,
+  base: Duration.millis(500),
+  factor: 2,
+  maxDelay: Duration.seconds(20),
+  maxElapsed: Duration.minutes(2),
+  jitter: true,
+  retryAfterCap: Duration.seconds(60),
+  budget: defaultBudget
+}
+
+/**
+ * Options as a caller writes them: any subset, durations in any form.
+ *
+ * @since 0.1.0
+ */
+export interface RetryOptionsInput {
+  readonly maxRetries?: number | undefined
+  readonly base?: Duration.DurationInput | undefined
+  readonly factor?: number | undefined
+  readonly maxDelay?: Duration.DurationInput | undefined
+  readonly maxElapsed?: Duration.DurationInput | undefined
+  readonly jitter?: boolean | undefined
+  readonly retryAfterCap?: Duration.DurationInput | undefined
+  readonly budget?: Partial<RetryBudgetOptions> | false | undefined
+}
+
+/**
+ * A retry policy was configured with nonsense (a negative count, a factor below 1...).
+ *
+ * @since 0.1.0
+ */
+export class RetryPolicyError extends Schema.TaggedError<RetryPolicyError>()("RetryPolicyError", {
+  setting: Schema.String,
+  message: Schema.String
+}) {}
+
+/**
+ * A retry policy: its settings, its `Schedule`, and its budget.
+ *
+ * @since 0.1.0
+ */
+export interface RetryPolicyShape {
+  readonly options: RetryOptions
+  /**
+   * The schedule over the failures of one call. It stops on errors that are
+   * not retryable, on a `Retry-After` beyond the cap, after `maxRetries`, after
+   * `maxElapsed`, and when the budget is spent.
+   */
+  readonly schedule: Schedule.Schedule<unknown, CloroError>
+  /** Gives budget back after a success. */
+  readonly onSuccess: Effect.Effect<void>
+  /** Tokens left in the budget (Infinity without one). */
+  readonly budgetLeft: Effect.Effect<number>
+}
+
+/**
+ * The retry policy service. `CloroClient` reads it once per call; a call can
+ * override it with `CloroClient.withRetry`.
+ *
+ * @example
+ * ```ts
+ * import { RetryPolicy } from "cloro-effect"
+ *
+ * // Three quick retries, no jitter, no budget:
+ * const Quick = RetryPolicy.layer({ maxRetries: 3, base: "100 millis", jitter: false, budget: false })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export class RetryPolicy extends Context.Tag("cloro-effect/RetryPolicy")<RetryPolicy, RetryPolicyShape>() {}
+
+const validate = (input: RetryOptionsInput): Effect.Effect<RetryOptions, RetryPolicyError> =>
+  Effect.gen(function*() {
+    const refuse = (setting: string, message: string) => Effect.fail(new RetryPolicyError({ setting, message }))
+    const duration = (setting: string, value: Duration.DurationInput | undefined, fallback: Duration.Duration) => {
+      if (value === undefined) return Effect.succeed(fallback)
+      // Duration clamps negative input to zero; a negative setting is a mistake to report, not to fix.
+      const negative = (typeof value === "number" && value < 0) ||
+        (typeof value === "string" && value.trim().startsWith("-"))
+      const decoded = Duration.decodeUnknown(value)
+      if (negative || decoded._tag === "None") return refuse(setting, "must be a non-negative duration")
+      if (setting === "base" && Duration.isZero(decoded.value)) return refuse(setting, "must be longer than zero")
+      return Effect.succeed(decoded.value)
+    }
+    const maxRetries = input.maxRetries ?? defaults.maxRetries
+    if (!Number.isInteger(maxRetries) || maxRetries < 0) {
+      return yield* refuse("maxRetries", "must be a whole number ≥ 0")
+    }
+    const factor = input.factor ?? defaults.factor
+    if (!Number.isFinite(factor) || factor < 1) return yield* refuse("factor", "must be a number ≥ 1")
+    const budgetInput = input.budget
+    let budget: RetryBudgetOptions | undefined = undefined
+    if (budgetInput !== false) {
+      const merged = { ...defaultBudget, ...budgetInput }
+      for (const [key, value] of Object.entries(merged)) {
+        if (!Number.isFinite(value) || value < 0) return yield* refuse(`budget.${key}`, "must be a number ≥ 0")
+      }
+      budget = merged
+    }
+    return {
+      maxRetries,
+      factor,
+      base: yield* duration("base", input.base, defaults.base),
+      maxDelay: yield* duration("maxDelay", input.maxDelay, defaults.maxDelay),
+      maxElapsed: yield* duration("maxElapsed", input.maxElapsed, defaults.maxElapsed),
+      retryAfterCap: yield* duration("retryAfterCap", input.retryAfterCap, defaults.retryAfterCap),
+      jitter: input.jitter ?? defaults.jitter,
+      budget
+    }
+  })
+
+/**
+ * The declarative delay schedule of a policy, without the budget: exponential
+ * from `base` by `factor`, jittered, capped at `maxDelay`, then lengthened to
+ * `Retry-After` when the server asked for longer. Useful on its own to show or
+ * test the delays a policy produces.
+ *
+ * @since 0.1.0
+ */
+export const delaySchedule = (options: RetryOptions): Schedule.Schedule<unknown, CloroError> =>
+  Schedule.exponential(options.base, options.factor).pipe(
+    options.jitter ? Schedule.jitteredWith({ min: 0.5, max: 1 }) : identity,
+    Schedule.modifyDelay((_, delay) => Duration.min(delay, options.maxDelay)),
+    Schedule.intersect(Schedule.recurs(options.maxRetries)),
+    Schedule.upTo(options.maxElapsed),
+    Schedule.intersect(Schedule.identity<CloroError>()),
+    Schedule.whileInput(isRetryable),
+    Schedule.whileInput((error: CloroError) => {
+      const retryAfter = retryAfterOf(error)
+      return retryAfter === undefined || Duration.lessThanOrEqualTo(retryAfter, options.retryAfterCap)
+    }),
+    // Retry-After wins when it is longer than our own delay: the server knows when it recovers.
+    Schedule.modifyDelay(([, error], delay) => {
+      const retryAfter = retryAfterOf(error)
+      return retryAfter === undefined ? delay : Duration.max(delay, retryAfter)
+    })
+  )
+
+const costOf = (budget: RetryBudgetOptions, error: CloroError): number =>
+  error._tag === "Timeout" || error._tag === "TransportError" ? budget.timeoutCost : budget.retryCost
+
+/**
+ * Builds a policy (with its own budget) from options.
+ *
+ * @since 0.1.0
+ */
+export const make = (input: RetryOptionsInput = {}): Effect.Effect<RetryPolicyShape, RetryPolicyError> =>
+  Effect.gen(function*() {
+    const options = yield* validate(input)
+    const budget = options.budget
+    if (budget === undefined) {
+      return {
+        options,
+        schedule: delaySchedule(options),
+        onSuccess: Effect.void,
+        budgetLeft: Effect.succeed(Number.POSITIVE_INFINITY)
+      }
+    }
+    const tokens = yield* Ref.make(budget.capacity)
+    const spend = (error: CloroError) =>
+      Ref.modify(tokens, (left) => {
+        const cost = costOf(budget, error)
+        return left >= cost ? [true, left - cost] : [false, left]
+      })
+    return {
+      options,
+      schedule: delaySchedule(options).pipe(Schedule.checkEffect((error: CloroError) => spend(error))),
+      onSuccess: Ref.update(tokens, (left) => Math.min(budget.capacity, left + budget.successRefund)),
+      budgetLeft: Ref.get(tokens)
+    }
+  })
+
+/**
+ * The policy that never retries.
+ *
+ * @since 0.1.0
+ */
+export const none: RetryPolicyShape = {
+  options: { ...defaults, maxRetries: 0, budget: undefined },
+  schedule: Schedule.stop,
+  onSuccess: Effect.void,
+  budgetLeft: Effect.succeed(Number.POSITIVE_INFINITY)
+}
+
+/**
+ * A layer with a policy built from options.
+ *
+ * @since 0.1.0
+ */
+export const layer = (input: RetryOptionsInput = {}): Layer.Layer<RetryPolicy, RetryPolicyError> =>
+  Layer.effect(RetryPolicy, make(input))
+
+/**
+ * The default policy: 4 retries from 500 ms doubling, half-to-full jitter,
+ * capped at 20 s per delay and 2 minutes in all, `Retry-After` honoured up to
+ * 60 s, with a retry budget.
+ *
+ * @since 0.1.0
+ */
+export const layerDefault: Layer.Layer<RetryPolicy> = Layer.effect(RetryPolicy, Effect.orDie(make()))
+
+/**
+ * A layer that never retries.
+ *
+ * @since 0.1.0
+ */
+export const layerNone: Layer.Layer<RetryPolicy> = Layer.succeed(RetryPolicy, none)

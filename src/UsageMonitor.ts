@@ -1,0 +1,286 @@
+/**
+ * Watches what the responses say about the account and warns early: credits
+ * running low, concurrency nearly used up, the per-second allowance nearly
+ * spent. Each warning fires once per crossing of its threshold, as an Effect
+ * log line, as a typed event on a `Stream`, and through `Metric`s (credits
+ * remaining, slots in use, 429s by code, retries, spend).
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Metric from "effect/Metric"
+import * as PubSub from "effect/PubSub"
+import * as Ref from "effect/Ref"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import type { CloroError } from "./CloroError.js"
+import type { Usage } from "./Usage.js"
+
+/**
+ * The balance fell below the threshold.
+ *
+ * @since 0.1.0
+ */
+export class LowCredits extends Schema.TaggedClass<LowCredits>()("LowCredits", {
+  remaining: Schema.Number,
+  threshold: Schema.Number
+}) {}
+
+/**
+ * More of the plan's concurrent slots are in use than the threshold allows.
+ *
+ * @since 0.1.0
+ */
+export class HighConcurrency extends Schema.TaggedClass<HighConcurrency>()("HighConcurrency", {
+  current: Schema.Number,
+  limit: Schema.Number,
+  threshold: Schema.Number
+}) {}
+
+/**
+ * The per-second allowance left fell below the threshold.
+ *
+ * @since 0.1.0
+ */
+export class LowRateRemaining extends Schema.TaggedClass<LowRateRemaining>()("LowRateRemaining", {
+  remaining: Schema.Number,
+  limit: Schema.optional(Schema.Number),
+  threshold: Schema.Number
+}) {}
+
+/**
+ * A request failed with a 429 (any code).
+ *
+ * @since 0.1.0
+ */
+export class LimitHit extends Schema.TaggedClass<LimitHit>()("LimitHit", {
+  errorTag: Schema.String,
+  path: Schema.String
+}) {}
+
+/**
+ * Every event the monitor publishes.
+ *
+ * @since 0.1.0
+ */
+export type UsageEvent = LowCredits | HighConcurrency | LowRateRemaining | LimitHit
+
+/**
+ * When to warn.
+ *
+ * @since 0.1.0
+ */
+export interface Thresholds {
+  /** Warn when the balance falls below this (default 100). */
+  readonly lowCredits: number
+  /** Warn when slots in use exceed this fraction of the limit (default 0.8). */
+  readonly highConcurrency: number
+  /** Warn when the per-second allowance left falls below this (default 50). */
+  readonly lowRateRemaining: number
+}
+
+/**
+ * The default thresholds.
+ *
+ * @since 0.1.0
+ */
+export const defaultThresholds: Thresholds = { lowCredits: 100, highConcurrency: 0.8, lowRateRemaining: 50 }
+
+/**
+ * The monitor service.
+ *
+ * @since 0.1.0
+ */
+export interface UsageMonitorShape {
+  /** Feeds the usage of one response to `path`. */
+  readonly observe: (path: string, usage: Usage) => Effect.Effect<void>
+  /** Counts a failure (429s by code are published as `LimitHit`). */
+  readonly recordError: (path: string, error: CloroError) => Effect.Effect<void>
+  /** Counts a retry about to happen. */
+  readonly recordRetry: (path: string, error: CloroError) => Effect.Effect<void>
+  /** Counts credits charged. */
+  readonly recordSpend: (engine: string, credits: number) => Effect.Effect<void>
+  /** Events from the moment of subscription on. */
+  readonly events: Stream.Stream<UsageEvent>
+  /** Every warning raised so far, in order (LimitHit excluded). */
+  readonly warnings: Effect.Effect<ReadonlyArray<UsageEvent>>
+}
+
+/**
+ * The usage monitor service.
+ *
+ * @example
+ * ```ts
+ * import { UsageMonitor } from "cloro-effect"
+ * import { Effect, Stream } from "effect"
+ *
+ * const alerts = Effect.flatMap(UsageMonitor.UsageMonitor, (monitor) =>
+ *   monitor.events.pipe(Stream.runForEach((event) => Effect.log(event._tag))))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export class UsageMonitor extends Context.Tag("cloro-effect/UsageMonitor")<UsageMonitor, UsageMonitorShape>() {}
+
+/**
+ * The metrics the monitor keeps up to date.
+ *
+ * @since 0.1.0
+ */
+export const metrics = {
+  creditsRemaining: Metric.gauge("cloro_credits_remaining", { description: "Credit balance last reported by cloro" }),
+  slotsInUse: Metric.gauge("cloro_concurrency_in_use", { description: "Concurrent monitor requests cloro reported" }),
+  rateRemaining: Metric.gauge("cloro_rate_remaining", { description: "Requests left in the current second" }),
+  limitHits: Metric.counter("cloro_limit_hits_total", { description: "429 answers, tagged by error" }),
+  retries: Metric.counter("cloro_retries_total", { description: "Retries scheduled, tagged by error" }),
+  errors: Metric.counter("cloro_errors_total", { description: "Failed attempts, tagged by error" }),
+  creditsSpent: Metric.counter("cloro_credits_spent_total", { description: "Credits charged, tagged by engine" })
+}
+
+/**
+ * The monitor's thresholds were nonsense.
+ *
+ * @since 0.1.0
+ */
+export class UsageMonitorConfigError extends Schema.TaggedError<UsageMonitorConfigError>()(
+  "UsageMonitorConfigError",
+  { message: Schema.String }
+) {}
+
+interface Armed {
+  readonly lowCredits: boolean
+  readonly highConcurrency: boolean
+  readonly lowRateRemaining: boolean
+}
+
+const describe = (event: UsageEvent): string => {
+  switch (event._tag) {
+    case "LowCredits":
+      return `cloro credits low: ${event.remaining} left (warning below ${event.threshold})`
+    case "HighConcurrency":
+      return `cloro concurrency high: ${event.current} of ${event.limit} slots in use (warning above ${
+        Math.round(event.threshold * 100)
+      } %)`
+    case "LowRateRemaining":
+      return `cloro rate limit nearly spent: ${event.remaining} requests left this second (warning below ${event.threshold})`
+    case "LimitHit":
+      return `cloro answered 429 (${event.errorTag}) on ${event.path}`
+  }
+}
+
+/**
+ * Options of the monitor.
+ *
+ * @since 0.1.0
+ */
+export interface UsageMonitorOptions {
+  readonly thresholds?: Partial<Thresholds> | undefined
+  /** Log warnings (default true). */
+  readonly log?: boolean | undefined
+}
+
+/**
+ * Builds a monitor.
+ *
+ * @since 0.1.0
+ */
+export const make = (options: UsageMonitorOptions = {}): Effect.Effect<UsageMonitorShape, UsageMonitorConfigError> =>
+  Effect.gen(function*() {
+    const thresholds = { ...defaultThresholds, ...options.thresholds }
+    if (
+      !(thresholds.lowCredits >= 0) || !(thresholds.lowRateRemaining >= 0) ||
+      !(thresholds.highConcurrency > 0 && thresholds.highConcurrency <= 1)
+    ) {
+      return yield* new UsageMonitorConfigError({
+        message: "lowCredits and lowRateRemaining must be ≥ 0 and highConcurrency within (0, 1]"
+      })
+    }
+    const log = options.log ?? true
+    const hub = yield* PubSub.unbounded<UsageEvent>()
+    const raised = yield* Ref.make<ReadonlyArray<UsageEvent>>([])
+    // A warning is armed while its value is on the healthy side; it fires on crossing and re-arms on recovery.
+    const armed = yield* Ref.make<Armed>({ lowCredits: true, highConcurrency: true, lowRateRemaining: true })
+
+    const publish = (event: UsageEvent) =>
+      Effect.zipRight(
+        event._tag === "LimitHit" ? Effect.void : Ref.update(raised, (all) => [...all, event]),
+        Effect.zipRight(
+          log ? Effect.logWarning(describe(event)).pipe(Effect.annotateLogs("cloro.event", event._tag)) : Effect.void,
+          PubSub.publish(hub, event)
+        )
+      )
+
+    const crossing = (key: keyof Armed, bad: boolean, event: () => UsageEvent) =>
+      Ref.modify(armed, (state): readonly [boolean, Armed] => {
+        if (bad && state[key]) return [true, { ...state, [key]: false }]
+        if (!bad && !state[key]) return [false, { ...state, [key]: true }]
+        return [false, state]
+      }).pipe(Effect.flatMap((fire) => (fire ? publish(event()) : Effect.void)))
+
+    const observe = (_path: string, usage: Usage) =>
+      Effect.gen(function*() {
+        const credits = usage.credits.remaining
+        if (credits !== undefined) {
+          yield* Metric.set(metrics.creditsRemaining, credits)
+          yield* crossing("lowCredits", credits < thresholds.lowCredits, () =>
+            new LowCredits({ remaining: credits, threshold: thresholds.lowCredits }))
+        }
+        const { current, limit } = usage.concurrency
+        if (current !== undefined) yield* Metric.set(metrics.slotsInUse, current)
+        if (current !== undefined && limit !== undefined && limit > 0) {
+          yield* crossing("highConcurrency", current / limit > thresholds.highConcurrency, () =>
+            new HighConcurrency({ current, limit, threshold: thresholds.highConcurrency }))
+        }
+        const rate = usage.rateLimit.remaining
+        if (rate !== undefined) {
+          yield* Metric.set(metrics.rateRemaining, rate)
+          yield* crossing("lowRateRemaining", rate < thresholds.lowRateRemaining, () =>
+            new LowRateRemaining({
+              remaining: rate,
+              limit: usage.rateLimit.limit,
+              threshold: thresholds.lowRateRemaining
+            }))
+        }
+      })
+
+    const isLimit = (error: CloroError) =>
+      error._tag === "ConcurrentLimitExceeded" || error._tag === "RateLimitExceeded" ||
+      error._tag === "QueueLimitExceeded"
+
+    return {
+      observe,
+      recordError: (path, error) =>
+        Effect.gen(function*() {
+          yield* Metric.increment(Metric.tagged(metrics.errors, "error", error._tag))
+          if (isLimit(error)) {
+            yield* Metric.increment(Metric.tagged(metrics.limitHits, "error", error._tag))
+            yield* PubSub.publish(hub, new LimitHit({ errorTag: error._tag, path }))
+          }
+          if ("usage" in error && error.usage !== undefined) yield* observe(path, error.usage)
+        }),
+      recordRetry: (_path, error) => Metric.increment(Metric.tagged(metrics.retries, "error", error._tag)),
+      recordSpend: (engine, credits) =>
+        credits > 0 ? Metric.incrementBy(Metric.tagged(metrics.creditsSpent, "engine", engine), credits) : Effect.void,
+      events: Stream.fromPubSub(hub),
+      warnings: Ref.get(raised)
+    }
+  })
+
+/**
+ * The monitor with warnings logged.
+ *
+ * @since 0.1.0
+ */
+export const layer = (options: UsageMonitorOptions = {}): Layer.Layer<UsageMonitor, UsageMonitorConfigError> =>
+  Layer.effect(UsageMonitor, make(options))
+
+/**
+ * The monitor without log lines; events and metrics still flow.
+ *
+ * @since 0.1.0
+ */
+export const layerSilent = (
+  options: Omit<UsageMonitorOptions, "log"> = {}
+): Layer.Layer<UsageMonitor, UsageMonitorConfigError> => Layer.effect(UsageMonitor, make({ ...options, log: false }))

@@ -1,0 +1,161 @@
+/**
+ * The path of one request through the limits, as the design card draws it:
+ *
+ *   reserve credits → concurrency slot → rate token → send → read usage
+ *   (feed limiters, ledger, monitor) → decode → release slot → retry on a
+ *   retryable error (the slot is not held while waiting out a backoff).
+ *
+ * Every service is optional: `CloroClient` picks up whichever are in its
+ * context, so the bare client works with only a config and an HttpClient.
+ */
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
+import type { CloroError } from "../CloroError.js"
+import type { CreditsShape, Reservation } from "../Credits.js"
+import * as RetryPolicy from "../RetryPolicy.js"
+import type { UsageMonitorShape } from "../UsageMonitor.js"
+import type { Usage } from "../Usage.js"
+import type { Answer, Call, SendError } from "./http.js"
+
+/** What the pipeline needs of a concurrency limiter. */
+export interface SlotGate {
+  readonly withPermit: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | CloroError, R>
+  readonly learn: (limit: number) => Effect.Effect<void>
+  readonly size: Effect.Effect<number>
+}
+
+/** What the pipeline needs of a rate limiter. */
+export interface RateGate {
+  readonly take: (path: string) => Effect.Effect<void, CloroError>
+  readonly learn: (
+    path: string,
+    rate: { readonly limit?: number | undefined; readonly remaining?: number | undefined }
+  ) => Effect.Effect<void>
+}
+
+/** The services a pipeline runs through; each may be absent. */
+export interface Services {
+  readonly slots: Option.Option<SlotGate>
+  readonly rate: Option.Option<RateGate>
+  readonly credits: Option.Option<CreditsShape>
+  readonly monitor: Option.Option<UsageMonitorShape>
+  readonly retry: RetryPolicy.RetryPolicyShape
+}
+
+/** Facts about a call that only the pipeline needs. */
+export interface Billing {
+  /** Credits the call will cost if it succeeds (0 for free calls). */
+  readonly estimate: number
+  /** The caller's tag for spend accounting. */
+  readonly tag: string | undefined
+  /** Engine name for spend metrics. */
+  readonly engine: string | undefined
+}
+
+/**
+ * How many times a request that hit a concurrency 429 may go straight back to
+ * the limiter's line after shrinking it, before it falls back to the timer.
+ */
+const MAX_SLOT_REQUEUES = 3
+
+const usageOf = (error: CloroError): Usage | undefined => ("usage" in error ? error.usage : undefined)
+
+/** Runs a call through the pipeline. */
+export const run = <A>(
+  services: Services,
+  send: (call: Call<A>) => Effect.Effect<Answer<A>, SendError>,
+  call: Call<A>,
+  billing: Billing
+): Effect.Effect<Answer<A>, CloroError> => {
+  const { credits, monitor, rate, retry, slots } = services
+  const usesSlot = call.kind === "monitor"
+
+  const learn = (usage: Usage) => {
+    const slotLimit = usesSlot ? usage.concurrency.limit : undefined
+    return Effect.all([
+      Option.match(rate, {
+        onNone: () => Effect.void,
+        onSome: (gate) => gate.learn(call.path, usage.rateLimit)
+      }),
+      slotLimit === undefined
+        ? Effect.void
+        : Option.match(slots, { onNone: () => Effect.void, onSome: (gate) => gate.learn(slotLimit) }),
+      Option.match(monitor, { onNone: () => Effect.void, onSome: (m) => m.observe(call.path, usage) })
+    ], { discard: true })
+  }
+
+  const wire = Effect.zipRight(
+    Option.match(rate, { onNone: () => Effect.void, onSome: (gate) => gate.take(call.path) }),
+    send(call)
+  ).pipe(
+    Effect.tap((answer) => learn(answer.usage)),
+    Effect.tapError((error) => {
+      const usage = usageOf(error)
+      return Effect.zipRight(
+        usage === undefined ? Effect.void : learn(usage),
+        Option.match(monitor, { onNone: () => Effect.void, onSome: (m) => m.recordError(call.path, error) })
+      )
+    })
+  )
+
+  /**
+   * One attempt: the slot is held only while the request is on the wire. A
+   * concurrency 429 that our own limiter explains (the server's limit is below
+   * the size we were using) goes straight back to the limiter's line, which now
+   * has the right size: a slot frees when one of our own requests ends, so
+   * sleeping would only waste time.
+   */
+  const attempt = (requeues: number): Effect.Effect<Answer<A>, CloroError> =>
+    Option.match(usesSlot ? slots : Option.none(), {
+      onNone: () => wire,
+      onSome: (gate) =>
+        Effect.flatMap(gate.size, (sizeBefore) =>
+          gate.withPermit(wire).pipe(
+            Effect.catchTag("ConcurrentLimitExceeded", (error) =>
+              error.limit !== undefined && error.limit < sizeBefore && requeues < MAX_SLOT_REQUEUES
+                ? Effect.zipRight(gate.learn(error.limit), attempt(requeues + 1))
+                : Effect.fail(error))
+          ))
+    })
+
+  const retried = attempt(0).pipe(
+    Effect.retry(
+      retry.schedule.pipe(
+        Schedule.tapInput((error: CloroError) =>
+          Option.match(monitor, { onNone: () => Effect.void, onSome: (m) => m.recordRetry(call.path, error) })
+        )
+      )
+    ),
+    Effect.tap(() => retry.onSuccess)
+  )
+
+  if (billing.estimate <= 0 || Option.isNone(credits)) return retried
+
+  const ledger = credits.value
+  return Effect.acquireUseRelease(
+    ledger.reserve(billing.estimate, billing.tag),
+    () => retried,
+    (reservation: Reservation, exit) =>
+      Exit.match(exit, {
+        onFailure: () => ledger.release(reservation),
+        onSuccess: (answer) => {
+          // Without X-Credits-Charged, count the estimate: better to over- than under-count spend.
+          const charged = answer.usage.credits.charged ?? billing.estimate
+          return Effect.zipRight(
+            ledger.settle(reservation, charged, answer.usage.credits.remaining),
+            Option.match(monitor, {
+              onNone: () => Effect.void,
+              onSome: (m) => m.recordSpend(billing.engine ?? call.path, charged)
+            })
+          )
+        }
+      })
+  )
+}
+
+/** The timeout of a call, overridable per call. */
+export const timeoutOf = (fallback: Duration.Duration, override: Duration.DurationInput | undefined) =>
+  override === undefined ? fallback : Duration.decode(override)
