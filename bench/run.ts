@@ -1,2 +1,6 @@
-// Placeholder until the benchmarks land: prints what `npm run bench` will measure.
-console.log("cloro-effect: benchmarks (limiter waiters, throughput against the simulator) are not written yet.")
+/**
+ * `npm run bench`: every benchmark, one after the other.
+ */
+import { run as limiters } from "./limiters.js"
+
+await limiters()

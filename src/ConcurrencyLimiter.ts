@@ -1,0 +1,399 @@
+/**
+ * How many cloro requests may be in flight at once.
+ *
+ * cloro answers a `/v1/monitor/*` request over the plan's concurrency cap with
+ * an immediate 429 instead of queueing it, so the client queues instead: a
+ * request holds one slot while it is on the wire, and the others wait for a
+ * slot in arrival order.
+ *
+ * Effect's `Semaphore` is not used underneath: it wakes every waiter on each
+ * release, which costs seconds and gigabytes with a few thousand waiters. Here
+ * a release hands its slot to exactly one waiter, the first in line, at O(1)
+ * cost, so 20,000 waiting requests cost little more than their fibers.
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
+import { AdmissionQueueFull, AdmissionTimeout } from "./CloroError.js"
+import * as LimiterConfig from "./internal/limiterConfig.js"
+import * as WaitQueue from "./internal/waitQueue.js"
+
+/**
+ * Options that a limiter could not use: a limit below 1 or not a whole
+ * number, a negative `maxWaiting`, a `maxWait` that is not a duration.
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export { LimiterConfigError } from "./internal/limiterConfig.js"
+
+/**
+ * @since 0.1.0
+ * @category Type IDs
+ */
+export const TypeId: TypeId = "~cloro-effect/ConcurrencyLimiter"
+
+/**
+ * @since 0.1.0
+ * @category Type IDs
+ */
+export type TypeId = "~cloro-effect/ConcurrencyLimiter"
+
+/**
+ * Slots for concurrent requests, taken in FIFO order.
+ *
+ * The interface holds nothing specific to one process, so a shared (Redis)
+ * implementation can stand in for the in-memory one.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface ConcurrencyLimiter {
+  readonly [TypeId]: TypeId
+  /**
+   * Runs `effect` holding one slot, after waiting for one in arrival order.
+   * The slot is given back when `effect` succeeds, fails, dies or is
+   * interrupted, and also when the wait itself is interrupted or times out.
+   */
+  readonly withPermit: <A, E, R>(
+    effect: Effect.Effect<A, E, R>
+  ) => Effect.Effect<A, E | AdmissionTimeout | AdmissionQueueFull, R>
+  /**
+   * Sets the number of slots, as an explicit configuration: it replaces what
+   * was configured and learned, and later learned limits cannot exceed it.
+   * Growing admits waiters at once; shrinking below the slots in use lets the
+   * running requests finish and admits no one until fewer than `size` run.
+   */
+  readonly resize: (size: number) => Effect.Effect<void, LimiterConfig.LimiterConfigError>
+  /**
+   * Feeds a limit the server reported (`X-Concurrency-Limit`, or a 429's
+   * `details.limit`). Without a configured limit it becomes the size; with
+   * one, the size is the smaller of the two, so a plan downgrade is honoured
+   * and a header can never raise the size above what the caller allowed.
+   * A limit below 1 or not a number is ignored.
+   */
+  readonly learn: (limit: number) => Effect.Effect<void>
+  /** A snapshot of the limiter's size and use. */
+  readonly stats: Effect.Effect<ConcurrencyLimiter.Stats>
+}
+
+/**
+ * @since 0.1.0
+ */
+export declare namespace ConcurrencyLimiter {
+  /**
+   * Where the current size came from: the `initialLimit` used before anything
+   * is known, the configured limit (or the last `resize`), a limit the server
+   * reported, or no limit at all.
+   *
+   * @since 0.1.0
+   * @category Models
+   */
+  export type Source = "initial" | "configured" | "learned" | "unlimited"
+
+  /**
+   * @since 0.1.0
+   * @category Models
+   */
+  export interface Stats {
+    /** the number of slots now (`Infinity` when unlimited) */
+    readonly size: number
+    /** slots held; above `size` for a while after a shrink */
+    readonly inUse: number
+    /** requests waiting for a slot */
+    readonly waiting: number
+    /** the most slots ever held at once */
+    readonly peakInUse: number
+    readonly source: Source
+  }
+
+  /**
+   * @since 0.1.0
+   * @category Models
+   */
+  export interface Options {
+    /**
+     * The plan's limit (Free 1, Lite 10, Hobby 20, ...). A server-reported
+     * limit can lower the size below it but never raise it above.
+     */
+    readonly limit?: number | undefined
+    /**
+     * The size used until the server reports a limit, when `limit` is not
+     * given. Defaults to 1: too small is slow, too large draws 429s.
+     */
+    readonly initialLimit?: number | undefined
+    /** Fail with `AdmissionTimeout` a request that waited this long for a slot. */
+    readonly maxWait?: Duration.DurationInput | undefined
+    /** Fail with `AdmissionQueueFull` a request arriving when this many already wait. */
+    readonly maxWaiting?: number | undefined
+  }
+}
+
+/**
+ * @since 0.1.0
+ * @category Tags
+ */
+export const ConcurrencyLimiter: Context.Tag<ConcurrencyLimiter, ConcurrencyLimiter> = Context.GenericTag<
+  ConcurrencyLimiter
+>("cloro-effect/ConcurrencyLimiter")
+
+interface State {
+  /** the configured limit, or the last `resize` */
+  readonly ceiling: number | undefined
+  /** the last limit the server reported */
+  readonly learned: number | undefined
+  readonly size: number
+  readonly source: ConcurrencyLimiter.Source
+  readonly inUse: number
+  readonly peakInUse: number
+  /**
+   * Mutated in place, only inside `Ref.modify`: see `internal/waitQueue.ts`
+   * for why a persistent queue would not do.
+   */
+  readonly waiters: WaitQueue.WaitQueue<Deferred.Deferred<void>>
+}
+
+type Admission =
+  | { readonly _tag: "Acquired" }
+  | { readonly _tag: "Full" }
+  | { readonly _tag: "Queued"; readonly node: WaitQueue.Node<Deferred.Deferred<void>> }
+
+const acquired: Admission = { _tag: "Acquired" }
+const full: Admission = { _tag: "Full" }
+
+/** What `Effect.uninterruptibleMask` hands its body. */
+type Restore = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+
+/** Deferreds of waiters that were just handed a slot; they are woken after the `Ref.modify`. */
+type Wake = ReadonlyArray<Deferred.Deferred<void>>
+
+const noWake: Wake = []
+
+const sizeOf = (
+  ceiling: number | undefined,
+  learned: number | undefined,
+  initial: number
+): Pick<State, "size" | "source"> => {
+  if (ceiling === undefined) {
+    return learned === undefined ? { size: initial, source: "initial" } : { size: learned, source: "learned" }
+  }
+  return learned === undefined || learned >= ceiling
+    ? { size: ceiling, source: "configured" }
+    : { size: learned, source: "learned" }
+}
+
+/** Hands free slots to waiters, first in line first. */
+const drain = (state: State): readonly [Wake, State] => {
+  if (state.inUse >= state.size || state.waiters.length === 0) {
+    return [noWake, state]
+  }
+  const wake: Array<Deferred.Deferred<void>> = []
+  let inUse = state.inUse
+  while (inUse < state.size) {
+    const next = WaitQueue.shift(state.waiters)
+    if (next === undefined) {
+      break
+    }
+    wake.push(next)
+    inUse++
+  }
+  return [wake, { ...state, inUse, peakInUse: Math.max(state.peakInUse, inUse) }]
+}
+
+const release = (state: State): readonly [Wake, State] => drain({ ...state, inUse: state.inUse - 1 })
+
+const wakeAll = (wake: Wake): Effect.Effect<void> =>
+  wake.length === 0 ? Effect.void : Effect.forEach(wake, (deferred) => Deferred.succeed(deferred, undefined), {
+    discard: true
+  })
+
+/**
+ * Builds an in-memory limiter.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { ConcurrencyLimiter } from "cloro-effect"
+ *
+ * const program = Effect.gen(function* () {
+ *   const limiter = yield* ConcurrencyLimiter.make({ limit: 10, maxWait: "30 seconds" })
+ *   yield* limiter.withPermit(Effect.log("at most 10 of these at once"))
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category Constructors
+ */
+export const make = (
+  options: ConcurrencyLimiter.Options = {}
+): Effect.Effect<ConcurrencyLimiter, LimiterConfig.LimiterConfigError> =>
+  Effect.gen(function*() {
+    const checked = yield* Effect.all({
+      limit: LimiterConfig.integerAtLeast("limit", options.limit, 1),
+      initialLimit: LimiterConfig.integerAtLeast("initialLimit", options.initialLimit, 1),
+      maxWaiting: LimiterConfig.integerAtLeast("maxWaiting", options.maxWaiting, 0),
+      maxWait: LimiterConfig.duration("maxWait", options.maxWait, { zero: true, infinite: true })
+    }, { mode: "validate" }).pipe(Effect.mapError(LimiterConfig.collectIssues("concurrency")))
+    const initial = checked.initialLimit ?? 1
+    const maxWaiting = checked.maxWaiting
+    const maxWait = checked.maxWait !== undefined && Duration.isFinite(checked.maxWait) ? checked.maxWait : undefined
+
+    const ref = yield* Ref.make<State>({
+      ceiling: checked.limit,
+      learned: undefined,
+      ...sizeOf(checked.limit, undefined, initial),
+      inUse: 0,
+      peakInUse: 0,
+      waiters: WaitQueue.make()
+    })
+
+    const admit = (deferred: Deferred.Deferred<void>) => (state: State): readonly [Admission, State] => {
+      if (state.waiters.length === 0 && state.inUse < state.size) {
+        const inUse = state.inUse + 1
+        return [acquired, { ...state, inUse, peakInUse: Math.max(state.peakInUse, inUse) }]
+      }
+      if (maxWaiting !== undefined && state.waiters.length >= maxWaiting) {
+        return [full, state]
+      }
+      return [{ _tag: "Queued", node: WaitQueue.push(state.waiters, deferred) }, state]
+    }
+
+    // A waiter that leaves the line before being served just steps out; one
+    // that was handed a slot in the same instant it gave up passes it on.
+    const cancel = (node: WaitQueue.Node<Deferred.Deferred<void>>) =>
+      Effect.flatMap(
+        Ref.modify(ref, (state) => WaitQueue.remove(state.waiters, node) ? [noWake, state] : release(state)),
+        wakeAll
+      )
+
+    const giveBack = Effect.flatMap(Ref.modify(ref, release), wakeAll)
+
+    const awaitTurn = (deferred: Deferred.Deferred<void>): Effect.Effect<void, AdmissionTimeout> =>
+      maxWait === undefined
+        ? Deferred.await(deferred)
+        : Deferred.await(deferred).pipe(Effect.timeoutFail({
+          duration: maxWait,
+          onTimeout: () =>
+            new AdmissionTimeout({
+              message: "Waited too long for a concurrency slot",
+              limiter: "concurrency",
+              waited: maxWait
+            })
+        }))
+
+    // Runs inside `withPermit`'s uninterruptible region: only the wait itself
+    // is restored to interruptible, and leaving it early always settles the
+    // place in line, so no slot is ever lost or held twice.
+    const acquire = (restore: Restore): Effect.Effect<void, AdmissionTimeout | AdmissionQueueFull> =>
+      Effect.gen(function*() {
+        const deferred = yield* Deferred.make<void>()
+        const admission = yield* Ref.modify(ref, admit(deferred))
+        switch (admission._tag) {
+          case "Acquired":
+            return
+          case "Full":
+            return yield* Effect.fail(
+              new AdmissionQueueFull({
+                message: `The line for a concurrency slot is full (maxWaiting: ${maxWaiting})`,
+                limiter: "concurrency",
+                maxWaiting: maxWaiting ?? 0
+              })
+            )
+          case "Queued":
+            return yield* restore(awaitTurn(deferred)).pipe(
+              Effect.onExit((exit) => Exit.isSuccess(exit) ? Effect.void : cancel(admission.node))
+            )
+        }
+      })
+
+    const withPermit = <A, E, R>(
+      effect: Effect.Effect<A, E, R>
+    ): Effect.Effect<A, E | AdmissionTimeout | AdmissionQueueFull, R> =>
+      Effect.uninterruptibleMask((restore) =>
+        Effect.zipRight(acquire(restore), Effect.ensuring(restore(effect), giveBack))
+      )
+
+    // Sizing steps wake waiters after their `Ref.modify`; they are
+    // uninterruptible so a slot handed out is never left unannounced.
+    const setLimits = (f: (state: State) => Pick<State, "ceiling" | "learned">) =>
+      Effect.uninterruptible(Effect.flatMap(
+        Ref.modify(ref, (state) => {
+          const limits = f(state)
+          return drain({ ...state, ...limits, ...sizeOf(limits.ceiling, limits.learned, initial) })
+        }),
+        wakeAll
+      ))
+
+    const resize = (size: number): Effect.Effect<void, LimiterConfig.LimiterConfigError> =>
+      LimiterConfig.integerAtLeast("size", size, 1).pipe(
+        Effect.mapError((issue) => LimiterConfig.collectIssues("concurrency")({ size: Option.some(issue) })),
+        Effect.zipRight(setLimits(() => ({ ceiling: size, learned: undefined })))
+      )
+
+    const learn = (limit: number): Effect.Effect<void> => {
+      const learned = LimiterConfig.sanitizeLimit(limit)
+      return learned === undefined
+        ? Effect.void
+        : setLimits((state) => ({ ceiling: state.ceiling, learned }))
+    }
+
+    const stats = Effect.map(Ref.get(ref), (state): ConcurrencyLimiter.Stats => ({
+      size: state.size,
+      inUse: state.inUse,
+      waiting: state.waiters.length,
+      peakInUse: state.peakInUse,
+      source: state.source
+    }))
+
+    return ConcurrencyLimiter.of({ [TypeId]: TypeId, withPermit, resize, learn, stats })
+  })
+
+/**
+ * A limiter that admits everything at once: `withPermit` runs the effect as
+ * it is, `learn` and `resize` do nothing, and `stats` reports an infinite size.
+ *
+ * @since 0.1.0
+ * @category Constructors
+ */
+export const unlimited: ConcurrencyLimiter = ConcurrencyLimiter.of({
+  [TypeId]: TypeId,
+  withPermit: (effect) => effect,
+  resize: () => Effect.void,
+  learn: () => Effect.void,
+  stats: Effect.succeed({ size: Infinity, inUse: 0, waiting: 0, peakInUse: 0, source: "unlimited" })
+})
+
+/**
+ * An in-memory limiter built from `options`; fails with `LimiterConfigError`
+ * when they make no sense.
+ *
+ * @example
+ * ```ts
+ * import { ConcurrencyLimiter } from "cloro-effect"
+ *
+ * // Hobby plan: 20 at once; wait at most a minute, queue at most 10,000.
+ * const Limits = ConcurrencyLimiter.layer({ limit: 20, maxWait: "1 minute", maxWaiting: 10_000 })
+ * ```
+ *
+ * @since 0.1.0
+ * @category Layers
+ */
+export const layer = (
+  options: ConcurrencyLimiter.Options = {}
+): Layer.Layer<ConcurrencyLimiter, LimiterConfig.LimiterConfigError> => Layer.effect(ConcurrencyLimiter, make(options))
+
+/**
+ * A limiter that never makes a request wait, for accounts whose concurrency
+ * is enforced elsewhere, and for tests.
+ *
+ * @since 0.1.0
+ * @category Layers
+ */
+export const layerUnlimited: Layer.Layer<ConcurrencyLimiter> = Layer.succeed(ConcurrencyLimiter, unlimited)

@@ -1,0 +1,515 @@
+/**
+ * How many cloro requests may start per second.
+ *
+ * cloro counts requests per second, per API key (older accounts: 500/s shared
+ * by every `/v1/*` path) or per key and path (newer: 1,000/s each), and it may
+ * count in fixed or in sliding windows. The only schedule safe under both is
+ * one that never lets more than `limit` requests start in any rolling window,
+ * so this limiter keeps a sliding log of the last `limit` start times: request
+ * k starts no earlier than request k - limit plus one window. Unlike a token
+ * bucket that starts full, it never admits twice the limit in the first second.
+ *
+ * Requests that must wait queue in arrival order, and one timer per window
+ * wakes them, exactly as many as may start, at O(1) cost each.
+ *
+ * @since 0.1.0
+ */
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Ref from "effect/Ref"
+import type * as Scope from "effect/Scope"
+import { AdmissionQueueFull, AdmissionTimeout, FieldIssue } from "./CloroError.js"
+import * as LimiterConfig from "./internal/limiterConfig.js"
+import * as SlidingLog from "./internal/slidingLog.js"
+import * as WaitQueue from "./internal/waitQueue.js"
+
+/**
+ * Options that a limiter could not use: a limit below 1 or not a whole
+ * number, a window that is not a positive duration, a negative `maxWaiting`.
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export { LimiterConfigError } from "./internal/limiterConfig.js"
+
+/**
+ * @since 0.1.0
+ * @category Type IDs
+ */
+export const TypeId: TypeId = "~cloro-effect/RateLimiter"
+
+/**
+ * @since 0.1.0
+ * @category Type IDs
+ */
+export type TypeId = "~cloro-effect/RateLimiter"
+
+/**
+ * Admission of requests per rolling window, in FIFO order.
+ *
+ * The interface holds nothing specific to one process, so a shared (Redis)
+ * implementation can stand in for the in-memory one.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface RateLimiter {
+  readonly [TypeId]: TypeId
+  /**
+   * Waits until one request to `path` (e.g. `"/v1/monitor/chatgpt"`) may
+   * start. In `"shared"` mode every path counts against one window; in
+   * `"perEndpoint"` mode each path has its own. A take interrupted while
+   * waiting gives its place in line back to the ones behind it.
+   */
+  readonly take: (path: string) => Effect.Effect<void, AdmissionTimeout | AdmissionQueueFull>
+  /**
+   * Feeds what a response to `path` said in `X-RateLimit-Limit` and
+   * `X-RateLimit-Remaining`. A reported limit is adopted (a configured limit
+   * stays a ceiling); `remaining: 0` holds new starts on that window for one
+   * window from now, because the server's count may be ahead of ours (another
+   * process on the same key, or a fixed window about to reset).
+   */
+  readonly learn: (
+    path: string,
+    rate: { readonly limit?: number | undefined; readonly remaining?: number | undefined }
+  ) => Effect.Effect<void>
+  /** A snapshot of the limiter's limit and use. */
+  readonly stats: Effect.Effect<RateLimiter.Stats>
+}
+
+/**
+ * @since 0.1.0
+ */
+export declare namespace RateLimiter {
+  /**
+   * `"shared"`: one window for every path (older accounts, 500/s).
+   * `"perEndpoint"`: one window per path (newer accounts, 1,000/s each).
+   *
+   * @since 0.1.0
+   * @category Models
+   */
+  export type Mode = "shared" | "perEndpoint"
+
+  /**
+   * Where the current limit came from: the mode's default, the configured
+   * limit, a limit the server reported, or no limit at all.
+   *
+   * @since 0.1.0
+   * @category Models
+   */
+  export type Source = "default" | "configured" | "learned" | "unlimited"
+
+  /**
+   * @since 0.1.0
+   * @category Models
+   */
+  export interface Stats {
+    readonly mode: Mode
+    /** starts allowed per window, for each window (`Infinity` when unlimited) */
+    readonly limit: number
+    readonly source: Source
+    /** requests waiting to start, over all windows */
+    readonly waiting: number
+    /** requests admitted so far */
+    readonly admitted: number
+  }
+
+  /**
+   * @since 0.1.0
+   * @category Models
+   */
+  export interface Options {
+    /**
+     * Starts allowed per window. Defaults to 500 in `"shared"` mode and 1,000
+     * in `"perEndpoint"` mode, and then follows what the server reports; when
+     * given, a reported limit can lower it but never raise it above.
+     */
+    readonly limit?: number | undefined
+    /** Defaults to `"shared"`, which is safe for both kinds of account. */
+    readonly mode?: Mode | undefined
+    /** Defaults to one second, cloro's window. */
+    readonly window?: Duration.DurationInput | undefined
+    /**
+     * A request that would wait this long fails with `AdmissionTimeout`: at
+     * once, without taking a place in line, when its turn is already known to
+     * be at least this far away; otherwise when its wait has lasted this long
+     * (a `learn` that holds admissions can push a turn further).
+     */
+    readonly maxWait?: Duration.DurationInput | undefined
+    /** Fail with `AdmissionQueueFull` a request arriving when this many already wait. */
+    readonly maxWaiting?: number | undefined
+  }
+}
+
+/**
+ * @since 0.1.0
+ * @category Tags
+ */
+export const RateLimiter: Context.Tag<RateLimiter, RateLimiter> = Context.GenericTag<RateLimiter>(
+  "cloro-effect/RateLimiter"
+)
+
+/**
+ * One rate window: the log of its recent starts, a hold set by a response that
+ * said nothing remains, and its waiters. Mutated in place, only inside the
+ * limiter's `Ref.modify` (see `internal/slidingLog.ts` for why).
+ */
+interface Window {
+  log: SlidingLog.SlidingLog
+  holdUntil: number
+  readonly waiters: WaitQueue.WaitQueue<Deferred.Deferred<void>>
+  /** whether a timer fiber is looking after `waiters` */
+  timer: boolean
+}
+
+interface State {
+  readonly limit: number
+  readonly source: RateLimiter.Source
+  readonly waiting: number
+  readonly admitted: number
+  /** Windows by key; in perEndpoint mode idle ones are swept once it grows past `sweepAt`. */
+  readonly windows: Map<string, Window>
+  readonly sweepAt: number
+}
+
+type Admission =
+  | { readonly _tag: "Admitted" }
+  | { readonly _tag: "Full" }
+  | { readonly _tag: "TooLate"; readonly wait: number }
+  | {
+    readonly _tag: "Queued"
+    readonly window: Window
+    readonly node: WaitQueue.Node<Deferred.Deferred<void>>
+    readonly startTimer: boolean
+  }
+
+const admitted: Admission = { _tag: "Admitted" }
+const full: Admission = { _tag: "Full" }
+
+/** Waiters to wake, and when the timer must look again (undefined: the line is empty, the timer stops). */
+interface Pump {
+  readonly wake: ReadonlyArray<Deferred.Deferred<void>>
+  readonly next: number | undefined
+}
+
+const sharedKey = "*"
+const minimumSweep = 64
+
+const defaultLimit = (mode: RateLimiter.Mode): number => mode === "shared" ? 500 : 1000
+
+/** The current time in milliseconds, from the monotonic clock: a wall clock set back must not stall admissions. */
+const nowMillis: Effect.Effect<number> = Effect.map(
+  Clock.currentTimeNanos,
+  (nanos) => Number(nanos / BigInt(1000)) / 1000
+)
+
+const checkMode = (mode: RateLimiter.Mode | undefined): Effect.Effect<RateLimiter.Mode, FieldIssue> =>
+  mode === undefined || mode === "shared" || mode === "perEndpoint"
+    ? Effect.succeed(mode ?? "shared")
+    : Effect.fail(new FieldIssue({ field: "mode", message: `must be "shared" or "perEndpoint", got ${String(mode)}` }))
+
+/**
+ * Builds an in-memory limiter. Its timers run in the given scope, so close it
+ * only when no one waits any longer.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { RateLimiter } from "cloro-effect"
+ *
+ * const program = Effect.scoped(Effect.gen(function* () {
+ *   const limiter = yield* RateLimiter.make({ limit: 1000, mode: "perEndpoint" })
+ *   yield* limiter.take("/v1/monitor/chatgpt")
+ *   // ...send the request
+ * }))
+ * ```
+ *
+ * @since 0.1.0
+ * @category Constructors
+ */
+export const make = (
+  options: RateLimiter.Options = {}
+): Effect.Effect<RateLimiter, LimiterConfig.LimiterConfigError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const checked = yield* Effect.all({
+      limit: LimiterConfig.integerAtLeast("limit", options.limit, 1),
+      mode: checkMode(options.mode),
+      window: LimiterConfig.duration("window", options.window, { zero: false, infinite: false }),
+      maxWait: LimiterConfig.duration("maxWait", options.maxWait, { zero: true, infinite: true }),
+      maxWaiting: LimiterConfig.integerAtLeast("maxWaiting", options.maxWaiting, 0)
+    }, { mode: "validate" }).pipe(Effect.mapError(LimiterConfig.collectIssues("rate")))
+    const mode = checked.mode
+    const configured = checked.limit
+    const windowMillis = Duration.toMillis(checked.window ?? Duration.seconds(1))
+    const maxWait = checked.maxWait !== undefined && Duration.isFinite(checked.maxWait) ? checked.maxWait : undefined
+    const maxWaitMillis = maxWait === undefined ? undefined : Duration.toMillis(maxWait)
+    const maxWaiting = checked.maxWaiting
+    const scope = yield* Effect.scope
+
+    const ref = yield* Ref.make<State>({
+      limit: configured ?? defaultLimit(mode),
+      source: configured === undefined ? "default" : "configured",
+      waiting: 0,
+      admitted: 0,
+      windows: new Map(),
+      sweepAt: minimumSweep
+    })
+
+    const keyOf = (path: string): string => mode === "shared" ? sharedKey : path.split("?")[0] ?? path
+
+    /** The window for `key`, created on first use and kept at the current limit. */
+    const windowOf = (state: State, key: string): Window => {
+      const existing = state.windows.get(key)
+      if (existing === undefined) {
+        const created: Window = {
+          log: SlidingLog.make(state.limit),
+          holdUntil: Number.NEGATIVE_INFINITY,
+          waiters: WaitQueue.make(),
+          timer: false
+        }
+        state.windows.set(key, created)
+        return created
+      }
+      if (existing.log.capacity !== state.limit) {
+        existing.log = SlidingLog.resize(existing.log, state.limit)
+      }
+      return existing
+    }
+
+    /**
+     * Drops windows that constrain nothing any more, so a caller that passes
+     * ever new paths in perEndpoint mode does not grow the map for ever.
+     * Sweeping only when the map doubles keeps the cost O(1) per request.
+     */
+    const sweep = (state: State, now: number): State => {
+      if (state.windows.size <= state.sweepAt) {
+        return state
+      }
+      for (const [key, window] of state.windows) {
+        const last = SlidingLog.newest(window.log)
+        if (
+          !window.timer && window.waiters.length === 0 && window.holdUntil <= now &&
+          (last === undefined || last <= now - windowMillis)
+        ) {
+          state.windows.delete(key)
+        }
+      }
+      return { ...state, sweepAt: Math.max(minimumSweep, 2 * state.windows.size) }
+    }
+
+    const admit = (key: string, deferred: Deferred.Deferred<void>, now: number) =>
+    (current: State): readonly [Admission, State] => {
+      const state = sweep(current, now)
+      const window = windowOf(state, key)
+      const ahead = window.waiters.length
+      const turn = SlidingLog.earliest(window.log, ahead, now, windowMillis, window.holdUntil)
+      if (ahead === 0 && turn <= now) {
+        SlidingLog.record(window.log, now)
+        return [admitted, { ...state, admitted: state.admitted + 1 }]
+      }
+      if (maxWaiting !== undefined && state.waiting >= maxWaiting) {
+        return [full, state]
+      }
+      // ">=": a turn exactly maxWait away would race the waiter's own timeout
+      if (maxWaitMillis !== undefined && turn - now >= maxWaitMillis) {
+        return [{ _tag: "TooLate", wait: turn - now }, state]
+      }
+      const node = WaitQueue.push(window.waiters, deferred)
+      const startTimer = !window.timer
+      window.timer = true
+      return [{ _tag: "Queued", window, node, startTimer }, { ...state, waiting: state.waiting + 1 }]
+    }
+
+    /** Admits every waiter of `window` that may start at `now`, first in line first. */
+    const pump = (window: Window, now: number) => (current: State): readonly [Pump, State] => {
+      if (window.log.capacity !== current.limit) {
+        window.log = SlidingLog.resize(window.log, current.limit)
+      }
+      const wake: Array<Deferred.Deferred<void>> = []
+      while (
+        window.waiters.length > 0 &&
+        SlidingLog.earliest(window.log, 0, now, windowMillis, window.holdUntil) <= now
+      ) {
+        const next = WaitQueue.shift(window.waiters)
+        if (next === undefined) {
+          break
+        }
+        SlidingLog.record(window.log, now)
+        wake.push(next)
+      }
+      const state = { ...current, waiting: current.waiting - wake.length, admitted: current.admitted + wake.length }
+      if (window.waiters.length === 0) {
+        window.timer = false
+        return [{ wake, next: undefined }, state]
+      }
+      return [{ wake, next: SlidingLog.earliest(window.log, 0, now, windowMillis, window.holdUntil) }, state]
+    }
+
+    // One timer per window with waiters, sleeping until its first waiter may
+    // start. Each step is uninterruptible so that waiters taken off the line
+    // are always woken; only the sleep can be interrupted (by the scope).
+    const runTimer = (window: Window): Effect.Effect<void> =>
+      Effect.gen(function*() {
+        while (true) {
+          const now = yield* nowMillis
+          const next = yield* Effect.uninterruptible(
+            Effect.flatMap(Ref.modify(ref, pump(window, now)), ({ next, wake }) =>
+              Effect.as(
+                Effect.forEach(wake, (deferred) => Deferred.succeed(deferred, undefined), { discard: true }),
+                next
+              ))
+          )
+          if (next === undefined) {
+            return
+          }
+          yield* Effect.sleep(Duration.millis(next - now))
+        }
+      })
+
+    // A waiter that gives up leaves the line. One that was admitted in the
+    // same instant does not give its start back: the log cannot drop an entry
+    // from its middle in O(1), so that window admits one fewer, once (a
+    // bounded loss that errs on the safe side).
+    const cancel = (window: Window, node: WaitQueue.Node<Deferred.Deferred<void>>) =>
+      Ref.update(ref, (state) =>
+        WaitQueue.remove(window.waiters, node)
+          ? { ...state, waiting: state.waiting - 1 }
+          : state)
+
+    const awaitTurn = (deferred: Deferred.Deferred<void>): Effect.Effect<void, AdmissionTimeout> =>
+      maxWait === undefined
+        ? Deferred.await(deferred)
+        : Deferred.await(deferred).pipe(Effect.timeoutFail({
+          duration: maxWait,
+          onTimeout: () =>
+            new AdmissionTimeout({
+              message: "Waited too long for a rate-limit admission",
+              limiter: "rate",
+              waited: maxWait
+            })
+        }))
+
+    const take = (path: string): Effect.Effect<void, AdmissionTimeout | AdmissionQueueFull> =>
+      Effect.uninterruptibleMask((restore) =>
+        Effect.gen(function*() {
+          const deferred = yield* Deferred.make<void>()
+          const now = yield* nowMillis
+          const admission = yield* Ref.modify(ref, admit(keyOf(path), deferred, now))
+          switch (admission._tag) {
+            case "Admitted":
+              return
+            case "Full":
+              return yield* Effect.fail(
+                new AdmissionQueueFull({
+                  message: `The line for a rate-limit admission is full (maxWaiting: ${maxWaiting})`,
+                  limiter: "rate",
+                  maxWaiting: maxWaiting ?? 0
+                })
+              )
+            case "TooLate":
+              return yield* Effect.fail(
+                new AdmissionTimeout({
+                  message: `The next admission is ${Math.ceil(admission.wait)} ms away, more than maxWait (${
+                    Duration.format(maxWait ?? Duration.zero)
+                  }); failed without waiting`,
+                  limiter: "rate",
+                  waited: Duration.zero
+                })
+              )
+            case "Queued": {
+              if (admission.startTimer) {
+                // forked from the uninterruptible region, so made interruptible
+                // explicitly: closing the scope must be able to stop it
+                yield* Effect.forkIn(Effect.interruptible(runTimer(admission.window)), scope)
+              }
+              return yield* restore(awaitTurn(deferred)).pipe(
+                Effect.onExit((exit) => Exit.isSuccess(exit) ? Effect.void : cancel(admission.window, admission.node))
+              )
+            }
+          }
+        })
+      )
+
+    const learn = (
+      path: string,
+      rate: { readonly limit?: number | undefined; readonly remaining?: number | undefined }
+    ): Effect.Effect<void> => {
+      const reported = LimiterConfig.sanitizeLimit(rate.limit)
+      const exhausted = rate.remaining === 0
+      if (reported === undefined && !exhausted) {
+        return Effect.void
+      }
+      return Effect.flatMap(nowMillis, (now) =>
+        Ref.update(ref, (current) => {
+          const state: State = reported === undefined
+            ? current
+            : configured === undefined
+            ? { ...current, limit: reported, source: "learned" }
+            : reported >= configured
+            ? { ...current, limit: configured, source: "configured" }
+            : { ...current, limit: reported, source: "learned" }
+          if (exhausted) {
+            const window = windowOf(state, keyOf(path))
+            window.holdUntil = Math.max(window.holdUntil, now + windowMillis)
+          }
+          return state
+        }))
+    }
+
+    const stats = Effect.map(Ref.get(ref), (state): RateLimiter.Stats => ({
+      mode,
+      limit: state.limit,
+      source: state.source,
+      waiting: state.waiting,
+      admitted: state.admitted
+    }))
+
+    return RateLimiter.of({ [TypeId]: TypeId, take, learn, stats })
+  })
+
+/**
+ * A limiter that admits every request at once; `learn` does nothing and
+ * `stats` reports an infinite limit.
+ *
+ * @since 0.1.0
+ * @category Constructors
+ */
+export const unlimited: RateLimiter = RateLimiter.of({
+  [TypeId]: TypeId,
+  take: () => Effect.void,
+  learn: () => Effect.void,
+  stats: Effect.succeed({ mode: "shared", limit: Infinity, source: "unlimited", waiting: 0, admitted: 0 })
+})
+
+/**
+ * An in-memory limiter built from `options`; fails with `LimiterConfigError`
+ * when they make no sense.
+ *
+ * @example
+ * ```ts
+ * import { RateLimiter } from "cloro-effect"
+ *
+ * // A newer account: 1,000 requests per second on each path.
+ * const Rate = RateLimiter.layer({ mode: "perEndpoint", maxWait: "10 seconds" })
+ * ```
+ *
+ * @since 0.1.0
+ * @category Layers
+ */
+export const layer = (
+  options: RateLimiter.Options = {}
+): Layer.Layer<RateLimiter, LimiterConfig.LimiterConfigError> => Layer.scoped(RateLimiter, make(options))
+
+/**
+ * A limiter that never makes a request wait, for tests and for traffic
+ * limited elsewhere.
+ *
+ * @since 0.1.0
+ * @category Layers
+ */
+export const layerUnlimited: Layer.Layer<RateLimiter> = Layer.succeed(RateLimiter, unlimited)
