@@ -244,6 +244,44 @@ describe.each([memory, overHttp])("CloroSimulator $name", (variant) => {
         expect(free.status).toBe(200)
       }))
 
+    test("limits, balances and counters are per key", () =>
+      Effect.gen(function*() {
+        const h = yield* variant.start({
+          accounts: [
+            { apiKey: "sk_test_alpha", id: "alpha", plan: { concurrency: 1, credits: 100 } },
+            { apiKey: "sk_test_beta", id: "beta", plan: { concurrency: 1, credits: 50 } }
+          ],
+          rateLimit: { limit: 2 },
+          latency: { default: CloroSimulator.fixed(100) }
+        })
+        const [a, b, a2] = yield* during(
+          h,
+          100,
+          Effect.all(
+            [
+              h.call("POST", "/v1/monitor/chatgpt", { key: "sk_test_alpha", body: chatgpt }),
+              h.call("POST", "/v1/monitor/chatgpt", { key: "sk_test_beta", body: chatgpt }),
+              Effect.delay(h.call("POST", "/v1/monitor/chatgpt", { key: "sk_test_alpha", body: chatgpt }), Duration.millis(20))
+            ],
+            { concurrency: "unbounded" }
+          )
+        )
+        expect([a?.status, b?.status, a2?.status]).toEqual([200, 200, 429])
+        expect(header(b!, "X-Credits-Remaining")).toBe("43")
+        const counters = yield* h.sim.counters
+        expect(counters.creditsCharged.byAccount).toEqual({ alpha: 7, beta: 7 })
+        expect(counters.balances).toEqual({ alpha: 93, beta: 43 })
+        expect(counters.peakConcurrency).toEqual({ alpha: 1, beta: 1 })
+        // alpha has used both of its requests this second on this endpoint; beta one
+        expect((yield* h.call("POST", "/v1/monitor/chatgpt", { key: "sk_test_alpha", body: chatgpt })).status).toBe(429)
+        expect(
+          counters.requestLog.filter((e) => e.endpoint === "/v1/monitor/chatgpt").map((e) => [e.accountId, e.status])
+        ).toEqual(expect.arrayContaining([["alpha", 200], ["beta", 200], ["alpha", 429]]))
+        expect((yield* h.call("GET", "/v1/async/task/%E0%A4%A", { key: "sk_test_beta" })).json).toMatchObject({
+          error: { code: "RESOURCE_NOT_FOUND" }
+        })
+      }))
+
     test("more than the per-endpoint rate in a fixed window gives RATE_LIMIT_EXCEEDED", () =>
       Effect.gen(function*() {
         const h = yield* variant.start({ rateLimit: { mode: "perEndpoint", limit: 5, window: "fixed" } })

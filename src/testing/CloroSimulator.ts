@@ -40,7 +40,6 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
-import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServer from "@effect/platform/HttpServer"
 import type * as HttpServerError from "@effect/platform/HttpServerError"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
@@ -49,7 +48,6 @@ import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
 import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
-import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as HashMap from "effect/HashMap"
@@ -550,22 +548,24 @@ export interface ServerOptions extends Options {
   readonly port?: number | undefined
 }
 
-const serverApp = (handle: Service["handle"], closing: Deferred.Deferred<void>) =>
+/**
+ * The platform runs a served app uninterruptibly (so a response is never cut
+ * half-written); the simulator's work is made interruptible again so that a
+ * caller hanging up, or the server closing, stops a request sleeping out its
+ * latency or a stall.
+ */
+const serverApp = (handle: Service["handle"]) =>
   Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
     const url = new URL(request.url, "http://127.0.0.1")
     const body = yield* Effect.orElseSucceed(request.text, () => "")
-    const result = yield* handle({
+    const result = yield* Effect.either(handle({
       method: request.method,
       path: url.pathname,
       query: Object.fromEntries(url.searchParams),
       headers: { ...request.headers },
       body
-    }).pipe(
-      // A request still running when the simulator stops must not keep the server open.
-      Effect.raceFirst(Effect.zipRight(Deferred.await(closing), Effect.interrupt)),
-      Effect.either
-    )
+    }))
     if (Either.isLeft(result)) {
       yield* Effect.sync(() => NodeHttpServerRequest.toIncomingMessage(request).socket.destroy())
       return HttpServerResponse.empty({ status: 500 })
@@ -577,7 +577,7 @@ const serverApp = (handle: Service["handle"], closing: Deferred.Deferred<void>) 
       headers: Object.fromEntries(Object.entries(headers).filter(([k]) => k.toLowerCase() !== "content-type")),
       ...(contentType === undefined ? {} : { contentType })
     })
-  })
+  }).pipe(Effect.interruptible)
 
 /**
  * The simulator as a real HTTP server on 127.0.0.1 (port 0 = a free port);
@@ -601,20 +601,28 @@ export const layerServer = (
   config: ConfigInput = {},
   options: ServerOptions = {}
 ): Layer.Layer<CloroSimulator, SimulatorConfigError | HttpServerError.ServeError> =>
-  Layer.scoped(
-    CloroSimulator,
-    Effect.gen(function*() {
-      const core = yield* makeCore(config, options)
-      const server = yield* HttpServer.HttpServer
-      const closing = yield* Deferred.make<void>()
-      const router = HttpRouter.empty.pipe(HttpRouter.all("*", serverApp(core.handle, closing)))
-      yield* server.serve(router)
-      // Registered after the server, so it runs first on close and frees pending requests.
-      yield* Effect.addFinalizer(() => Deferred.succeed(closing, undefined))
-      const address = server.address
-      const url = address._tag === "TcpAddress"
-        ? `http://${address.hostname === "0.0.0.0" ? "127.0.0.1" : address.hostname}:${address.port}`
-        : `http://unix:${address.path}`
-      return fromCore(core, url)
-    })
-  ).pipe(Layer.provide(NodeHttpServer.layer(() => createServer(), { port: options.port ?? 0, host: "127.0.0.1" })))
+  Layer.unwrapEffect(Effect.sync(() => {
+    const nodeServer = createServer()
+    const simulator = Layer.scoped(
+      CloroSimulator,
+      Effect.gen(function*() {
+        const core = yield* makeCore(config, options)
+        const server = yield* HttpServer.HttpServer
+        // The app takes every request itself (no router): unknown routes and malformed
+        // paths get cloro's error envelope, exactly as in memory.
+        yield* server.serve(serverApp(core.handle))
+        // Runs before the server's own close (registered later, released earlier):
+        // dropping open connections interrupts requests still sleeping out their
+        // latency or a stall, which would otherwise hold the close open.
+        yield* Effect.addFinalizer(() => Effect.sync(() => nodeServer.closeAllConnections()))
+        const address = server.address
+        const url = address._tag === "TcpAddress"
+          ? `http://${address.hostname === "0.0.0.0" ? "127.0.0.1" : address.hostname}:${address.port}`
+          : `http://unix:${address.path}`
+        return fromCore(core, url)
+      })
+    )
+    return simulator.pipe(
+      Layer.provide(NodeHttpServer.layer(() => nodeServer, { port: options.port ?? 0, host: "127.0.0.1" }))
+    )
+  }))

@@ -98,6 +98,15 @@ const monitorPaths: ReadonlyMap<string, EngineName> = new Map(
 
 const taskPath = /^\/v1\/async\/task\/([^/]+)$/
 
+/** A malformed escape is an id that matches no task, not a crash. */
+const safeDecode = (segment: string): string => {
+  try {
+    return decodeURIComponent(segment)
+  } catch {
+    return segment
+  }
+}
+
 const matchRoute = (method: string, path: string): Matched | undefined => {
   if (method === "POST") {
     const engine = monitorPaths.get(path)
@@ -110,7 +119,7 @@ const matchRoute = (method: string, path: string): Matched | undefined => {
   if (method === "GET") {
     const task = taskPath.exec(path)
     if (task !== null && task[1] !== undefined && task[1] !== "batch") {
-      return { route: { _tag: "GetTask", taskId: decodeURIComponent(task[1]) }, endpoint: "/v1/async/task/{taskId}" }
+      return { route: { _tag: "GetTask", taskId: safeDecode(task[1]) }, endpoint: "/v1/async/task/{taskId}" }
     }
     if (path === "/v1/async/status") return { route: { _tag: "Status" }, endpoint: path }
     if (path === "/v1/credits") return { route: { _tag: "Credits" }, endpoint: path }
