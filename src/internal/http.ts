@@ -28,6 +28,12 @@ export type CallKind =
 export interface Call<A> {
   readonly method: "GET" | "POST" | "DELETE"
   readonly path: string
+  /**
+   * The route template the rate limiter counts under (e.g.
+   * `/v1/async/task/{taskId}`), so per-endpoint buckets are per endpoint, not
+   * per task id. Defaults to `path`.
+   */
+  readonly route?: string
   readonly kind: CallKind
   readonly body?: unknown
   readonly urlParams?: Readonly<Record<string, string>>

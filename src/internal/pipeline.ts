@@ -72,13 +72,14 @@ export const run = <A>(
 ): Effect.Effect<Answer<A>, CloroError> => {
   const { credits, monitor, rate, retry, slots } = services
   const usesSlot = call.kind === "monitor"
+  const route = call.route ?? call.path
 
   const learn = (usage: Usage) => {
     const slotLimit = usesSlot ? usage.concurrency.limit : undefined
     return Effect.all([
       Option.match(rate, {
         onNone: () => Effect.void,
-        onSome: (gate) => gate.learn(call.path, usage.rateLimit)
+        onSome: (gate) => gate.learn(route, usage.rateLimit)
       }),
       slotLimit === undefined
         ? Effect.void
@@ -88,7 +89,7 @@ export const run = <A>(
   }
 
   const wire = Effect.zipRight(
-    Option.match(rate, { onNone: () => Effect.void, onSome: (gate) => gate.take(call.path) }),
+    Option.match(rate, { onNone: () => Effect.void, onSome: (gate) => gate.take(route) }),
     send(call)
   ).pipe(
     Effect.tap((answer) => learn(answer.usage)),

@@ -1,0 +1,497 @@
+/**
+ * The typed cloro client: every endpoint as an `Effect`, requests validated
+ * before they are sent, answers decoded, failures in the `CloroError` union,
+ * and the usage headers of every answer returned alongside its result.
+ *
+ * Calls go through whichever of `ConcurrencyLimiter`, `RateLimiter`,
+ * `Credits`, `UsageMonitor` and `RetryPolicy` are in the client's context when
+ * it is built (`Cloro.layer` provides them all); without them the client sends
+ * each call once, with no limits.
+ *
+ * @since 0.1.0
+ */
+import * as HttpClient from "@effect/platform/HttpClient"
+import type * as ConfigError from "effect/ConfigError"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as FiberRef from "effect/FiberRef"
+import { dual } from "effect/Function"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import { type CloroError, FieldIssue, InvalidRequest } from "./CloroError.js"
+import { CloroConfig, type CloroConfigOptions } from "./CloroConfig.js"
+import * as CloroConfigModule from "./CloroConfig.js"
+import * as ConcurrencyLimiter from "./ConcurrencyLimiter.js"
+import * as Credits from "./Credits.js"
+import * as Engine from "./Engine.js"
+import * as GoogleGoto from "./engines/GoogleGoto.js"
+import * as Http from "./internal/http.js"
+import * as Pipeline from "./internal/pipeline.js"
+import * as Pricing from "./Pricing.js"
+import * as RateLimiter from "./RateLimiter.js"
+import * as RetryPolicy from "./RetryPolicy.js"
+import * as Task from "./Task.js"
+import type { Usage } from "./Usage.js"
+import * as UsageMonitor from "./UsageMonitor.js"
+
+/**
+ * A decoded answer with what its headers said about the account.
+ *
+ * @since 0.1.0
+ */
+export interface CloroResponse<A> {
+  readonly result: A
+  readonly usage: Usage
+}
+
+/**
+ * Per-call options.
+ *
+ * @since 0.1.0
+ */
+export interface CallOptions {
+  /** Tags the call's spend in the `Credits` ledger (e.g. a customer id). */
+  readonly tag?: string | undefined
+  /** Overrides the configured timeout for this call. */
+  readonly timeout?: Duration.DurationInput | undefined
+  /** Overrides the retry policy for this call. */
+  readonly retry?: RetryPolicy.RetryPolicyShape | undefined
+}
+
+/**
+ * A sync monitor call for one engine.
+ *
+ * @since 0.1.0
+ */
+export type MonitorMethod<N extends Engine.EngineName> = (
+  request: Engine.Request<N>,
+  options?: CallOptions
+) => Effect.Effect<CloroResponse<Engine.Result<N>>, CloroError>
+
+/**
+ * The client's endpoints.
+ *
+ * @since 0.1.0
+ */
+export interface CloroClientShape {
+  /** Sync scrapes (`POST /v1/monitor/*`): a concurrency slot each, billed with the +2 sync surcharge. */
+  readonly monitor: { readonly [N in Engine.EngineName]: MonitorMethod<N> } & {
+    /** Resolves a Google `/goto` or `/url` redirect (free, no concurrency slot). */
+    readonly googleGoto: (
+      request: GoogleGoto.Request,
+      options?: CallOptions
+    ) => Effect.Effect<CloroResponse<GoogleGoto.Response>, CloroError>
+  }
+  /** The async task API (`/v1/async/*`): cheaper, queued instead of refused for concurrency. */
+  readonly tasks: {
+    readonly submit: (
+      task: Task.SubmitTask,
+      options?: CallOptions
+    ) => Effect.Effect<CloroResponse<Task.SubmitResponse>, CloroError>
+    /** Submits 1–500 tasks at once; each item succeeds or fails on its own. */
+    readonly submitBatch: (
+      tasks: ReadonlyArray<Task.SubmitTask>,
+      options?: CallOptions
+    ) => Effect.Effect<CloroResponse<Task.BatchResponse>, CloroError>
+    /** The task's state; a COMPLETED task carries its engine's typed result. */
+    readonly get: (taskId: string, options?: CallOptions) => Effect.Effect<CloroResponse<Task.TaskState>, CloroError>
+    /** Queue metrics of the organization. */
+    readonly status: (options?: CallOptions) => Effect.Effect<CloroResponse<Task.AsyncStatus>, CloroError>
+    /** Deletes every still-QUEUED task. */
+    readonly clearQueue: (options?: CallOptions) => Effect.Effect<CloroResponse<Task.ClearQueueResponse>, CloroError>
+  }
+  /** Free reference endpoints. */
+  readonly account: {
+    readonly credits: (options?: CallOptions) => Effect.Effect<CloroResponse<Task.CreditsBalance>, CloroError>
+    readonly countries: (
+      model?: CountriesModel | undefined,
+      options?: CallOptions
+    ) => Effect.Effect<CloroResponse<Task.Countries>, CloroError>
+    readonly states: (
+      country?: string | undefined,
+      options?: CallOptions
+    ) => Effect.Effect<CloroResponse<Task.States>, CloroError>
+  }
+}
+
+/**
+ * The engines `GET /v1/countries?model=` accepts.
+ *
+ * @since 0.1.0
+ */
+export type CountriesModel = "aimode" | "aioverview" | "chatgpt" | "copilot" | "gemini" | "google" | "grok" | "perplexity"
+
+const countriesModels: ReadonlySet<string> = new Set<CountriesModel>([
+  "aimode",
+  "aioverview",
+  "chatgpt",
+  "copilot",
+  "gemini",
+  "google",
+  "grok",
+  "perplexity"
+])
+
+/**
+ * The client service.
+ *
+ * @example
+ * ```ts
+ * import { CloroClient } from "cloro-effect"
+ * import { NodeHttpClient } from "@effect/platform-node"
+ * import { Effect, Layer } from "effect"
+ *
+ * const program = Effect.gen(function*() {
+ *   const cloro = yield* CloroClient.CloroClient
+ *   const answer = yield* cloro.monitor.chatgpt({ prompt: "Best CRM for startups?", country: "US" })
+ *   yield* Effect.log(answer.result.text, answer.usage.credits.remaining)
+ * })
+ *
+ * program.pipe(
+ *   Effect.provide(CloroClient.layerConfig.pipe(Layer.provide(NodeHttpClient.layerUndici)))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ */
+export class CloroClient extends Context.Tag("cloro-effect/CloroClient")<CloroClient, CloroClientShape>() {}
+
+/**
+ * A per-fiber override of the retry policy, set by `withRetry`.
+ */
+const currentRetryOverride = FiberRef.unsafeMake<Option.Option<RetryPolicy.RetryPolicyShape>>(Option.none())
+
+/**
+ * Runs `effect` with every cloro call inside it using `policy` for retries.
+ *
+ * @example
+ * ```ts
+ * import { CloroClient, RetryPolicy } from "cloro-effect"
+ * import { Effect } from "effect"
+ *
+ * const once = Effect.flatMap(CloroClient.CloroClient, (cloro) =>
+ *   cloro.account.credits()).pipe(CloroClient.withRetry(RetryPolicy.none))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const withRetry: {
+  (policy: RetryPolicy.RetryPolicyShape): <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  <A, E, R>(effect: Effect.Effect<A, E, R>, policy: RetryPolicy.RetryPolicyShape): Effect.Effect<A, E, R>
+} = dual(
+  2,
+  <A, E, R>(effect: Effect.Effect<A, E, R>, policy: RetryPolicy.RetryPolicyShape): Effect.Effect<A, E, R> =>
+    Effect.locally(effect, currentRetryOverride, Option.some(policy))
+)
+
+const invalid = (field: string, message: string) =>
+  new InvalidRequest({ message: `${field}: ${message}`, source: "client", issues: [new FieldIssue({ field, message })] })
+
+const fromEither = <A>(either: Either.Either<A, InvalidRequest>): Effect.Effect<A, InvalidRequest> =>
+  Either.match(either, { onLeft: Effect.fail, onRight: Effect.succeed })
+
+const decodeWith = <A, I>(schema: Schema.Schema<A, I>) => Http.decodeWith(schema)
+
+/** The async price of a task (no sync surcharge), by its engine. */
+const estimateTask = (task: Task.SubmitTask): number => {
+  const async = { mode: "async" } as const
+  switch (task.taskType) {
+    case "CHATGPT":
+      return Pricing.estimate("chatgpt", task.payload, async)
+    case "PERPLEXITY":
+      return Pricing.estimate("perplexity", task.payload, async)
+    case "GEMINI":
+      return Pricing.estimate("gemini", task.payload, async)
+    case "COPILOT":
+      return Pricing.estimate("copilot", task.payload, async)
+    case "GROK":
+      return Pricing.estimate("grok", task.payload, async)
+    case "AIMODE":
+      return Pricing.estimate("aimode", task.payload, async)
+    case "GOOGLE":
+      return Pricing.estimate("google", task.payload, async)
+    case "GOOGLE_NEWS":
+      return Pricing.estimate("googleNews", task.payload, async)
+  }
+}
+
+const validateGoto = (input: unknown): Either.Either<GoogleGoto.Request, InvalidRequest> =>
+  Either.mapLeft(
+    Schema.decodeUnknownEither(GoogleGoto.Request, { errors: "all", onExcessProperty: "error" })(input),
+    (error) => {
+      const issues = ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) =>
+        new FieldIssue({ field: issue.path.map(String).join(".") || "(body)", message: issue.message })
+      )
+      return new InvalidRequest({
+        message: `Invalid googleGoto request: ${issues.map((i) => `${i.field}: ${i.message}`).join("; ")}`,
+        source: "client",
+        issues
+      })
+    }
+  )
+
+/**
+ * Builds a client from the config, an `HttpClient`, and whichever pipeline
+ * services are in context.
+ *
+ * @since 0.1.0
+ */
+export const make: Effect.Effect<CloroClientShape, never, CloroConfig | HttpClient.HttpClient> = Effect.gen(
+  function*() {
+    const config = yield* CloroConfig
+    const httpClient = yield* HttpClient.HttpClient
+    const concurrency = yield* Effect.serviceOption(ConcurrencyLimiter.ConcurrencyLimiter)
+    const rate = yield* Effect.serviceOption(RateLimiter.RateLimiter)
+    const credits = yield* Effect.serviceOption(Credits.Credits)
+    const monitor = yield* Effect.serviceOption(UsageMonitor.UsageMonitor)
+    const defaultRetry = Option.getOrElse(yield* Effect.serviceOption(RetryPolicy.RetryPolicy), () => RetryPolicy.none)
+
+    const slots: Option.Option<Pipeline.SlotGate> = Option.map(concurrency, (limiter) => ({
+      withPermit: limiter.withPermit,
+      learn: limiter.learn,
+      size: Effect.map(limiter.stats, (stats) => stats.size)
+    }))
+    const send = <A>(call: Http.Call<A>) => Http.send(httpClient, config, call)
+
+    const execute = <A>(
+      call: Http.Call<A>,
+      options: CallOptions | undefined,
+      billing: Pipeline.Billing
+    ): Effect.Effect<CloroResponse<A>, CloroError> =>
+      Effect.gen(function*() {
+        const override = yield* FiberRef.get(currentRetryOverride)
+        const retry = options?.retry ?? Option.getOrElse(override, () => defaultRetry)
+        const timed: Http.Call<A> = options?.timeout === undefined
+          ? call
+          : { ...call, timeout: Duration.decode(options.timeout) }
+        const answer = yield* Pipeline.run(
+          { slots, rate, credits, monitor, retry },
+          send,
+          timed,
+          billing
+        )
+        return { result: answer.body, usage: answer.usage }
+      }).pipe(
+        Effect.withSpan(`cloro ${call.method} ${call.path}`, {
+          kind: "client",
+          attributes: { "http.request.method": call.method, "url.path": call.path, "cloro.tag": options?.tag }
+        })
+      )
+
+    const free = { estimate: 0, tag: undefined, engine: undefined }
+
+    const monitorCall = <N extends Engine.EngineName>(name: N): MonitorMethod<N> => {
+      const spec = Engine.engines[name]
+      const decode = decodeWith(Schema.Struct({ result: spec.result }))
+      return (request, options) =>
+        Effect.flatMap(fromEither(Engine.validate(name, request)), (valid) =>
+          Effect.map(
+            execute(
+              {
+                method: "POST",
+                path: spec.path,
+                kind: "monitor",
+                body: valid,
+                decode,
+                timeout: config.monitorTimeout
+              },
+              options,
+              { estimate: Pricing.estimate(name, valid, { mode: "sync" }), tag: options?.tag, engine: name }
+            ),
+            (response) => ({ result: response.result.result, usage: response.usage })
+          ))
+    }
+
+    const referenceCall = <A, I>(
+      method: "GET" | "POST" | "DELETE",
+      path: string,
+      schema: Schema.Schema<A, I>,
+      extra: Partial<Pick<Http.Call<A>, "body" | "urlParams">> = {}
+    ): Http.Call<A> => ({
+      method,
+      path,
+      kind: "free",
+      decode: decodeWith(schema),
+      timeout: config.referenceTimeout,
+      ...extra
+    })
+
+    /** Settles a finished task's charge in the ledger (once per task id). */
+    const settleFinished = (state: Task.TaskState) =>
+      Option.match(credits, {
+        onNone: () => Effect.void,
+        onSome: (ledger) =>
+          Task.isFinished(state) && state.credits.creditsCharged !== null
+            ? ledger.settleTask(state.task.id, state.credits.creditsCharged)
+            : Effect.void
+      })
+
+    /**
+     * Reserves each task's estimate before sending (so a budget refuses the
+     * submission before any HTTP call), then moves the reservations of accepted
+     * tasks onto their task ids until they finish, and releases the rest.
+     */
+    const withTaskReservations = <A>(
+      tasks: ReadonlyArray<Task.SubmitTask>,
+      tag: string | undefined,
+      send: Effect.Effect<A, CloroError>,
+      acceptedIds: (result: A) => ReadonlyArray<string | undefined>
+    ): Effect.Effect<A, CloroError> =>
+      Option.match(credits, {
+        onNone: () => send,
+        onSome: (ledger) =>
+          Effect.acquireUseRelease(
+            ledger.reserveAll(tasks.map(estimateTask), tag),
+            (reservations) =>
+              Effect.tap(send, (result) => {
+                const ids = acceptedIds(result)
+                return Effect.forEach(reservations, (reservation, index) => {
+                  const id = ids[index]
+                  return id === undefined ? ledger.release(reservation) : ledger.holdForTask(reservation, id)
+                }, { discard: true })
+              }).pipe(
+                Effect.onError(() => Effect.forEach(reservations, ledger.release, { discard: true }))
+              ),
+            () => Effect.void
+          )
+      })
+
+    const submit = (task: Task.SubmitTask, options?: CallOptions) =>
+      Effect.flatMap(fromEither(Task.validateSubmit(task)), (valid) =>
+        withTaskReservations(
+          [valid],
+          options?.tag,
+          execute(referenceCall("POST", "/v1/async/task", Task.SubmitResponse, { body: valid }), options, free),
+          (response) => [response.result.task.id]
+        ))
+
+    const submitBatch = (tasks: ReadonlyArray<Task.SubmitTask>, options?: CallOptions) =>
+      Effect.flatMap(fromEither(Task.validateBatch(tasks)), (valid) =>
+        withTaskReservations(
+          valid,
+          options?.tag,
+          execute(referenceCall("POST", "/v1/async/task/batch", Task.BatchResponse, { body: valid }), options, free),
+          (response) => {
+            const ids: Array<string | undefined> = valid.map(() => undefined)
+            for (const item of response.result.results) {
+              if (item.success) ids[item.index] = item.task.id
+            }
+            return ids
+          }
+        ))
+
+    const get = (taskId: string, options?: CallOptions) =>
+      Effect.gen(function*() {
+        const id = taskId.trim()
+        if (id.length === 0 || id.length > 200 || !/^[A-Za-z0-9_-]+$/.test(id)) {
+          return yield* invalid("taskId", "must be a non-empty id of letters, digits, '-' or '_'")
+        }
+        const response = yield* execute(
+          {
+            ...referenceCall("GET", `/v1/async/task/${encodeURIComponent(id)}`, Schema.Unknown),
+            route: "/v1/async/task/{taskId}",
+            decode: Task.decodeTaskStatus
+          },
+          options,
+          free
+        )
+        yield* settleFinished(response.result)
+        return response
+      })
+
+    const countries = (model?: CountriesModel, options?: CallOptions) =>
+      model !== undefined && !countriesModels.has(model)
+        ? Effect.fail(invalid("model", `must be one of ${[...countriesModels].join(", ")}`))
+        : execute(
+          referenceCall("GET", "/v1/countries", Task.Countries, model === undefined ? {} : { urlParams: { model } }),
+          options,
+          free
+        )
+
+    const states = (country: string = "US", options?: CallOptions) =>
+      /^[A-Z]{2}$/.test(country)
+        ? execute(referenceCall("GET", "/v1/states", Task.States, { urlParams: { country } }), options, free)
+        : Effect.fail(invalid("country", "must be two uppercase letters (ISO 3166-1 alpha-2)"))
+
+    const accountCredits = (options?: CallOptions) =>
+      execute(referenceCall("GET", "/v1/credits", Task.CreditsBalance), options, free).pipe(
+        Effect.tap((response) =>
+          Option.match(credits, {
+            onNone: () => Effect.void,
+            onSome: (ledger) => ledger.observeBalance(response.result.remaining)
+          })
+        )
+      )
+
+    const googleGoto = (request: GoogleGoto.Request, options?: CallOptions) =>
+      Effect.flatMap(
+        fromEither(validateGoto(request)),
+        (valid) =>
+          execute(
+            referenceCall("POST", GoogleGoto.path, GoogleGoto.Response, { body: valid }),
+            options,
+            free
+          )
+      )
+
+    return {
+      monitor: {
+        chatgpt: monitorCall("chatgpt"),
+        perplexity: monitorCall("perplexity"),
+        gemini: monitorCall("gemini"),
+        copilot: monitorCall("copilot"),
+        grok: monitorCall("grok"),
+        aimode: monitorCall("aimode"),
+        google: monitorCall("google"),
+        googleNews: monitorCall("googleNews"),
+        googleGoto
+      },
+      tasks: {
+        submit,
+        submitBatch,
+        get,
+        status: (options) => execute(referenceCall("GET", "/v1/async/status", Task.AsyncStatus), options, free),
+        clearQueue: (options) =>
+          execute(referenceCall("DELETE", "/v1/async/queue", Task.ClearQueueResponse), options, free)
+      },
+      account: { credits: accountCredits, countries, states }
+    }
+  }
+)
+
+/**
+ * The client, given a `CloroConfig` and an `HttpClient`.
+ *
+ * @since 0.1.0
+ */
+export const layer: Layer.Layer<CloroClient, never, CloroConfig | HttpClient.HttpClient> = Layer.effect(
+  CloroClient,
+  make
+)
+
+/**
+ * The client with its config from options; needs an `HttpClient`.
+ *
+ * @since 0.1.0
+ */
+export const layerWith = (
+  options: CloroConfigOptions
+): Layer.Layer<CloroClient, CloroConfigModule.CloroConfigError, HttpClient.HttpClient> =>
+  layer.pipe(Layer.provide(CloroConfigModule.layer(options)))
+
+/**
+ * The client with its config from the environment (`CLORO_API_KEY`,
+ * `CLORO_BASE_URL`, ...); needs an `HttpClient`.
+ *
+ * @since 0.1.0
+ */
+export const layerConfig: Layer.Layer<
+  CloroClient,
+  CloroConfigModule.CloroConfigError | ConfigError.ConfigError,
+  HttpClient.HttpClient
+> = layer.pipe(Layer.provide(CloroConfigModule.layerConfig()))
+

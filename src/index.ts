@@ -1,0 +1,47 @@
+/**
+ * cloro-effect: an Effect client for the cloro API.
+ *
+ * @since 0.1.0
+ */
+
+/** One-line set-up of the client with every service. @since 0.1.0 */
+export * as Cloro from "./Cloro.js"
+
+/** The typed client: every endpoint, typed errors, usage on every answer. @since 0.1.0 */
+export * as CloroClient from "./CloroClient.js"
+
+/** API key, base URL, timeouts. @since 0.1.0 */
+export * as CloroConfig from "./CloroConfig.js"
+
+/** Every failure as a tagged error in one union. @since 0.1.0 */
+export * as CloroError from "./CloroError.js"
+
+/** The concurrency-slot service for `/v1/monitor/*`. @since 0.1.0 */
+export * as ConcurrencyLimiter from "./ConcurrencyLimiter.js"
+
+/** The credit ledger: balance, spend per tag, reservations and budgets. @since 0.1.0 */
+export * as Credits from "./Credits.js"
+
+/** The engines, their request and result schemas, and local validation. @since 0.1.0 */
+export * as Engine from "./Engine.js"
+
+/** The credit price table and pre-flight estimates. @since 0.1.0 */
+export * as Pricing from "./Pricing.js"
+
+/** Per-second admission for every `/v1/*` call. @since 0.1.0 */
+export * as RateLimiter from "./RateLimiter.js"
+
+/** Declarative retry schedules and the errors they retry. @since 0.1.0 */
+export * as RetryPolicy from "./RetryPolicy.js"
+
+/** The async task API's schemas. @since 0.1.0 */
+export * as Task from "./Task.js"
+
+/** Usage headers (rate, credits, concurrency) of one answer. @since 0.1.0 */
+export * as Usage from "./Usage.js"
+
+/** Early warnings, metrics and a stream of usage events. @since 0.1.0 */
+export * as UsageMonitor from "./UsageMonitor.js"
+
+/** Webhook signature verification and a ready receiver. @since 0.1.0 */
+export * as Webhooks from "./Webhooks.js"

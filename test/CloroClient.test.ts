@@ -1,0 +1,408 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import * as TestClock from "effect/TestClock"
+import * as CloroClient from "../src/CloroClient.js"
+import type { CloroError } from "../src/CloroError.js"
+import * as CloroConfig from "../src/CloroConfig.js"
+import examples from "./fixtures/openapi-examples.json" with { type: "json" }
+import * as MockHttp from "./support/mockHttp.js"
+
+const API_KEY = "sk_live_test_secret_key_123"
+
+const headersOk = {
+  "X-RateLimit-Limit": "1000",
+  "X-RateLimit-Remaining": "999",
+  "X-Credits-Charged": "7",
+  "X-Credits-Remaining": "4993",
+  "X-Concurrency-Limit": "10",
+  "X-Concurrency-Current": "1",
+  "X-Concurrency-Remaining": "9",
+  "X-Request-ID": "8f6c2d1e-0000-4000-8000-000000000001",
+  "X-Latency-Ms": "1234"
+}
+
+/** Runs `use` against a client whose HttpClient answers with `handler`. */
+const withClient = <A, E>(
+  handler: MockHttp.Handler,
+  use: (client: CloroClient.CloroClientShape) => Effect.Effect<A, E>
+) =>
+  Effect.gen(function*() {
+    const mock = yield* MockHttp.make(handler)
+    const client = yield* CloroClient.make.pipe(
+      Effect.provide(
+        Layer.merge(
+          CloroConfig.layer({ apiKey: Redacted.make(API_KEY), baseUrl: "https://api.cloro.dev" }),
+          Layer.succeed(HttpClient.HttpClient, mock.client)
+        )
+      )
+    )
+    const result = yield* Effect.either(use(client))
+    return { result, sent: yield* mock.sent }
+  })
+
+const answer = (body: unknown, headers: Record<string, string> = headersOk, status = 200) =>
+  () => Effect.succeed(MockHttp.json(body, status, headers))
+
+const errorBody = (code: string, message: string, details?: unknown) => ({
+  success: false,
+  error: { code, message, ...(details === undefined ? {} : { details }), timestamp: "2026-11-28T10:00:00.000Z" }
+})
+
+const failureOf = <A>(result: Either.Either<A, CloroError>): CloroError => {
+  if (Either.isRight(result)) throw new Error("expected a failure")
+  return result.left
+}
+
+describe("CloroClient monitor endpoints", () => {
+  type Call = (client: CloroClient.CloroClientShape) => Effect.Effect<CloroClient.CloroResponse<unknown>, CloroError>
+  const cases: ReadonlyArray<readonly [string, string, object, unknown, Call]> = [
+    ["chatgpt", "/v1/monitor/chatgpt", { prompt: "Best CRM?", country: "US", include: { markdown: true } }, examples.ChatGPTMonitorResponse, (c) => c.monitor.chatgpt({ prompt: "Best CRM?", country: "US", include: { markdown: true } })],
+    ["perplexity", "/v1/monitor/perplexity", { prompt: "Best CRM?", country: "DE" }, examples.PerplexityMonitorResponse, (c) => c.monitor.perplexity({ prompt: "Best CRM?", country: "DE" })],
+    ["gemini", "/v1/monitor/gemini", { prompt: "Best CRM?", country: "FR" }, examples.GeminiMonitorResponse, (c) => c.monitor.gemini({ prompt: "Best CRM?", country: "FR" })],
+    ["copilot", "/v1/monitor/copilot", { prompt: "Best CRM?", country: "US", state: "CA" }, examples.CopilotMonitorResponse, (c) => c.monitor.copilot({ prompt: "Best CRM?", country: "US", state: "CA" })],
+    ["grok", "/v1/monitor/grok", { prompt: "Best CRM?", country: "GB" }, examples.GrokMonitorResponse, (c) => c.monitor.grok({ prompt: "Best CRM?", country: "GB" })],
+    ["aimode", "/v1/monitor/aimode", { prompt: "Best CRM?", gl: "us" }, examples.AiModeMonitorResponse, (c) => c.monitor.aimode({ prompt: "Best CRM?", gl: "us" })],
+    ["google", "/v1/monitor/google", { query: "best crm", country: "US", pages: 2 }, examples.GoogleMonitorResponse, (c) => c.monitor.google({ query: "best crm", country: "US", pages: 2 })],
+    ["googleNews", "/v1/monitor/google/news", { query: "crm", country: "US" }, examples.GoogleNewsMonitorResponse, (c) => c.monitor.googleNews({ query: "crm", country: "US" })]
+  ]
+
+  for (const [name, path, request, example, call] of cases) {
+    it.effect(`${name}: POSTs ${path} with the bearer key and a clean JSON body, and decodes the answer`, () =>
+      Effect.gen(function*() {
+        const { result, sent } = yield* withClient(
+          answer(Object.assign({}, example, { unknownTopLevel: 1 })),
+          call
+        )
+        expect(sent).toHaveLength(1)
+        const [req] = sent
+        expect(req!.method).toBe("POST")
+        expect(req!.url.pathname).toBe(path)
+        expect(req!.headers["authorization"]).toBe(`Bearer ${API_KEY}`)
+        expect(req!.headers["content-type"]).toContain("application/json")
+        expect(JSON.parse(req!.body!)).toEqual(request)
+        expect(req!.body).not.toContain("undefined")
+        const response = Either.getOrThrow(result)
+        expect(response.usage.credits).toEqual({ charged: 7, remaining: 4993 })
+        expect(response.usage.concurrency.limit).toBe(10)
+        expect(response.usage.requestId).toBe("8f6c2d1e-0000-4000-8000-000000000001")
+        expect(response.result).toBeDefined()
+      }))
+  }
+
+  it.effect("chatgpt result is typed and keeps documented fields", () =>
+    Effect.gen(function*() {
+      const { result } = yield* withClient(
+        answer(examples.ChatGPTMonitorResponse),
+        (client) => client.monitor.chatgpt({ prompt: "Acme?", country: "US" })
+      )
+      const response = Either.getOrThrow(result)
+      expect(response.result.text).toContain("Acme")
+      expect(response.result.sources.length).toBeGreaterThan(0)
+      expect(response.result.sources[0]!.url).toMatch(/^https:/)
+    }))
+
+  it.effect("googleGoto is free and resolves the redirect", () =>
+    Effect.gen(function*() {
+      const { result, sent } = yield* withClient(
+        answer({ url: "https://example.com/page" }, { "X-RateLimit-Limit": "1000", "X-RateLimit-Remaining": "10" }),
+        (client) => client.monitor.googleGoto({ url: "https://www.google.com/goto?url=https://example.com/page" })
+      )
+      expect(sent[0]!.url.pathname).toBe("/v1/monitor/google/goto")
+      expect(Either.getOrThrow(result).result.url).toBe("https://example.com/page")
+      expect(Either.getOrThrow(result).usage.rateLimit.remaining).toBe(10)
+    }))
+})
+
+describe("CloroClient local validation", () => {
+  const refuse = (use: (client: CloroClient.CloroClientShape) => Effect.Effect<unknown, CloroError>) =>
+    Effect.gen(function*() {
+      const { result, sent } = yield* withClient(answer({}), use)
+      expect(sent).toHaveLength(0)
+      const error = failureOf(result)
+      if (error._tag !== "InvalidRequest") throw new Error(`expected InvalidRequest, got ${error._tag}`)
+      expect(error.source).toBe("client")
+      return error.issues.map((issue) => issue.field)
+    })
+
+  it.effect("refuses an empty prompt without sending", () =>
+    Effect.gen(function*() {
+      const fields = yield* refuse((client) => client.monitor.chatgpt({ prompt: "", country: "US" }))
+      expect(fields).toContain("prompt")
+    }))
+
+  it.effect("refuses a prompt over 10,000 characters", () =>
+    Effect.gen(function*() {
+      const fields = yield* refuse((client) => client.monitor.gemini({ prompt: "x".repeat(10_001), country: "US" }))
+      expect(fields).toContain("prompt")
+    }))
+
+  it.effect("lists every issue of a request at once", () =>
+    Effect.gen(function*() {
+      const fields = yield* refuse((client) =>
+        client.monitor.google({ query: "", country: "US", gl: "de", pages: 11, location: "Austin,Texas,United States", uule: "w+CAIQICI" })
+      )
+      expect(fields).toEqual(expect.arrayContaining(["query", "pages"]))
+      expect(fields.length).toBeGreaterThanOrEqual(4)
+    }))
+
+  it.effect("refuses state outside the US, and an unknown include key", () =>
+    Effect.gen(function*() {
+      const stateFields = yield* refuse((client) => client.monitor.perplexity({ prompt: "hi", country: "DE", state: "CA" }))
+      expect(stateFields).toContain("state")
+      const includeFields = yield* refuse((client) =>
+        client.monitor.chatgpt(JSON.parse(`{"prompt":"hi","country":"US","include":{"screenshots":true}}`))
+      )
+      expect(includeFields.some((field) => field.startsWith("include"))).toBe(true)
+    }))
+
+  it.effect("refuses url together with query", () =>
+    Effect.gen(function*() {
+      const fields = yield* refuse((client) =>
+        client.monitor.google({ query: "crm", url: "https://www.google.com/search?q=crm", country: "US" })
+      )
+      expect(fields.length).toBeGreaterThan(0)
+    }))
+
+  it.effect("refuses an empty batch and one over 500 tasks", () =>
+    Effect.gen(function*() {
+      yield* refuse((client) => client.tasks.submitBatch([]))
+      const task = { taskType: "CHATGPT", payload: { prompt: "hi", country: "US" } } as const
+      yield* refuse((client) => client.tasks.submitBatch(Array.from({ length: 501 }, () => task)))
+    }))
+
+  it.effect("refuses a bad task id, countries model and states country", () =>
+    Effect.gen(function*() {
+      yield* refuse((client) => client.tasks.get("../credits"))
+      yield* refuse((client) => client.account.states("us"))
+    }))
+
+  it.effect("refuses a goto link that is not Google's", () =>
+    Effect.gen(function*() {
+      yield* refuse((client) => client.monitor.googleGoto({ url: "https://evil.example/goto?x=1" }))
+    }))
+})
+
+describe("CloroClient async and account endpoints", () => {
+  const taskSummary = {
+    id: "b27a21e1-7c39-4aa2-a347-23e828c426f9",
+    taskType: "CHATGPT",
+    status: "QUEUED",
+    priority: 5,
+    createdAt: "2026-11-28T10:00:00.000Z",
+    latencyMs: null,
+    idempotencyKey: "job-1"
+  }
+
+  it.effect("submit POSTs /v1/async/task with the task", () =>
+    Effect.gen(function*() {
+      const { result, sent } = yield* withClient(
+        answer({ success: true, task: taskSummary, credits: { creditsToCharge: 5, creditsCharged: null } }),
+        (client) =>
+          client.tasks.submit({
+            taskType: "CHATGPT",
+            payload: { prompt: "hi", country: "US" },
+            priority: 5,
+            idempotencyKey: "job-1"
+          })
+      )
+      expect(sent[0]!.method).toBe("POST")
+      expect(sent[0]!.url.pathname).toBe("/v1/async/task")
+      expect(JSON.parse(sent[0]!.body!)).toEqual({
+        taskType: "CHATGPT",
+        payload: { prompt: "hi", country: "US" },
+        priority: 5,
+        idempotencyKey: "job-1"
+      })
+      expect(Either.getOrThrow(result).result.task.id).toBe(taskSummary.id)
+    }))
+
+  it.effect("submitBatch POSTs an array and decodes per-item results", () =>
+    Effect.gen(function*() {
+      const { result, sent } = yield* withClient(answer(examples.BatchTaskResponse), (client) =>
+        client.tasks.submitBatch([
+          { taskType: "CHATGPT", payload: { prompt: "a", country: "US" } },
+          { taskType: "GOOGLE", payload: { query: "b", country: "US" } }
+        ]))
+      expect(sent[0]!.url.pathname).toBe("/v1/async/task/batch")
+      expect(Array.isArray(JSON.parse(sent[0]!.body!))).toBe(true)
+      expect(Either.getOrThrow(result).result.summary.total).toBe(3)
+    }))
+
+  it.effect("get decodes QUEUED, COMPLETED (typed by engine) and FAILED", () =>
+    Effect.gen(function*() {
+      const states = [
+        { task: taskSummary, credits: { creditsToCharge: 5, creditsCharged: null } },
+        {
+          task: { ...taskSummary, status: "COMPLETED", latencyMs: 5000 },
+          credits: { creditsToCharge: 5, creditsCharged: 5 },
+          response: examples.ChatGPTMonitorResponse.result
+        },
+        {
+          task: { ...taskSummary, status: "FAILED" },
+          credits: { creditsToCharge: 5, creditsCharged: 0 },
+          response: { error: { code: "PROVIDER_ERROR", message: "ChatGPT did not answer" } }
+        }
+      ]
+      for (const body of states) {
+        const { result, sent } = yield* withClient(answer(body), (client) => client.tasks.get(taskSummary.id))
+        expect(sent[0]!.method).toBe("GET")
+        expect(sent[0]!.url.pathname).toBe(`/v1/async/task/${taskSummary.id}`)
+        const state = Either.getOrThrow(result).result
+        expect(state.status).toBe(body.task.status)
+        if (state.status === "COMPLETED" && state.taskType === "CHATGPT") {
+          expect(state.result.text).toContain("Acme")
+        }
+        if (state.status === "FAILED") expect(state.error.code).toBe("PROVIDER_ERROR")
+      }
+    }))
+
+  it.effect("status, clearQueue, credits, countries, states use the documented method and path", () =>
+    Effect.gen(function*() {
+      type Call = (c: CloroClient.CloroClientShape) => Effect.Effect<CloroClient.CloroResponse<unknown>, CloroError>
+      const calls: ReadonlyArray<readonly [Call, string, string, string, unknown]> = [
+        [(c) => c.tasks.status(), "GET", "/v1/async/status", "", { queuedTasks: 3, processingTasks: 1, priorityBreakdown: [{ priority: 1, count: 3 }], concurrency: { used: 1, max: 10 } }],
+        [(c) => c.tasks.clearQueue(), "DELETE", "/v1/async/queue", "", { success: true, cleared: 3 }],
+        [(c) => c.account.credits(), "GET", "/v1/credits", "", { remaining: 4993, perCycle: 37500, cycleResetsAt: "2026-12-01T00:00:00.000Z" }],
+        [(c) => c.account.countries("chatgpt"), "GET", "/v1/countries", "?model=chatgpt", ["US", "DE"]],
+        [(c) => c.account.states(), "GET", "/v1/states", "?country=US", [{ code: "CA", name: "California" }]]
+      ]
+      for (const [call, method, path, search, body] of calls) {
+        const { result, sent } = yield* withClient(answer(body), (client) => call(client))
+        expect(sent[0]!.method).toBe(method)
+        expect(sent[0]!.url.pathname).toBe(path)
+        expect(sent[0]!.url.search).toBe(search)
+        expect(sent[0]!.headers["authorization"]).toBe(`Bearer ${API_KEY}`)
+        expect(Either.getOrThrow(result).result).toEqual(body)
+      }
+    }))
+})
+
+describe("CloroClient errors", () => {
+  const failWith = (status: number, body: unknown, headers: Record<string, string> = {}) =>
+    Effect.map(
+      withClient(answer(body, headers, status), (client) => client.monitor.chatgpt({ prompt: "hi", country: "US" })),
+      ({ result }) => failureOf(result)
+    )
+
+  it.effect("maps both concurrency codes to ConcurrentLimitExceeded with its limit", () =>
+    Effect.gen(function*() {
+      for (const code of ["CONCURRENT_LIMIT_EXCEEDED", "CONCURRENCY_LIMIT_EXCEEDED"]) {
+        const error = yield* failWith(429, errorBody(code, "Too many concurrent requests", { limit: 10 }), {
+          "X-Concurrent-Limit": "10",
+          "X-Concurrent-Current": "10",
+          "X-Request-ID": "req-429"
+        })
+        expect(error._tag).toBe("ConcurrentLimitExceeded")
+        if (error._tag === "ConcurrentLimitExceeded") {
+          expect(error.limit).toBe(10)
+          expect(error.current).toBe(10)
+          expect(error.code).toBe(code)
+          expect(error.requestId).toBe("req-429")
+          expect(error.status).toBe(429)
+        }
+      }
+    }))
+
+  it.effect("takes the concurrency limit from headers when details lack it", () =>
+    Effect.gen(function*() {
+      const error = yield* failWith(429, errorBody("CONCURRENCY_LIMIT_EXCEEDED", "busy"), { "x-concurrency-limit": "20" })
+      expect(error._tag === "ConcurrentLimitExceeded" && error.limit).toBe(20)
+    }))
+
+  const table: ReadonlyArray<readonly [number, unknown, string, Record<string, string>?]> = [
+    [429, errorBody("RATE_LIMIT_EXCEEDED", "Rate limit exceeded"), "RateLimitExceeded"],
+    [429, errorBody("QUEUE_LIMIT_EXCEEDED", "Queue full", { limit: 100000 }), "QueueLimitExceeded"],
+    [403, errorBody("INSUFFICIENT_CREDITS", "Not enough credits"), "InsufficientCredits"],
+    [401, errorBody("MISSING_API_KEY", "Missing"), "Unauthorized"],
+    [401, errorBody("INVALID_API_KEY_FORMAT", "Bad format"), "Unauthorized"],
+    [401, errorBody("INVALID_OR_EXPIRED_API_KEY", "Expired"), "Unauthorized"],
+    [403, errorBody("INSUFFICIENT_PERMISSIONS", "Scopes", { requiredScopes: ["read:monitor"] }), "Unauthorized"],
+    [400, errorBody("VALIDATION_ERROR", "Invalid", [{ field: "country", message: "Unsupported country" }]), "InvalidRequest"],
+    [422, { success: false, error: "Request validation failed", details: [{ field: "payload.country", message: "Required" }] }, "InvalidRequest"],
+    [404, errorBody("RESOURCE_NOT_FOUND", "No such route", { id: "/v1/monitor/nope" }), "NotFound"],
+    [409, errorBody("RESOURCE_ALREADY_EXISTS", "Key reused", { field: "idempotencyKey", value: "job-1" }), "Conflict"],
+    [409, errorBody("RESOURCE_CONFLICT", "Conflict"), "Conflict"],
+    [499, { success: false, error: "Request was canceled" }, "RequestCanceled"],
+    [499, errorBody("REQUEST_CANCELED", "Canceled"), "RequestCanceled"],
+    [500, { success: false, error: "Maximum retries exceeded" }, "ServerError"],
+    [500, { error: { code: "INTERNAL_SERVER_ERROR", message: "boom", timestamp: "x" } }, "ServerError"],
+    [502, errorBody("EXTERNAL_SERVICE_ERROR", "Upstream", { service: "google" }), "ServerError"],
+    [503, errorBody("SERVICE_UNAVAILABLE", "Maintenance"), "ServiceUnavailable", { "Retry-After": "30" }],
+    [401, { success: false, error: "Invalid or missing API key" }, "Unauthorized"],
+    [429, { success: false, error: "Rate limit exceeded. Try again in 15 minutes.", retry_after: 900 }, "RateLimitExceeded"],
+    [502, "<html>Bad Gateway</html>", "ServerError"],
+    [418, "", "UnexpectedStatus"]
+  ]
+
+  for (const [status, body, tag, headers] of table) {
+    it.effect(`${status} ${JSON.stringify(body).slice(0, 70)} -> ${tag}`, () =>
+      Effect.gen(function*() {
+        const error = yield* failWith(status, body, headers)
+        expect(error._tag).toBe(tag)
+        if ("status" in error) expect(error.status).toBe(status)
+      }))
+  }
+
+  it.effect("keeps the details a caller needs", () =>
+    Effect.gen(function*() {
+      const validation = yield* failWith(400, errorBody("VALIDATION_ERROR", "Invalid", [{ field: "country", message: "Unsupported" }]))
+      expect(validation._tag === "InvalidRequest" && validation.issues).toEqual([{ field: "country", message: "Unsupported" }])
+      const conflict = yield* failWith(409, errorBody("RESOURCE_ALREADY_EXISTS", "reused", { field: "idempotencyKey", value: "job-1" }))
+      expect(conflict._tag === "Conflict" && [conflict.field, conflict.value]).toEqual(["idempotencyKey", "job-1"])
+      const upstream = yield* failWith(502, errorBody("EXTERNAL_SERVICE_ERROR", "Upstream", { service: "google" }))
+      expect(upstream._tag === "ServerError" && upstream.service).toBe("google")
+      const unavailable = yield* failWith(503, errorBody("SERVICE_UNAVAILABLE", "down"), { "retry-after": "30" })
+      expect(unavailable._tag === "ServiceUnavailable" && unavailable.retryAfter?.value).toEqual({ _tag: "Millis", millis: 30_000 })
+      const oldest = yield* failWith(429, { success: false, error: "Rate limit exceeded", retry_after: 900 })
+      expect(oldest._tag === "RateLimitExceeded" && oldest.retryAfter?.value).toEqual({ _tag: "Millis", millis: 900_000 })
+    }))
+
+  it.effect("a 200 with a body of the wrong shape is a readable ResponseDecodeError", () =>
+    Effect.gen(function*() {
+      const error = yield* failWith(200, { success: true, result: { sources: "nope" } }, headersOk)
+      expect(error._tag).toBe("ResponseDecodeError")
+      if (error._tag === "ResponseDecodeError") {
+        expect(error.description).toMatch(/result/)
+        expect(error.requestId).toBe(headersOk["X-Request-ID"])
+      }
+      const garbage = yield* failWith(200, "not json at all", headersOk)
+      expect(garbage._tag === "ResponseDecodeError" && garbage.description).toMatch(/not JSON/)
+    }))
+
+  it.effect("a connection reset is a TransportError", () =>
+    Effect.gen(function*() {
+      const { result } = yield* withClient(() => Effect.succeed("reset" as const), (client) => client.account.credits())
+      expect(failureOf(result)._tag).toBe("TransportError")
+    }))
+
+  it.effect("no answer within the timeout is a Timeout", () =>
+    Effect.gen(function*() {
+      const fiber = yield* Effect.fork(
+        withClient(() => Effect.never, (client) => client.account.credits({ timeout: "5 seconds" }))
+      )
+      yield* TestClock.adjust("6 seconds")
+      const { result } = yield* Fiber.join(fiber)
+      const error = failureOf(result)
+      expect(error._tag).toBe("Timeout")
+    }))
+
+  it.effect("the API key never appears in an error", () =>
+    Effect.gen(function*() {
+      const bodies = [
+        [401, errorBody("INVALID_OR_EXPIRED_API_KEY", "Expired")],
+        [500, "boom"],
+        [200, "garbage"]
+      ] as const
+      for (const [status, body] of bodies) {
+        const error = yield* failWith(status, body)
+        expect(JSON.stringify(error)).not.toContain(API_KEY)
+        expect(String(error)).not.toContain(API_KEY)
+      }
+    }))
+})
+
