@@ -311,7 +311,11 @@ export interface Service {
   /** The shared core: one request in, one response out. */
   readonly handle: (request: SimRequest) => Effect.Effect<SimResponse, ConnectionReset>
   readonly counters: Effect.Effect<Counters>
-  /** Back to the configured state: balances, tasks, windows, faults, counters. */
+  /**
+   * Back to the configured state: balances, tasks, windows, faults, counters.
+   * Meant for between tests; requests and tasks still running finish against
+   * the fresh state.
+   */
   readonly reset: Effect.Effect<void>
   /** Sets an account's balance, by API key or account id. */
   readonly setBalance: (account: string, credits: number) => Effect.Effect<void, SimulatorConfigError>

@@ -360,8 +360,8 @@ export const make = (
           "X-RateLimit-Remaining": String(decision.remaining)
         }
         if (!decision.allowed) {
-          return Either.left({
-            ...failure(
+          return Either.left(
+            failure(
               429,
               "RATE_LIMIT_EXCEEDED",
               `Rate limit exceeded: at most ${rateLimit} requests per second${
@@ -370,7 +370,7 @@ export const make = (
               now,
               { headers: rateHeaders }
             )
-          })
+          )
         }
         return Either.right({ accountId: id, rateHeaders })
       })
@@ -392,47 +392,57 @@ export const make = (
         }
         const body = validated.right
         const estimate = Pricing.estimate(engine, body, { mode: "sync" })
-        const admission = yield* Ref.modify(state, (s) => State.admit(s, auth.accountId, estimate))
-        switch (admission._tag) {
-          case "UnknownAccount":
-            return failure(401, "INVALID_OR_EXPIRED_API_KEY", "The API key is invalid or expired", now)
-          case "ConcurrencyExceeded":
-            return failure(
-              429,
-              config.concurrencyCode,
-              `Concurrent request limit reached: your plan allows ${admission.account.concurrency} at once`,
-              now,
-              {
-                details: { limit: admission.account.concurrency },
-                headers: concurrencyHeaders(admission.account.concurrency, admission.account.inFlight)
-              }
-            )
-          case "InsufficientCredits":
-            return failure(403, "INSUFFICIENT_CREDITS", `Insufficient credits: this request costs ${estimate}`, now, {
-              details: { required: estimate, remaining: admission.account.balance },
-              headers: concurrencyHeaders(admission.account.concurrency, admission.account.inFlight)
+        const serve = (account: State.Account) =>
+          Effect.gen(function*() {
+            const slotHeaders = concurrencyHeaders(account.concurrency, account.inFlight)
+            yield* Effect.sleep(Duration.millis(sample(latencyOf(engine), Prng.make(config.seed, `latency:${seq}`))))
+            const generated = generate(engine, resultPrng(engine, body), body)
+            const price = Pricing.charge(engine, body, { mode: "sync", productClusters: generated.productClusters })
+            const charged = yield* Ref.modify(state, (s) => State.charge(s, auth.accountId, price))
+            const done = yield* Clock.currentTimeMillis
+            if (charged === undefined) {
+              return failure(403, "INSUFFICIENT_CREDITS", `Insufficient credits: this request costs ${price}`, done, {
+                headers: slotHeaders
+              })
+            }
+            return json(200, { success: true, result: generated.result }, {
+              ...slotHeaders,
+              "X-Credits-Charged": String(price),
+              "X-Credits-Remaining": String(charged.balance)
             })
-          case "Admitted":
-            break
-        }
-        const slotHeaders = concurrencyHeaders(admission.account.concurrency, admission.account.inFlight)
-        return yield* Effect.gen(function*() {
-          yield* Effect.sleep(Duration.millis(sample(latencyOf(engine), Prng.make(config.seed, `latency:${seq}`))))
-          const generated = generate(engine, resultPrng(engine, body), body)
-          const price = Pricing.charge(engine, body, { mode: "sync", productClusters: generated.productClusters })
-          const charged = yield* Ref.modify(state, (s) => State.charge(s, auth.accountId, price))
-          const done = yield* Clock.currentTimeMillis
-          if (charged === undefined) {
-            return failure(403, "INSUFFICIENT_CREDITS", `Insufficient credits: this request costs ${price}`, done, {
-              headers: slotHeaders
-            })
-          }
-          return json(200, { success: true, result: generated.result }, {
-            ...slotHeaders,
-            "X-Credits-Charged": String(price),
-            "X-Credits-Remaining": String(charged.balance)
           })
-        }).pipe(Effect.ensuring(Ref.update(state, (s) => State.release(s, auth.accountId)).pipe(Effect.zipRight(wake))))
+        const release = Ref.update(state, (s) => State.release(s, auth.accountId)).pipe(Effect.zipRight(wake))
+        // Taking the slot and arming its release happen without a gap an interruption could fall into.
+        return yield* Effect.uninterruptibleMask((restore) =>
+          Effect.flatMap(Ref.modify(state, (s) => State.admit(s, auth.accountId, estimate)), (admission) => {
+            switch (admission._tag) {
+              case "UnknownAccount":
+                return Effect.succeed(
+                  failure(401, "INVALID_OR_EXPIRED_API_KEY", "The API key is invalid or expired", now)
+                )
+              case "ConcurrencyExceeded":
+                return Effect.succeed(failure(
+                  429,
+                  config.concurrencyCode,
+                  `Concurrent request limit reached: your plan allows ${admission.account.concurrency} at once`,
+                  now,
+                  {
+                    details: { limit: admission.account.concurrency },
+                    headers: concurrencyHeaders(admission.account.concurrency, admission.account.inFlight)
+                  }
+                ))
+              case "InsufficientCredits":
+                return Effect.succeed(
+                  failure(403, "INSUFFICIENT_CREDITS", `Insufficient credits: this request costs ${estimate}`, now, {
+                    details: { required: estimate, remaining: admission.account.balance },
+                    headers: concurrencyHeaders(admission.account.concurrency, admission.account.inFlight)
+                  })
+                )
+              case "Admitted":
+                return restore(serve(admission.account)).pipe(Effect.ensuring(release))
+            }
+          })
+        )
       })
 
     const goto = (request: SimRequest, seq: number) =>
