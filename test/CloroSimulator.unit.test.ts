@@ -3,8 +3,11 @@
  * configuration decoder and the shape of generated answers.
  */
 import { describe, expect, it } from "@effect/vitest"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Fiber from "effect/Fiber"
+import * as TestClock from "effect/TestClock"
 import * as Engine from "../src/Engine.js"
 import { CloroSimulator } from "../src/testing/index.js"
 
@@ -70,5 +73,42 @@ describe("generated answers", () => {
         expect(Either.isRight(decoded), `${engine}: ${Either.isLeft(decoded) ? String(decoded.left) : ""}`).toBe(true)
         expect(result).toHaveProperty("html")
       }
+    }))
+})
+
+describe("latency", () => {
+  const latencies = (distribution: CloroSimulator.Distribution, seed: number) =>
+    Effect.gen(function*() {
+      const sim = yield* CloroSimulator.make({
+        seed,
+        accounts: [{ apiKey: "sk_a", plan: { concurrency: 50, credits: 10_000 } }],
+        latency: { default: CloroSimulator.fixed(0), engines: { gemini: distribution } }
+      })
+      const call = sim.handle({
+        method: "POST",
+        path: "/v1/monitor/gemini",
+        query: {},
+        headers: { authorization: "Bearer sk_a" },
+        body: JSON.stringify({ prompt: "hello", country: "US" })
+      })
+      const fiber = yield* Effect.fork(Effect.all(Array.from({ length: 40 }, () => call), { concurrency: "unbounded" }))
+      yield* TestClock.adjust(Duration.seconds(10))
+      const answers = yield* Fiber.join(fiber)
+      return answers.map((a) => Number(a.headers["X-Latency-Ms"]))
+    })
+
+  it.scoped("draws each request's latency from its engine's distribution, on the Clock, reproducibly", () =>
+    Effect.gen(function*() {
+      const uniform = yield* latencies(CloroSimulator.uniform(100, 200), 1)
+      expect(Math.min(...uniform)).toBeGreaterThanOrEqual(100)
+      expect(Math.max(...uniform)).toBeLessThanOrEqual(200)
+      expect(new Set(uniform).size).toBeGreaterThan(10)
+      expect(yield* latencies(CloroSimulator.uniform(100, 200), 1)).toEqual(uniform)
+
+      const skewed = [...(yield* latencies(CloroSimulator.logNormal(1_000, 0.5, 3_000), 2))].sort((a, b) => a - b)
+      expect(Math.max(...skewed)).toBeLessThanOrEqual(3_000)
+      const median = skewed[20] ?? 0
+      expect(median).toBeGreaterThan(600)
+      expect(median).toBeLessThan(1_600)
     }))
 })
