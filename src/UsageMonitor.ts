@@ -7,12 +7,16 @@
  *
  * @since 0.1.0
  */
+import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
 import * as PubSub from "effect/PubSub"
+import type * as Queue from "effect/Queue"
 import * as Ref from "effect/Ref"
+import type * as Scope from "effect/Scope"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type { CloroError } from "./CloroError.js"
@@ -102,8 +106,10 @@ export interface UsageMonitorShape {
   readonly recordRetry: (path: string, error: CloroError) => Effect.Effect<void>
   /** Counts credits charged. */
   readonly recordSpend: (engine: string, credits: number) => Effect.Effect<void>
-  /** Events from the moment of subscription on. */
+  /** Events from the moment the stream starts running on. */
   readonly events: Stream.Stream<UsageEvent>
+  /** A subscription that receives every event from now on, for as long as the scope lasts. */
+  readonly subscribe: Effect.Effect<Queue.Dequeue<UsageEvent>, never, Scope.Scope>
   /** Every warning raised so far, in order (LimitHit excluded). */
   readonly warnings: Effect.Effect<ReadonlyArray<UsageEvent>>
 }
@@ -149,11 +155,10 @@ export class UsageMonitorConfigError extends Schema.TaggedError<UsageMonitorConf
   { message: Schema.String }
 ) {}
 
-interface Armed {
-  readonly lowCredits: boolean
-  readonly highConcurrency: boolean
-  readonly lowRateRemaining: boolean
-}
+type WarningKind = "lowCredits" | "highConcurrency" | "lowRateRemaining"
+
+/** Per warning: whether it may fire, and when it last did. */
+type Armed = { readonly [K in WarningKind]: { readonly armed: boolean; readonly firedAt: number } }
 
 const describe = (event: UsageEvent): string => {
   switch (event._tag) {
@@ -179,6 +184,8 @@ export interface UsageMonitorOptions {
   readonly thresholds?: Partial<Thresholds> | undefined
   /** Log warnings (default true). */
   readonly log?: boolean | undefined
+  /** Least time between two warnings of one kind (default 1 minute). */
+  readonly cooldown?: Duration.DurationInput | undefined
 }
 
 /**
@@ -200,8 +207,13 @@ export const make = (options: UsageMonitorOptions = {}): Effect.Effect<UsageMoni
     const log = options.log ?? true
     const hub = yield* PubSub.unbounded<UsageEvent>()
     const raised = yield* Ref.make<ReadonlyArray<UsageEvent>>([])
-    // A warning is armed while its value is on the healthy side; it fires on crossing and re-arms on recovery.
-    const armed = yield* Ref.make<Armed>({ lowCredits: true, highConcurrency: true, lowRateRemaining: true })
+    const cooldownMillis = Duration.toMillis(Duration.decode(options.cooldown ?? "1 minute"))
+    const initially = { armed: true, firedAt: Number.NEGATIVE_INFINITY }
+    const armed = yield* Ref.make<Armed>({
+      lowCredits: initially,
+      highConcurrency: initially,
+      lowRateRemaining: initially
+    })
 
     const publish = (event: UsageEvent) =>
       Effect.zipRight(
@@ -212,31 +224,46 @@ export const make = (options: UsageMonitorOptions = {}): Effect.Effect<UsageMoni
         )
       )
 
-    const crossing = (key: keyof Armed, bad: boolean, event: () => UsageEvent) =>
-      Ref.modify(armed, (state): readonly [boolean, Armed] => {
-        if (bad && state[key]) return [true, { ...state, [key]: false }]
-        if (!bad && !state[key]) return [false, { ...state, [key]: true }]
-        return [false, state]
-      }).pipe(Effect.flatMap((fire) => (fire ? publish(event()) : Effect.void)))
+    /**
+     * Fires when `bad` first holds, and re-arms only once `recovered` holds and
+     * the cooldown has passed: a value hovering at the threshold, as slots in
+     * use do in a busy batch, raises one warning, not one per response.
+     */
+    const crossing = (key: WarningKind, bad: boolean, recovered: boolean, event: () => UsageEvent) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        Ref.modify(armed, (state): readonly [boolean, Armed] => {
+          const current = state[key]
+          if (bad && current.armed && now - current.firedAt >= cooldownMillis) {
+            return [true, { ...state, [key]: { armed: false, firedAt: now } }]
+          }
+          if (recovered && !current.armed) return [false, { ...state, [key]: { ...current, armed: true } }]
+          return [false, state]
+        })).pipe(Effect.flatMap((fire) => (fire ? publish(event()) : Effect.void)))
 
     const observe = (_path: string, usage: Usage) =>
       Effect.gen(function*() {
         const credits = usage.credits.remaining
         if (credits !== undefined) {
           yield* Metric.set(metrics.creditsRemaining, credits)
-          yield* crossing("lowCredits", credits < thresholds.lowCredits, () =>
+          yield* crossing("lowCredits", credits < thresholds.lowCredits, credits >= thresholds.lowCredits, () =>
             new LowCredits({ remaining: credits, threshold: thresholds.lowCredits }))
         }
         const { current, limit } = usage.concurrency
         if (current !== undefined) yield* Metric.set(metrics.slotsInUse, current)
         if (current !== undefined && limit !== undefined && limit > 0) {
-          yield* crossing("highConcurrency", current / limit > thresholds.highConcurrency, () =>
-            new HighConcurrency({ current, limit, threshold: thresholds.highConcurrency }))
+          const ratio = current / limit
+          yield* crossing(
+            "highConcurrency",
+            ratio > thresholds.highConcurrency,
+            ratio <= thresholds.highConcurrency / 2,
+            () =>
+              new HighConcurrency({ current, limit, threshold: thresholds.highConcurrency })
+          )
         }
         const rate = usage.rateLimit.remaining
         if (rate !== undefined) {
           yield* Metric.set(metrics.rateRemaining, rate)
-          yield* crossing("lowRateRemaining", rate < thresholds.lowRateRemaining, () =>
+          yield* crossing("lowRateRemaining", rate < thresholds.lowRateRemaining, rate >= thresholds.lowRateRemaining * 2, () =>
             new LowRateRemaining({
               remaining: rate,
               limit: usage.rateLimit.limit,
@@ -264,6 +291,7 @@ export const make = (options: UsageMonitorOptions = {}): Effect.Effect<UsageMoni
       recordSpend: (engine, credits) =>
         credits > 0 ? Metric.incrementBy(Metric.tagged(metrics.creditsSpent, "engine", engine), credits) : Effect.void,
       events: Stream.fromPubSub(hub),
+      subscribe: PubSub.subscribe(hub),
       warnings: Ref.get(raised)
     }
   })

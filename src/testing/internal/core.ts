@@ -861,7 +861,8 @@ export const make = (
       kind: AnswerFault,
       rule: Fault["rule"],
       now: number,
-      rateHeaders: Readonly<Record<string, string>>
+      rateHeaders: Readonly<Record<string, string>>,
+      accountId: string
     ): Effect.Effect<Answer> => {
       switch (kind) {
         case "500":
@@ -878,11 +879,22 @@ export const make = (
           )
         case "429": {
           const code = rule.code ?? "RATE_LIMIT_EXCEEDED"
-          return Effect.succeed(
-            code === "RATE_LIMIT_EXCEEDED"
-              ? failure(429, code, "Too many requests", now, { headers: { ...rateHeaders, "X-RateLimit-Remaining": "0" } })
-              : failure(429, code, "Too many requests", now, { details: { limit: 1 } })
-          )
+          if (code === "RATE_LIMIT_EXCEEDED") {
+            return Effect.succeed(
+              failure(429, code, "Too many requests", now, { headers: { ...rateHeaders, "X-RateLimit-Remaining": "0" } })
+            )
+          }
+          if (code === "QUEUE_LIMIT_EXCEEDED") {
+            return Effect.succeed(failure(429, code, "Too many requests", now, { details: { limit: config.queueLimit } }))
+          }
+          // An injected concurrency 429 says what a real one would: the plan's limit, every slot taken.
+          return Ref.get(state).pipe(Effect.map((s) => {
+            const limit = State.account(s, accountId)?.concurrency ?? 1
+            return failure(429, code, "Too many requests", now, {
+              details: { limit },
+              headers: concurrencyHeaders(limit, limit)
+            })
+          }))
         }
         case "stall":
           // cloro gives up on a sync request after 5 minutes; the caller has usually given up long before.
@@ -935,7 +947,7 @@ export const make = (
           const classified = fault === undefined ? undefined : classify(fault.kind)
           if (classified?._tag === "Reset") return outcome("reset", accountId)
           const base = classified?._tag === "Answer" && fault !== undefined
-            ? yield* injected(classified.kind, fault.rule, startedAt, rateHeaders)
+            ? yield* injected(classified.kind, fault.rule, startedAt, rateHeaders, accountId)
             : yield* route(matched, request, auth.right, seq, startedAt)
           return outcome(
             { ...base, headers: { ...rateHeaders, ...base.headers } },

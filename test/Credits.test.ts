@@ -1,0 +1,64 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Credits from "../src/Credits.js"
+
+describe("Credits", () => {
+  it.effect("reserves, settles with the real charge and tracks spend per tag", () =>
+    Effect.gen(function*() {
+      const ledger = yield* Credits.make({ budget: 100 })
+      const a = yield* ledger.reserve(7, "alice")
+      const b = yield* ledger.reserve(6, "bob")
+      expect((yield* ledger.snapshot).reserved).toBe(13)
+      yield* ledger.settle(a, 9, 4991)
+      yield* ledger.release(b)
+      const snapshot = yield* ledger.snapshot
+      expect(snapshot).toMatchObject({ spent: 9, reserved: 0, balance: 4991, spentByTag: { alice: 9 } })
+    }))
+
+  it.effect("refuses what would take spend over the budget, counting reservations", () =>
+    Effect.gen(function*() {
+      const ledger = yield* Credits.make({ budget: 20 })
+      yield* ledger.reserve(7)
+      yield* ledger.reserve(7)
+      const error = yield* Effect.flip(ledger.reserve(7, "carol"))
+      expect(error).toMatchObject({ _tag: "BudgetExceeded", estimate: 7, reserved: 14, budget: 20, tag: "carol" })
+    }))
+
+  it.effect("refuses what the known balance cannot pay", () =>
+    Effect.gen(function*() {
+      const ledger = yield* Credits.make()
+      yield* ledger.observeBalance(10)
+      yield* ledger.reserve(6)
+      const error = yield* Effect.flip(ledger.reserve(6))
+      expect(error._tag).toBe("BudgetExceeded")
+      expect(error.balance).toBe(10)
+    }))
+
+  it.effect("reserveAll is all or nothing", () =>
+    Effect.gen(function*() {
+      const ledger = yield* Credits.make({ budget: 10 })
+      const error = yield* Effect.flip(ledger.reserveAll([4, 4, 4]))
+      expect(error._tag).toBe("BudgetExceeded")
+      expect((yield* ledger.snapshot).reserved).toBe(0)
+      const ok = yield* ledger.reserveAll([4, 4])
+      expect(ok.map((r) => r.amount)).toEqual([4, 4])
+    }))
+
+  it.effect("a task's charge settles once, whether seen by a poll or a webhook", () =>
+    Effect.gen(function*() {
+      const ledger = yield* Credits.make()
+      const r = yield* ledger.reserve(4, "dave")
+      yield* ledger.holdForTask(r, "task-1")
+      expect((yield* ledger.snapshot).pendingTasks).toBe(1)
+      yield* ledger.settleTask("task-1", 6)
+      yield* ledger.settleTask("task-1", 6)
+      const snapshot = yield* ledger.snapshot
+      expect(snapshot).toMatchObject({ spent: 6, reserved: 0, pendingTasks: 0, spentByTag: { dave: 6 } })
+    }))
+
+  it.effect("refuses a negative budget", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(Credits.make({ budget: -1 }))
+      expect(error._tag).toBe("CreditsConfigError")
+    }))
+})

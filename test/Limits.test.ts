@@ -1,0 +1,265 @@
+/**
+ * The whole pipeline (limiters, retries, ledger, monitor) against the
+ * in-memory simulator, on TestClock: the promises of the limits issue.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as TestClock from "effect/TestClock"
+import * as Cloro from "../src/Cloro.js"
+import * as CloroClient from "../src/CloroClient.js"
+import type { CloroError } from "../src/CloroError.js"
+import * as ConcurrencyLimiter from "../src/ConcurrencyLimiter.js"
+import * as Credits from "../src/Credits.js"
+import * as RateLimiter from "../src/RateLimiter.js"
+import * as UsageMonitor from "../src/UsageMonitor.js"
+import { CloroSimulator } from "../src/testing/index.js"
+
+const KEY = "sk_test_limits"
+
+interface Setup {
+  readonly sim?: Omit<CloroSimulator.ConfigInput, "accounts">
+  readonly plan?: { readonly concurrency?: number; readonly credits?: number }
+  readonly options?: Cloro.CloroOptions
+}
+
+/** The simulator in memory and the full client pipeline in front of it. */
+const setup = (config: Setup = {}) =>
+  Effect.gen(function*() {
+    const simLayer = CloroSimulator.layer({
+      ...config.sim,
+      accounts: [{ apiKey: KEY, id: "acme", plan: { concurrency: 10, credits: 100_000, ...config.plan } }]
+    })
+    const context = yield* Layer.build(
+      Cloro.layer({ apiKey: KEY }, { monitor: "silent", ...config.options }).pipe(Layer.provideMerge(simLayer))
+    )
+    return {
+      client: Context.get(context, CloroClient.CloroClient),
+      sim: Context.get(context, CloroSimulator.CloroSimulator),
+      limiter: Context.get(context, ConcurrencyLimiter.ConcurrencyLimiter),
+      rate: Context.get(context, RateLimiter.RateLimiter),
+      ledger: Context.get(context, Credits.Credits),
+      monitor: Context.get(context, UsageMonitor.UsageMonitor)
+    }
+  })
+
+/** Runs `effect` in a fiber while the test clock moves forward in steps. */
+const drive = <A, E>(effect: Effect.Effect<A, E>, totalMillis: number, stepMillis = 50) =>
+  Effect.gen(function*() {
+    const fiber = yield* Effect.fork(effect)
+    for (let elapsed = 0; elapsed < totalMillis; elapsed += stepMillis) {
+      yield* TestClock.adjust(Duration.millis(stepMillis))
+    }
+    return yield* Fiber.join(fiber)
+  })
+
+const ask = (client: CloroClient.CloroClientShape, i: number) =>
+  client.monitor.perplexity({ prompt: `question ${i}`, country: "US" })
+
+const rejectionCount = (counters: CloroSimulator.Counters) =>
+  Object.values(counters.rejections).reduce((sum, n) => sum + n, 0)
+
+describe("limits against the simulator", () => {
+  it.scoped("with a configured limit of N, 10N unbounded requests peak at exactly N with no 429", () =>
+    Effect.gen(function*() {
+      const N = 5
+      const { client, sim } = yield* setup({
+        plan: { concurrency: N },
+        sim: { latency: { default: { _tag: "Fixed", millis: 200 } } },
+        options: { concurrency: { limit: N }, retry: "none" }
+      })
+      const results = yield* drive(
+        Effect.forEach(Array.from({ length: 10 * N }, (_, i) => i), (i) => ask(client, i), { concurrency: "unbounded" }),
+        10 * 200 * 2
+      )
+      expect(results).toHaveLength(10 * N)
+      const counters = yield* sim.counters
+      expect(counters.peakConcurrency["acme"]).toBe(N)
+      expect(rejectionCount(counters)).toBe(0)
+    }))
+
+  it.scoped("with the limit unknown, it is learned and no 429 reaches the caller", () =>
+    Effect.gen(function*() {
+      const N = 8
+      const { client, limiter, sim } = yield* setup({
+        plan: { concurrency: N },
+        sim: { latency: { default: { _tag: "Fixed", millis: 200 } } }
+      })
+      const results = yield* drive(
+        Effect.forEach(Array.from({ length: 10 * N }, (_, i) => i), (i) => Effect.either(ask(client, i)), {
+          concurrency: "unbounded"
+        }),
+        10_000
+      )
+      expect(results.filter(Either.isLeft)).toEqual([])
+      const stats = yield* limiter.stats
+      expect(stats.size).toBe(N)
+      expect(stats.source).toBe("learned")
+      const counters = yield* sim.counters
+      expect(counters.peakConcurrency["acme"]).toBe(N)
+      expect(rejectionCount(counters)).toBe(0)
+    }))
+
+  it.scoped("a limit configured too high is corrected by the first 429 and no 429 reaches the caller", () =>
+    Effect.gen(function*() {
+      const { client, limiter, sim } = yield* setup({
+        plan: { concurrency: 4 },
+        sim: { latency: { default: { _tag: "Fixed", millis: 200 } } },
+        options: { concurrency: { limit: 10 }, retry: { jitter: false } }
+      })
+      const results = yield* drive(
+        Effect.forEach(Array.from({ length: 40 }, (_, i) => i), (i) => Effect.either(ask(client, i)), {
+          concurrency: "unbounded"
+        }),
+        20_000
+      )
+      expect(results.filter(Either.isLeft)).toEqual([])
+      expect((yield* limiter.stats).size).toBe(4)
+      // The server refused the first overshoot, and only that: afterwards the limiter knew.
+      const counters = yield* sim.counters
+      expect(counters.peakConcurrency["acme"]).toBe(4)
+      expect(rejectionCount(counters)).toBeLessThanOrEqual(6)
+    }))
+
+  it.scoped("the rate stays within the bucket: no RATE_LIMIT_EXCEEDED from a 5/s server", () =>
+    Effect.gen(function*() {
+      const { client, sim } = yield* setup({
+        sim: { rateLimit: { mode: "shared", limit: 5, window: "sliding" } },
+        options: { rateLimit: { limit: 5 }, retry: "none" }
+      })
+      const results = yield* drive(
+        Effect.forEach(
+          Array.from({ length: 23 }, () => 0),
+          () => Effect.either(client.account.countries()),
+          { concurrency: "unbounded" }
+        ),
+        6_000
+      )
+      expect(results.filter(Either.isLeft)).toEqual([])
+      expect((yield* sim.counters).rejections["RATE_LIMIT_EXCEEDED"] ?? 0).toBe(0)
+    }))
+
+  it.scoped("a 503's Retry-After is honoured before the retry", () =>
+    Effect.gen(function*() {
+      const { client, sim } = yield* setup({ options: { retry: { base: "100 millis", jitter: false } } })
+      yield* sim.injectFaults([{ fault: "503", path: "/v1/credits", retryAfter: 3 }])
+      const fiber = yield* Effect.fork(client.account.credits())
+      yield* TestClock.adjust("2900 millis")
+      expect(fiber.unsafePoll()).toBeNull()
+      expect((yield* sim.counters).requestLog.filter((e) => e.path === "/v1/credits")).toHaveLength(1)
+      yield* TestClock.adjust("200 millis")
+      const response = yield* Fiber.join(fiber)
+      expect(response.result.remaining).toBe(100_000)
+    }))
+
+  it.scoped("the retry budget stops a storm when the server is down", () =>
+    Effect.gen(function*() {
+      const { client, sim } = yield* setup({
+        options: {
+          retry: { base: "10 millis", maxRetries: 10, jitter: false, budget: { capacity: 50, retryCost: 5 } }
+        }
+      })
+      yield* sim.setFaultRate({ rate: 1, faults: ["500"], path: "/v1/credits" })
+      const results = yield* drive(
+        Effect.forEach(Array.from({ length: 20 }, () => 0), () => Effect.either(client.account.credits()), {
+          concurrency: "unbounded"
+        }),
+        30_000,
+        500
+      )
+      expect(results.every(Either.isLeft)).toBe(true)
+      // 20 first attempts + at most 10 retries (50 tokens / 5), not 20 × 11.
+      const sent = (yield* sim.counters).requestLog.filter((e) => e.path === "/v1/credits").length
+      expect(sent).toBe(30)
+    }))
+
+  it.scoped("a forced 429 with retries off surfaces as ConcurrentLimitExceeded with its limit", () =>
+    Effect.gen(function*() {
+      const { client, sim } = yield* setup({ plan: { concurrency: 3 }, options: { retry: "none" } })
+      yield* sim.injectFaults([{ fault: "429", engine: "gemini", code: "CONCURRENCY_LIMIT_EXCEEDED" }])
+      const error = yield* Effect.flip(client.monitor.gemini({ prompt: "hi", country: "US" }))
+      expect(error._tag).toBe("ConcurrentLimitExceeded")
+      if (error._tag === "ConcurrentLimitExceeded") expect(error.limit).toBe(3)
+    }))
+
+  it.scoped("BudgetExceeded fires before any HTTP call", () =>
+    Effect.gen(function*() {
+      const { client, sim } = yield* setup({ options: { credits: { budget: 10 } } })
+      // perplexity sync = 4 + 2: the first fits, the second would take spend to 12
+      yield* drive(ask(client, 1), 1_000)
+      const error = yield* Effect.flip(ask(client, 2))
+      expect(error._tag).toBe("BudgetExceeded")
+      expect((yield* sim.counters).requestLog).toHaveLength(1)
+    }))
+
+  it.scoped("a known balance that cannot pay refuses before sending", () =>
+    Effect.gen(function*() {
+      const { client, sim } = yield* setup({ plan: { credits: 8 } })
+      yield* drive(ask(client, 1), 1_000) // costs 6, the answer says 2 remain
+      const error = yield* Effect.flip(ask(client, 2))
+      expect(error._tag).toBe("BudgetExceeded")
+      expect((yield* sim.counters).requestLog).toHaveLength(1)
+    }))
+
+  it.scoped("the ledger equals the simulator's charged total, per tag too", () =>
+    Effect.gen(function*() {
+      const { client, ledger, sim } = yield* setup({ sim: { latency: { default: { _tag: "Fixed", millis: 50 } } } })
+      const calls: ReadonlyArray<Effect.Effect<unknown, CloroError>> = [
+        client.monitor.chatgpt({ prompt: "a", country: "US", include: { shopping: true } }, { tag: "alice" }),
+        client.monitor.chatgpt({ prompt: "b", country: "US", state: "NY" }, { tag: "bob" }),
+        client.monitor.google({ query: "c", country: "US", pages: 3, include: { aioverview: true } }, { tag: "alice" }),
+        client.monitor.googleNews({ query: "d", country: "US", pages: 2 }),
+        client.monitor.aimode({ prompt: "e", country: "US", include: { expandProducts: true } }, { tag: "bob" }),
+        client.monitor.perplexity({ prompt: "", country: "US" }), // refused locally: free
+        client.monitor.googleGoto({ url: "https://www.google.com/goto?url=https://example.com" })
+      ]
+      yield* drive(Effect.forEach(calls, Effect.either, { concurrency: "unbounded" }), 2_000)
+      const snapshot = yield* ledger.snapshot
+      const counters = yield* sim.counters
+      expect(snapshot.spent).toBe(counters.creditsCharged.total)
+      expect(snapshot.spent).toBeGreaterThan(0)
+      expect(snapshot.reserved).toBe(0)
+      expect(snapshot.balance).toBe(counters.balances["acme"])
+      expect(snapshot.spentByTag["alice"]).toBe(9 + 11)
+      expect(snapshot.spentByTag["bob"]! >= 7 + 6).toBe(true)
+    }))
+
+  it.scoped("interrupting a batch in flight leaves every slot free", () =>
+    Effect.gen(function*() {
+      const { client, limiter, sim } = yield* setup({
+        plan: { concurrency: 4 },
+        sim: { latency: { default: { _tag: "Fixed", millis: 1_000 } } },
+        options: { concurrency: { limit: 4 } }
+      })
+      const fiber = yield* Effect.fork(
+        Effect.forEach(Array.from({ length: 30 }, (_, i) => i), (i) => ask(client, i), { concurrency: "unbounded" })
+      )
+      yield* TestClock.adjust("1500 millis")
+      expect((yield* limiter.stats).inUse).toBe(4)
+      yield* Fiber.interrupt(fiber)
+      const stats = yield* limiter.stats
+      expect(stats.inUse).toBe(0)
+      expect(stats.waiting).toBe(0)
+      yield* TestClock.adjust("10 millis")
+      expect((yield* sim.counters).inFlight["acme"]).toBe(0)
+      // and the limiter still admits new work
+      const after = yield* drive(ask(client, 99), 2_000)
+      expect(after.result.text.length).toBeGreaterThan(0)
+    }))
+
+  it.scoped("the monitor warns once per crossing", () =>
+    Effect.gen(function*() {
+      const { client, monitor } = yield* setup({
+        plan: { credits: 130 },
+        options: { monitor: { thresholds: { lowCredits: 110 } } }
+      })
+      for (let i = 0; i < 4; i++) yield* drive(ask(client, i), 500)
+      const warnings = yield* monitor.warnings
+      expect(warnings.filter((w) => w._tag === "LowCredits")).toHaveLength(1)
+    }))
+})
+

@@ -1,0 +1,68 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Queue from "effect/Queue"
+import * as TestClock from "effect/TestClock"
+import { RateLimitExceeded } from "../src/CloroError.js"
+import * as Usage from "../src/Usage.js"
+import * as UsageMonitor from "../src/UsageMonitor.js"
+
+const usage = (headers: Record<string, string>) => Usage.fromHeaders(headers)
+
+describe("UsageMonitor", () => {
+  it.effect("warns once when credits cross below the threshold", () =>
+    Effect.gen(function*() {
+      const monitor = yield* UsageMonitor.make({ log: false })
+      for (const remaining of [150, 120, 99, 80, 50]) {
+        yield* monitor.observe("/v1/monitor/chatgpt", usage({ "x-credits-remaining": String(remaining) }))
+      }
+      const warnings = yield* monitor.warnings
+      expect(warnings).toHaveLength(1)
+      expect(warnings[0]).toMatchObject({ _tag: "LowCredits", remaining: 99, threshold: 100 })
+    }))
+
+  it.effect("warns on concurrency above 80 % and on the rate nearly spent, with custom thresholds", () =>
+    Effect.gen(function*() {
+      const monitor = yield* UsageMonitor.make({ log: false, thresholds: { highConcurrency: 0.5, lowRateRemaining: 10 } })
+      yield* monitor.observe("/p", usage({ "x-concurrency-limit": "10", "x-concurrency-current": "5" }))
+      expect(yield* monitor.warnings).toHaveLength(0)
+      yield* monitor.observe("/p", usage({ "x-concurrent-limit": "10", "x-concurrent-current": "6" }))
+      yield* monitor.observe("/p", usage({ "x-ratelimit-limit": "500", "x-ratelimit-remaining": "9" }))
+      const tags = (yield* monitor.warnings).map((w) => w._tag)
+      expect(tags).toEqual(["HighConcurrency", "LowRateRemaining"])
+    }))
+
+  it.effect("fires again only after recovering and after the cooldown", () =>
+    Effect.gen(function*() {
+      const monitor = yield* UsageMonitor.make({ log: false, cooldown: "10 seconds" })
+      const high = usage({ "x-concurrency-limit": "10", "x-concurrency-current": "10" })
+      const low = usage({ "x-concurrency-limit": "10", "x-concurrency-current": "1" })
+      yield* monitor.observe("/p", high)
+      yield* monitor.observe("/p", low)
+      yield* monitor.observe("/p", high) // recovered, but within the cooldown
+      expect(yield* monitor.warnings).toHaveLength(1)
+      yield* TestClock.adjust("11 seconds")
+      yield* monitor.observe("/p", high) // not re-armed since the last recovery? it was: fires
+      expect(yield* monitor.warnings).toHaveLength(2)
+      yield* monitor.observe("/p", high) // still high, no recovery in between
+      yield* TestClock.adjust("11 seconds")
+      yield* monitor.observe("/p", high)
+      expect(yield* monitor.warnings).toHaveLength(2)
+    }))
+
+  it.scoped("publishes events on a stream, 429s included", () =>
+    Effect.gen(function*() {
+      const monitor = yield* UsageMonitor.make({ log: false })
+      const subscription = yield* monitor.subscribe
+      yield* monitor.recordError("/v1/credits", new RateLimitExceeded({ message: "slow down", status: 429 }))
+      yield* monitor.observe("/p", usage({ "x-credits-remaining": "3" }))
+      const events = Chunk.toReadonlyArray(yield* Queue.takeAll(subscription))
+      expect(events.map((e) => e._tag)).toEqual(["LimitHit", "LowCredits"])
+    }))
+
+  it.effect("refuses nonsense thresholds", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(UsageMonitor.make({ thresholds: { highConcurrency: 1.5 } }))
+      expect(error._tag).toBe("UsageMonitorConfigError")
+    }))
+})
