@@ -495,3 +495,87 @@ export const layerConfig: Layer.Layer<
   HttpClient.HttpClient
 > = layer.pipe(Layer.provide(CloroConfigModule.layerConfig()))
 
+
+/**
+ * Handlers for `layerMock`: any subset of the client's methods.
+ *
+ * @since 0.1.0
+ */
+export interface MockHandlers {
+  readonly monitor?: Partial<CloroClientShape["monitor"]> | undefined
+  readonly tasks?: Partial<CloroClientShape["tasks"]> | undefined
+  readonly account?: Partial<CloroClientShape["account"]> | undefined
+}
+
+const notMocked = (name: string) => () =>
+  Effect.dieMessage(`CloroClient.layerMock: ${name} was called but the mock has no handler for it`)
+
+/**
+ * Wraps a monitor handler so the mock refuses what the real client refuses:
+ * a test written against the mock sees the same `InvalidRequest`.
+ */
+const validatedMonitor = <N extends Engine.EngineName>(
+  name: N,
+  handler: MonitorMethod<N> | undefined
+): MonitorMethod<N> =>
+(request, options) =>
+  Effect.flatMap(
+    fromEither(Engine.validate(name, request)),
+    (valid) => handler === undefined ? notMocked(`monitor.${name}`)() : handler(valid, options)
+  )
+
+/**
+ * A client answered by scripted handlers, for unit tests of code that uses
+ * `CloroClient`: monitor requests are validated as the real client does, and
+ * a method without a handler dies with a message naming it.
+ *
+ * @example
+ * ```ts
+ * import { CloroClient, Usage } from "cloro-effect"
+ * import { Effect } from "effect"
+ *
+ * const ClientTest = CloroClient.layerMock({
+ *   monitor: {
+ *     chatgpt: () => Effect.succeed({ result: { text: "Acme", sources: [] }, usage: Usage.empty })
+ *   }
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const makeMock = (handlers: MockHandlers): CloroClientShape => {
+  const { account = {}, monitor = {}, tasks = {} } = handlers
+  return {
+    monitor: {
+      chatgpt: validatedMonitor("chatgpt", monitor.chatgpt),
+      perplexity: validatedMonitor("perplexity", monitor.perplexity),
+      gemini: validatedMonitor("gemini", monitor.gemini),
+      copilot: validatedMonitor("copilot", monitor.copilot),
+      grok: validatedMonitor("grok", monitor.grok),
+      aimode: validatedMonitor("aimode", monitor.aimode),
+      google: validatedMonitor("google", monitor.google),
+      googleNews: validatedMonitor("googleNews", monitor.googleNews),
+      googleGoto: monitor.googleGoto ?? notMocked("monitor.googleGoto")
+    },
+    tasks: {
+      submit: tasks.submit ?? notMocked("tasks.submit"),
+      submitBatch: tasks.submitBatch ?? notMocked("tasks.submitBatch"),
+      get: tasks.get ?? notMocked("tasks.get"),
+      status: tasks.status ?? notMocked("tasks.status"),
+      clearQueue: tasks.clearQueue ?? notMocked("tasks.clearQueue")
+    },
+    account: {
+      credits: account.credits ?? notMocked("account.credits"),
+      countries: account.countries ?? notMocked("account.countries"),
+      states: account.states ?? notMocked("account.states")
+    }
+  }
+}
+
+/**
+ * `makeMock` as a layer.
+ *
+ * @since 0.1.0
+ */
+export const layerMock = (handlers: MockHandlers): Layer.Layer<CloroClient> =>
+  Layer.succeed(CloroClient, makeMock(handlers))

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as HttpClient from "@effect/platform/HttpClient"
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
@@ -9,6 +11,8 @@ import * as TestClock from "effect/TestClock"
 import * as CloroClient from "../src/CloroClient.js"
 import type { CloroError } from "../src/CloroError.js"
 import * as CloroConfig from "../src/CloroConfig.js"
+import * as RetryPolicy from "../src/RetryPolicy.js"
+import * as Usage from "../src/Usage.js"
 import examples from "./fixtures/openapi-examples.json" with { type: "json" }
 import * as MockHttp from "./support/mockHttp.js"
 
@@ -406,3 +410,46 @@ describe("CloroClient errors", () => {
     }))
 })
 
+
+describe("CloroClient.layerMock", () => {
+  const ok = { result: { text: "Acme is a cartoon company", sources: [] }, usage: Usage.empty }
+
+  it.effect("answers from handlers and validates like the real client", () =>
+    Effect.gen(function*() {
+      const client = yield* CloroClient.CloroClient
+      const answer = yield* client.monitor.chatgpt({ prompt: "Acme?", country: "US" })
+      expect(answer.result.text).toContain("Acme")
+      const invalid = yield* Effect.flip(client.monitor.chatgpt({ prompt: "", country: "US" }))
+      expect(invalid._tag).toBe("InvalidRequest")
+    }).pipe(Effect.provide(CloroClient.layerMock({ monitor: { chatgpt: () => Effect.succeed(ok) } }))))
+
+  it.effect("a method without a handler dies with a message naming it", () =>
+    Effect.gen(function*() {
+      const client = yield* CloroClient.CloroClient
+      const exit = yield* Effect.exit(client.account.credits())
+      expect(Exit.isFailure(exit) && Cause.pretty(exit.cause)).toMatch(/account\.credits/)
+    }).pipe(Effect.provide(CloroClient.layerMock({}))))
+})
+
+describe("CloroClient.withRetry", () => {
+  it.effect("overrides the policy for the calls inside it", () =>
+    Effect.gen(function*() {
+      const mock = yield* MockHttp.make(() => Effect.succeed(MockHttp.json(errorBody("INTERNAL_SERVER_ERROR", "boom"), 500)))
+      const policy = yield* RetryPolicy.make({ maxRetries: 2, base: "1 millis", jitter: false, budget: false })
+      const client = yield* CloroClient.make.pipe(
+        Effect.provide(
+          Layer.mergeAll(
+            CloroConfig.layer({ apiKey: API_KEY }),
+            Layer.succeed(HttpClient.HttpClient, mock.client),
+            RetryPolicy.layerNone
+          )
+        )
+      )
+      yield* Effect.flip(client.account.credits())
+      expect(yield* mock.sent).toHaveLength(1)
+      const fiber = yield* Effect.fork(Effect.flip(client.account.credits()).pipe(CloroClient.withRetry(policy)))
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.join(fiber)
+      expect(yield* mock.sent).toHaveLength(1 + 3)
+    }))
+})
