@@ -20,7 +20,6 @@ import * as FiberRef from "effect/FiberRef"
 import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { type CloroError, FieldIssue, InvalidRequest } from "./CloroError.js"
 import { CloroConfig, type CloroConfigOptions } from "./CloroConfig.js"
@@ -29,6 +28,7 @@ import * as ConcurrencyLimiter from "./ConcurrencyLimiter.js"
 import * as Credits from "./Credits.js"
 import * as Engine from "./Engine.js"
 import * as GoogleGoto from "./engines/GoogleGoto.js"
+import * as FieldIssues from "./internal/fieldIssues.js"
 import * as Http from "./internal/http.js"
 import * as Pipeline from "./internal/pipeline.js"
 import * as Pricing from "./Pricing.js"
@@ -223,9 +223,7 @@ const validateGoto = (input: unknown): Either.Either<GoogleGoto.Request, Invalid
   Either.mapLeft(
     Schema.decodeUnknownEither(GoogleGoto.Request, { errors: "all", onExcessProperty: "error" })(input),
     (error) => {
-      const issues = ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) =>
-        new FieldIssue({ field: issue.path.map(String).join(".") || "(body)", message: issue.message })
-      )
+      const issues = FieldIssues.fromParseError(error)
       return new InvalidRequest({
         message: `Invalid googleGoto request: ${issues.map((i) => `${i.field}: ${i.message}`).join("; ")}`,
         source: "client",

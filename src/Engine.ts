@@ -12,6 +12,7 @@ import * as Either from "effect/Either"
 import * as Predicate from "effect/Predicate"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import * as FieldIssues from "./internal/fieldIssues.js"
 import { FieldIssue, InvalidRequest } from "./CloroError.js"
 import * as Engines from "./internal/engines.js"
 
@@ -109,27 +110,6 @@ export const decodeResult = <N extends EngineName>(
 ): Either.Either<Result<N>, ParseResult.ParseError> =>
   Schema.decodeUnknownEither(Engines.registry[name].result, { errors: "all" })(input)
 
-const unexpectedPrefix = "is unexpected, expected: "
-
-/** Effect's defaults for missing and unknown keys read oddly on their own, so they are reworded. */
-const issueMessage = (issue: ParseResult.ArrayFormatterIssue): string => {
-  switch (issue._tag) {
-    case "Missing":
-      return issue.message === "is missing" ? "Required field is missing" : issue.message
-    case "Unexpected":
-      return issue.message.startsWith(unexpectedPrefix)
-        ? `Unknown field; expected one of ${issue.message.slice(unexpectedPrefix.length)}`
-        : `Unknown field`
-    default:
-      return issue.message
-  }
-}
-
-const issuesFromParseError = (error: ParseResult.ParseError): Array<FieldIssue> =>
-  ParseResult.ArrayFormatter.formatErrorSync(error).map(
-    (issue) => new FieldIssue({ field: issue.path.map(String).join(".") || "(body)", message: issueMessage(issue) })
-  )
-
 const notAnObject = new FieldIssue({ field: "(body)", message: "The request body must be a JSON object" })
 
 const invalidRequest = (name: EngineName, issues: ReadonlyArray<FieldIssue>): InvalidRequest =>
@@ -163,7 +143,7 @@ export const validate = <N extends EngineName>(
   const spec = Engines.registry[name]
   const decoded = Schema.decodeUnknownEither(spec.request, { errors: "all", onExcessProperty: "error" })(input)
   const issues = [
-    ...Either.match(decoded, { onLeft: issuesFromParseError, onRight: () => [] }),
+    ...Either.match(decoded, { onLeft: FieldIssues.fromParseError, onRight: () => [] }),
     ...spec.crossFieldIssues(input)
   ]
   return Either.isRight(decoded) && issues.length === 0

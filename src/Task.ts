@@ -21,6 +21,7 @@ import * as ParseResult from "effect/ParseResult"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import type { ParseOptions } from "effect/SchemaAST"
+import * as FieldIssues from "./internal/fieldIssues.js"
 import { FieldIssue, InvalidRequest } from "./CloroError.js"
 import * as Engine from "./Engine.js"
 
@@ -321,27 +322,6 @@ const SubmitEnvelope = Schema.Struct({
 
 const strict: ParseOptions = { errors: "all", onExcessProperty: "error" }
 
-const unexpectedPrefix = "is unexpected, expected: "
-
-/** Worded as `Engine.validate` words them, so that envelope and payload issues read alike. */
-const issueMessage = (issue: ParseResult.ArrayFormatterIssue): string => {
-  switch (issue._tag) {
-    case "Missing":
-      return issue.message === "is missing" ? "Required field is missing" : issue.message
-    case "Unexpected":
-      return issue.message.startsWith(unexpectedPrefix)
-        ? `Unknown field; expected one of ${issue.message.slice(unexpectedPrefix.length)}`
-        : "Unknown field"
-    default:
-      return issue.message
-  }
-}
-
-const issuesOf = (error: ParseResult.ParseError): Array<FieldIssue> =>
-  ParseResult.ArrayFormatter.formatErrorSync(error).map(
-    (issue) => new FieldIssue({ field: issue.path.map(String).join(".") || "(body)", message: issueMessage(issue) })
-  )
-
 const isTaskType = Schema.is(TaskType)
 
 /** `(body)` is how `Engine.validate` names the payload itself. */
@@ -356,7 +336,7 @@ const submitIssues = (input: unknown): ReadonlyArray<FieldIssue> => {
     return [new FieldIssue({ field: "(body)", message: "Expected a task object { taskType, payload, ... }" })]
   }
   const envelope = Either.match(Schema.decodeUnknownEither(SubmitEnvelope, strict)(input), {
-    onLeft: issuesOf,
+    onLeft: FieldIssues.fromParseError,
     onRight: () => []
   })
   const taskType = input.taskType
@@ -397,7 +377,7 @@ export const validateSubmit = (input: unknown): Either.Either<SubmitTask, Invali
   const issues = submitIssues(input)
   if (issues.length > 0) return Either.left(invalid("task", issues))
   // every check passed, so this only gives the value its engine-specific type
-  return Either.mapLeft(Schema.decodeUnknownEither(SubmitTask, strict)(input), (error) => invalid("task", issuesOf(error)))
+  return Either.mapLeft(Schema.decodeUnknownEither(SubmitTask, strict)(input), (error) => invalid("task", FieldIssues.fromParseError(error)))
 }
 
 /**
@@ -421,7 +401,7 @@ export const validateBatch = (inputs: unknown): Either.Either<Arr.NonEmptyReadon
   if (issues.length > 0) return Either.left(invalid("batch", issues))
   return Either.mapLeft(
     Schema.decodeUnknownEither(Schema.NonEmptyArray(SubmitTask), strict)(inputs),
-    (error) => invalid("batch", issuesOf(error))
+    (error) => invalid("batch", FieldIssues.fromParseError(error))
   )
 }
 
