@@ -465,3 +465,31 @@ export const ProductResult = Schema.Struct({
  * @since 0.1.0
  */
 export interface ProductResult extends Schema.Schema.Type<typeof ProductResult> {}
+
+/**
+ * The include flags of the engines that offer only `html`, `markdown` and
+ * `rawResponse` (Perplexity, Gemini, Copilot, Grok); all free.
+ *
+ * @since 0.1.0
+ */
+export const BasicInclude = Schema.Struct({
+  html: flag,
+  markdown: flag,
+  rawResponse: flag
+})
+
+/**
+ * The request of a prompt engine with a required `country`, US `state`
+ * targeting (+2 credits) and the basic include flags: the shape Perplexity,
+ * Gemini, Copilot and Grok share, each with its own blocked countries.
+ *
+ * @since 0.1.0
+ */
+export const promptRequest = <const Blocked extends ReadonlyArray<CountryCode>>(engine: string, blocked: Blocked) =>
+  Schema.Struct({
+    prompt: Prompt,
+    country: Country(engine, blocked),
+    /** US only; +2 credits. */
+    state: optionalField(UsState),
+    include: optionalField(BasicInclude)
+  })

@@ -4,18 +4,14 @@
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
-import { blockedCountries, CitationPill, Country, flag, opt, optionalField, optNull, Prompt, RawResponse, Source, UsState } from "./Common.js"
+import { BasicInclude, blockedCountries, CitationPill, opt, optNull, promptRequest, RawResponse, Source } from "./Common.js"
 
 /**
  * Optional parts of the answer; all free.
  *
  * @since 0.1.0
  */
-export const Include = Schema.Struct({
-  html: flag,
-  markdown: flag,
-  rawResponse: flag
-})
+export const Include = BasicInclude
 
 /**
  * @since 0.1.0
@@ -27,13 +23,7 @@ export interface Include extends Schema.Schema.Type<typeof Include> {}
  *
  * @since 0.1.0
  */
-export const Request = Schema.Struct({
-  prompt: Prompt,
-  country: Country("Microsoft Copilot", blockedCountries.copilot),
-  /** US only; +2 credits. */
-  state: optionalField(UsState),
-  include: optionalField(Include)
-})
+export const Request = promptRequest("Microsoft Copilot", blockedCountries.copilot)
 
 /**
  * @since 0.1.0

@@ -5,18 +5,14 @@
  */
 import * as Schema from "effect/Schema"
 import * as Common from "./Common.js"
-import { blockedCountries, Country, flag, opt, optionalField, optNull, Prompt, RawResponse, UsState } from "./Common.js"
+import { BasicInclude, blockedCountries, opt, optNull, promptRequest, RawResponse } from "./Common.js"
 
 /**
  * Optional parts of the answer; all free.
  *
  * @since 0.1.0
  */
-export const Include = Schema.Struct({
-  html: flag,
-  markdown: flag,
-  rawResponse: flag
-})
+export const Include = BasicInclude
 
 /**
  * @since 0.1.0
@@ -28,13 +24,7 @@ export interface Include extends Schema.Schema.Type<typeof Include> {}
  *
  * @since 0.1.0
  */
-export const Request = Schema.Struct({
-  prompt: Prompt,
-  country: Country("Grok", blockedCountries.grok),
-  /** US only; +2 credits. */
-  state: optionalField(UsState),
-  include: optionalField(Include)
-})
+export const Request = promptRequest("Grok", blockedCountries.grok)
 
 /**
  * @since 0.1.0
