@@ -16,6 +16,7 @@ import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
 import * as FiberRef from "effect/FiberRef"
 import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
@@ -342,19 +343,17 @@ export const make: Effect.Effect<CloroClientShape, never, CloroConfig | HttpClie
       Option.match(credits, {
         onNone: () => send,
         onSome: (ledger) =>
+          // Released on any failure or interruption; moved onto task ids (or released) on success.
           Effect.acquireUseRelease(
             ledger.reserveAll(tasks.map(estimateTask), tag),
-            (reservations) =>
-              Effect.tap(send, (result) => {
-                const ids = acceptedIds(result)
-                return Effect.forEach(reservations, (reservation, index) => {
-                  const id = ids[index]
-                  return id === undefined ? ledger.release(reservation) : ledger.holdForTask(reservation, id)
-                }, { discard: true })
-              }).pipe(
-                Effect.onError(() => Effect.forEach(reservations, ledger.release, { discard: true }))
-              ),
-            () => Effect.void
+            () => send,
+            (reservations, exit) => {
+              const ids = Exit.isSuccess(exit) ? acceptedIds(exit.value) : []
+              return Effect.forEach(reservations, (reservation, index) => {
+                const id = ids[index]
+                return id === undefined ? ledger.release(reservation) : ledger.holdForTask(reservation, id)
+              }, { discard: true })
+            }
           )
       })
 
