@@ -261,5 +261,21 @@ describe("limits against the simulator", () => {
       const warnings = yield* monitor.warnings
       expect(warnings.filter((w) => w._tag === "LowCredits")).toHaveLength(1)
     }))
-})
 
+  it.scoped("async submissions reserve their estimate, refuse a batch over budget before sending, and settle on finish", () =>
+    Effect.gen(function*() {
+      const { client, ledger, sim } = yield* setup({ options: { credits: { budget: 12 } } })
+      const task = { taskType: "PERPLEXITY", payload: { prompt: "p", country: "US" } } as const
+      const refused = yield* Effect.flip(client.tasks.submitBatch([task, task, task, task]))
+      expect(refused._tag).toBe("BudgetExceeded")
+      expect((yield* sim.counters).requestLog).toHaveLength(0)
+      const submitted = yield* client.tasks.submitBatch([task, task])
+      expect(yield* ledger.snapshot).toMatchObject({ reserved: 8, pendingTasks: 2, spent: 0 })
+      yield* TestClock.adjust("1 second")
+      for (const item of submitted.result.results) {
+        if (item.success) yield* client.tasks.get(item.task.id)
+      }
+      expect(yield* ledger.snapshot).toMatchObject({ reserved: 0, pendingTasks: 0, spent: 8 })
+      expect((yield* sim.counters).creditsCharged.total).toBe(8)
+    }))
+})
