@@ -4,6 +4,9 @@
  * @since 0.1.0
  */
 
+/** Waiting for async tasks, and running any number of them through batches, polls or webhooks. @since 0.1.0 */
+export * as AsyncTasks from "./AsyncTasks.js"
+
 /** One-line set-up of the client with every service. @since 0.1.0 */
 export * as Cloro from "./Cloro.js"
 

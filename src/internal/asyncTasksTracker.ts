@@ -1,0 +1,323 @@
+/**
+ * The tasks a run is following, by idempotency key, and the one fiber that
+ * polls them.
+ *
+ * Each task has a deferred that its webhook delivery, a poll or its deadline
+ * completes, whichever comes first. Rather than a timer per task, a single
+ * poller sleeps until the earliest poll or deadline that is due, then polls
+ * every due task (a bounded number at once) and steps each task's own
+ * schedule. Tasks submitted together come due together, so a run of
+ * thousands wakes a handful of times per round instead of once per task.
+ *
+ * Only tasks in flight are held: an entry goes when its last follower is
+ * done, which keeps a run of a million tasks at the size of its window.
+ *
+ * @internal
+ */
+import * as Arr from "effect/Array"
+import * as Clock from "effect/Clock"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as HashMap from "effect/HashMap"
+import * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
+import type * as Schedule from "effect/Schedule"
+import * as ScheduleDecision from "effect/ScheduleDecision"
+import * as ScheduleIntervals from "effect/ScheduleIntervals"
+import type * as Scope from "effect/Scope"
+import * as SynchronizedRef from "effect/SynchronizedRef"
+import type { CloroError } from "../CloroError.js"
+import * as Task from "../Task.js"
+
+/** A finished task, as a webhook or a poll reports it. @internal */
+export type Finished = Task.Completed | Task.Failed
+
+/** Why a watch ended without a finished task. @internal */
+export type Expiry = "deadline" | "schedule"
+
+/**
+ * How to watch a task once a follower starts on it.
+ *
+ * @internal
+ */
+export interface Plan<E> {
+  /** The task to poll; without one only a delivery (or the deadline) ends the watch. */
+  readonly taskId: string | undefined
+  readonly schedule: Schedule.Schedule<unknown, Task.TaskState>
+  /**
+   * When to poll first: at once, after the schedule's first delay given the
+   * state at submission, or after a fixed delay (then on the schedule).
+   */
+  readonly first:
+    | { readonly _tag: "Now" }
+    | { readonly _tag: "Schedule"; readonly state: Task.TaskState }
+    | { readonly _tag: "After"; readonly delay: Duration.Duration }
+  readonly timeout: Duration.Duration
+  /** The failure when the deadline passes or the schedule stops first. */
+  readonly expired: (why: Expiry, last: Option.Option<Task.TaskState>, waited: Duration.Duration) => E
+}
+
+interface Watching<E> {
+  readonly plan: Plan<E>
+  readonly scheduleState: unknown
+  /** `Infinity` when there is nothing to poll. */
+  readonly nextPollAt: number
+  readonly deadline: number
+  readonly startedAt: number
+  readonly last: Option.Option<Task.TaskState>
+  /** A poll of this task is in flight. */
+  readonly polling: boolean
+}
+
+interface Entry<E> {
+  readonly deferred: Deferred.Deferred<Finished, E | CloroError>
+  readonly taskId: string | undefined
+  /** Followers of this key; the entry goes when the last one is done. */
+  readonly followers: number
+  /** Set once the deferred is completed, so that nothing polls it again. */
+  readonly done: boolean
+  readonly watching: Watching<E> | undefined
+}
+
+interface State<E> {
+  readonly byKey: HashMap.HashMap<string, Entry<E>>
+  /** When the poller means to look again; `Infinity` while it waits for a signal. */
+  readonly plannedWake: number
+  /** For deliveries that do not echo `idempotencyKey` (older API versions). */
+  readonly keyByTaskId: HashMap.HashMap<string, string>
+}
+
+/** @internal */
+export interface Tracker<E> {
+  /** Adds a follower of `key`; every follower of a key shares its outcome. */
+  readonly register: (key: string) => Effect.Effect<Deferred.Deferred<Finished, E | CloroError>>
+  /** Records the task id a key was accepted (or found) under. */
+  readonly assign: (key: string, taskId: string) => Effect.Effect<void>
+  readonly taskIdOf: (key: string) => Effect.Effect<Option.Option<string>>
+  /** Hands a delivery to the followers of its task; `false` when none is in flight. */
+  readonly deliver: (state: Finished) => Effect.Effect<boolean>
+  /** Starts polling and the deadline of `key` (the first follower's plan wins). */
+  readonly watch: (key: string, plan: Plan<E>) => Effect.Effect<void>
+  /** Removes a follower of `key`. */
+  readonly release: (key: string) => Effect.Effect<void>
+}
+
+const modifyEntry = <E>(s: State<E>, key: string, f: (entry: Entry<E>) => Entry<E>): State<E> =>
+  Option.match(HashMap.get(s.byKey, key), {
+    onNone: () => s,
+    onSome: (entry) => ({ ...s, byKey: HashMap.set(s.byKey, key, f(entry)) })
+  })
+
+/** The next time anything is due for an entry. */
+const dueAt = <E>(entry: Entry<E>): number =>
+  entry.done || entry.watching === undefined
+    ? Infinity
+    : entry.watching.polling
+    ? entry.watching.deadline
+    : Math.min(entry.watching.nextPollAt, entry.watching.deadline)
+
+/**
+ * Makes a tracker whose poller runs in the current scope, polling with `get`
+ * at most `concurrency` tasks at once.
+ *
+ * @internal
+ */
+export const make = <E>(options: {
+  readonly get: (taskId: string) => Effect.Effect<Task.TaskState, CloroError>
+  readonly concurrency: number
+}): Effect.Effect<Tracker<E>, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const ref = yield* SynchronizedRef.make<State<E>>({
+      byKey: HashMap.empty(),
+      plannedWake: Infinity,
+      keyByTaskId: HashMap.empty()
+    })
+    const wake = yield* Queue.sliding<void>(1)
+    const signal = Effect.asVoid(Queue.offer(wake, undefined))
+    const permits = yield* Effect.makeSemaphore(options.concurrency)
+
+    /** Completes an entry's deferred once, and stops watching it. */
+    const complete = (key: string, result: Either.Either<Finished, E | CloroError>) =>
+      SynchronizedRef.modifyEffect(ref, (s) =>
+        Option.match(Option.filter(HashMap.get(s.byKey, key), (entry) => !entry.done), {
+          onNone: () => Effect.succeed([false, s] as const),
+          onSome: (entry) =>
+            Effect.as(
+              Either.match(result, {
+                onLeft: (error) => Deferred.fail(entry.deferred, error),
+                onRight: (state) => Deferred.succeed(entry.deferred, state)
+              }),
+              [true, modifyEntry(s, key, (e) => ({ ...e, done: true }))] as const
+            )
+        }))
+
+    const expire = (key: string, watching: Watching<E>, why: Expiry, now: number) =>
+      complete(key, Either.left(watching.plan.expired(why, watching.last, Duration.millis(now - watching.startedAt))))
+
+    /**
+     * Updates (or starts) an entry's watch, waking the poller only when the
+     * entry is due before the poller's planned wake-up: a round of polls
+     * rescheduled together wakes it once, not once per task.
+     */
+    const reschedule = (
+      key: string,
+      at: number,
+      update: (watching: Watching<E>) => Watching<E>,
+      start?: Watching<E>
+    ) =>
+      SynchronizedRef.modify(ref, (s) => {
+        const next = modifyEntry(s, key, (e) =>
+          e.watching !== undefined ? { ...e, watching: update(e.watching) } : start === undefined ? e : { ...e, watching: start })
+        return [at < s.plannedWake, { ...next, plannedWake: Math.min(s.plannedWake, at) }] as const
+      }).pipe(Effect.flatMap((earlier) => (earlier ? signal : Effect.void)))
+
+    const pollOne = (key: string, taskId: string): Effect.Effect<void> =>
+      Effect.gen(function*() {
+        const polled = yield* Effect.either(permits.withPermits(1)(options.get(taskId)))
+        if (Either.isLeft(polled)) return yield* complete(key, Either.left(polled.left))
+        const state = polled.right
+        if (Task.isFinished(state)) return yield* complete(key, Either.right(state))
+        const entry = Option.getOrUndefined(HashMap.get((yield* SynchronizedRef.get(ref)).byKey, key))
+        const watching = entry?.watching
+        if (entry === undefined || entry.done || watching === undefined) return
+        const now = yield* Clock.currentTimeMillis
+        const [scheduleState, , decision] = yield* watching.plan.schedule.step(now, state, watching.scheduleState)
+        if (ScheduleDecision.isDone(decision)) {
+          return yield* expire(key, { ...watching, last: Option.some(state) }, "schedule", now)
+        }
+        const nextPollAt = ScheduleIntervals.start(decision.intervals)
+        yield* reschedule(key, nextPollAt, (w) => ({
+          ...w,
+          scheduleState,
+          nextPollAt,
+          last: Option.some(state),
+          polling: false
+        }))
+      }).pipe(
+        // a poll that ended early (failed, finished) frees a permit but changes no plan
+        Effect.asVoid
+      )
+
+    /**
+     * One pass: expire what is past its deadline, start the polls that are
+     * due, and plan the next wake-up.
+     */
+    const pass = Effect.gen(function*() {
+      const now = yield* Clock.currentTimeMillis
+      const [expired, due, next] = yield* SynchronizedRef.modify(ref, (s) => {
+        const watched = Arr.filterMap(Array.from(s.byKey), ([key, entry]) =>
+          entry.done || entry.watching === undefined ? Option.none() : Option.some([key, entry.watching] as const))
+        const expired = watched.filter(([, watching]) => watching.deadline <= now)
+        const due = Arr.filterMap(watched, ([key, watching]) =>
+          !watching.polling && watching.nextPollAt <= now && watching.deadline > now && watching.plan.taskId !== undefined
+            ? Option.some([key, watching.plan.taskId] as const)
+            : Option.none())
+        const byKey = due.reduce(
+          (map, [key]) =>
+            HashMap.modify(map, key, (e) => (e.watching === undefined ? e : { ...e, watching: { ...e.watching, polling: true } })),
+          s.byKey
+        )
+        const next = HashMap.reduce(byKey, Infinity, (min, entry) => Math.min(min, dueAt(entry)))
+        return [[expired, due, next] as const, { ...s, byKey, plannedWake: next }]
+      })
+      yield* Effect.forEach(expired, ([key, watching]) => expire(key, watching, "deadline", now), { discard: true })
+      yield* Effect.forEach(due, ([key, taskId]) => Effect.forkScoped(pollOne(key, taskId)), { discard: true })
+      return next - now
+    })
+
+    const poller = Effect.gen(function*() {
+      const delay = yield* pass
+      yield* Number.isFinite(delay)
+        ? Effect.timeoutOption(Queue.take(wake), Duration.millis(Math.max(0, delay)))
+        : Queue.take(wake)
+    }).pipe(Effect.forever)
+
+    yield* Effect.forkScoped(poller)
+
+    return {
+      register: (key) =>
+        SynchronizedRef.modifyEffect(ref, (s) =>
+          Option.match(HashMap.get(s.byKey, key), {
+            onSome: (entry) =>
+              Effect.succeed([entry.deferred, modifyEntry(s, key, (e) => ({ ...e, followers: e.followers + 1 }))] as const),
+            onNone: () =>
+              Effect.map(Deferred.make<Finished, E | CloroError>(), (deferred) =>
+                [
+                  deferred,
+                  {
+                    ...s,
+                    byKey: HashMap.set(s.byKey, key, {
+                      deferred,
+                      taskId: undefined,
+                      followers: 1,
+                      done: false,
+                      watching: undefined
+                    })
+                  }
+                ] as const)
+          })),
+      assign: (key, taskId) =>
+        SynchronizedRef.update(ref, (s) =>
+          HashMap.has(s.byKey, key)
+            ? { ...modifyEntry(s, key, (e) => ({ ...e, taskId })), keyByTaskId: HashMap.set(s.keyByTaskId, taskId, key) }
+            : s),
+      taskIdOf: (key) =>
+        SynchronizedRef.get(ref).pipe(
+          Effect.map((s) => Option.flatMap(HashMap.get(s.byKey, key), (entry) => Option.fromNullable(entry.taskId)))
+        ),
+      deliver: (state) =>
+        Effect.flatMap(SynchronizedRef.get(ref), (s) => {
+          const key = Option.orElse(
+            Option.filter(Option.fromNullable(state.task.idempotencyKey), (k) => HashMap.has(s.byKey, k)),
+            () => HashMap.get(s.keyByTaskId, state.task.id)
+          )
+          return Option.match(key, {
+            onNone: () => Effect.succeed(false),
+            onSome: (k) => Effect.as(complete(k, Either.right(state)), true)
+          })
+        }),
+      watch: (key, plan) =>
+        Effect.gen(function*() {
+          const now = yield* Clock.currentTimeMillis
+          const first = plan.first
+          const [scheduleState, nextPollAt] = plan.taskId === undefined
+            ? [plan.schedule.initial, Infinity]
+            : first._tag === "Now"
+            ? [plan.schedule.initial, now]
+            : first._tag === "After"
+            ? [plan.schedule.initial, now + Duration.toMillis(first.delay)]
+            : yield* Effect.map(
+              plan.schedule.step(now, first.state, plan.schedule.initial),
+              ([state, , decision]) =>
+                [state, ScheduleDecision.isDone(decision) ? undefined : ScheduleIntervals.start(decision.intervals)] as const
+            )
+          const watching: Watching<E> = {
+            plan,
+            scheduleState,
+            nextPollAt: nextPollAt ?? Infinity,
+            deadline: now + Duration.toMillis(plan.timeout),
+            startedAt: now,
+            last: first._tag === "Schedule" ? Option.some(first.state) : Option.none(),
+            polling: false
+          }
+          yield* reschedule(key, Math.min(watching.nextPollAt, watching.deadline), (w) => w, watching)
+          // a schedule that allows no poll at all ends the watch at once
+          if (nextPollAt === undefined) yield* expire(key, watching, "schedule", now)
+        }),
+      release: (key) =>
+        SynchronizedRef.update(ref, (s) =>
+          Option.match(HashMap.get(s.byKey, key), {
+            onNone: () => s,
+            onSome: (entry) =>
+              entry.followers > 1
+                ? modifyEntry(s, key, (e) => ({ ...e, followers: e.followers - 1 }))
+                : {
+                  ...s,
+                  byKey: HashMap.remove(s.byKey, key),
+                  keyByTaskId: entry.taskId === undefined ? s.keyByTaskId : HashMap.remove(s.keyByTaskId, entry.taskId)
+                }
+          }))
+    }
+  })
