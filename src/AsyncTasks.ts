@@ -163,12 +163,9 @@ const durationIssue = (
   fallback: Duration.Duration
 ): Either.Either<Duration.Duration, FieldIssue> => {
   if (input === undefined) return Either.right(fallback)
-  return Option.match(Duration.decodeUnknown(input), {
-    onNone: () => Either.left(new FieldIssue({ field, message: "must be a duration (e.g. \"5 minutes\" or millis)" })),
-    onSome: (duration) =>
-      Duration.greaterThan(duration, Duration.zero)
-        ? Either.right(duration)
-        : Either.left(new FieldIssue({ field, message: "must be longer than zero" }))
+  return Option.match(Option.filter(Duration.decodeUnknown(input), Duration.greaterThan(Duration.zero)), {
+    onNone: () => Either.left(new FieldIssue({ field, message: "must be a positive duration (e.g. \"5 minutes\" or millis)" })),
+    onSome: Either.right
   })
 }
 
