@@ -48,6 +48,13 @@ export const start = (
     return { sim, client, ledger }
   }).pipe(Effect.orDie)
 
+/** Provides the client and its ledger, as `Cloro.layer` would. */
+export const provide = (h: Harness) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  effect.pipe(
+    Effect.provideService(CloroClient.CloroClient, h.client),
+    Effect.provideService(Credits.Credits, h.ledger)
+  )
+
 /** Runs `effect` in the background, moving `TestClock` by `step` until it is done. */
 export const drive = <A, E>(
   effect: Effect.Effect<A, E>,

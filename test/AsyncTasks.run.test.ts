@@ -8,12 +8,11 @@ import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import * as AsyncTasks from "../src/AsyncTasks.js"
-import * as CloroClient from "../src/CloroClient.js"
 import type * as Engine from "../src/Engine.js"
 import * as Pricing from "../src/Pricing.js"
 import * as Task from "../src/Task.js"
 import * as CloroSimulator from "../src/testing/CloroSimulator.js"
-import { drive, type Harness, polls, start } from "./AsyncTasks.harness.js"
+import { drive, type Harness, polls, provide, start } from "./AsyncTasks.harness.js"
 
 const google = (query: string) => Task.make("google", { query, country: "US" })
 
@@ -22,7 +21,7 @@ const runAll = (h: Harness, requests: Iterable<AsyncTasks.RunRequest>, options?:
     AsyncTasks.run(requests, options).pipe(
       Stream.runCollect,
       Effect.map(Chunk.toReadonlyArray),
-      Effect.provideService(CloroClient.CloroClient, h.client)
+      provide(h)
     )
   )
 
@@ -144,7 +143,7 @@ describe("AsyncTasks.run outcomes", () => {
         timeout: Number.NaN,
         keyPrefix: "has space",
         webhooks: { events: Stream.empty, url: "ftp://example.com" }
-      }).pipe(Stream.runCollect, Effect.flip, Effect.provideService(CloroClient.CloroClient, h.client))
+      }).pipe(Stream.runCollect, Effect.flip, provide(h))
       expect(error._tag).toBe("InvalidRequest")
       expect(error._tag === "InvalidRequest" && error.issues.map((i) => i.field)).toEqual([
         "batchSize",
@@ -165,7 +164,7 @@ describe("AsyncTasks.run resubmission", () => {
     Effect.gen(function*() {
       const fiber = yield* AsyncTasks.run(inputs, { ...options, journal }).pipe(
         Stream.runCollect,
-        Effect.provideService(CloroClient.CloroClient, h.client),
+        provide(h),
         Effect.fork
       )
       yield* TestClock.adjust("3 seconds")
@@ -290,7 +289,7 @@ describe("AsyncTasks.run polling", () => {
             })
           ),
           Stream.runCount,
-          Effect.provideService(CloroClient.CloroClient, h.client)
+          provide(h)
         )
       )
       expect(emitted).toBe(400)

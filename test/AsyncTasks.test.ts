@@ -8,10 +8,9 @@ import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import * as AsyncTasks from "../src/AsyncTasks.js"
-import * as CloroClient from "../src/CloroClient.js"
 import * as Task from "../src/Task.js"
 import * as CloroSimulator from "../src/testing/CloroSimulator.js"
-import { drive, polls, start } from "./AsyncTasks.harness.js"
+import { drive, polls, provide, start } from "./AsyncTasks.harness.js"
 
 const chatgpt = (prompt: string) => Task.make("chatgpt", { prompt, country: "US" })
 
@@ -21,7 +20,7 @@ describe("AsyncTasks.wait", () => {
       const h = yield* start({ latency: { default: CloroSimulator.fixed(7_000) } })
       const submitted = yield* h.client.tasks.submit(chatgpt("Best CRM for startups?"))
       const done = yield* drive(
-        AsyncTasks.wait(submitted.result.task.id).pipe(Effect.provideService(CloroClient.CloroClient, h.client)),
+        AsyncTasks.wait(submitted.result.task.id).pipe(provide(h)),
         Duration.millis(250)
       )
       expect(done.status).toBe("COMPLETED")
@@ -41,7 +40,7 @@ describe("AsyncTasks.wait", () => {
       const submitted = yield* h.client.tasks.submit(Task.make("gemini", { prompt: "x", country: "US" }))
       const error = yield* drive(
         Effect.flip(AsyncTasks.wait(submitted.result.task.id)).pipe(
-          Effect.provideService(CloroClient.CloroClient, h.client)
+          provide(h)
         )
       )
       expect(error).toBeInstanceOf(AsyncTasks.TaskFailed)
@@ -59,7 +58,7 @@ describe("AsyncTasks.wait", () => {
       const submitted = yield* h.client.tasks.submit(chatgpt("slow"))
       const error = yield* drive(
         Effect.flip(AsyncTasks.wait(submitted.result.task.id)).pipe(
-          Effect.provideService(CloroClient.CloroClient, h.client)
+          provide(h)
         ),
         Duration.seconds(5)
       )
@@ -77,7 +76,7 @@ describe("AsyncTasks.wait", () => {
       const h = yield* start({ latency: { default: CloroSimulator.fixed(3_600_000) } })
       const id = (yield* h.client.tasks.submit(chatgpt("slow"))).result.task.id
       const wait = (options: AsyncTasks.WaitOptions) =>
-        Effect.flip(AsyncTasks.wait(id, options)).pipe(Effect.provideService(CloroClient.CloroClient, h.client))
+        Effect.flip(AsyncTasks.wait(id, options)).pipe(provide(h))
       const stopped = yield* drive(wait({ schedule: Schedule.spaced("1 second").pipe(Schedule.intersect(Schedule.recurs(2))) }))
       expect(stopped).toMatchObject({ _tag: "TaskTimeout", lastStatus: "PROCESSING" })
       expect(stopped.message).toContain("schedule stopped")
@@ -92,7 +91,7 @@ describe("AsyncTasks.wait", () => {
     Effect.gen(function*() {
       const h = yield* start({ latency: { default: CloroSimulator.fixed(3_600_000) } })
       const id = (yield* h.client.tasks.submit(chatgpt("slow"))).result.task.id
-      const fiber = yield* Effect.fork(AsyncTasks.wait(id).pipe(Effect.provideService(CloroClient.CloroClient, h.client)))
+      const fiber = yield* Effect.fork(AsyncTasks.wait(id).pipe(provide(h)))
       yield* TestClock.adjust("10 seconds")
       yield* Fiber.interrupt(fiber)
       const before = (yield* polls(h.sim)).length
@@ -106,7 +105,7 @@ describe("AsyncTasks.wait", () => {
       const h = yield* start({})
       const error = yield* Effect.flip(
         AsyncTasks.wait("00000000-0000-4000-8000-000000000000").pipe(
-          Effect.provideService(CloroClient.CloroClient, h.client)
+          provide(h)
         )
       )
       expect(error._tag).toBe("NotFound")
@@ -123,7 +122,7 @@ describe("AsyncTasks.run", () => {
       const inputs = Array.from({ length: 1_200 }, (_, i) => ({ id: `row-${i}`, task: chatgpt(`question ${i}`) }))
       const outcomes = Chunk.toReadonlyArray(
         yield* drive(
-          AsyncTasks.run(inputs).pipe(Stream.runCollect, Effect.provideService(CloroClient.CloroClient, h.client))
+          AsyncTasks.run(inputs).pipe(Stream.runCollect, provide(h))
         )
       )
       expect(outcomes).toHaveLength(1_200)
