@@ -32,6 +32,7 @@ import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as HashMap from "effect/HashMap"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Ref from "effect/Ref"
@@ -128,15 +129,10 @@ export const defaultPollSchedule: Schedule.Schedule<unknown> = Schedule.exponent
  */
 export const defaultWaitTimeout: Duration.Duration = Duration.seconds(300)
 
-/**
- * Polls until the task is finished or the schedule stops, and returns the last
- * state seen. With an initial state the schedule's first delay comes before
- * the first poll (a task just submitted is QUEUED; asking at once is waste).
- */
+/** Polls at once, then on the schedule, until the task is finished or the schedule stops; gives the last state seen. */
 const pollUntilFinished = (
   get: Effect.Effect<Task.TaskState, CloroError>,
-  schedule: Schedule.Schedule<unknown, Task.TaskState>,
-  initial: Option.Option<Task.TaskState>
+  schedule: Schedule.Schedule<unknown, Task.TaskState>
 ): Effect.Effect<Task.TaskState, CloroError> =>
   Effect.flatMap(Schedule.driver(schedule), (driver) => {
     const loop = (state: Task.TaskState): Effect.Effect<Task.TaskState, CloroError> =>
@@ -146,7 +142,7 @@ const pollUntilFinished = (
           onFailure: () => Effect.succeed(state),
           onSuccess: () => Effect.flatMap(get, loop)
         })
-    return Option.match(initial, { onNone: () => Effect.flatMap(get, loop), onSome: loop })
+    return Effect.flatMap(get, loop)
   })
 
 const invalidOptions = (issues: ReadonlyArray<FieldIssue>) =>
@@ -193,7 +189,7 @@ export interface WaitOptions {
  *
  * @example
  * ```ts
- * import { Effect, Schedule } from "effect"
+ * import { Effect } from "effect"
  * import { AsyncTasks, CloroClient, Task } from "cloro-effect"
  *
  * const program = Effect.gen(function* () {
@@ -222,7 +218,7 @@ export const wait = (
       Effect.map((response) => response.result),
       Effect.tap((state) => Ref.set(last, Option.some(state)))
     )
-    const polled = yield* pollUntilFinished(get, options.schedule ?? defaultPollSchedule, Option.none()).pipe(
+    const polled = yield* pollUntilFinished(get, options.schedule ?? defaultPollSchedule).pipe(
       Effect.timeoutOption(timeout)
     )
     if (Option.isSome(polled) && Task.isFinished(polled.value)) return yield* completedOrFailed(polled.value)
@@ -327,11 +323,11 @@ export interface Journal {
  * @since 0.1.0
  */
 export const memoryJournal: Effect.Effect<Journal> = Effect.map(
-  Ref.make<ReadonlyMap<string, string>>(new Map()),
+  Ref.make(HashMap.empty<string, string>()),
   (ref): Journal => ({
     record: (submitted) =>
-      Ref.update(ref, (known) => new Map([...known, ...submitted.map((s) => [s.idempotencyKey, s.taskId] as const)])),
-    lookup: (item) => Effect.map(Ref.get(ref), (known) => Option.fromNullable(known.get(item.idempotencyKey)))
+      Ref.update(ref, (known) => submitted.reduce((map, s) => HashMap.set(map, s.idempotencyKey, s.taskId), known)),
+    lookup: (item) => Effect.map(Ref.get(ref), HashMap.get(item.idempotencyKey))
   })
 )
 
@@ -629,7 +625,9 @@ const isStream = <A, E, R>(input: Iterable<A> | Stream.Stream<A, E, R>): input i
  * Nothing is lost: an invalid input, a task refused in its batch or a batch
  * refused as a whole gives outcomes with the error, and the stream itself
  * fails only when the options are invalid or the input stream fails.
- * Finished tasks are settled in the `Credits` ledger when one is in context.
+ * Every finished task is settled in the `Credits` ledger: the client settles
+ * what it polls, and the run settles deliveries in the ledger of its own
+ * context (provide the client's, as `Cloro.layer` does).
  *
  * @example
  * ```ts
@@ -655,12 +653,12 @@ export const run = <E = never, R = never>(
     const settings = yield* settingsOf(options)
     const client = yield* CloroClient.CloroClient
     const ledger = yield* Effect.serviceOption(Credits.Credits)
+    const { callOptions, journal, webhooks } = settings
+    const tag = callOptions?.tag
     const tracker = yield* Tracker.make<RunError>({
       get: (taskId) => Effect.map(client.tasks.get(taskId, callOptions), (response) => response.result),
       concurrency: settings.pollConcurrency
     })
-    const { callOptions, journal, webhooks } = settings
-    const tag = callOptions?.tag
 
     if (webhooks !== undefined) {
       // Polls settle through the client; deliveries are settled here.
