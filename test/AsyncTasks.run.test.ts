@@ -179,6 +179,10 @@ describe("AsyncTasks.run resubmission", () => {
       const before = yield* killed(h, journal)
       expect(before).toBeGreaterThan(100)
       expect(before).toBeLessThan(inputs.length)
+      // a killed run sends nothing more
+      const requests = (yield* h.sim.counters).requestLog.length
+      yield* TestClock.adjust("1 minute")
+      expect((yield* h.sim.counters).requestLog.length).toBe(requests)
       const outcomes = yield* runAll(h, inputs, { ...options, journal })
       expect(outcomes).toHaveLength(inputs.length)
       expect(new Set(outcomes.map((o) => o.id)).size).toBe(inputs.length)
@@ -242,6 +246,20 @@ describe("AsyncTasks.run resubmission", () => {
 })
 
 describe("AsyncTasks.run polling", () => {
+  it.scoped("a poll schedule that stops ends the task with a TaskTimeout carrying its last status", () =>
+    Effect.gen(function*() {
+      const h = yield* start({ latency: { default: CloroSimulator.fixed(3_600_000) } })
+      const [outcome] = yield* runAll(h, [{ id: "slow", task: google("slow") }], {
+        schedule: Schedule.spaced("1 second").pipe(Schedule.intersect(Schedule.recurs(2)))
+      })
+      expect(errorOf(outcome)).toMatchObject({ _tag: "TaskTimeout", taskType: "GOOGLE", lastStatus: "PROCESSING" })
+      expect(errorOf(outcome)?.message).toContain("schedule stopped")
+      expect(outcome).toMatchObject({ creditsToCharge: 3, creditsCharged: null })
+      expect(outcome?.taskId).toBeDefined()
+      // the first delay waits out the submission, then two polls
+      expect((yield* polls(h.sim)).map((p) => p.startedAt)).toEqual([1_000, 2_000])
+    }))
+
   it.scoped("polls only unfinished tasks, on the schedule, coalescing tasks that are due together", () =>
     Effect.gen(function*() {
       const h = yield* start({
