@@ -195,10 +195,7 @@ export const make = <E>(options: {
           last: Option.some(state),
           polling: false
         }))
-      }).pipe(
-        // a poll that ended early (failed, finished) frees a permit but changes no plan
-        Effect.asVoid
-      )
+      }).pipe(Effect.asVoid)
 
     /**
      * One pass: expire what is past its deadline, start the polls that are
