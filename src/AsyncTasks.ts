@@ -49,7 +49,6 @@ import {
   ResponseDecodeError,
   UnexpectedStatus
 } from "./CloroError.js"
-import * as Credits from "./Credits.js"
 import * as Keys from "./internal/asyncTasksKeys.js"
 import * as Tracker from "./internal/asyncTasksTracker.js"
 import * as Task from "./Task.js"
@@ -625,9 +624,8 @@ const isStream = <A, E, R>(input: Iterable<A> | Stream.Stream<A, E, R>): input i
  * Nothing is lost: an invalid input, a task refused in its batch or a batch
  * refused as a whole gives outcomes with the error, and the stream itself
  * fails only when the options are invalid or the input stream fails.
- * Every finished task is settled in the `Credits` ledger: the client settles
- * what it polls, and the run settles deliveries in the ledger of its own
- * context (provide the client's, as `Cloro.layer` does).
+ * Every finished task is settled in the client's `Credits` ledger, whether it
+ * was seen by a poll or by a webhook delivery.
  *
  * @example
  * ```ts
@@ -652,26 +650,16 @@ export const run = <E = never, R = never>(
   Stream.unwrapScoped(Effect.gen(function*() {
     const settings = yield* settingsOf(options)
     const client = yield* CloroClient.CloroClient
-    const ledger = yield* Effect.serviceOption(Credits.Credits)
     const { callOptions, journal, webhooks } = settings
-    const tag = callOptions?.tag
     const tracker = yield* Tracker.make<RunError>({
       get: (taskId) => Effect.map(client.tasks.get(taskId, callOptions), (response) => response.result),
       concurrency: settings.pollConcurrency
     })
 
     if (webhooks !== undefined) {
-      // Polls settle through the client; deliveries are settled here.
-      const settleDelivered = (state: Tracker.Finished) =>
-        Option.match(ledger, {
-          onNone: () => Effect.void,
-          onSome: (credits) =>
-            state.credits.creditsCharged === null
-              ? Effect.void
-              : credits.settleTask(state.task.id, state.credits.creditsCharged, tag)
-        })
+      // Polls settle through the client's own ledger; deliveries are handed to it here.
       yield* Stream.runForEach(webhooks.events, (event) =>
-        Effect.flatMap(tracker.deliver(event.state), (ours) => (ours ? settleDelivered(event.state) : Effect.void))).pipe(
+        Effect.flatMap(tracker.deliver(event.state), (ours) => (ours ? client.tasks.settle(event.state) : Effect.void))).pipe(
           Effect.forkScoped
         )
     }

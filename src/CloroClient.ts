@@ -104,6 +104,11 @@ export interface CloroClientShape {
     readonly status: (options?: CallOptions) => Effect.Effect<CloroResponse<Task.AsyncStatus>, CloroError>
     /** Deletes every still-QUEUED task. */
     readonly clearQueue: (options?: CallOptions) => Effect.Effect<CloroResponse<Task.ClearQueueResponse>, CloroError>
+    /**
+     * Feeds a task state seen outside `get` (a webhook delivery) to the
+     * client's ledger; a finished task is settled once however it is seen.
+     */
+    readonly settle: (state: Task.TaskState) => Effect.Effect<void>
   }
   /** Free reference endpoints. */
   readonly account: {
@@ -453,7 +458,8 @@ export const make: Effect.Effect<CloroClientShape, never, CloroConfig | HttpClie
         get,
         status: (options) => execute(referenceCall("GET", "/v1/async/status", Task.AsyncStatus), options, free),
         clearQueue: (options) =>
-          execute(referenceCall("DELETE", "/v1/async/queue", Task.ClearQueueResponse), options, free)
+          execute(referenceCall("DELETE", "/v1/async/queue", Task.ClearQueueResponse), options, free),
+        settle: settleFinished
       },
       account: { credits: accountCredits, countries, states }
     }
@@ -559,7 +565,8 @@ export const makeMock = (handlers: MockHandlers): CloroClientShape => {
       submitBatch: tasks.submitBatch ?? notMocked("tasks.submitBatch"),
       get: tasks.get ?? notMocked("tasks.get"),
       status: tasks.status ?? notMocked("tasks.status"),
-      clearQueue: tasks.clearQueue ?? notMocked("tasks.clearQueue")
+      clearQueue: tasks.clearQueue ?? notMocked("tasks.clearQueue"),
+      settle: tasks.settle ?? (() => Effect.void)
     },
     account: {
       credits: account.credits ?? notMocked("account.credits"),
