@@ -278,4 +278,25 @@ describe("limits against the simulator", () => {
       expect(yield* ledger.snapshot).toMatchObject({ reserved: 0, pendingTasks: 0, spent: 8 })
       expect((yield* sim.counters).creditsCharged.total).toBe(8)
     }))
+
+  it.scoped("a request waiting out its backoff holds no slot", () =>
+    Effect.gen(function*() {
+      const { client, limiter, sim } = yield* setup({
+        plan: { concurrency: 1 },
+        sim: { latency: { default: { _tag: "Fixed", millis: 100 } } },
+        options: { concurrency: { limit: 1 }, retry: { base: "100 millis", jitter: false } }
+      })
+      yield* sim.injectFaults([{ fault: "503", engine: "gemini", retryAfter: 5 }])
+      const first = yield* Effect.fork(client.monitor.gemini({ prompt: "first", country: "US" }))
+      yield* TestClock.adjust("10 millis")
+      // the first request got its 503 and sleeps 5 s; the only slot is free for the second meanwhile
+      expect((yield* limiter.stats).inUse).toBe(0)
+      const second = yield* drive(client.monitor.gemini({ prompt: "second", country: "US" }), 1_000)
+      expect(second.result.text.length).toBeGreaterThan(0)
+      expect(first.unsafePoll()).toBeNull()
+      yield* TestClock.adjust("5 seconds")
+      const done = yield* Fiber.join(first)
+      expect(done.result.text.length).toBeGreaterThan(0)
+      expect((yield* sim.counters).peakConcurrency["acme"]).toBe(1)
+    }))
 })
