@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
+import * as Metric from "effect/Metric"
 import * as Queue from "effect/Queue"
 import * as TestClock from "effect/TestClock"
 import { RateLimitExceeded } from "../src/CloroError.js"
@@ -64,5 +65,29 @@ describe("UsageMonitor", () => {
     Effect.gen(function*() {
       const error = yield* Effect.flip(UsageMonitor.make({ thresholds: { highConcurrency: 1.5 } }))
       expect(error._tag).toBe("UsageMonitorConfigError")
+    }))
+
+  it.effect("keeps the metrics up to date: balance, slots, 429s by code, retries and spend", () =>
+    Effect.gen(function*() {
+      const monitor = yield* UsageMonitor.make({ log: false })
+      const { metrics } = UsageMonitor
+      const limitHits = Metric.tagged(metrics.limitHits, "error", "RateLimitExceeded")
+      const retries = Metric.tagged(metrics.retries, "error", "RateLimitExceeded")
+      const spend = Metric.tagged(metrics.creditsSpent, "engine", "chatgpt")
+      const before = {
+        hits: (yield* Metric.value(limitHits)).count,
+        retries: (yield* Metric.value(retries)).count,
+        spend: (yield* Metric.value(spend)).count
+      }
+      const error = new RateLimitExceeded({ message: "slow down", status: 429 })
+      yield* monitor.observe("/p", usage({ "x-credits-remaining": "4321", "x-concurrency-current": "7", "x-concurrency-limit": "10" }))
+      yield* monitor.recordError("/p", error)
+      yield* monitor.recordRetry("/p", error)
+      yield* monitor.recordSpend("chatgpt", 7)
+      expect((yield* Metric.value(metrics.creditsRemaining)).value).toBe(4321)
+      expect((yield* Metric.value(metrics.slotsInUse)).value).toBe(7)
+      expect((yield* Metric.value(limitHits)).count - before.hits).toBe(1)
+      expect((yield* Metric.value(retries)).count - before.retries).toBe(1)
+      expect((yield* Metric.value(spend)).count - before.spend).toBe(7)
     }))
 })
