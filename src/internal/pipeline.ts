@@ -88,9 +88,11 @@ export const run = <A>(
     ], { discard: true })
   }
 
+  // Built only once admitted: thousands of calls may wait for a slot, and each
+  // would otherwise hold a fully built HTTP request and its effect tree.
   const wire = Effect.zipRight(
     Option.match(rate, { onNone: () => Effect.void, onSome: (gate) => gate.take(route) }),
-    send(call)
+    Effect.suspend(() => send(call))
   ).pipe(
     Effect.tap((answer) => learn(answer.usage)),
     Effect.tapError((error) => {
