@@ -228,6 +228,20 @@ describe("limits against the simulator", () => {
       expect(snapshot.spentByTag["bob"]! >= 7 + 6).toBe(true)
     }))
 
+  it.scoped("a charged 2xx whose body cannot be decoded still counts in the ledger", () =>
+    Effect.gen(function*() {
+      const { client, ledger, sim } = yield* setup({
+        sim: { faults: { script: [{ fault: "garbageBody", engine: "perplexity" }] } }
+      })
+      const error = yield* Effect.flip(drive(ask(client, 1), 1_000))
+      expect(error._tag).toBe("ResponseDecodeError")
+      const snapshot = yield* ledger.snapshot
+      const counters = yield* sim.counters
+      expect(counters.creditsCharged.total).toBeGreaterThan(0)
+      expect(snapshot.spent).toBe(counters.creditsCharged.total)
+      expect(snapshot.reserved).toBe(0)
+    }))
+
   it.scoped("interrupting a batch in flight leaves every slot free", () =>
     Effect.gen(function*() {
       const { client, limiter, sim } = yield* setup({

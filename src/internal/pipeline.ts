@@ -8,6 +8,7 @@
  * Every service is optional: `CloroClient` picks up whichever are in its
  * context, so the bare client works with only a config and an HttpClient.
  */
+import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -17,7 +18,7 @@ import type { CloroError } from "../CloroError.js"
 import type { CreditsShape, Reservation } from "../Credits.js"
 import * as RetryPolicy from "../RetryPolicy.js"
 import type { UsageMonitorShape } from "../UsageMonitor.js"
-import type { Usage } from "../Usage.js"
+import * as Usage from "../Usage.js"
 import type { Answer, Call, SendError } from "./http.js"
 
 /** What the pipeline needs of a concurrency limiter. */
@@ -61,7 +62,7 @@ export interface Billing {
  */
 const MAX_SLOT_REQUEUES = 3
 
-const usageOf = (error: CloroError): Usage | undefined => ("usage" in error ? error.usage : undefined)
+const usageOf = (error: CloroError): Usage.Usage | undefined => ("usage" in error ? error.usage : undefined)
 
 /** Runs a call through the pipeline. */
 export const run = <A>(
@@ -74,7 +75,7 @@ export const run = <A>(
   const usesSlot = call.kind === "monitor"
   const route = call.route ?? call.path
 
-  const learn = (usage: Usage) => {
+  const learn = (usage: Usage.Usage) => {
     const slotLimit = usesSlot ? usage.concurrency.limit : undefined
     return Effect.all([
       Option.match(rate, {
@@ -138,23 +139,33 @@ export const run = <A>(
   if (billing.estimate <= 0 || Option.isNone(credits)) return retried
 
   const ledger = credits.value
+  const settle = (reservation: Reservation, usage: Usage.Usage) => {
+    // Without X-Credits-Charged, count the estimate: better to over- than under-count spend.
+    const charged = usage.credits.charged ?? billing.estimate
+    return Effect.zipRight(
+      ledger.settle(reservation, charged, usage.credits.remaining),
+      Option.match(monitor, {
+        onNone: () => Effect.void,
+        onSome: (m) => m.recordSpend(billing.engine ?? call.path, charged)
+      })
+    )
+  }
   return Effect.acquireUseRelease(
     ledger.reserve(billing.estimate, billing.tag),
     () => retried,
     (reservation: Reservation, exit) =>
       Exit.match(exit, {
-        onFailure: () => ledger.release(reservation),
-        onSuccess: (answer) => {
-          // Without X-Credits-Charged, count the estimate: better to over- than under-count spend.
-          const charged = answer.usage.credits.charged ?? billing.estimate
-          return Effect.zipRight(
-            ledger.settle(reservation, charged, answer.usage.credits.remaining),
-            Option.match(monitor, {
-              onNone: () => Effect.void,
-              onSome: (m) => m.recordSpend(billing.engine ?? call.path, charged)
-            })
-          )
-        }
+        onFailure: (cause) =>
+          Option.match(Cause.failureOption(cause), {
+            // A 2xx whose body did not decode was answered, so cloro charged it.
+            onSome: (error) =>
+              error._tag === "ResponseDecodeError" && error.status !== undefined && error.status >= 200 &&
+                error.status < 300
+                ? settle(reservation, error.usage ?? Usage.empty)
+                : ledger.release(reservation),
+            onNone: () => ledger.release(reservation)
+          }),
+        onSuccess: (answer) => settle(reservation, answer.usage)
       })
   )
 }
