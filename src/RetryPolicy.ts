@@ -225,7 +225,6 @@ export const delaySchedule = (options: RetryOptions): Schedule.Schedule<unknown,
     options.jitter ? Schedule.jitteredWith({ min: 0.5, max: 1 }) : identity,
     Schedule.modifyDelay((_, delay) => Duration.min(delay, options.maxDelay)),
     Schedule.intersect(Schedule.recurs(options.maxRetries)),
-    Schedule.upTo(options.maxElapsed),
     Schedule.intersect(Schedule.identity<CloroError>()),
     Schedule.whileInput(isRetryable),
     Schedule.whileInput((error: CloroError) => {
@@ -236,7 +235,14 @@ export const delaySchedule = (options: RetryOptions): Schedule.Schedule<unknown,
     Schedule.modifyDelay(([, error], delay) => {
       const retryAfter = retryAfterOf(error)
       return retryAfter === undefined ? delay : Duration.max(delay, retryAfter)
-    })
+    }),
+    // Bounded by the end of the sleep, not its start (as `Schedule.upTo` would
+    // be): a last delay or Retry-After must not carry the call past maxElapsed.
+    Schedule.delays,
+    Schedule.intersect(Schedule.elapsed),
+    Schedule.whileOutput(([delay, elapsed]) =>
+      Duration.lessThanOrEqualTo(Duration.sum(elapsed, delay), options.maxElapsed)
+    )
   )
 
 const costOf = (budget: RetryBudgetOptions, error: CloroError): number =>

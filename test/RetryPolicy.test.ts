@@ -108,6 +108,20 @@ describe("RetryPolicy", () => {
       expect(yield* Ref.get(attempts)).toBe(4)
     }))
 
+  it.effect("never sleeps past maxElapsed, counting the delay it is about to wait and any Retry-After", () =>
+    Effect.gen(function*() {
+      const policy = yield* RetryPolicy.make({ base: "2 seconds", factor: 1, maxElapsed: "3 seconds", maxRetries: 100, jitter: false, budget: false })
+      const attempts = yield* Ref.make(0)
+      const failing = Effect.zipRight(Ref.update(attempts, (n) => n + 1), Effect.fail<CloroError>(serverError))
+      const fiber = yield* Effect.fork(Effect.either(Effect.retry(failing, policy.schedule)))
+      yield* TestClock.adjust("10 seconds")
+      expect((yield* Fiber.join(fiber))._tag).toBe("Left")
+      // attempts at 0 and 2 s; one at 4 s would be past the 3 s bound
+      expect(yield* Ref.get(attempts)).toBe(2)
+      const slow = yield* RetryPolicy.make({ maxElapsed: "10 seconds", jitter: false, budget: false })
+      expect(yield* delaysOf(slow.schedule, [unavailable(8), unavailable(8)])).toEqual([8_000])
+    }))
+
   it.effect("refuses nonsense options with a typed error", () =>
     Effect.gen(function*() {
       const bad: ReadonlyArray<RetryPolicy.RetryOptionsInput> = [{ maxRetries: -1 }, { factor: 0.5 }, { base: "-1 seconds" }, { budget: { capacity: Number.NaN } }]
