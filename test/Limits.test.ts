@@ -9,6 +9,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
+import * as Metric from "effect/Metric"
 import * as TestClock from "effect/TestClock"
 import * as Cloro from "../src/Cloro.js"
 import * as CloroClient from "../src/CloroClient.js"
@@ -184,6 +185,20 @@ describe("limits against the simulator", () => {
       const error = yield* Effect.flip(client.monitor.gemini({ prompt: "hi", country: "US" }))
       expect(error._tag).toBe("ConcurrentLimitExceeded")
       if (error._tag === "ConcurrentLimitExceeded") expect(error.limit).toBe(3)
+    }))
+
+  it.scoped("the retries metric counts retries made, not the failure that ends them", () =>
+    Effect.gen(function*() {
+      const { client, sim } = yield* setup({
+        options: { retry: { base: "10 millis", maxRetries: 1, jitter: false, budget: false } }
+      })
+      const retries = Metric.tagged(UsageMonitor.metrics.retries, "error", "ServerError")
+      const before = (yield* Metric.value(retries)).count
+      yield* sim.injectFaults([{ fault: "500", engine: "perplexity", times: 2 }])
+      const error = yield* Effect.flip(drive(ask(client, 1), 1_000))
+      expect(error._tag).toBe("ServerError")
+      expect((yield* sim.counters).requestLog).toHaveLength(2)
+      expect((yield* Metric.value(retries)).count - before).toBe(1)
     }))
 
   it.scoped("BudgetExceeded fires before any HTTP call", () =>

@@ -128,8 +128,13 @@ export const run = <A>(
   const retried = attempt(0).pipe(
     Effect.retry(
       retry.schedule.pipe(
-        Schedule.tapInput((error: CloroError) =>
-          Option.match(monitor, { onNone: () => Effect.void, onSome: (m) => m.recordRetry(call.path, error) })
+        // A check runs only once the schedule has decided to go on (`tapInput`
+        // would also count the failure that ends the retries).
+        Schedule.checkEffect((error: CloroError) =>
+          Effect.as(
+            Option.match(monitor, { onNone: () => Effect.void, onSome: (m) => m.recordRetry(call.path, error) }),
+            true
+          )
         )
       )
     ),
