@@ -222,8 +222,9 @@ const validate = (input: RetryOptionsInput): Effect.Effect<RetryOptions, RetryPo
  */
 export const delaySchedule = (options: RetryOptions): Schedule.Schedule<unknown, CloroError> =>
   Schedule.exponential(options.base, options.factor).pipe(
-    options.jitter ? Schedule.jitteredWith({ min: 0.5, max: 1 }) : identity,
+    // Capped before jitter: jittering first would make every delay past the cap exactly maxDelay.
     Schedule.modifyDelay((_, delay) => Duration.min(delay, options.maxDelay)),
+    options.jitter ? Schedule.jitteredWith({ min: 0.5, max: 1 }) : identity,
     Schedule.intersect(Schedule.recurs(options.maxRetries)),
     Schedule.intersect(Schedule.identity<CloroError>()),
     Schedule.whileInput(isRetryable),

@@ -51,6 +51,15 @@ describe("RetryPolicy", () => {
       expect(delays).toEqual([500, 1500, 4000])
     }))
 
+  it.effect("keeps jittering once the delays reach the cap, so capped retries do not fall into step", () =>
+    Effect.gen(function*() {
+      const policy = yield* RetryPolicy.make({ base: "10 seconds", factor: 2, maxDelay: "10 seconds", maxRetries: 3, budget: false })
+      const delays = yield* delaysOf(policy.schedule, [serverError, serverError, serverError]).pipe(
+        Effect.withRandom(Random.fixed([0, 0, 0]))
+      )
+      expect(delays).toEqual([5_000, 5_000, 5_000])
+    }))
+
   it.effect("honours a Retry-After longer than its own delay", () =>
     Effect.gen(function*() {
       const policy = yield* RetryPolicy.make({ base: "100 millis", jitter: false, budget: false })
