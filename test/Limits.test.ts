@@ -10,13 +10,17 @@ import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
+import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
 import * as TestClock from "effect/TestClock"
 import * as Cloro from "../src/Cloro.js"
 import * as CloroClient from "../src/CloroClient.js"
-import type { CloroError } from "../src/CloroError.js"
+import { type CloroError, ConcurrentLimitExceeded } from "../src/CloroError.js"
 import * as ConcurrencyLimiter from "../src/ConcurrencyLimiter.js"
 import * as Credits from "../src/Credits.js"
+import * as Pipeline from "../src/internal/pipeline.js"
 import * as RateLimiter from "../src/RateLimiter.js"
+import * as RetryPolicy from "../src/RetryPolicy.js"
 import * as UsageMonitor from "../src/UsageMonitor.js"
 import { CloroSimulator } from "../src/testing/index.js"
 
@@ -199,6 +203,33 @@ describe("limits against the simulator", () => {
       expect(error._tag).toBe("ServerError")
       expect((yield* sim.counters).requestLog).toHaveLength(2)
       expect((yield* Metric.value(retries)).count - before).toBe(1)
+    }))
+
+  it.effect("a concurrency 429 is re-queued only when the size at admission explains it, not a size from before the wait", () =>
+    Effect.gen(function*() {
+      // The limiter had 3 slots when the call joined the line and 2 once it was admitted
+      // (another call learned the limit meanwhile): a 429 saying 2 is then someone
+      // else's use of the account, a matter for the retry schedule, not for the line.
+      const size = yield* Ref.make(3)
+      const slots: Pipeline.SlotGate = {
+        withPermit: (effect) => Effect.zipRight(Ref.set(size, 2), effect),
+        learn: (limit) => Ref.set(size, limit),
+        size: Ref.get(size)
+      }
+      const sent = yield* Ref.make(0)
+      const send = () =>
+        Effect.zipRight(
+          Ref.update(sent, (n) => n + 1),
+          Effect.fail(new ConcurrentLimitExceeded({ message: "full", code: "CONCURRENCY_LIMIT_EXCEEDED", status: 429, limit: 2 }))
+        )
+      const error = yield* Effect.flip(Pipeline.run(
+        { slots: Option.some(slots), rate: Option.none(), credits: Option.none(), monitor: Option.none(), retry: RetryPolicy.none },
+        send,
+        { method: "POST", path: "/v1/monitor/gemini", kind: "monitor", decode: Either.right, timeout: Duration.seconds(1) },
+        { estimate: 0, tag: undefined, engine: "gemini" }
+      ))
+      expect(error._tag).toBe("ConcurrentLimitExceeded")
+      expect(yield* Ref.get(sent)).toBe(1)
     }))
 
   it.scoped("BudgetExceeded fires before any HTTP call", () =>

@@ -11,6 +11,7 @@
 import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
@@ -116,13 +117,21 @@ export const run = <A>(
     Option.match(usesSlot ? slots : Option.none(), {
       onNone: () => wire,
       onSome: (gate) =>
-        Effect.flatMap(gate.size, (sizeBefore) =>
-          gate.withPermit(wire).pipe(
-            Effect.catchTag("ConcurrentLimitExceeded", (error) =>
-              error.limit !== undefined && error.limit < sizeBefore && requeues < MAX_SLOT_REQUEUES
-                ? Effect.zipRight(gate.learn(error.limit), attempt(requeues + 1))
-                : Effect.fail(error))
-          ))
+        // The size is read once admitted: it may shrink while the call waits in
+        // line, and only the size that let this call in can explain its 429.
+        gate.withPermit(Effect.flatMap(gate.size, (sizeAdmitted) =>
+          Effect.map(Effect.either(wire), (result) => ({ result, sizeAdmitted })))).pipe(
+            Effect.flatMap(({ result, sizeAdmitted }) =>
+              Either.match(result, {
+                onRight: Effect.succeed,
+                onLeft: (error) =>
+                  error._tag === "ConcurrentLimitExceeded" && error.limit !== undefined &&
+                    error.limit < sizeAdmitted && requeues < MAX_SLOT_REQUEUES
+                    ? Effect.zipRight(gate.learn(error.limit), attempt(requeues + 1))
+                    : Effect.fail(error)
+              })
+            )
+          )
     })
 
   const retried = attempt(0).pipe(
