@@ -329,8 +329,13 @@ export const make: Effect.Effect<CloroClientShape, never, CloroConfig | HttpClie
       Option.match(credits, {
         onNone: () => Effect.void,
         onSome: (ledger) =>
-          Task.isFinished(state) && state.credits.creditsCharged !== null
-            ? ledger.settleTask(state.task.id, state.credits.creditsCharged)
+          Task.isFinished(state)
+            // cloro documents creditsCharged as set once a task finishes; should it be missing,
+            // a failure is free and a completion is counted at its estimate rather than never.
+            ? ledger.settleTask(
+              state.task.id,
+              state.credits.creditsCharged ?? (state.status === "FAILED" ? 0 : state.credits.creditsToCharge)
+            )
             : Effect.void
       })
 
@@ -367,7 +372,14 @@ export const make: Effect.Effect<CloroClientShape, never, CloroConfig | HttpClie
         withTaskReservations(
           [valid],
           options?.tag,
-          execute(referenceCall("POST", "/v1/async/task", Task.SubmitResponse, { body: valid }), options, free),
+          execute(
+            {
+              ...referenceCall("POST", "/v1/async/task", Task.SubmitResponse, { body: valid }),
+              idempotent: valid.idempotencyKey !== undefined
+            },
+            options,
+            free
+          ),
           (response) => [response.result.task.id]
         ))
 
@@ -376,7 +388,14 @@ export const make: Effect.Effect<CloroClientShape, never, CloroConfig | HttpClie
         withTaskReservations(
           valid,
           options?.tag,
-          execute(referenceCall("POST", "/v1/async/task/batch", Task.BatchResponse, { body: valid }), options, free),
+          execute(
+            {
+              ...referenceCall("POST", "/v1/async/task/batch", Task.BatchResponse, { body: valid }),
+              idempotent: valid.every((task) => task.idempotencyKey !== undefined)
+            },
+            options,
+            free
+          ),
           (response) => {
             const ids: Array<string | undefined> = valid.map(() => undefined)
             for (const item of response.result.results) {

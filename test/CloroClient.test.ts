@@ -7,6 +7,7 @@ import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
+import * as Ref from "effect/Ref"
 import * as TestClock from "effect/TestClock"
 import * as CloroClient from "../src/CloroClient.js"
 import type { CloroError } from "../src/CloroError.js"
@@ -451,5 +452,48 @@ describe("CloroClient.withRetry", () => {
       yield* TestClock.adjust("1 second")
       yield* Fiber.join(fiber)
       expect(yield* mock.sent).toHaveLength(1 + 3)
+    }))
+})
+
+describe("CloroClient retries of task submissions", () => {
+  const submitted = {
+    success: true,
+    task: { id: "t-1", taskType: "CHATGPT", status: "QUEUED", priority: 1, createdAt: "2026-11-28T10:00:00.000Z" },
+    credits: { creditsToCharge: 5, creditsCharged: null }
+  }
+  const run = (task: Parameters<CloroClient.CloroClientShape["tasks"]["submit"]>[0]) =>
+    Effect.gen(function*() {
+      const attempts = yield* Ref.make(0)
+      const mock = yield* MockHttp.make(() =>
+        Effect.flatMap(Ref.getAndUpdate(attempts, (n) => n + 1), (n) =>
+          Effect.succeed(n === 0 ? "reset" as const : MockHttp.json(submitted)))
+      )
+      const policy = yield* RetryPolicy.make({ maxRetries: 3, base: "1 millis", jitter: false, budget: false })
+      const client = yield* CloroClient.make.pipe(
+        Effect.provide(
+          Layer.mergeAll(
+            CloroConfig.layer({ apiKey: API_KEY }),
+            Layer.succeed(HttpClient.HttpClient, mock.client),
+            Layer.succeed(RetryPolicy.RetryPolicy, policy)
+          )
+        )
+      )
+      const fiber = yield* Effect.fork(Effect.either(client.tasks.submit(task)))
+      yield* TestClock.adjust("1 second")
+      return { result: yield* Fiber.join(fiber), sent: (yield* mock.sent).length }
+    })
+
+  it.effect("a dropped connection is not retried without an idempotency key: the task may exist already", () =>
+    Effect.gen(function*() {
+      const { result, sent } = yield* run({ taskType: "CHATGPT", payload: { prompt: "hi", country: "US" } })
+      expect(sent).toBe(1)
+      expect(Either.isLeft(result) && result.left._tag).toBe("TransportError")
+    }))
+
+  it.effect("with an idempotency key the same submission is safely retried", () =>
+    Effect.gen(function*() {
+      const { result, sent } = yield* run({ taskType: "CHATGPT", payload: { prompt: "hi", country: "US" }, idempotencyKey: "job-1" })
+      expect(sent).toBe(2)
+      expect(Either.isRight(result)).toBe(true)
     }))
 })

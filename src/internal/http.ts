@@ -40,6 +40,13 @@ export interface Call<A> {
   /** Decodes the whole JSON body of a 2xx answer. */
   readonly decode: (json: unknown) => Either.Either<A, ParseResult.ParseError>
   readonly timeout: Duration.Duration
+  /**
+   * Whether sending the call twice is safe. A timeout or a dropped connection
+   * leaves unknown whether cloro acted on the call, so such failures are
+   * retried only when this is true (reads, and task submissions that carry an
+   * idempotency key). Defaults to true.
+   */
+  readonly idempotent?: boolean
 }
 
 /** A decoded 2xx answer with what its headers said. */

@@ -134,9 +134,16 @@ export const run = <A>(
           )
     })
 
+  // After a timeout or a dropped connection cloro may have acted on the call;
+  // sending a non-idempotent call again could create a second task.
+  const ambiguous = (error: CloroError) => error._tag === "Timeout" || error._tag === "TransportError"
+  const retrySafe = call.idempotent === false
+    ? Schedule.whileInput(retry.schedule, (error: CloroError) => !ambiguous(error))
+    : retry.schedule
+
   const retried = attempt(0).pipe(
     Effect.retry(
-      retry.schedule.pipe(
+      retrySafe.pipe(
         // A check runs only once the schedule has decided to go on (`tapInput`
         // would also count the failure that ends the retries).
         Schedule.checkEffect((error: CloroError) =>
