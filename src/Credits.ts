@@ -13,6 +13,7 @@
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as HashMap from "effect/HashMap"
+import * as HashSet from "effect/HashSet"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
@@ -87,7 +88,7 @@ export interface CreditsShape {
   /** Adopts a balance cloro reported (`X-Credits-Remaining`, `GET /v1/credits`). */
   readonly observeBalance: (remaining: number) => Effect.Effect<void>
   /** Changes the budget (`undefined` removes it). */
-  readonly setBudget: (budget: number | undefined) => Effect.Effect<void>
+  readonly setBudget: (budget: number | undefined) => Effect.Effect<void, CreditsConfigError>
   readonly snapshot: Effect.Effect<Snapshot>
 }
 
@@ -117,6 +118,27 @@ export class CreditsConfigError extends Schema.TaggedError<CreditsConfigError>()
  */
 export class Credits extends Context.Tag("cloro-effect/Credits")<Credits, CreditsShape>() {}
 
+/**
+ * Ids of tasks already settled, so a webhook and a poll of the same task
+ * charge once. Two generations bound the memory: when the newer one is full it
+ * becomes the older one, so at least the last `SETTLED_MEMORY` ids are always
+ * remembered, and at most twice that.
+ */
+interface SettledTasks {
+  readonly current: HashSet.HashSet<string>
+  readonly previous: HashSet.HashSet<string>
+}
+
+const SETTLED_MEMORY = 100_000
+
+const wasSettled = (settled: SettledTasks, taskId: string): boolean =>
+  HashSet.has(settled.current, taskId) || HashSet.has(settled.previous, taskId)
+
+const markSettled = (settled: SettledTasks, taskId: string): SettledTasks =>
+  HashSet.size(settled.current) >= SETTLED_MEMORY
+    ? { current: HashSet.make(taskId), previous: settled.current }
+    : { ...settled, current: HashSet.add(settled.current, taskId) }
+
 interface State {
   readonly nextId: number
   readonly balance: number | undefined
@@ -127,7 +149,7 @@ interface State {
   /** Reservations moved to tasks, by task id. */
   readonly tasks: HashMap.HashMap<string, Reservation>
   /** Tasks already settled, so a webhook and a poll of the same task charge once. */
-  readonly settledTasks: HashMap.HashMap<string, true>
+  readonly settledTasks: SettledTasks
 }
 
 const addSpend = (state: State, tag: string | undefined, amount: number): State => ({
@@ -172,7 +194,7 @@ export const make = (options: CreditsOptions = {}): Effect.Effect<CreditsShape, 
       budget: options.budget,
       spentByTag: HashMap.empty(),
       tasks: HashMap.empty(),
-      settledTasks: HashMap.empty()
+      settledTasks: { current: HashSet.empty(), previous: HashSet.empty() }
     })
 
     const reserveAll = (amounts: ReadonlyArray<number>, tag?: string) =>
@@ -220,14 +242,14 @@ export const make = (options: CreditsOptions = {}): Effect.Effect<CreditsShape, 
 
     const holdForTask = (reservation: Reservation, taskId: string) =>
       SynchronizedRef.update(state, (s) =>
-        HashMap.has(s.settledTasks, taskId)
+        wasSettled(s.settledTasks, taskId)
           // The task finished before its submit was recorded: its charge is already counted.
           ? { ...s, reserved: s.reserved - reservation.amount }
           : { ...s, tasks: HashMap.set(s.tasks, taskId, reservation) })
 
     const settleTask = (taskId: string, charged: number, tag?: string) =>
       SynchronizedRef.update(state, (s) => {
-        if (HashMap.has(s.settledTasks, taskId)) return s
+        if (wasSettled(s.settledTasks, taskId)) return s
         const held = HashMap.get(s.tasks, taskId)
         const withoutHold: State = Option.match(held, {
           onNone: () => s,
@@ -235,7 +257,7 @@ export const make = (options: CreditsOptions = {}): Effect.Effect<CreditsShape, 
         })
         const tagOf = Option.match(held, { onNone: () => tag, onSome: (r) => r.tag ?? tag })
         return addSpend(
-          { ...withoutHold, settledTasks: HashMap.set(s.settledTasks, taskId, true as const) },
+          { ...withoutHold, settledTasks: markSettled(s.settledTasks, taskId) },
           tagOf,
           Math.max(0, charged)
         )
@@ -252,7 +274,10 @@ export const make = (options: CreditsOptions = {}): Effect.Effect<CreditsShape, 
         Number.isFinite(remaining) && remaining >= 0
           ? SynchronizedRef.update(state, (s) => ({ ...s, balance: remaining }))
           : Effect.void,
-      setBudget: (budget) => SynchronizedRef.update(state, (s) => ({ ...s, budget })),
+      setBudget: (budget) =>
+        budget === undefined || (Number.isFinite(budget) && budget >= 0)
+          ? SynchronizedRef.update(state, (s) => ({ ...s, budget }))
+          : Effect.fail(new CreditsConfigError({ message: `budget must be a finite number ≥ 0, got ${budget}` })),
       snapshot: Effect.map(SynchronizedRef.get(state), (s): Snapshot => ({
         balance: s.balance,
         spent: s.spent,

@@ -62,3 +62,17 @@ describe("Credits", () => {
       expect(error._tag).toBe("CreditsConfigError")
     }))
 })
+
+describe("Credits.setBudget", () => {
+  it.effect("refuses a budget that is not a finite number ≥ 0, and keeps the old one", () =>
+    Effect.gen(function*() {
+      const ledger = yield* Credits.make({ budget: 10 })
+      for (const bad of [Number.NaN, -1, Number.POSITIVE_INFINITY]) {
+        const error = yield* Effect.flip(ledger.setBudget(bad))
+        expect(error._tag).toBe("CreditsConfigError")
+      }
+      expect((yield* ledger.snapshot).budget).toBe(10)
+      yield* ledger.setBudget(undefined)
+      expect((yield* ledger.snapshot).budget).toBeUndefined()
+    }))
+})
