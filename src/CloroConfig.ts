@@ -146,6 +146,10 @@ export const make = (options: CloroConfigOptions): Effect.Effect<CloroConfigShap
     if (/\s/.test(Redacted.value(apiKey))) {
       return yield* new CloroConfigError({ setting: "apiKey", message: "contains white space" })
     }
+    // A header value with control characters would make the HTTP client throw at send time.
+    if (options.userAgent !== undefined && !/^[\x20-\x7e]{1,200}$/.test(options.userAgent)) {
+      return yield* new CloroConfigError({ setting: "userAgent", message: "must be 1–200 printable ASCII characters" })
+    }
     const baseUrl = yield* checkBaseUrl(options.baseUrl ?? DEFAULT_BASE_URL)
     const monitorTimeout = yield* checkTimeout("monitorTimeout", options.monitorTimeout, DEFAULT_MONITOR_TIMEOUT)
     const referenceTimeout = yield* checkTimeout("referenceTimeout", options.referenceTimeout, DEFAULT_REFERENCE_TIMEOUT)

@@ -202,8 +202,8 @@ export const fromAnswer = (answer: ErrorAnswer): ApiError => {
         value: asString(detail(envelope.details, "value"))
       })
     case 429: {
-      // The oldest envelope (hourly limits) and unknown 429s are rate limits;
-      // a concurrency 429 always says so in its code or carries concurrency headers.
+      // The oldest envelope (hourly limits) and unknown 429s are rate limits; a
+      // concurrency 429 says so in its code, or at least in its message.
       if (/concurren/i.test(message)) {
         return new ConcurrentLimitExceeded({
           ...common,
