@@ -355,6 +355,12 @@ export interface RunOptions {
   /** Tasks per `POST /v1/async/task/batch`, 1 to 500; default 500. */
   readonly batchSize?: number | undefined
   /**
+   * Sends a partial batch once its first task has waited this long, so a
+   * slowly trickling input stream is not held back until `batchSize` inputs
+   * have arrived. Default: wait for a full batch (or the end of the input).
+   */
+  readonly batchWindow?: Duration.DurationInput | undefined
+  /**
    * Tasks submitted and not yet finished at once (each one polled, or waited
    * for); default 1,000. At most this many plus one batch are held in memory.
    */
@@ -421,6 +427,7 @@ export const idempotencyKeyFor = (id: string, options: { readonly keyPrefix?: st
 
 interface Settings {
   readonly batchSize: number
+  readonly batchWindow: Duration.Duration | undefined
   readonly inFlight: number
   readonly pollConcurrency: number
   readonly schedule: Schedule.Schedule<unknown, Task.TaskState>
@@ -469,13 +476,17 @@ const settingsOf = (options: RunOptions): Either.Either<Settings, InvalidRequest
     webhookUrl: hooks === undefined || isWebhookTarget({ url: hooks.url })
       ? Either.right(hooks?.url)
       : Either.left(new FieldIssue({ field: "webhooks.url", message: "must be an absolute http(s) URL" })),
-    fallbackAfter: durationIssue("webhooks.fallbackAfter", hooks?.fallbackAfter, Duration.minutes(2))
+    fallbackAfter: durationIssue("webhooks.fallbackAfter", hooks?.fallbackAfter, Duration.minutes(2)),
+    batchWindow: options.batchWindow === undefined
+      ? Either.right(undefined)
+      : durationIssue("batchWindow", options.batchWindow, Duration.zero)
   }
   return Either.all(fields).pipe(
     // every issue, not only the first that `Either.all` stops at
     Either.mapLeft(() => invalidOptions(Arr.getLefts(Object.values(fields)))),
-    Either.map(({ batchSize, fallbackAfter, inFlight, pollConcurrency, timeout }): Settings => ({
+    Either.map(({ batchSize, batchWindow, fallbackAfter, inFlight, pollConcurrency, timeout }): Settings => ({
       batchSize,
+      batchWindow,
       inFlight,
       pollConcurrency,
       schedule: options.schedule ?? defaultPollSchedule,
@@ -883,7 +894,9 @@ export const run = <E = never, R = never>(
     const inputs: Stream.Stream<unknown, E, R> = isStream(requests) ? requests : Stream.fromIterable(requests)
     return inputs.pipe(
       Stream.zipWithIndex,
-      Stream.grouped(settings.batchSize),
+      settings.batchWindow === undefined
+        ? Stream.grouped(settings.batchSize)
+        : Stream.groupedWithin(settings.batchSize, settings.batchWindow),
       Stream.mapEffect(submitGroup),
       Stream.flattenChunks,
       Stream.mapEffect(outcomeOf, { concurrency: settings.inFlight, unordered: true })

@@ -328,3 +328,35 @@ function c<N extends Engine.EngineName>(engine: N, payload: Engine.Request<N>) {
     expands: engine === "aimode" && JSON.stringify(payload).includes("expandProducts")
   }
 }
+
+describe("AsyncTasks.run batchWindow", () => {
+  it.scoped("sends a partial batch of a trickling stream once the window passes", () =>
+    Effect.gen(function*() {
+      const h = yield* start({})
+      const trickle = Stream.concat(
+        Stream.fromIterable([0, 1, 2].map((i) => ({ id: `slow-${i}`, task: google(`slow ${i}`) }))),
+        Stream.never
+      )
+      const without = yield* Effect.fork(AsyncTasks.run(trickle).pipe(Stream.take(3), Stream.runCollect, provide(h)))
+      yield* TestClock.adjust("30 seconds")
+      // without a window the three inputs wait for 497 more that never come
+      expect((yield* h.sim.tasks).length).toBe(0)
+      yield* Fiber.interrupt(without)
+      const outcomes = yield* drive(
+        AsyncTasks.run(trickle, { batchWindow: "2 seconds" }).pipe(Stream.take(3), Stream.runCollect, provide(h))
+      )
+      expect(Chunk.size(outcomes)).toBe(3)
+      expect(Chunk.toReadonlyArray(outcomes).every((o) => Either.isRight(o.result))).toBe(true)
+      expect((yield* h.sim.tasks).length).toBe(3)
+    }))
+
+  it.scoped("refuses a batchWindow that is not a positive duration", () =>
+    Effect.gen(function*() {
+      const h = yield* start({})
+      const error = yield* Effect.flip(
+        AsyncTasks.run([], { batchWindow: -5 }).pipe(Stream.runCollect, provide(h))
+      )
+      expect(error._tag).toBe("InvalidRequest")
+    }))
+})
+
