@@ -281,6 +281,8 @@ export const make: Effect.Effect<CloroClientShape, never, CloroConfig | HttpClie
         return { result: answer.body, usage: answer.usage }
       }).pipe(
         Effect.withSpan(`cloro ${call.method} ${call.path}`, {
+          // The call site is always this line, so a captured stack would only cost time.
+          captureStackTrace: false,
           kind: "client",
           attributes: { "http.request.method": call.method, "url.path": call.path, "cloro.tag": options?.tag }
         })
