@@ -202,29 +202,6 @@ const fromEither = <A>(either: Either.Either<A, InvalidRequest>): Effect.Effect<
 
 const decodeWith = <A, I>(schema: Schema.Schema<A, I>) => Http.decodeWith(schema)
 
-/** The async price of a task (no sync surcharge), by its engine. */
-const estimateTask = (task: Task.SubmitTask): number => {
-  const async = { mode: "async" } as const
-  switch (task.taskType) {
-    case "CHATGPT":
-      return Pricing.estimate("chatgpt", task.payload, async)
-    case "PERPLEXITY":
-      return Pricing.estimate("perplexity", task.payload, async)
-    case "GEMINI":
-      return Pricing.estimate("gemini", task.payload, async)
-    case "COPILOT":
-      return Pricing.estimate("copilot", task.payload, async)
-    case "GROK":
-      return Pricing.estimate("grok", task.payload, async)
-    case "AIMODE":
-      return Pricing.estimate("aimode", task.payload, async)
-    case "GOOGLE":
-      return Pricing.estimate("google", task.payload, async)
-    case "GOOGLE_NEWS":
-      return Pricing.estimate("googleNews", task.payload, async)
-  }
-}
-
 const validateGoto = (input: unknown): Either.Either<GoogleGoto.Request, InvalidRequest> =>
   Either.mapLeft(
     Schema.decodeUnknownEither(GoogleGoto.Request, { errors: "all", onExcessProperty: "error" })(input),
@@ -357,7 +334,7 @@ export const make: Effect.Effect<CloroClientShape, never, CloroConfig | HttpClie
         onSome: (ledger) =>
           // Released on any failure or interruption; moved onto task ids (or released) on success.
           Effect.acquireUseRelease(
-            ledger.reserveAll(tasks.map(estimateTask), tag),
+            ledger.reserveAll(tasks.map(Pricing.estimateTask), tag),
             () => send,
             (reservations, exit) => {
               const ids = Exit.isSuccess(exit) ? acceptedIds(exit.value) : []

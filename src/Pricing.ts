@@ -16,6 +16,7 @@
  *
  * @since 0.1.0
  */
+import type * as Task from "./Task.js"
 import type { EngineName, Request } from "./Engine.js"
 
 /**
@@ -190,3 +191,38 @@ export const maxCharge = <N extends EngineName>(
   request: Request<N>,
   options: { readonly mode: Mode }
 ): number => charge(engine, request, { mode: options.mode, productClusters: MAX_PRODUCT_CLUSTERS })
+
+/**
+ * The estimated price of an async task (no sync surcharge), by its
+ * `taskType`; the typed switch keeps each payload with its own engine.
+ *
+ * @example
+ * ```ts
+ * import { Pricing, Task } from "cloro-effect"
+ *
+ * Pricing.estimateTask(Task.make("chatgpt", { prompt: "hi", country: "US" })) // 5
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const estimateTask = (task: Task.SubmitTask): number => {
+  const async = { mode: "async" } as const
+  switch (task.taskType) {
+    case "CHATGPT":
+      return estimate("chatgpt", task.payload, async)
+    case "PERPLEXITY":
+      return estimate("perplexity", task.payload, async)
+    case "GEMINI":
+      return estimate("gemini", task.payload, async)
+    case "COPILOT":
+      return estimate("copilot", task.payload, async)
+    case "GROK":
+      return estimate("grok", task.payload, async)
+    case "AIMODE":
+      return estimate("aimode", task.payload, async)
+    case "GOOGLE":
+      return estimate("google", task.payload, async)
+    case "GOOGLE_NEWS":
+      return estimate("googleNews", task.payload, async)
+  }
+}

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as ChatGPT from "../src/engines/ChatGPT.js"
 import * as Pricing from "../src/Pricing.js"
+import * as Task from "../src/Task.js"
 
 const both = (sync: number, async: number) => ({ sync, async })
 
@@ -134,5 +135,14 @@ describe("Pricing.maxCharge", () => {
     expect(Pricing.maxCharge("aimode", { prompt: "p", gl: "us" }, { mode: "sync" })).toBe(6)
     expect(Pricing.maxCharge("google", { query: "q", gl: "us", pages: 3, include: { aioverview: true } }, { mode: "sync" }))
       .toBe(11)
+  })
+})
+
+describe("Pricing.estimateTask", () => {
+  it("prices an async task by its taskType, without the sync surcharge", () => {
+    expect(Pricing.estimateTask(Task.make("chatgpt", { prompt: "hi", country: "US", include: { shopping: true } }))).toBe(7)
+    expect(Pricing.estimateTask(Task.make("google", { query: "crm", country: "US", pages: 3, include: { aioverview: true } }))).toBe(9)
+    expect(Pricing.estimateTask(Task.make("googleNews", { query: "crm", country: "US" }))).toBe(3)
+    expect(Pricing.estimateTask(Task.make("perplexity", { prompt: "hi", country: "US", state: "CA" }))).toBe(6)
   })
 })
