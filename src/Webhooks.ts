@@ -429,12 +429,17 @@ const receive = <R>(
     }
     const event = received.right
     const taskId = event.state.task.id
-    if (!(yield* dedupe.claim(taskId))) {
+    const claim = yield* dedupe.claim(taskId)
+    if (claim === "Handled") {
       // already handled: a 2xx stops cloro's retries
       return respond(200, { received: true, duplicate: true })
     }
+    if (claim === "Pending") {
+      // the first attempt may still fail; a 2xx here would stop the retry that would then be needed
+      return respond(409, { error: { code: "InProgress", message: "This task's delivery is still being handled" } })
+    }
     const handedOver = yield* handOver(event).pipe(
-      Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : dedupe.release(taskId))),
+      Effect.onExit((exit) => (Exit.isSuccess(exit) ? dedupe.confirm(taskId) : dedupe.release(taskId))),
       Effect.either
     )
     return Either.isLeft(handedOver)
@@ -450,7 +455,8 @@ const receive = <R>(
 export interface Receiver {
   /**
    * Answers a delivery: 200 when accepted and when it is a redelivery of a
-   * task already accepted (so cloro stops retrying), 401 for a bad signature
+   * task already accepted (so cloro stops retrying), 409 for a redelivery
+   * while the first attempt is still being handed over, 401 for a bad signature
    * or a stale timestamp, 400 for a body that is not a finished task, 405 for
    * another method, 503 once the receiver's scope is closed or its buffer full.
    */

@@ -4,6 +4,7 @@ import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { describe, expect, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Redacted from "effect/Redacted"
@@ -369,5 +370,38 @@ describe("Webhooks.makeHandler", () => {
       const duplicate = yield* call(app, post(body, headersFor(body, { attempt: 3 })))
       expect(duplicate.body).toEqual({ received: true, duplicate: true })
       expect(yield* Ref.get(seen)).toEqual([`${taskId(1)}#1`, `${taskId(1)}#2`])
+    }))
+
+  it.effect("does not acknowledge a redelivery while the first hand-over is still running, so its failure loses nothing", () =>
+    Effect.gen(function*() {
+      yield* atSigningTime
+      const started = yield* Deferred.make<void>()
+      const gate = yield* Deferred.make<void>()
+      const calls = yield* Ref.make(0)
+      const app = yield* Webhooks.makeHandler({
+        secret,
+        onEvent: () =>
+          Ref.getAndUpdate(calls, (n) => n + 1).pipe(
+            Effect.flatMap((n) =>
+              n === 0
+                ? Deferred.succeed(started, undefined).pipe(
+                  Effect.zipRight(Deferred.await(gate)),
+                  Effect.zipRight(Effect.fail("database down"))
+                )
+                : Effect.void
+            )
+          )
+      })
+      const body = completedBody()
+      const first = yield* Effect.fork(call(app, post(body, headersFor(body, { attempt: 1 }))))
+      yield* Deferred.await(started)
+      // cloro timed the first attempt out and retries while it is still being handled
+      const concurrent = yield* call(app, post(body, headersFor(body, { attempt: 2 })))
+      expect(concurrent.status).toBeGreaterThanOrEqual(300)
+      yield* Deferred.succeed(gate, undefined)
+      expect((yield* Fiber.join(first)).status).toBe(500)
+      const retried = yield* call(app, post(body, headersFor(body, { attempt: 3 })))
+      expect(retried.body).toEqual({ received: true, duplicate: false })
+      expect(yield* Ref.get(calls)).toBe(2)
     }))
 })
