@@ -267,7 +267,10 @@ const checkSignature = (
         (malformed > 0 ? ` (${malformed} malformed)` : "")
     )
   }
-  const expected = secretList(secrets).map((secret) => Signature.digest(reveal(secret), timestamp, rawBody))
+  // Anyone can sign with an empty key, so an empty secret (an unset variable, say) verifies nothing.
+  const keys = secretList(secrets).map(reveal).filter((secret) => secret.length > 0)
+  if (keys.length === 0) return refuse("Mismatch", "No webhook secret is configured (the secret is empty)")
+  const expected = keys.map((secret) => Signature.digest(secret, timestamp, rawBody))
   return Signature.matchesAny(expected, signatures)
     ? Either.right(timestamp)
     : refuse("Mismatch", "No signature matches the body and timestamp with the configured secret")

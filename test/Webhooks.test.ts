@@ -121,6 +121,21 @@ describe("Webhooks.verify", () => {
       }
     }))
 
+  it.effect("never accepts a signature made with an empty secret (an unset environment variable)", () =>
+    Effect.gen(function*() {
+      yield* atSigningTime
+      const body = completedBody()
+      // anyone can compute HMAC-SHA256 under an empty key, so such a "signature" proves nothing
+      const forged = headersFor(body, { key: "" })
+      for (const configured of ["", Redacted.make(""), ["", ""]] as const) {
+        const error = yield* Effect.flip(Webhooks.verify(configured, forged, body))
+        expect(error._tag).toBe("WebhookSignatureInvalid")
+      }
+      // an empty entry beside a real secret is skipped; the real one still verifies
+      expect((yield* Webhooks.verify(["", secret], headersFor(body), body)).verified).toBe(true)
+      expect(yield* Effect.flip(Webhooks.verify(["", secret], forged, body))).toMatchObject({ reason: "Mismatch" })
+    }))
+
   it.effect("names a missing or malformed header", () =>
     Effect.gen(function*() {
       yield* atSigningTime
