@@ -3,6 +3,7 @@ import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
+import * as Random from "effect/Random"
 import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
@@ -132,6 +133,19 @@ describe("AsyncTasks.run outcomes", () => {
       const same = outcomes.filter((o) => o.id === "same")
       expect(same.map((o) => o.taskId)).toEqual([same[0]?.taskId, same[0]?.taskId])
       expect(yield* h.sim.tasks).toHaveLength(2)
+    }))
+
+  it.scoped("inputs without an id get keys no pinned Random can repeat, so a second run is not mistaken for the first", () =>
+    Effect.gen(function*() {
+      const h = yield* start({ latency: { default: CloroSimulator.fixed(1_000) } })
+      // each run pinned to the same seed, as two runs of a reproducible job would be (and as two
+      // processes whose live Random got the same 32-bit seed are)
+      const once = () =>
+        runAll(h, [{ task: google("one") }, { task: google("two") }]).pipe(Effect.withRandom(Random.make("reproducible")))
+      const first = yield* once()
+      const second = yield* once()
+      expect([...first, ...second].map((o) => errorOf(o)?._tag)).toEqual([undefined, undefined, undefined, undefined])
+      expect(yield* h.sim.tasks).toHaveLength(4)
     }))
 
   it.effect("invalid options fail the stream with every issue", () =>

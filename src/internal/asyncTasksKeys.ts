@@ -7,7 +7,6 @@
  * @internal
  */
 import * as Effect from "effect/Effect"
-import * as Random from "effect/Random"
 import * as Crypto from "node:crypto"
 import { maxIdempotencyKeyLength } from "../Task.js"
 
@@ -43,13 +42,13 @@ export const keyFor = (id: string, prefix: string): string => {
     : `${prefix}${hashedMarker}${Crypto.createHash("sha256").update(id, "utf8").digest("hex")}`
 }
 
-const hex32 = Effect.map(Random.nextIntBetween(0, 0x1_0000_0000), (n) => n.toString(16).padStart(8, "0"))
-
 /**
- * A fresh key for an input without an id: 128 bits from Effect's `Random`
- * (so a test can pin it), under the prefix.
+ * A fresh key for an input without an id: 128 bits from the OS's CSPRNG,
+ * under the prefix. Not from Effect's `Random`: a live one is seeded with 32
+ * bits per process and a pinned one repeats on every run, and a repeated key
+ * makes cloro refuse a new task as already submitted.
  *
  * @internal
  */
 export const randomKey = (prefix: string): Effect.Effect<string> =>
-  Effect.map(Effect.all([hex32, hex32, hex32, hex32]), (parts) => `${prefix}${randomMarker}${parts.join("")}`)
+  Effect.sync(() => `${prefix}${randomMarker}${Crypto.randomBytes(16).toString("hex")}`)
