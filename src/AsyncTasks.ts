@@ -670,7 +670,7 @@ export const run = <E = never, R = never>(
     if (webhooks !== undefined) {
       // Polls settle through the client's own ledger; deliveries are handed to it here.
       yield* Stream.runForEach(webhooks.events, (event) =>
-        Effect.flatMap(tracker.deliver(event.state), (ours) => (ours ? client.tasks.settle(event.state) : Effect.void))).pipe(
+        Effect.flatMap(tracker.deliver(event.state), (ours) => (ours ? client.tasks.settle(event.state, callOptions?.tag) : Effect.void))).pipe(
           Effect.forkScoped
         )
     }

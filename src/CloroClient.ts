@@ -108,7 +108,7 @@ export interface CloroClientShape {
      * Feeds a task state seen outside `get` (a webhook delivery) to the
      * client's ledger; a finished task is settled once however it is seen.
      */
-    readonly settle: (state: Task.TaskState) => Effect.Effect<void>
+    readonly settle: (state: Task.TaskState, tag?: string | undefined) => Effect.Effect<void>
   }
   /** Free reference endpoints. */
   readonly account: {
@@ -304,7 +304,8 @@ export const make: Effect.Effect<CloroClientShape, never, CloroConfig | HttpClie
     })
 
     /** Settles a finished task's charge in the ledger (once per task id). */
-    const settleFinished = (state: Task.TaskState) =>
+    /** The task's own hold keeps the tag it was submitted with; `tag` counts tasks followed without one. */
+    const settleFinished = (state: Task.TaskState, tag?: string) =>
       Option.match(credits, {
         onNone: () => Effect.void,
         onSome: (ledger) =>
@@ -313,7 +314,8 @@ export const make: Effect.Effect<CloroClientShape, never, CloroConfig | HttpClie
             // a failure is free and a completion is counted at its estimate rather than never.
             ? ledger.settleTask(
               state.task.id,
-              state.credits.creditsCharged ?? (state.status === "FAILED" ? 0 : state.credits.creditsToCharge)
+              state.credits.creditsCharged ?? (state.status === "FAILED" ? 0 : state.credits.creditsToCharge),
+              tag
             )
             : Effect.void
       })
@@ -399,7 +401,7 @@ export const make: Effect.Effect<CloroClientShape, never, CloroConfig | HttpClie
           options,
           free
         )
-        yield* settleFinished(response.result)
+        yield* settleFinished(response.result, options?.tag)
         return response
       })
 

@@ -359,4 +359,14 @@ describe("limits against the simulator", () => {
       expect(done.result.text.length).toBeGreaterThan(0)
       expect((yield* sim.counters).peakConcurrency["acme"]).toBe(1)
     }))
+
+  it.scoped("a task followed with a tag is counted under it when its submission had none", () =>
+    Effect.gen(function*() {
+      const { client, ledger } = yield* setup()
+      const submitted = yield* client.tasks.submit({ taskType: "PERPLEXITY", payload: { prompt: "p", country: "US" } })
+      yield* TestClock.adjust("1 second")
+      yield* client.tasks.get(submitted.result.task.id, { tag: "carol" })
+      expect((yield* ledger.snapshot).spentByTag).toEqual({ carol: 4 })
+    }))
 })
+
