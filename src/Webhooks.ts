@@ -486,14 +486,45 @@ export interface MakeReceiverOptions extends ReceiverOptions {
 }
 
 /**
+ * A receiver or handler was given settings it cannot work with.
+ *
+ * @since 0.1.0
+ */
+export class WebhookConfigError extends Schema.TaggedError<WebhookConfigError>()("WebhookConfigError", {
+  setting: Schema.String,
+  message: Schema.String
+}) {}
+
+/** Refuses settings that would quietly weaken the receiver (no dedupe, any timestamp...). */
+const checkReceiverOptions = (
+  options: ReceiverOptions & { readonly bufferSize?: number | undefined }
+): Effect.Effect<void, WebhookConfigError> => {
+  const refuse = (setting: string, message: string) => Effect.fail(new WebhookConfigError({ setting, message }))
+  const { bufferSize, dedupeCapacity, toleranceSeconds } = options
+  if (toleranceSeconds !== undefined && !(Number.isFinite(toleranceSeconds) && toleranceSeconds >= 0)) {
+    return refuse("toleranceSeconds", "must be a finite number of seconds ≥ 0")
+  }
+  if (dedupeCapacity !== undefined && !(Number.isInteger(dedupeCapacity) && dedupeCapacity >= 1)) {
+    return refuse("dedupeCapacity", "must be a whole number ≥ 1")
+  }
+  if (bufferSize !== undefined && !(Number.isInteger(bufferSize) && bufferSize >= 1)) {
+    return refuse("bufferSize", "must be a whole number ≥ 1")
+  }
+  return Effect.void
+}
+
+/**
  * Makes a receiver whose accepted tasks come out of a stream.
  *
  * @since 0.1.0
  */
-export const makeReceiver = (options: MakeReceiverOptions = {}): Effect.Effect<Receiver, never, Scope.Scope> =>
+export const makeReceiver = (
+  options: MakeReceiverOptions = {}
+): Effect.Effect<Receiver, WebhookConfigError, Scope.Scope> =>
   Effect.gen(function*() {
+    yield* checkReceiverOptions(options)
     const queue = yield* Effect.acquireRelease(
-      options.bufferSize !== undefined && options.bufferSize > 0
+      options.bufferSize !== undefined
         ? Queue.dropping<WebhookEvent>(options.bufferSize)
         : Queue.unbounded<WebhookEvent>(),
       Queue.shutdown
@@ -546,15 +577,20 @@ export interface MakeHandlerOptions<E, R> extends ReceiverOptions {
  *
  * @since 0.1.0
  */
-export const makeHandler = <E, R>(options: MakeHandlerOptions<E, R>): Effect.Effect<HttpApp.Default<never, R>> =>
-  Effect.map(Dedupe.make(options.dedupeCapacity ?? defaultDedupeCapacity), (dedupe) =>
-    receive(options, dedupe, (event) =>
-      options.onEvent(event).pipe(
-        Effect.catchAllCause((cause) =>
-          Effect.logError("cloro webhook handler failed", cause).pipe(
-            Effect.zipRight(
-              Effect.fail<HandOverFailed>({ status: 500, code: "HandlerFailed", message: "The webhook handler failed" })
+export const makeHandler = <E, R>(
+  options: MakeHandlerOptions<E, R>
+): Effect.Effect<HttpApp.Default<never, R>, WebhookConfigError> =>
+  Effect.zipRight(checkReceiverOptions(options), Dedupe.make(options.dedupeCapacity ?? defaultDedupeCapacity)).pipe(
+    Effect.map((dedupe) =>
+      receive(options, dedupe, (event) =>
+        options.onEvent(event).pipe(
+          Effect.catchAllCause((cause) =>
+            Effect.logError("cloro webhook handler failed", cause).pipe(
+              Effect.zipRight(
+                Effect.fail<HandOverFailed>({ status: 500, code: "HandlerFailed", message: "The webhook handler failed" })
+              )
             )
           )
-        )
-      )))
+        ))
+    )
+  )

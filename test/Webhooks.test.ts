@@ -420,3 +420,16 @@ describe("Webhooks.makeHandler", () => {
       expect(yield* Ref.get(calls)).toBe(2)
     }))
 })
+
+describe("Webhooks receiver settings", () => {
+  it.scoped("refuses settings that would quietly weaken it", () =>
+    Effect.gen(function*() {
+      const bad = [{ toleranceSeconds: -1 }, { toleranceSeconds: Number.NaN }, { dedupeCapacity: 0 }, { dedupeCapacity: 1.5 }, { bufferSize: 0 }]
+      for (const options of bad) {
+        const error = yield* Effect.flip(Webhooks.makeReceiver(options))
+        expect(error._tag).toBe("WebhookConfigError")
+      }
+      const handlerError = yield* Effect.flip(Webhooks.makeHandler({ dedupeCapacity: -3, onEvent: () => Effect.void }))
+      expect(handlerError.setting).toBe("dedupeCapacity")
+    }))
+})
