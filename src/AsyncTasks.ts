@@ -891,7 +891,17 @@ export const run = <E = never, R = never>(
     const outcomeOf = (step: Step): Effect.Effect<Outcome> =>
       step._tag === "Done" ? Effect.succeed(step.outcome) : follow(step)
 
-    const inputs: Stream.Stream<unknown, E, R> = isStream(requests) ? requests : Stream.fromIterable(requests)
+    const source: Stream.Stream<unknown, E, R> = isStream(requests) ? requests : Stream.fromIterable(requests)
+    // A failing input stream must not drop the outcomes of tasks already submitted:
+    // the input ends there, every task sent so far is followed to its outcome, and
+    // only then does the run fail with the input's error.
+    const inputFailure = yield* Ref.make<Option.Option<E>>(Option.none())
+    const inputs = source.pipe(
+      Stream.catchAll((error) => Stream.fromEffect(Ref.set(inputFailure, Option.some(error))).pipe(Stream.drain))
+    )
+    const failIfInputFailed = Stream.fromEffect(Ref.get(inputFailure)).pipe(
+      Stream.flatMap(Option.match({ onNone: () => Stream.empty, onSome: Stream.fail }))
+    )
     return inputs.pipe(
       Stream.zipWithIndex,
       settings.batchWindow === undefined
@@ -899,6 +909,7 @@ export const run = <E = never, R = never>(
         : Stream.groupedWithin(settings.batchSize, settings.batchWindow),
       Stream.mapEffect(submitGroup),
       Stream.flattenChunks,
-      Stream.mapEffect(outcomeOf, { concurrency: settings.inFlight, unordered: true })
+      Stream.mapEffect(outcomeOf, { concurrency: settings.inFlight, unordered: true }),
+      Stream.concat(failIfInputFailed)
     )
   }))

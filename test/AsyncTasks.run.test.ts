@@ -374,3 +374,22 @@ describe("AsyncTasks.run batchWindow", () => {
     }))
 })
 
+describe("AsyncTasks.run with a failing input stream", () => {
+  it.scoped("follows every task already submitted to its outcome, then fails with the input's error", () =>
+    Effect.gen(function*() {
+      const h = yield* start({})
+      const inputs = Stream.concat(
+        Stream.fromIterable([0, 1, 2].map((i) => ({ id: `before-failure-${i}`, task: google(`q ${i}`) }))),
+        Stream.fail("the input broke" as const)
+      )
+      const emitted = yield* drive(
+        AsyncTasks.run(inputs).pipe(Stream.either, Stream.runCollect, Effect.map(Chunk.toReadonlyArray), provide(h))
+      )
+      const outcomes = emitted.filter(Either.isRight).map((e) => e.right)
+      expect(outcomes.map((o) => o.id).sort()).toEqual(["before-failure-0", "before-failure-1", "before-failure-2"])
+      expect(outcomes.every((o) => Either.isRight(o.result))).toBe(true)
+      expect(emitted.at(-1)).toEqual(Either.left("the input broke"))
+      expect((yield* h.sim.tasks).length).toBe(3)
+    }))
+})
+
