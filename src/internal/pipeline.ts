@@ -9,7 +9,6 @@
  * context, so the bare client works with only a config and an HttpClient.
  */
 import * as Cause from "effect/Cause"
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
@@ -190,7 +189,3 @@ export const run = <A>(
       })
   )
 }
-
-/** The timeout of a call, overridable per call. */
-export const timeoutOf = (fallback: Duration.Duration, override: Duration.DurationInput | undefined) =>
-  override === undefined ? fallback : Duration.decode(override)

@@ -52,9 +52,6 @@ export const shift = <A>(self: WaitQueue<A>): A | undefined => {
   return node.value
 }
 
-/** The first waiter, left in the line. */
-export const peek = <A>(self: WaitQueue<A>): A | undefined => self.head?.value
-
 /**
  * Takes `node` out of the line if it is still in it. Returns false when it had
  * already left (served by `shift`), which tells an interrupted waiter that it
