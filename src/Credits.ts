@@ -121,7 +121,7 @@ export class Credits extends Context.Tag("cloro-effect/Credits")<Credits, Credit
 /**
  * Ids of tasks already settled, so a webhook and a poll of the same task
  * charge once. Two generations bound the memory: when the newer one is full it
- * becomes the older one, so at least the last `SETTLED_MEMORY` ids are always
+ * becomes the older one, so at least the last `rememberSettled` ids are always
  * remembered, and at most twice that.
  */
 interface SettledTasks {
@@ -129,13 +129,12 @@ interface SettledTasks {
   readonly previous: HashSet.HashSet<string>
 }
 
-const SETTLED_MEMORY = 100_000
 
 const wasSettled = (settled: SettledTasks, taskId: string): boolean =>
   HashSet.has(settled.current, taskId) || HashSet.has(settled.previous, taskId)
 
-const markSettled = (settled: SettledTasks, taskId: string): SettledTasks =>
-  HashSet.size(settled.current) >= SETTLED_MEMORY
+const markSettled = (settled: SettledTasks, taskId: string, memory: number): SettledTasks =>
+  HashSet.size(settled.current) >= memory
     ? { current: HashSet.make(taskId), previous: settled.current }
     : { ...settled, current: HashSet.add(settled.current, taskId) }
 
@@ -172,6 +171,11 @@ export interface CreditsOptions {
   readonly budget?: number | undefined
   /** A starting balance, when known before the first response. */
   readonly balance?: number | undefined
+  /**
+   * How many settled task ids to remember at least (default 100,000), so a
+   * webhook and a poll of the same task charge once; at most twice as many are kept.
+   */
+  readonly rememberSettled?: number | undefined
 }
 
 /**
@@ -185,6 +189,10 @@ export const make = (options: CreditsOptions = {}): Effect.Effect<CreditsShape, 
       if (value !== undefined && !(Number.isFinite(value) && value >= 0)) {
         return yield* new CreditsConfigError({ message: `${name} must be a finite number ≥ 0, got ${value}` })
       }
+    }
+    const rememberSettled = options.rememberSettled ?? 100_000
+    if (!(Number.isInteger(rememberSettled) && rememberSettled >= 1)) {
+      return yield* new CreditsConfigError({ message: `rememberSettled must be a whole number ≥ 1, got ${rememberSettled}` })
     }
     const state = yield* SynchronizedRef.make<State>({
       nextId: 0,
@@ -257,7 +265,7 @@ export const make = (options: CreditsOptions = {}): Effect.Effect<CreditsShape, 
         })
         const tagOf = Option.match(held, { onNone: () => tag, onSome: (r) => r.tag ?? tag })
         return addSpend(
-          { ...withoutHold, settledTasks: markSettled(s.settledTasks, taskId) },
+          { ...withoutHold, settledTasks: markSettled(s.settledTasks, taskId, rememberSettled) },
           tagOf,
           Math.max(0, charged)
         )

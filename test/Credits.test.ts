@@ -76,3 +76,18 @@ describe("Credits.setBudget", () => {
       expect((yield* ledger.snapshot).budget).toBeUndefined()
     }))
 })
+
+describe("Credits settled-task memory", () => {
+  it.effect("remembers at least the last N settled tasks, and forgets older ones instead of growing for ever", () =>
+    Effect.gen(function*() {
+      const ledger = yield* Credits.make({ rememberSettled: 2 })
+      for (const id of ["a", "b", "c", "d", "e"]) yield* ledger.settleTask(id, 1)
+      // the last two (and at most four) are remembered: settling them again charges nothing
+      yield* ledger.settleTask("d", 1)
+      yield* ledger.settleTask("e", 1)
+      expect((yield* ledger.snapshot).spent).toBe(5)
+      // "a" fell out of memory two generations ago; seen again, it is charged again
+      yield* ledger.settleTask("a", 1)
+      expect((yield* ledger.snapshot).spent).toBe(6)
+    }))
+})
