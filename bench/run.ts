@@ -3,6 +3,8 @@
  */
 import { run as limiters } from "./limiters.js"
 import { run as pipeline } from "./pipeline.js"
+import { run as waiting } from "./waiting.js"
 
 await limiters()
 await pipeline()
+await waiting()

@@ -13,6 +13,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import type { CloroError } from "../CloroError.js"
 import type { CreditsShape, Reservation } from "../Credits.js"
@@ -140,18 +141,31 @@ export const run = <A>(
     ? Schedule.whileInput(retry.schedule, (error: CloroError) => !ambiguous(error))
     : retry.schedule
 
-  const retried = attempt(0).pipe(
-    Effect.retry(
-      retrySafe.pipe(
-        // A check runs only once the schedule has decided to go on (`tapInput`
-        // would also count the failure that ends the retries).
-        Schedule.checkEffect((error: CloroError) =>
-          Effect.as(
-            Option.match(monitor, { onNone: () => Effect.void, onSome: (m) => m.recordRetry(call.path, error) }),
-            true
-          )
+  const schedule = () =>
+    retrySafe.pipe(
+      // A check runs only once the schedule has decided to go on (`tapInput`
+      // would also count the failure that ends the retries).
+      Schedule.checkEffect((error: CloroError) =>
+        Effect.as(
+          Option.match(monitor, { onNone: () => Effect.void, onSome: (m) => m.recordRetry(call.path, error) }),
+          true
         )
       )
+    )
+
+  // The schedule and its driver are built only after a first failure: most
+  // calls never need them, and thousands may be waiting for a slot at once.
+  // Replaying that failure as the schedule's first input keeps `Effect.retry`'s
+  // semantics exactly.
+  const retried = attempt(0).pipe(
+    Effect.catchAll((first) =>
+      Effect.flatMap(Ref.make(true), (replayFirst) => {
+        const again: Effect.Effect<Answer<A>, CloroError> = Effect.flatMap(
+          Ref.getAndSet(replayFirst, false),
+          (replay) => (replay ? Effect.fail(first) : attempt(0))
+        )
+        return Effect.retry(again, schedule())
+      })
     ),
     Effect.tap(() => retry.onSuccess)
   )
