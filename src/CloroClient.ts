@@ -202,6 +202,16 @@ const fromEither = <A>(either: Either.Either<A, InvalidRequest>): Effect.Effect<
 
 const decodeWith = <A, I>(schema: Schema.Schema<A, I>) => Http.decodeWith(schema)
 
+/** A per-call timeout, refused as `InvalidRequest` (not thrown) when it is not a positive, finite duration. */
+const timeoutOption = (input: Duration.DurationInput): Effect.Effect<Duration.Duration, InvalidRequest> =>
+  Option.match(Duration.decodeUnknown(input), {
+    onNone: () => Effect.fail(invalid("timeout", "must be a duration, e.g. \"30 seconds\"")),
+    onSome: (timeout) =>
+      Duration.isFinite(timeout) && Duration.greaterThan(timeout, Duration.zero)
+        ? Effect.succeed(timeout)
+        : Effect.fail(invalid("timeout", "must be a positive, finite duration"))
+  })
+
 const validateGoto = (input: unknown): Either.Either<GoogleGoto.Request, InvalidRequest> =>
   Either.mapLeft(
     Schema.decodeUnknownEither(GoogleGoto.Request, { errors: "all", onExcessProperty: "error" })(input),
@@ -248,7 +258,7 @@ export const make: Effect.Effect<CloroClientShape, never, CloroConfig | HttpClie
         const retry = options?.retry ?? Option.getOrElse(override, () => defaultRetry)
         const timed: Http.Call<A> = options?.timeout === undefined
           ? call
-          : { ...call, timeout: Duration.decode(options.timeout) }
+          : { ...call, timeout: yield* timeoutOption(options.timeout) }
         const answer = yield* Pipeline.run(
           { slots, rate, credits, monitor, retry },
           send,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as Cause from "effect/Cause"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Either from "effect/Either"
@@ -495,5 +496,18 @@ describe("CloroClient retries of task submissions", () => {
       const { result, sent } = yield* run({ taskType: "CHATGPT", payload: { prompt: "hi", country: "US" }, idempotencyKey: "job-1" })
       expect(sent).toBe(2)
       expect(Either.isRight(result)).toBe(true)
+    }))
+})
+
+describe("CloroClient per-call options", () => {
+  it.effect("a bad timeout is a typed InvalidRequest, not a crash, and nothing is sent", () =>
+    Effect.gen(function*() {
+      const timeouts: ReadonlyArray<Duration.DurationInput> = [0, "-5 seconds", Duration.infinity]
+      for (const timeout of timeouts) {
+        const { result, sent } = yield* withClient(answer({}), (client) => client.account.credits({ timeout }))
+        expect(sent).toHaveLength(0)
+        const error = failureOf(result)
+        expect(error._tag === "InvalidRequest" && error.issues.map((i) => i.field)).toEqual(["timeout"])
+      }
     }))
 })
