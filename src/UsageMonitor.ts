@@ -207,7 +207,11 @@ export const make = (options: UsageMonitorOptions = {}): Effect.Effect<UsageMoni
     const log = options.log ?? true
     const hub = yield* PubSub.unbounded<UsageEvent>()
     const raised = yield* Ref.make<ReadonlyArray<UsageEvent>>([])
-    const cooldownMillis = Duration.toMillis(Duration.decode(options.cooldown ?? "1 minute"))
+    const cooldown = Duration.decodeUnknown(options.cooldown ?? "1 minute")
+    if (cooldown._tag === "None" || !Duration.isFinite(cooldown.value)) {
+      return yield* new UsageMonitorConfigError({ message: "cooldown must be a finite duration, e.g. \"1 minute\"" })
+    }
+    const cooldownMillis = Duration.toMillis(cooldown.value)
     const initially = { armed: true, firedAt: Number.NEGATIVE_INFINITY }
     const armed = yield* Ref.make<Armed>({
       lowCredits: initially,

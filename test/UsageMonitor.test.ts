@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Metric from "effect/Metric"
 import * as Queue from "effect/Queue"
@@ -65,6 +66,8 @@ describe("UsageMonitor", () => {
     Effect.gen(function*() {
       const error = yield* Effect.flip(UsageMonitor.make({ thresholds: { highConcurrency: 1.5 } }))
       expect(error._tag).toBe("UsageMonitorConfigError")
+      const cooldown = yield* Effect.flip(UsageMonitor.make({ cooldown: Duration.infinity }))
+      expect(cooldown._tag).toBe("UsageMonitorConfigError")
     }))
 
   it.effect("keeps the metrics up to date: balance, slots, 429s by code, retries and spend", () =>
