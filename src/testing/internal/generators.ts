@@ -279,6 +279,14 @@ const aiBase = (prng: Prng, body: unknown): Base => {
   }
 }
 
+/** The head of a Perplexity, Gemini or Copilot answer: basic sources and 1-based citation pills. */
+const basicAnswer = (base: Base): Json => ({
+  text: base.text,
+  sources: base.sources.map(basicSource),
+  citationPills: pills(base.paragraphs, base.sources, 1),
+  ...base.extras
+})
+
 const chatgpt = (prng: Prng, body: unknown): Generated => {
   const base = aiBase(prng, body)
   const { topic, sources } = base
@@ -374,12 +382,9 @@ const mediaItem = (prng: Prng, label: string, topic: string, site: Site): Json =
 
 const perplexity = (prng: Prng, body: unknown): Generated => {
   const base = aiBase(prng, body)
-  const { topic, sources } = base
+  const { topic } = base
   const result: Json = {
-    text: base.text,
-    sources: sources.map(basicSource),
-    citationPills: pills(base.paragraphs, sources, 1),
-    ...base.extras,
+    ...basicAnswer(base),
     related_queries: searchQueries(prng.child("related"), topic).map((q) => `${q} for beginners`),
     videos: prng.chance("videos", 0.5) ? [mediaItem(prng, "video.0", topic, { domain: "www.youtube.com", name: "YouTube" })] : [],
     images: Array.from({ length: prng.int("images.count", 0, 3) }, (_, i) =>
@@ -418,12 +423,9 @@ const perplexity = (prng: Prng, body: unknown): Generated => {
 
 const gemini = (prng: Prng, body: unknown): Generated => {
   const base = aiBase(prng, body)
-  const { topic, sources } = base
+  const { topic } = base
   const result: Json = {
-    text: base.text,
-    sources: sources.map(basicSource),
-    citationPills: pills(base.paragraphs, sources, 1),
-    ...base.extras,
+    ...basicAnswer(base),
     ...(isLocalTopic(topic)
       ? {
         places: Array.from({ length: prng.int("places.count", 1, 3) }, (_, i) => ({
@@ -454,12 +456,9 @@ const gemini = (prng: Prng, body: unknown): Generated => {
 
 const copilot = (prng: Prng, body: unknown): Generated => {
   const base = aiBase(prng, body)
-  const { topic, sources } = base
+  const { topic } = base
   const result: Json = {
-    text: base.text,
-    sources: sources.map(basicSource),
-    citationPills: pills(base.paragraphs, sources, 1),
-    ...base.extras,
+    ...basicAnswer(base),
     searchQueries: searchQueries(prng, topic),
     ...(isShoppingTopic(topic)
       ? {
@@ -726,25 +725,17 @@ const googleNews = (prng: Prng, body: unknown): Generated => {
  *
  * @internal
  */
-export const generate = (engine: EngineName, prng: Prng, body: unknown): Generated => {
-  switch (engine) {
-    case "chatgpt":
-      return chatgpt(prng, body)
-    case "perplexity":
-      return perplexity(prng, body)
-    case "gemini":
-      return gemini(prng, body)
-    case "copilot":
-      return copilot(prng, body)
-    case "grok":
-      return grok(prng, body)
-    case "aimode":
-      return aimode(prng, body)
-    case "google":
-      return google(prng, body)
-    case "googleNews":
-      return googleNews(prng, body)
-  }
+export const generate = (engine: EngineName, prng: Prng, body: unknown): Generated => generators[engine](prng, body)
+
+const generators: { readonly [N in EngineName]: (prng: Prng, body: unknown) => Generated } = {
+  chatgpt,
+  perplexity,
+  gemini,
+  copilot,
+  grok,
+  aimode,
+  google,
+  googleNews
 }
 
 /**
