@@ -493,3 +493,12 @@ export const promptRequest = <const Blocked extends ReadonlyArray<CountryCode>>(
     state: optionalField(UsState),
     include: optionalField(BasicInclude)
   })
+
+/**
+ * Result pages of Google Search and Google News: 1 to 10, +2 credits per page after the first.
+ *
+ * @since 0.1.0
+ */
+export const Pages = Schema.Number.annotations({ message: () => "pages must be a number" }).pipe(
+  Schema.filter((n) => (Number.isInteger(n) && n >= 1 && n <= 10) || "pages must be an integer from 1 to 10")
+)

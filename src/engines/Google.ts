@@ -20,6 +20,7 @@ import {
   opt,
   optionalField,
   optNull,
+  Pages,
   Price,
   ProductResult,
   Query,
@@ -123,11 +124,7 @@ export const Request = Schema.Struct({
   uule: optionalField(Schema.String),
   device: optionalField(Device),
   /** Result pages, 1 to 10; +2 credits per page after the first. */
-  pages: optionalField(
-    Schema.Number.annotations({ message: () => "pages must be a number" }).pipe(
-      Schema.filter((n) => (Number.isInteger(n) && n >= 1 && n <= 10) || "pages must be an integer from 1 to 10")
-    )
-  ),
+  pages: optionalField(Pages),
   include: optionalField(Include)
 })
 

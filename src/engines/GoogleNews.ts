@@ -5,7 +5,19 @@
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
-import { blockedCountries, Country, Enum, flag, Gl, Hl, opt, optionalField, Query, redirectLink } from "./Common.js"
+import {
+  blockedCountries,
+  Country,
+  Enum,
+  flag,
+  Gl,
+  Hl,
+  opt,
+  optionalField,
+  Pages,
+  Query,
+  redirectLink
+} from "./Common.js"
 
 /**
  * Optional parts of the answer.
@@ -46,11 +58,7 @@ export const Request = Schema.Struct({
   hl: optionalField(Hl),
   device: optionalField(Device),
   /** Result pages, 1 to 10; +2 credits per page after the first. */
-  pages: optionalField(
-    Schema.Number.annotations({ message: () => "pages must be a number" }).pipe(
-      Schema.filter((n) => (Number.isInteger(n) && n >= 1 && n <= 10) || "pages must be an integer from 1 to 10")
-    )
-  ),
+  pages: optionalField(Pages),
   include: optionalField(Include)
 })
 
