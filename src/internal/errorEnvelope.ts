@@ -115,121 +115,145 @@ const retryAfterOf = (answer: ErrorAnswer, envelope: Envelope): Duration.Duratio
 
 const statusText = (status: number): string => `HTTP ${status}`
 
+/** Which typed error an answer becomes. */
+type Kind =
+  | "concurrency"
+  | "rate"
+  | "queue"
+  | "credits"
+  | "auth"
+  | "validation"
+  | "notFound"
+  | "conflict"
+  | "canceled"
+  | "unavailable"
+  | "server"
+  | "unexpected"
+
+/** The documented codes (both spellings where cloro renamed one). */
+const kindOfCode: Readonly<Record<string, Kind>> = {
+  CONCURRENT_LIMIT_EXCEEDED: "concurrency",
+  CONCURRENCY_LIMIT_EXCEEDED: "concurrency",
+  RATE_LIMIT_EXCEEDED: "rate",
+  QUEUE_LIMIT_EXCEEDED: "queue",
+  INSUFFICIENT_CREDITS: "credits",
+  MISSING_API_KEY: "auth",
+  INVALID_API_KEY_FORMAT: "auth",
+  INVALID_OR_EXPIRED_API_KEY: "auth",
+  INSUFFICIENT_PERMISSIONS: "auth",
+  VALIDATION_ERROR: "validation",
+  RESOURCE_NOT_FOUND: "notFound",
+  RESOURCE_ALREADY_EXISTS: "conflict",
+  RESOURCE_CONFLICT: "conflict",
+  REQUEST_CANCELED: "canceled",
+  REQUEST_CANCELLED: "canceled",
+  SERVICE_UNAVAILABLE: "unavailable",
+  INTERNAL_SERVER_ERROR: "server",
+  EXTERNAL_SERVICE_ERROR: "server"
+}
+
+/** No code we know: decide by status, as the older envelopes require. */
+const kindOfStatus = (status: number, message: string): Kind => {
+  switch (status) {
+    case 400:
+    case 422:
+      return "validation"
+    case 401:
+      return "auth"
+    case 403:
+      return /credit/i.test(message) ? "credits" : "auth"
+    case 404:
+      return "notFound"
+    case 409:
+      return "conflict"
+    case 429:
+      // The oldest envelope (hourly limits) and unknown 429s are rate limits; a
+      // concurrency 429 says so in its code, or at least in its message.
+      return /concurren/i.test(message) ? "concurrency" : "rate"
+    case 499:
+      return "canceled"
+    case 503:
+      return "unavailable"
+    default:
+      return status >= 500 ? "server" : "unexpected"
+  }
+}
+
+/** The code an error carries when the body named none. */
+const fallbackCode = (kind: Kind, status: number): string | undefined => {
+  switch (kind) {
+    case "concurrency":
+      return "CONCURRENT_LIMIT_EXCEEDED"
+    case "auth":
+      return status === 403 ? "FORBIDDEN" : "UNAUTHORIZED"
+    case "conflict":
+      return "RESOURCE_CONFLICT"
+    case "server":
+      return status === 502 ? "EXTERNAL_SERVICE_ERROR" : "INTERNAL_SERVER_ERROR"
+    default:
+      return undefined
+  }
+}
+
 /**
  * The typed error for a non-2xx answer.
  */
 export const fromAnswer = (answer: ErrorAnswer): ApiError => {
   const envelope = readEnvelope(answer.body)
   const { status, usage } = answer
-  const code = envelope.code
   const message = envelope.message ?? statusText(status)
-  const common = {
-    message,
-    status,
-    requestId: usage.requestId,
-    usage
-  }
-  const upper = code?.toUpperCase()
+  const common = { message, status, requestId: usage.requestId, usage }
+  const upper = envelope.code?.toUpperCase()
+  const known = upper === undefined ? undefined : kindOfCode[upper]
+  const kind = known ?? kindOfStatus(status, message)
+  // A documented code is kept as spelled upper-case; an unknown one as sent.
+  const code = (known === undefined ? envelope.code : upper) ?? fallbackCode(kind, status)
+  const details = envelope.details
+  const retryAfter = retryAfterOf(answer, envelope)
 
-  if (upper === "CONCURRENT_LIMIT_EXCEEDED" || upper === "CONCURRENCY_LIMIT_EXCEEDED") {
-    return new ConcurrentLimitExceeded({
-      ...common,
-      code: upper,
-      limit: asCount(detail(envelope.details, "limit")) ?? usage.concurrency.limit,
-      current: asCount(detail(envelope.details, "current")) ?? usage.concurrency.current,
-      retryAfter: retryAfterOf(answer, envelope)
-    })
-  }
-  if (upper === "RATE_LIMIT_EXCEEDED") {
-    return new RateLimitExceeded({
-      ...common,
-      limit: asCount(detail(envelope.details, "limit")) ?? usage.rateLimit.limit,
-      retryAfter: retryAfterOf(answer, envelope)
-    })
-  }
-  if (upper === "QUEUE_LIMIT_EXCEEDED") {
-    return new QueueLimitExceeded({
-      ...common,
-      limit: asCount(detail(envelope.details, "limit")) ?? asCount(detail(envelope.details, "maxQueueSize")),
-      retryAfter: retryAfterOf(answer, envelope)
-    })
-  }
-  if (upper === "INSUFFICIENT_CREDITS") return new InsufficientCredits(common)
-  if (
-    upper === "MISSING_API_KEY" || upper === "INVALID_API_KEY_FORMAT" || upper === "INVALID_OR_EXPIRED_API_KEY" ||
-    upper === "INSUFFICIENT_PERMISSIONS"
-  ) {
-    return new Unauthorized({ ...common, code: upper })
-  }
-  if (upper === "VALIDATION_ERROR") {
-    return new InvalidRequest({ ...common, source: "server", issues: readIssues(envelope.details, message) })
-  }
-  if (upper === "RESOURCE_NOT_FOUND") {
-    return new NotFound({ ...common, id: asString(detail(envelope.details, "id")) })
-  }
-  if (upper === "RESOURCE_ALREADY_EXISTS" || upper === "RESOURCE_CONFLICT") {
-    return new Conflict({
-      ...common,
-      code: upper,
-      field: asString(detail(envelope.details, "field")),
-      value: asString(detail(envelope.details, "value"))
-    })
-  }
-  if (upper === "REQUEST_CANCELED" || upper === "REQUEST_CANCELLED") return new RequestCanceled(common)
-  if (upper === "SERVICE_UNAVAILABLE") {
-    return new ServiceUnavailable({ ...common, retryAfter: retryAfterOf(answer, envelope) })
-  }
-  if (upper === "INTERNAL_SERVER_ERROR" || upper === "EXTERNAL_SERVICE_ERROR") {
-    return new ServerError({ ...common, code: upper, service: asString(detail(envelope.details, "service")) })
-  }
-
-  // No code we know: decide by status, as the older envelopes require.
-  switch (status) {
-    case 400:
-    case 422:
-      return new InvalidRequest({ ...common, source: "server", issues: readIssues(envelope.details, message) })
-    case 401:
+  switch (kind) {
+    case "concurrency":
+      return new ConcurrentLimitExceeded({
+        ...common,
+        code: code ?? "CONCURRENT_LIMIT_EXCEEDED",
+        limit: asCount(detail(details, "limit")) ?? usage.concurrency.limit,
+        current: asCount(detail(details, "current")) ?? usage.concurrency.current,
+        retryAfter
+      })
+    case "rate":
+      return new RateLimitExceeded({
+        ...common,
+        limit: asCount(detail(details, "limit")) ?? usage.rateLimit.limit,
+        retryAfter
+      })
+    case "queue":
+      return new QueueLimitExceeded({
+        ...common,
+        limit: asCount(detail(details, "limit")) ?? asCount(detail(details, "maxQueueSize")),
+        retryAfter
+      })
+    case "credits":
+      return new InsufficientCredits(common)
+    case "auth":
       return new Unauthorized({ ...common, code: code ?? "UNAUTHORIZED" })
-    case 403:
-      return /credit/i.test(message) ? new InsufficientCredits(common) : new Unauthorized({ ...common, code: code ?? "FORBIDDEN" })
-    case 404:
-      return new NotFound({ ...common, id: asString(detail(envelope.details, "id")) })
-    case 409:
+    case "validation":
+      return new InvalidRequest({ ...common, source: "server", issues: readIssues(details, message) })
+    case "notFound":
+      return new NotFound({ ...common, id: asString(detail(details, "id")) })
+    case "conflict":
       return new Conflict({
         ...common,
         code: code ?? "RESOURCE_CONFLICT",
-        field: asString(detail(envelope.details, "field")),
-        value: asString(detail(envelope.details, "value"))
+        field: asString(detail(details, "field")),
+        value: asString(detail(details, "value"))
       })
-    case 429: {
-      // The oldest envelope (hourly limits) and unknown 429s are rate limits; a
-      // concurrency 429 says so in its code, or at least in its message.
-      if (/concurren/i.test(message)) {
-        return new ConcurrentLimitExceeded({
-          ...common,
-          code: code ?? "CONCURRENT_LIMIT_EXCEEDED",
-          limit: asCount(detail(envelope.details, "limit")) ?? usage.concurrency.limit,
-          current: usage.concurrency.current,
-          retryAfter: retryAfterOf(answer, envelope)
-        })
-      }
-      return new RateLimitExceeded({
-        ...common,
-        limit: usage.rateLimit.limit,
-        retryAfter: retryAfterOf(answer, envelope)
-      })
-    }
-    case 499:
+    case "canceled":
       return new RequestCanceled(common)
-    case 503:
-      return new ServiceUnavailable({ ...common, retryAfter: retryAfterOf(answer, envelope) })
-    default:
-      return status >= 500
-        ? new ServerError({
-          ...common,
-          code: code ?? (status === 502 ? "EXTERNAL_SERVICE_ERROR" : "INTERNAL_SERVER_ERROR"),
-          service: asString(detail(envelope.details, "service"))
-        })
-        : new UnexpectedStatus({ ...common, code })
+    case "unavailable":
+      return new ServiceUnavailable({ ...common, retryAfter })
+    case "server":
+      return new ServerError({ ...common, code: code ?? "INTERNAL_SERVER_ERROR", service: asString(detail(details, "service")) })
+    case "unexpected":
+      return new UnexpectedStatus({ ...common, code })
   }
 }
