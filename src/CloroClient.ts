@@ -200,8 +200,6 @@ const invalid = (field: string, message: string) =>
 const fromEither = <A>(either: Either.Either<A, InvalidRequest>): Effect.Effect<A, InvalidRequest> =>
   Either.match(either, { onLeft: Effect.fail, onRight: Effect.succeed })
 
-const decodeWith = <A, I>(schema: Schema.Schema<A, I>) => Http.decodeWith(schema)
-
 /** A per-call timeout, refused as `InvalidRequest` (not thrown) when it is not a positive, finite duration. */
 const timeoutOption = (input: Duration.DurationInput): Effect.Effect<Duration.Duration, InvalidRequest> =>
   Option.match(Duration.decodeUnknown(input), {
@@ -279,7 +277,7 @@ export const make: Effect.Effect<CloroClientShape, never, CloroConfig | HttpClie
 
     const monitorCall = <N extends Engine.EngineName>(name: N): MonitorMethod<N> => {
       const spec = Engine.engines[name]
-      const decode = decodeWith(Schema.Struct({ result: spec.result }))
+      const decode = Http.decodeWith(Schema.Struct({ result: spec.result }))
       return (request, options) =>
         Effect.flatMap(fromEither(Engine.validate(name, request)), (valid) =>
           Effect.map(
@@ -308,7 +306,7 @@ export const make: Effect.Effect<CloroClientShape, never, CloroConfig | HttpClie
       method,
       path,
       kind: "free",
-      decode: decodeWith(schema),
+      decode: Http.decodeWith(schema),
       timeout: config.referenceTimeout,
       ...extra
     })

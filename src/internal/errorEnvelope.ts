@@ -6,6 +6,7 @@
  * that are not JSON at all, deciding by `error.code` first and status second.
  */
 import * as Duration from "effect/Duration"
+import * as Either from "effect/Either"
 import * as Predicate from "effect/Predicate"
 import {
   type ApiError,
@@ -51,16 +52,14 @@ const asCount = (u: unknown): number | undefined =>
     ? Number(u)
     : undefined
 
-const parseJson = (body: string): unknown => {
-  try {
-    return JSON.parse(body)
-  } catch {
-    return undefined
-  }
-}
-
+/** The body as JSON, or why it is not JSON. Shared with the HTTP exchange. */
+export const parseJson = (text: string): Either.Either<unknown, string> =>
+  Either.try({
+    try: (): unknown => JSON.parse(text),
+    catch: (error) => (error instanceof Error ? error.message : String(error))
+  })
 const readEnvelope = (body: string): Envelope => {
-  const json = parseJson(body)
+  const json = Either.getOrUndefined(parseJson(body))
   if (!Predicate.isRecord(json)) {
     return { code: undefined, message: undefined, details: undefined, retryAfterSeconds: undefined }
   }

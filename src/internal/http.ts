@@ -70,14 +70,6 @@ const describeParseError = (error: ParseResult.ParseError): string => {
   return issues.length > 10 ? [...shown, `... and ${issues.length - 10} more`].join("\n") : shown.join("\n")
 }
 
-const parseJson = (text: string): Either.Either<unknown, string> => {
-  try {
-    return Either.right(JSON.parse(text))
-  } catch (error) {
-    return Either.left(error instanceof Error ? error.message : String(error))
-  }
-}
-
 /**
  * Sends one call. Never fails with anything but a typed `ApiError`, and never
  * puts the API key in an error: the key is set as a header from `Redacted` at
@@ -140,7 +132,7 @@ export const send = <A>(
             path: call.path,
             description
           })
-        const json = parseJson(text)
+        const json = ErrorEnvelope.parseJson(text)
         if (Either.isLeft(json)) {
           return yield* Effect.fail(decodeError(`not JSON (${json.left}): ${text.slice(0, 200)}`))
         }
