@@ -100,7 +100,7 @@ export const defaultThresholds: Thresholds = { lowCredits: 100, highConcurrency:
 export interface UsageMonitorShape {
   /** Feeds the usage of one response to `path`. */
   readonly observe: (path: string, usage: Usage) => Effect.Effect<void>
-  /** Counts a failure (429s by code are published as `LimitHit`). */
+  /** Counts a failure (429s by code are published as `LimitHit`); its headers go to `observe`, like any answer's. */
   readonly recordError: (path: string, error: CloroError) => Effect.Effect<void>
   /** Counts a retry about to happen. */
   readonly recordRetry: (path: string, error: CloroError) => Effect.Effect<void>
@@ -289,7 +289,6 @@ export const make = (options: UsageMonitorOptions = {}): Effect.Effect<UsageMoni
             yield* Metric.increment(Metric.tagged(metrics.limitHits, "error", error._tag))
             yield* PubSub.publish(hub, new LimitHit({ errorTag: error._tag, path }))
           }
-          if ("usage" in error && error.usage !== undefined) yield* observe(path, error.usage)
         }),
       recordRetry: (_path, error) => Metric.increment(Metric.tagged(metrics.retries, "error", error._tag)),
       recordSpend: (engine, credits) =>
