@@ -275,18 +275,7 @@ export const make = (
 
     const giveBack = Effect.flatMap(Ref.modify(ref, release), wakeAll)
 
-    const awaitTurn = (deferred: Deferred.Deferred<void>): Effect.Effect<void, AdmissionTimeout> =>
-      maxWait === undefined
-        ? Deferred.await(deferred)
-        : Deferred.await(deferred).pipe(Effect.timeoutFail({
-          duration: maxWait,
-          onTimeout: () =>
-            new AdmissionTimeout({
-              message: "Waited too long for a concurrency slot",
-              limiter: "concurrency",
-              waited: maxWait
-            })
-        }))
+    const awaitTurn = LimiterConfig.awaitTurn("concurrency", "a concurrency slot", maxWait)
 
     // Runs inside `withPermit`'s uninterruptible region: only the wait itself
     // is restored to interruptible, and leaving it early always settles the

@@ -381,18 +381,7 @@ export const make = (
           ? { ...state, waiting: state.waiting - 1 }
           : state)
 
-    const awaitTurn = (deferred: Deferred.Deferred<void>): Effect.Effect<void, AdmissionTimeout> =>
-      maxWait === undefined
-        ? Deferred.await(deferred)
-        : Deferred.await(deferred).pipe(Effect.timeoutFail({
-          duration: maxWait,
-          onTimeout: () =>
-            new AdmissionTimeout({
-              message: "Waited too long for a rate-limit admission",
-              limiter: "rate",
-              waited: maxWait
-            })
-        }))
+    const awaitTurn = LimiterConfig.awaitTurn("rate", "a rate-limit admission", maxWait)
 
     const take = (path: string): Effect.Effect<void, AdmissionTimeout | AdmissionQueueFull> =>
       Effect.uninterruptibleMask((restore) =>

@@ -1,14 +1,15 @@
 /**
- * Option checking shared by the limiters, and the error it reports.
+ * Option checking shared by the limiters, the error it reports, and their bounded wait.
  *
  * @internal
  */
 import * as Arr from "effect/Array"
+import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import { FieldIssue } from "../CloroError.js"
+import { AdmissionTimeout, FieldIssue } from "../CloroError.js"
 
 /**
  * A limiter was given options it cannot work with (a limit below 1 or not a
@@ -105,3 +106,20 @@ export const sanitizeLimit = (limit: number | undefined): number | undefined => 
   const whole = Math.floor(limit)
   return whole >= 1 ? whole : undefined
 }
+
+/**
+ * Waits for a waiter's turn, failing with `AdmissionTimeout` after `maxWait`
+ * when one is set. `what` names what was waited for in the message.
+ */
+export const awaitTurn = (
+  limiter: LimiterKind,
+  what: string,
+  maxWait: Duration.Duration | undefined
+) =>
+(deferred: Deferred.Deferred<void>): Effect.Effect<void, AdmissionTimeout> =>
+  maxWait === undefined
+    ? Deferred.await(deferred)
+    : Effect.timeoutFail(Deferred.await(deferred), {
+      duration: maxWait,
+      onTimeout: () => new AdmissionTimeout({ message: `Waited too long for ${what}`, limiter, waited: maxWait })
+    })
