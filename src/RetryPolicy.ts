@@ -225,6 +225,9 @@ export const delaySchedule = (options: RetryOptions): Schedule.Schedule<unknown,
     // Capped before jitter: jittering first would make every delay past the cap exactly maxDelay.
     Schedule.modifyDelay((_, delay) => Duration.min(delay, options.maxDelay)),
     options.jitter ? Schedule.jitteredWith({ min: 0.5, max: 1 }) : identity,
+    // Whole milliseconds: a fractional sleep leaves TestClock at a fractional instant, and its
+    // currentTimeNanos (read by every span) then throws a RangeError from BigInt, a defect in users' tests.
+    Schedule.modifyDelay((_, delay) => Duration.millis(Math.ceil(Duration.toMillis(delay)))),
     Schedule.intersect(Schedule.recurs(options.maxRetries)),
     Schedule.intersect(Schedule.identity<CloroError>()),
     Schedule.whileInput(isRetryable),
