@@ -45,10 +45,13 @@ export const make = (handler: Handler) =>
           return yield* new HttpClientError.RequestError({ request, reason: "Transport", description: "ECONNRESET" })
         }
         const text = typeof answer.body === "string" ? answer.body : answer.body === undefined ? "" : JSON.stringify(answer.body)
+        const status = answer.status ?? 200
+        // A null-body status (204, 205, 304) cannot carry a body in a web Response.
+        const nullBody = status === 204 || status === 205 || status === 304
         return HttpClientResponse.fromWeb(
           request,
-          new Response(text, {
-            status: answer.status ?? 200,
+          new Response(nullBody ? null : text, {
+            status,
             headers: { "content-type": "application/json", ...answer.headers }
           })
         )
