@@ -2,10 +2,13 @@
  * The API key must never leave the Authorization header: not in an error,
  * not in a log line, not in a span (name, attribute or event).
  */
+import { inspect } from "node:util"
 import { describe, expect, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
 import * as Ref from "effect/Ref"
 import * as Tracer from "effect/Tracer"
 import * as Cloro from "../src/Cloro.js"
@@ -54,13 +57,17 @@ describe("the API key stays secret", () => {
           )
         ),
         Effect.withTracer(recording),
-        Effect.provide(Logger.replace(Logger.defaultLogger, logger))
+        Effect.provide(Logger.replace(Logger.defaultLogger, logger)),
+        // Every level, debug and trace included: a key must not hide in a line nobody reads by default.
+        Logger.withMinimumLogLevel(LogLevel.All)
       )
 
       expect(errors.map((e) => e._tag)).toEqual(["ServerError", "ResponseDecodeError", "InvalidRequest", "NotFound"])
       for (const error of errors) {
         expect(JSON.stringify(error)).not.toContain(KEY)
         expect(String(error)).not.toContain(KEY)
+        expect(inspect(error, { depth: 10 })).not.toContain(KEY)
+        expect(Cause.pretty(Cause.fail(error))).not.toContain(KEY)
       }
       const recordedLogs = yield* Ref.get(logs)
       expect(recordedLogs.some((line) => line.includes("credits low"))).toBe(true)
