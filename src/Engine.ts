@@ -35,15 +35,19 @@ export type TaskType = Engines.TaskTypes[EngineName]
  *
  * @since 0.1.0
  */
-export interface EngineSpec<Name extends string, Type extends string, Req, Res> {
+export interface EngineSpec<Name extends string, Type extends string, Req, Res, ResEncoded = Res> {
   readonly name: Name
   readonly taskType: Type
   /** Sync endpoint, e.g. `/v1/monitor/chatgpt`. */
   readonly path: string
   /** The request body; decoding it checks field types, ranges and unknown keys. */
   readonly request: Schema.Schema<Req>
-  /** The engine's `result` object; unknown fields are ignored. */
-  readonly result: Schema.Schema<Res>
+  /**
+   * The engine's `result` object; unknown fields are ignored. Its encoded side
+   * differs from its type where a field the spec does not require gets a
+   * default (`text` decodes to `""`, `sources` to `[]` when absent).
+   */
+  readonly result: Schema.Schema<Res, ResEncoded>
   /**
    * Rules across fields that a schema alone does not express (`country` vs
    * `gl`, `state` only with US...). They read the raw body so that they report
@@ -67,11 +71,20 @@ export type Request<N extends EngineName> = Engines.Requests[N]
 export type Result<N extends EngineName> = Engines.Results[N]
 
 /**
+ * The `result` of an engine as it travels in JSON (before defaults are applied).
+ *
+ * @since 0.1.0
+ */
+export type ResultEncoded<N extends EngineName> = Engines.ResultsEncoded[N]
+
+/**
  * Every engine by name.
  *
  * @since 0.1.0
  */
-export const engines: { readonly [N in EngineName]: EngineSpec<N, Engines.TaskTypes[N], Request<N>, Result<N>> } =
+export const engines: {
+  readonly [N in EngineName]: EngineSpec<N, Engines.TaskTypes[N], Request<N>, Result<N>, ResultEncoded<N>>
+} =
   Engines.registry
 
 /**

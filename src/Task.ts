@@ -595,7 +595,8 @@ const completedOf = <N extends Engine.EngineName>(name: N) =>
     status: Schema.Literal("COMPLETED"),
     ...stateFields,
     taskType: Schema.Literal(Engine.engines[name].taskType),
-    result: Engine.engines[name].result
+    // a decoded state holds the decoded result: `TaskStatusResponse` decodes the wire form
+    result: Schema.typeSchema(Engine.engines[name].result)
   })
 
 /**
@@ -666,8 +667,18 @@ const failureOf = (response: unknown): unknown => {
   return error
 }
 
+/**
+ * A COMPLETED task's `response`. cloro's newest spec calls it the provider's
+ * result, an older one the full response object, and the official SDK's
+ * fixtures wrap it as `{ success, result }` like a sync answer: both decode.
+ */
+const resultOf = (response: unknown): unknown =>
+  Predicate.isRecord(response) && Predicate.isBoolean(response.success) && Predicate.isRecord(response.result)
+    ? response.result
+    : response
+
 const decodeResult = <N extends Engine.EngineName>(name: N, response: unknown, options: ParseOptions) =>
-  ParseResult.decodeUnknown(Engine.engines[name].result)(response, options)
+  ParseResult.decodeUnknown(Engine.engines[name].result)(resultOf(response), options)
 
 /**
  * The body of `GET /v1/async/task/{id}` (and of a webhook delivery), decoded
@@ -782,8 +793,8 @@ export interface PriorityCount extends Schema.Schema.Type<typeof PriorityCount> 
  * @since 0.1.0
  */
 export const QueueConcurrency = Schema.Struct({
-  used: Schema.Number,
-  max: Schema.Number
+  used: Schema.optional(Schema.Number),
+  max: Schema.optional(Schema.Number)
 }).annotations({ identifier: "QueueConcurrency" })
 
 /**

@@ -263,6 +263,27 @@ export const OpenLiteral = <const L extends ReadonlyArray<string>>(
   })
 
 /**
+ * An answer's `text`. The OpenAPI document does not require it, so an answer
+ * without it (or with `null`) decodes to `""` rather than failing after the
+ * credits were spent.
+ *
+ * @since 0.1.0
+ */
+export const answerText = Schema.optionalWith(Schema.String, { nullable: true, default: () => "" })
+
+/**
+ * An answer's `sources`. cloro documents an empty array when there are none,
+ * but does not require the field, so an absent (or `null`) list decodes to `[]`.
+ *
+ * @since 0.1.0
+ */
+export const sourcesOf = <S extends Schema.Schema.Any>(source: S) =>
+  Schema.optionalWith(Schema.Array(source), {
+    nullable: true,
+    default: (): ReadonlyArray<Schema.Schema.Type<S>> => []
+  })
+
+/**
  * Provider stream chunks or other undocumented, provider-specific data.
  *
  * @since 0.1.0
@@ -276,7 +297,8 @@ export const RawResponse = Schema.Array(Schema.Unknown)
  */
 export const Source = Schema.Struct({
   position: opt(Schema.Number),
-  url: Schema.String,
+  /** Optional in cloro's OpenAPI document, though every answer seen so far has one. */
+  url: opt(Schema.String),
   label: opt(Schema.String),
   description: opt(Schema.String)
 })

@@ -1,0 +1,142 @@
+/**
+ * Conformance with cloro's OpenAPI document, generated from it: every 2xx
+ * answer the spec allows (a complete one per operation, and each variant with
+ * one optional property removed or one nullable property set to null, checked
+ * by Ajv) must decode through the real client.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import * as Ref from "effect/Ref"
+import * as fs from "node:fs"
+import * as CloroClient from "../src/CloroClient.js"
+import * as CloroConfig from "../src/CloroConfig.js"
+import * as Task from "../src/Task.js"
+import * as MockHttp from "./support/mockHttp.js"
+import * as OpenApiVariants from "./support/openapiVariants.js"
+
+const spec = OpenApiVariants.loadSpec()
+const generator = OpenApiVariants.makeGenerator(spec)
+
+type Client = CloroClient.CloroClientShape
+type Call = (client: Client) => Effect.Effect<unknown, unknown>
+
+const chatgpt = Task.make("chatgpt", { prompt: "Best CRM?", country: "US" })
+
+/** How each operation is called; a new operation in the spec fails the test until it is listed. */
+const calls: Record<string, Call> = {
+  monitorChatgpt: (c) => c.monitor.chatgpt({ prompt: "Best CRM?", country: "US" }),
+  monitorGemini: (c) => c.monitor.gemini({ prompt: "Best CRM?", country: "US" }),
+  monitorGrok: (c) => c.monitor.grok({ prompt: "Best CRM?", country: "US" }),
+  monitorCopilot: (c) => c.monitor.copilot({ prompt: "Best CRM?", country: "US" }),
+  monitorPerplexity: (c) => c.monitor.perplexity({ prompt: "Best CRM?", country: "US" }),
+  monitorAiMode: (c) => c.monitor.aimode({ prompt: "Best CRM?", country: "US" }),
+  monitorGoogle: (c) => c.monitor.google({ query: "best crm", country: "US" }),
+  monitorGoogleNews: (c) => c.monitor.googleNews({ query: "crm", country: "US" }),
+  resolveGoogleGoto: (c) => c.monitor.googleGoto({ url: "https://www.google.com/url?q=https://example.com" }),
+  getCountries: (c) => c.account.countries(),
+  getStates: (c) => c.account.states("US"),
+  getCredits: (c) => c.account.credits(),
+  createAsyncTask: (c) => c.tasks.submit(chatgpt),
+  createBatchAsyncTasks: (c) => c.tasks.submitBatch([chatgpt, chatgpt, chatgpt]),
+  getTaskStatus: (c) => c.tasks.get("b27a21e1-7c39-4aa2-a347-23e828c426f9"),
+  getAsyncStatus: (c) => c.tasks.status(),
+  clearAsyncQueue: (c) => c.tasks.clearQueue()
+}
+
+/** A client whose every answer is the body in `current`. */
+const makeClient = Effect.gen(function*() {
+  const current = yield* Ref.make<unknown>(null)
+  const mock = yield* MockHttp.make(() => Effect.map(Ref.get(current), (body) => MockHttp.json(body)))
+  const client = yield* CloroClient.make.pipe(
+    Effect.provide(
+      Layer.merge(
+        CloroConfig.layer({ apiKey: Redacted.make("sk_test_conformance"), baseUrl: "https://api.cloro.dev" }),
+        Layer.succeed(HttpClient.HttpClient, mock.client)
+      )
+    )
+  )
+  return { client, answer: (body: unknown) => Ref.set(current, body) }
+})
+
+/** The engine answers a COMPLETED task may carry, bare (`result`) and wrapped (`{ success, result }`). */
+const engineResponses: Record<string, string> = {
+  CHATGPT: "ChatGPTMonitorResponse",
+  GEMINI: "GeminiMonitorResponse",
+  GROK: "GrokMonitorResponse",
+  COPILOT: "CopilotMonitorResponse",
+  PERPLEXITY: "PerplexityMonitorResponse",
+  AIMODE: "AiModeMonitorResponse",
+  GOOGLE: "GoogleMonitorResponse",
+  GOOGLE_NEWS: "GoogleNewsMonitorResponse"
+}
+
+describe("Conformance with cloro's OpenAPI document", () => {
+  it("the vendored copy of the spec is the shared one (when this checkout sits beside it)", () => {
+    if (fs.existsSync(OpenApiVariants.specPaths.shared)) {
+      expect(fs.readFileSync(OpenApiVariants.specPaths.vendored, "utf8")).toBe(
+        fs.readFileSync(OpenApiVariants.specPaths.shared, "utf8")
+      )
+    }
+    expect(generator.operations.map((op) => op.operationId).sort()).toEqual(Object.keys(calls).sort())
+  })
+
+  it.effect("every spec-valid 2xx answer of every operation decodes", () =>
+    Effect.gen(function*() {
+      const { answer, client } = yield* makeClient
+      let tried = 0
+      let accepted = 0
+      const refused: Array<string> = []
+      for (const operation of generator.operations) {
+        const call = calls[operation.operationId]
+        if (call === undefined) continue
+        const complete = generator.complete(operation.schema)
+        // the generator itself must be sound: its complete answer is one the spec accepts
+        expect(generator.accepts(operation.schema, complete), `${operation.operationId} complete answer`).toBe(true)
+        for (const variant of generator.variants(operation.schema, complete)) {
+          tried++
+          if (!generator.accepts(operation.schema, variant.body)) continue
+          accepted++
+          yield* answer(variant.body)
+          const outcome = yield* Effect.either(call(client))
+          if (Either.isLeft(outcome)) {
+            refused.push(`${operation.operationId} [${variant.label}]: ${JSON.stringify(outcome.left).slice(0, 300)}`)
+          }
+        }
+      }
+      console.log(`OpenAPI conformance: ${tried} answers tried, ${accepted} accepted by Ajv, ${refused.length} refused by the client`)
+      expect(refused).toEqual([])
+      expect(accepted).toBeGreaterThan(700)
+    }))
+
+  it.effect("a COMPLETED task's response decodes bare and wrapped in { success, result }, for every engine", () =>
+    Effect.gen(function*() {
+      const { answer, client } = yield* makeClient
+      const status = generator.component("TaskStatusResponse")
+      const base = generator.complete(status) as Record<string, unknown>
+      let checked = 0
+      for (const [taskType, component] of Object.entries(engineResponses)) {
+        const wrapped = generator.complete(generator.component(component)) as { result: unknown }
+        for (const response of [wrapped, wrapped.result]) {
+          const body = {
+            ...base,
+            task: { ...(base.task as object), taskType, status: "COMPLETED" },
+            response
+          }
+          expect(generator.accepts(status, body)).toBe(true)
+          yield* answer(body)
+          const state = yield* client.tasks.get("b27a21e1-7c39-4aa2-a347-23e828c426f9")
+          expect(state.result.status).toBe("COMPLETED")
+          if (state.result.status === "COMPLETED") {
+            expect(state.result.result).toBeDefined()
+            expect(state.result.task.taskType).toBe(taskType)
+          }
+          checked++
+        }
+      }
+      expect(checked).toBe(16)
+    }))
+})
