@@ -12,9 +12,11 @@ import * as Either from "effect/Either"
 import * as Predicate from "effect/Predicate"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import * as SchemaAST from "effect/SchemaAST"
 import * as FieldIssues from "./internal/fieldIssues.js"
 import { FieldIssue, InvalidRequest } from "./CloroError.js"
 import * as Engines from "./internal/engines.js"
+import * as RequestBody from "./internal/requestBody.js"
 
 /**
  * An engine's short name, as the client's `monitor.*` methods spell it.
@@ -148,8 +150,10 @@ const invalidRequest = (name: EngineName, issues: ReadonlyArray<FieldIssue>): In
  */
 export const validate = <N extends EngineName>(
   name: N,
-  input: unknown
+  raw: unknown
 ): Either.Either<Request<N>, InvalidRequest> => {
+  // `undefined` means absent, as in JSON: `{ include: undefined }` is `{}`
+  const input = RequestBody.stripUndefined(raw)
   if (!Predicate.isRecord(input)) {
     return Either.left(invalidRequest(name, [notAnObject]))
   }
@@ -163,3 +167,38 @@ export const validate = <N extends EngineName>(
     ? Either.right(decoded.right)
     : Either.left(invalidRequest(name, issues))
 }
+
+/**
+ * The request fields an engine's schema knows, e.g. to check that an
+ * `unknownFields` escape hatch does not shadow a checked field.
+ *
+ * @since 0.1.0
+ */
+export const knownFields = (name: EngineName): ReadonlyArray<string> =>
+  SchemaAST.getPropertySignatures(Engines.registry[name].request.ast).map((signature) => String(signature.name))
+
+/**
+ * The JSON body for a validated request plus fields this library does not
+ * know yet (`CallOptions.unknownFields`), sent as they are. A name the
+ * engine's schema knows, or a value that is not JSON, is an `InvalidRequest`:
+ * the escape hatch is for new parameters, not for skipping local checks.
+ *
+ * @example
+ * ```ts
+ * import { Engine } from "cloro-effect"
+ *
+ * Engine.withUnknownFields("chatgpt", { prompt: "Hi", country: "US" }, { brandNewParam: true })
+ * // Either.right({ prompt: "Hi", country: "US", brandNewParam: true })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const withUnknownFields = <N extends EngineName>(
+  name: N,
+  request: Request<N>,
+  unknownFields: Readonly<Record<string, unknown>> | undefined
+): Either.Either<Readonly<Record<string, unknown>>, InvalidRequest> =>
+  Either.mapBoth(RequestBody.withUnknownFields(request, unknownFields, knownFields(name)), {
+    onLeft: (issues) => invalidRequest(name, issues),
+    onRight: (body) => ({ ...(Predicate.isRecord(body) ? body : {}) })
+  })

@@ -213,19 +213,19 @@ export const Prompt: Schema.Schema<string> = text("Prompt")
 export const Query: Schema.Schema<string> = text("Query")
 
 /**
- * An optional boolean request flag. Exact (no `undefined`) so that a bad
- * value gives one issue, not one per member of `boolean | undefined`.
+ * An optional boolean request flag. `undefined` is accepted and means absent
+ * (as it does in JSON), so the type reads `boolean | undefined`.
  *
  * @since 0.1.0
  */
-export const flag = Schema.optionalWith(Schema.Boolean, { exact: true })
+export const flag = Schema.optional(Schema.Boolean)
 
 /**
- * An optional request field of the given schema, absent rather than `undefined`.
+ * An optional request field of the given schema; `undefined` means absent.
  *
  * @since 0.1.0
  */
-export const optionalField = <S extends Schema.Schema.Any>(schema: S) => Schema.optionalWith(schema, { exact: true })
+export const optionalField = <S extends Schema.Schema.Any>(schema: S) => Schema.optional(schema)
 
 // ---------------------------------------------------------------------------
 // result shapes: decoding ignores unknown fields, and everything a provider
