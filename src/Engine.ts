@@ -19,6 +19,13 @@ import * as Engines from "./internal/engines.js"
 import * as RequestBody from "./internal/requestBody.js"
 
 /**
+ * Country and US-state codes, also under `Common`.
+ *
+ * @since 0.1.0
+ */
+export { CountryCode, countryCodes, UsState, usStates } from "./engines/Common.js"
+
+/**
  * An engine's short name, as the client's `monitor.*` methods spell it.
  *
  * @since 0.1.0

@@ -5,7 +5,15 @@
  * by Ajv) must decode through the real client.
  */
 import { describe, expect, it } from "@effect/vitest"
+import * as HttpApi from "@effect/platform/HttpApi"
+import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
+import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
 import * as HttpClient from "@effect/platform/HttpClient"
+import * as OpenApi from "@effect/platform/OpenApi"
+import { Ajv2020 } from "ajv/dist/2020.js"
+import * as JSONSchema from "effect/JSONSchema"
+import * as Schema from "effect/Schema"
+import type * as SchemaAST from "effect/SchemaAST"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
@@ -14,6 +22,7 @@ import * as Ref from "effect/Ref"
 import * as fs from "node:fs"
 import * as CloroClient from "../src/CloroClient.js"
 import * as CloroConfig from "../src/CloroConfig.js"
+import * as Index from "../src/index.js"
 import * as Task from "../src/Task.js"
 import * as MockHttp from "./support/mockHttp.js"
 import * as OpenApiVariants from "./support/openapiVariants.js"
@@ -139,4 +148,61 @@ describe("Conformance with cloro's OpenAPI document", () => {
       }
       expect(checked).toBe(16)
     }))
+})
+
+describe("Conformance with the Effect ecosystem's schema tools", () => {
+  /** Every public module, engines included, as `src/index.ts` exports them. */
+  const modules: Record<string, object> = { ...Index }
+
+  it("JSONSchema.make works on every exported schema, and on every engine's request and result", () => {
+    const failures: Array<string> = []
+    let made = 0
+    const make = (name: string, schema: { readonly ast: SchemaAST.AST }) => {
+      try {
+        JSONSchema.fromAST(schema.ast, { definitions: {} })
+        made++
+      } catch (error) {
+        failures.push(`${name}: ${String(error).split("\n")[0]}`)
+      }
+    }
+    for (const [moduleName, module] of Object.entries(modules)) {
+      for (const [name, value] of Object.entries(module)) {
+        if (Schema.isSchema(value)) make(`${moduleName}.${name}`, value)
+      }
+    }
+    for (const spec of Object.values(Index.Engine.engines)) {
+      make(`${spec.name}.request`, spec.request)
+      make(`${spec.name}.result`, spec.result)
+    }
+    console.log(`JSONSchema.make: ${made} exported schemas, ${failures.length} failures`)
+    expect(failures).toEqual([])
+    expect(made).toBeGreaterThan(150)
+  })
+
+  it("the JSON Schema of an engine request says what local validation accepts (checked with Ajv)", () => {
+    const ajv = new Ajv2020({ strict: false })
+    const { $schema: _, ...schema } = JSONSchema.make(Index.ChatGPT.Request)
+    const check = ajv.compile(schema)
+    expect(check({ prompt: "Best CRM?", country: "US", include: { markdown: true } })).toBe(true)
+    expect(check({ prompt: "Best CRM?", country: "RU" })).toBe(false) // ChatGPT does not serve RU
+    expect(check({ prompt: "Best CRM?", country: "US", brandNewParam: 1 })).toBe(false)
+    expect(check({ prompt: "Best CRM?", country: "US", state: "ZZ" })).toBe(false)
+  })
+
+  it("an HttpApi taking an engine request as payload builds its OpenAPI document", () => {
+    const api = HttpApi.make("proxy").add(
+      HttpApiGroup.make("scrape")
+        .add(HttpApiEndpoint.post("chatgpt", "/chatgpt").setPayload(Index.ChatGPT.Request).addSuccess(Index.ChatGPT.Result))
+        .add(HttpApiEndpoint.post("google", "/google").setPayload(Index.Google.Request).addSuccess(Index.Google.Result))
+        .add(
+          HttpApiEndpoint.post("task", "/task").setPayload(Index.Task.SubmitTask).addSuccess(Index.Task.TaskStatusResponse)
+            .addError(Index.CloroError.CloroError)
+        )
+    )
+    const document = OpenApi.fromApi(api)
+    const chatgpt = document.paths["/chatgpt"]?.post
+    expect(chatgpt?.requestBody?.content["application/json"]?.schema).toBeDefined()
+    expect(Object.keys(document.paths).sort()).toEqual(["/chatgpt", "/google", "/task"])
+    expect(JSON.stringify(document)).toContain("\"AD\"") // the country enum made it into the document
+  })
 })

@@ -42,6 +42,18 @@ export type CountryCode = (typeof countryCodes)[number]
 const allCountries: ReadonlySet<string> = new Set(countryCodes)
 
 /**
+ * Any of cloro's 250 country codes, as a schema (the `CountryCode` enum of
+ * cloro's OpenAPI document). An engine's `country` field is narrower: see `Country`.
+ *
+ * @since 0.1.0
+ */
+export const CountryCode: Schema.Schema<CountryCode> = Schema.Literal(...countryCodes).annotations({
+  identifier: "CountryCode",
+  description: "ISO 3166-1 alpha-2 country code",
+  message: () => `Expected an uppercase ISO 3166-1 alpha-2 country code such as "US"`
+})
+
+/**
  * Checks that a string is one of cloro's country codes (uppercase).
  *
  * @since 0.1.0
@@ -102,6 +114,8 @@ export const Country = <const Blocked extends ReadonlyArray<CountryCode>>(
     {
       identifier: "CountryCode",
       description: `ISO 3166-1 alpha-2 country code served by ${engine}`,
+      // the declaration has no structure JSONSchema could read, so it says what it accepts
+      jsonSchema: { type: "string", enum: countryCodes.filter((code) => !blockedSet.has(code)) },
       message: (issue) => (issue._tag === "Type" ? message(issue.actual) : `Invalid country code`)
     }
   )
@@ -163,6 +177,7 @@ export const UsState: Schema.Schema<UsState> = Schema.declare(
   (u: unknown): u is UsState => typeof u === "string" && allStates.has(u),
   {
     identifier: "UsState",
+    jsonSchema: { type: "string", enum: usStates },
     message: (issue) =>
       `Invalid state ${
         issue._tag === "Type" ? JSON.stringify(issue.actual) ?? "undefined" : ""
@@ -259,6 +274,8 @@ export const OpenLiteral = <const L extends ReadonlyArray<string>>(
 ): Schema.Schema<L[number] | (string & {})> =>
   Schema.declare((u: unknown): u is L[number] | (string & {}) => typeof u === "string", {
     identifier: literals.map((l) => JSON.stringify(l)).join(" | "),
+    // any string decodes; the known values are listed as examples
+    jsonSchema: { type: "string", examples: [...literals] },
     message: () => `Expected a string such as ${literals.map((l) => JSON.stringify(l)).join(", ")}`
   })
 

@@ -68,13 +68,15 @@ export const makeGenerator = (spec: Record<string, unknown>) => {
         Object.entries(schema).map(([k, v]) => [k, k === "$ref" && typeof v === "string" ? `cloro-openapi${v}` : rebase(v)])
       )
       : schema
-  const validators = new Map<JsonSchema, (data: unknown) => boolean>()
+  // keyed by content: flattening an allOf builds a new object each time
+  const validators = new Map<string, (data: unknown) => boolean>()
   const validate = (schema: JsonSchema, data: unknown): boolean => {
-    let check = validators.get(schema)
+    const key = JSON.stringify(schema)
+    let check = validators.get(key)
     if (check === undefined) {
       const compiled = ajv.compile(rebase(schema) as JsonSchema)
       check = (d) => compiled(d) === true
-      validators.set(schema, check)
+      validators.set(key, check)
     }
     return check(data)
   }
