@@ -103,8 +103,14 @@ describe("Conformance with cloro's OpenAPI document", () => {
         const call = calls[operation.operationId]
         if (call === undefined) continue
         const complete = generator.complete(operation.schema)
-        // the generator itself must be sound: its complete answer is one the spec accepts
+        // the generator must be sound (its complete answer is one the spec accepts) and the
+        // validator must not be vacuous (a required property removed is refused)
         expect(generator.accepts(operation.schema, complete), `${operation.operationId} complete answer`).toBe(true)
+        expect(generator.accepts(operation.schema, null), `${operation.operationId} null answer`).toBe(false)
+        if (typeof complete === "object" && complete !== null && !Array.isArray(complete) && "success" in complete) {
+          const { success: _, ...withoutSuccess } = complete
+          expect(generator.accepts(operation.schema, withoutSuccess), `${operation.operationId} without success`).toBe(false)
+        }
         for (const variant of generator.variants(operation.schema, complete)) {
           tried++
           if (!generator.accepts(operation.schema, variant.body)) continue

@@ -480,3 +480,21 @@ describe("Engine.decodeResult", () => {
     expect(Either.isLeft(Engine.decodeResult("grok", { text: "t", sources: [{ url: 1 }] }))).toBe(true)
   })
 })
+
+describe("Engine.knownFields and Engine.withUnknownFields", () => {
+  it("lists each engine's request fields", () => {
+    expect(Engine.knownFields("chatgpt")).toContain("prompt")
+    expect(Engine.knownFields("google")).toEqual(expect.arrayContaining(["query", "url", "gl", "country", "pages"]))
+    for (const name of Engine.names) expect(Engine.knownFields(name).length).toBeGreaterThan(2)
+  })
+
+  it("adds fields the library does not know and refuses the ones it does", () => {
+    const request = { prompt: "Hi", country: "US" } as const
+    expect(Engine.withUnknownFields("chatgpt", request, { brandNewParam: true })).toEqual(
+      Either.right({ prompt: "Hi", country: "US", brandNewParam: true })
+    )
+    expect(Engine.withUnknownFields("chatgpt", request, undefined)).toEqual(Either.right(request))
+    const shadow = Engine.withUnknownFields("chatgpt", request, { include: {} })
+    expect(Either.isLeft(shadow) && shadow.left.issues.map((i) => i.field)).toEqual(["unknownFields.include"])
+  })
+})
