@@ -43,6 +43,7 @@ import * as CloroClient from "./CloroClient.js"
 import {
   type CloroError,
   Conflict,
+  DurationMillis,
   FieldIssue,
   InsufficientCredits,
   InvalidRequest,
@@ -85,7 +86,7 @@ export class TaskTimeout extends Schema.TaggedError<TaskTimeout>()("TaskTimeout"
   taskType: Schema.optional(Task.TaskType),
   /** The status of the last poll, when there was one. */
   lastStatus: Schema.optional(Task.TaskStatus),
-  waited: Schema.DurationFromSelf
+  waited: DurationMillis
 }) {}
 
 /**

@@ -12,6 +12,7 @@
  */
 import * as HttpClient from "@effect/platform/HttpClient"
 import type * as ConfigError from "effect/ConfigError"
+import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -32,11 +33,13 @@ import * as GoogleGoto from "./engines/GoogleGoto.js"
 import * as FieldIssues from "./internal/fieldIssues.js"
 import * as Http from "./internal/http.js"
 import * as Pipeline from "./internal/pipeline.js"
+import * as RequestBody from "./internal/requestBody.js"
 import * as Pricing from "./Pricing.js"
 import * as RateLimiter from "./RateLimiter.js"
 import * as RetryPolicy from "./RetryPolicy.js"
 import * as Task from "./Task.js"
 import type { Usage } from "./Usage.js"
+import * as UsageModule from "./Usage.js"
 import * as UsageMonitor from "./UsageMonitor.js"
 
 /**
@@ -47,6 +50,13 @@ import * as UsageMonitor from "./UsageMonitor.js"
 export interface CloroResponse<A> {
   readonly result: A
   readonly usage: Usage
+  /**
+   * The whole JSON body as cloro sent it, fields this library does not know
+   * yet included (`result` drops them). Set on every answer the client
+   * receives; absent only where no answer was received (a mock, or a batch
+   * whose every task was refused locally).
+   */
+  readonly raw?: unknown
 }
 
 /**
@@ -61,6 +71,12 @@ export interface CallOptions {
   readonly timeout?: Duration.DurationInput | undefined
   /** Overrides the retry policy for this call. */
   readonly retry?: RetryPolicy.RetryPolicyShape | undefined
+  /**
+   * Request fields this library does not know yet, sent as they are beside
+   * the validated request (monitor calls and `googleGoto`). A name the
+   * request schema knows is refused: set it on the request, where it is checked.
+   */
+  readonly unknownFields?: Readonly<Record<string, unknown>> | undefined
 }
 
 /**
@@ -223,6 +239,17 @@ const validateGoto = (input: unknown): Either.Either<GoogleGoto.Request, Invalid
     }
   )
 
+const gotoWithUnknownFields = (valid: GoogleGoto.Request, unknownFields: CallOptions["unknownFields"]) =>
+  Either.mapLeft(
+    RequestBody.withUnknownFields(valid, unknownFields, ["url"]),
+    (issues) =>
+      new InvalidRequest({
+        message: `Invalid googleGoto request: ${issues.map((i) => `${i.field}: ${i.message}`).join("; ")}`,
+        source: "client",
+        issues
+      })
+  )
+
 /**
  * Builds a client from the config, an `HttpClient`, and whichever pipeline
  * services are in context.
@@ -263,7 +290,7 @@ export const make: Effect.Effect<CloroClientShape, never, CloroConfig | HttpClie
           timed,
           billing
         )
-        return { result: answer.body, usage: answer.usage }
+        return { result: answer.body, usage: answer.usage, raw: answer.raw }
       }).pipe(
         Effect.withSpan(`cloro ${call.method} ${call.path}`, {
           // The call site is always this line, so a captured stack would only cost time.
@@ -279,22 +306,16 @@ export const make: Effect.Effect<CloroClientShape, never, CloroConfig | HttpClie
       const spec = Engine.engines[name]
       const decode = Http.decodeWith(Schema.Struct({ result: spec.result }))
       return (request, options) =>
-        Effect.flatMap(fromEither(Engine.validate(name, request)), (valid) =>
-          Effect.map(
-            execute(
-              {
-                method: "POST",
-                path: spec.path,
-                kind: "monitor",
-                body: valid,
-                decode,
-                timeout: config.monitorTimeout
-              },
-              options,
-              { estimate: Pricing.estimate(name, valid, { mode: "sync" }), tag: options?.tag, engine: name }
-            ),
-            (response) => ({ result: response.result.result, usage: response.usage })
-          ))
+        Effect.gen(function*() {
+          const valid = yield* fromEither(Engine.validate(name, request))
+          const body = yield* fromEither(Engine.withUnknownFields(name, valid, options?.unknownFields))
+          const response = yield* execute(
+            { method: "POST", path: spec.path, kind: "monitor", body, decode, timeout: config.monitorTimeout },
+            options,
+            { estimate: Pricing.estimate(name, valid, { mode: "sync" }), tag: options?.tag, engine: name }
+          )
+          return { result: response.result.result, usage: response.usage, raw: response.raw }
+        })
     }
 
     const referenceCall = <A, I>(
@@ -363,7 +384,7 @@ export const make: Effect.Effect<CloroClientShape, never, CloroConfig | HttpClie
           options?.tag,
           execute(
             {
-              ...referenceCall("POST", "/v1/async/task", Task.SubmitResponse, { body: valid }),
+              ...referenceCall("POST", "/v1/async/task", Task.SubmitResponse, { body: Task.toWire(valid) }),
               idempotent: valid.idempotencyKey !== undefined
             },
             options,
@@ -372,14 +393,19 @@ export const make: Effect.Effect<CloroClientShape, never, CloroConfig | HttpClie
           (response) => [response.result.task.id]
         ))
 
+    /** Refuses invalid tasks per item, as cloro does, and sends the rest (nothing when none is valid). */
     const submitBatch = (tasks: ReadonlyArray<Task.SubmitTask>, options?: CallOptions) =>
-      Effect.flatMap(fromEither(Task.validateBatch(tasks)), (valid) =>
-        withTaskReservations(
+      Effect.gen(function*() {
+        const timestamp = new Date(yield* Clock.currentTimeMillis).toISOString()
+        const plan = yield* fromEither(Task.planBatch(tasks, timestamp))
+        const valid = plan.send.map((item) => item.task)
+        if (valid.length === 0) return { result: Task.mergeBatch(plan, undefined), usage: UsageModule.empty }
+        const response = yield* withTaskReservations(
           valid,
           options?.tag,
           execute(
             {
-              ...referenceCall("POST", "/v1/async/task/batch", Task.BatchResponse, { body: valid }),
+              ...referenceCall("POST", "/v1/async/task/batch", Task.BatchResponse, { body: valid.map(Task.toWire) }),
               idempotent: valid.every((task) => task.idempotencyKey !== undefined)
             },
             options,
@@ -392,7 +418,9 @@ export const make: Effect.Effect<CloroClientShape, never, CloroConfig | HttpClie
             }
             return ids
           }
-        ))
+        )
+        return { ...response, result: Task.mergeBatch(plan, response.result) }
+      })
 
     const get = (taskId: string, options?: CallOptions) =>
       Effect.gen(function*() {
@@ -438,15 +466,11 @@ export const make: Effect.Effect<CloroClientShape, never, CloroConfig | HttpClie
       )
 
     const googleGoto = (request: GoogleGoto.Request, options?: CallOptions) =>
-      Effect.flatMap(
-        fromEither(validateGoto(request)),
-        (valid) =>
-          execute(
-            referenceCall("POST", GoogleGoto.path, GoogleGoto.Response, { body: valid }),
-            options,
-            free
-          )
-      )
+      Effect.gen(function*() {
+        const valid = yield* fromEither(validateGoto(request))
+        const body = yield* fromEither(gotoWithUnknownFields(valid, options?.unknownFields))
+        return yield* execute(referenceCall("POST", GoogleGoto.path, GoogleGoto.Response, { body }), options, free)
+      })
 
     return {
       monitor: {

@@ -8,8 +8,25 @@
  *
  * @since 0.1.0
  */
+import * as Duration from "effect/Duration"
 import * as Schema from "effect/Schema"
 import { Usage } from "./Usage.js"
+
+/**
+ * A `Duration` that travels in JSON as milliseconds (fractions kept), or the
+ * string `"Infinity"`, so that every error encodes to JSON and decodes back.
+ *
+ * @since 0.1.0
+ */
+export const DurationMillis: Schema.Schema<Duration.Duration, number | "Infinity"> = Schema.transform(
+  Schema.Union(Schema.Number.pipe(Schema.nonNegative()), Schema.Literal("Infinity")),
+  Schema.DurationFromSelf,
+  {
+    strict: true,
+    decode: (millis) => (millis === "Infinity" ? Duration.infinity : Duration.millis(millis)),
+    encode: (duration) => (Duration.isFinite(duration) ? Duration.toMillis(duration) : "Infinity")
+  }
+).annotations({ identifier: "DurationMillis", description: "A duration in milliseconds, or \"Infinity\"" })
 
 /** Fields every error that came from (or was about) an HTTP response carries. */
 const responseFields = {
@@ -43,7 +60,7 @@ export class ConcurrentLimitExceeded extends Schema.TaggedError<ConcurrentLimitE
     code: Schema.String,
     limit: Schema.optional(Schema.Number),
     current: Schema.optional(Schema.Number),
-    retryAfter: Schema.optional(Schema.DurationFromSelf)
+    retryAfter: Schema.optional(DurationMillis)
   }
 ) {}
 
@@ -55,7 +72,7 @@ export class ConcurrentLimitExceeded extends Schema.TaggedError<ConcurrentLimitE
 export class RateLimitExceeded extends Schema.TaggedError<RateLimitExceeded>()("RateLimitExceeded", {
   ...responseFields,
   limit: Schema.optional(Schema.Number),
-  retryAfter: Schema.optional(Schema.DurationFromSelf)
+  retryAfter: Schema.optional(DurationMillis)
 }) {}
 
 /**
@@ -66,7 +83,7 @@ export class RateLimitExceeded extends Schema.TaggedError<RateLimitExceeded>()("
 export class QueueLimitExceeded extends Schema.TaggedError<QueueLimitExceeded>()("QueueLimitExceeded", {
   ...responseFields,
   limit: Schema.optional(Schema.Number),
-  retryAfter: Schema.optional(Schema.DurationFromSelf)
+  retryAfter: Schema.optional(DurationMillis)
 }) {}
 
 /**
@@ -151,7 +168,7 @@ export class ServerError extends Schema.TaggedError<ServerError>()("ServerError"
  */
 export class ServiceUnavailable extends Schema.TaggedError<ServiceUnavailable>()("ServiceUnavailable", {
   ...responseFields,
-  retryAfter: Schema.optional(Schema.DurationFromSelf)
+  retryAfter: Schema.optional(DurationMillis)
 }) {}
 
 /**
@@ -184,19 +201,23 @@ export class Timeout extends Schema.TaggedError<Timeout>()("Timeout", {
   message: Schema.String,
   method: Schema.String,
   path: Schema.String,
-  timeout: Schema.DurationFromSelf
+  timeout: DurationMillis
 }) {}
 
 /**
  * A 2xx body that does not match the documented shape, with a readable account
- * of what did not match.
+ * of what did not match. The answer was paid for, so the error keeps it:
+ * `body` is the raw text (its first MiB; `bodyTruncated` says when it was
+ * longer) and `usage` what the headers reported, credits charged included.
  *
  * @since 0.1.0
  */
 export class ResponseDecodeError extends Schema.TaggedError<ResponseDecodeError>()("ResponseDecodeError", {
   ...responseFields,
   path: Schema.String,
-  description: Schema.String
+  description: Schema.String,
+  body: Schema.optional(Schema.String),
+  bodyTruncated: Schema.optional(Schema.Boolean)
 }) {}
 
 /**
@@ -224,7 +245,7 @@ export class BudgetExceeded extends Schema.TaggedError<BudgetExceeded>()("Budget
 export class AdmissionTimeout extends Schema.TaggedError<AdmissionTimeout>()("AdmissionTimeout", {
   message: Schema.String,
   limiter: Schema.Literal("concurrency", "rate"),
-  waited: Schema.DurationFromSelf
+  waited: DurationMillis
 }) {}
 
 /**

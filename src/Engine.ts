@@ -12,9 +12,18 @@ import * as Either from "effect/Either"
 import * as Predicate from "effect/Predicate"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import * as SchemaAST from "effect/SchemaAST"
 import * as FieldIssues from "./internal/fieldIssues.js"
 import { FieldIssue, InvalidRequest } from "./CloroError.js"
 import * as Engines from "./internal/engines.js"
+import * as RequestBody from "./internal/requestBody.js"
+
+/**
+ * Country and US-state codes, also under `Common`.
+ *
+ * @since 0.1.0
+ */
+export { CountryCode, countryCodes, UsState, usStates } from "./engines/Common.js"
 
 /**
  * An engine's short name, as the client's `monitor.*` methods spell it.
@@ -35,15 +44,19 @@ export type TaskType = Engines.TaskTypes[EngineName]
  *
  * @since 0.1.0
  */
-export interface EngineSpec<Name extends string, Type extends string, Req, Res> {
+export interface EngineSpec<Name extends string, Type extends string, Req, Res, ResEncoded = Res> {
   readonly name: Name
   readonly taskType: Type
   /** Sync endpoint, e.g. `/v1/monitor/chatgpt`. */
   readonly path: string
   /** The request body; decoding it checks field types, ranges and unknown keys. */
   readonly request: Schema.Schema<Req>
-  /** The engine's `result` object; unknown fields are ignored. */
-  readonly result: Schema.Schema<Res>
+  /**
+   * The engine's `result` object; unknown fields are ignored. Its encoded side
+   * differs from its type where a field the spec does not require gets a
+   * default (`text` decodes to `""`, `sources` to `[]` when absent).
+   */
+  readonly result: Schema.Schema<Res, ResEncoded>
   /**
    * Rules across fields that a schema alone does not express (`country` vs
    * `gl`, `state` only with US...). They read the raw body so that they report
@@ -67,11 +80,20 @@ export type Request<N extends EngineName> = Engines.Requests[N]
 export type Result<N extends EngineName> = Engines.Results[N]
 
 /**
+ * The `result` of an engine as it travels in JSON (before defaults are applied).
+ *
+ * @since 0.1.0
+ */
+export type ResultEncoded<N extends EngineName> = Engines.ResultsEncoded[N]
+
+/**
  * Every engine by name.
  *
  * @since 0.1.0
  */
-export const engines: { readonly [N in EngineName]: EngineSpec<N, Engines.TaskTypes[N], Request<N>, Result<N>> } =
+export const engines: {
+  readonly [N in EngineName]: EngineSpec<N, Engines.TaskTypes[N], Request<N>, Result<N>, ResultEncoded<N>>
+} =
   Engines.registry
 
 /**
@@ -135,8 +157,10 @@ const invalidRequest = (name: EngineName, issues: ReadonlyArray<FieldIssue>): In
  */
 export const validate = <N extends EngineName>(
   name: N,
-  input: unknown
+  raw: unknown
 ): Either.Either<Request<N>, InvalidRequest> => {
+  // `undefined` means absent, as in JSON: `{ include: undefined }` is `{}`
+  const input = RequestBody.stripUndefined(raw)
   if (!Predicate.isRecord(input)) {
     return Either.left(invalidRequest(name, [notAnObject]))
   }
@@ -150,3 +174,38 @@ export const validate = <N extends EngineName>(
     ? Either.right(decoded.right)
     : Either.left(invalidRequest(name, issues))
 }
+
+/**
+ * The request fields an engine's schema knows, e.g. to check that an
+ * `unknownFields` escape hatch does not shadow a checked field.
+ *
+ * @since 0.1.0
+ */
+export const knownFields = (name: EngineName): ReadonlyArray<string> =>
+  SchemaAST.getPropertySignatures(Engines.registry[name].request.ast).map((signature) => String(signature.name))
+
+/**
+ * The JSON body for a validated request plus fields this library does not
+ * know yet (`CallOptions.unknownFields`), sent as they are. A name the
+ * engine's schema knows, or a value that is not JSON, is an `InvalidRequest`:
+ * the escape hatch is for new parameters, not for skipping local checks.
+ *
+ * @example
+ * ```ts
+ * import { Engine } from "cloro-effect"
+ *
+ * Engine.withUnknownFields("chatgpt", { prompt: "Hi", country: "US" }, { brandNewParam: true })
+ * // Either.right({ prompt: "Hi", country: "US", brandNewParam: true })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const withUnknownFields = <N extends EngineName>(
+  name: N,
+  request: Request<N>,
+  unknownFields: Readonly<Record<string, unknown>> | undefined
+): Either.Either<Readonly<Record<string, unknown>>, InvalidRequest> =>
+  Either.mapBoth(RequestBody.withUnknownFields(request, unknownFields, knownFields(name)), {
+    onLeft: (issues) => invalidRequest(name, issues),
+    onRight: (body) => ({ ...(Predicate.isRecord(body) ? body : {}) })
+  })

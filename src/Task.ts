@@ -22,6 +22,7 @@ import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import type { ParseOptions } from "effect/SchemaAST"
 import * as FieldIssues from "./internal/fieldIssues.js"
+import * as RequestBody from "./internal/requestBody.js"
 import { FieldIssue, InvalidRequest } from "./CloroError.js"
 import * as Engine from "./Engine.js"
 
@@ -236,9 +237,15 @@ export interface WebhookTarget extends Schema.Schema.Type<typeof WebhookTarget> 
  */
 export interface SubmitOptions {
   /** 1 (default) to 10; higher runs first. */
-  readonly priority?: number
-  readonly idempotencyKey?: string
-  readonly webhook?: WebhookTarget
+  readonly priority?: number | undefined
+  readonly idempotencyKey?: string | undefined
+  readonly webhook?: WebhookTarget | undefined
+  /**
+   * Payload fields this library does not know yet, sent as they are beside
+   * the validated `payload` (a name the payload's schema knows is refused).
+   * Not part of the JSON cloro receives under this name: see `toWire`.
+   */
+  readonly unknownPayloadFields?: Readonly<Record<string, unknown>> | undefined
 }
 
 /**
@@ -259,9 +266,10 @@ export interface SubmitTaskOf<N extends Engine.EngineName> extends SubmitOptions
 export type SubmitTask = { readonly [N in Engine.EngineName]: SubmitTaskOf<N> }[Engine.EngineName]
 
 const submitOptionFields = {
-  priority: Schema.optionalWith(Priority, { exact: true }),
-  idempotencyKey: Schema.optionalWith(IdempotencyKey, { exact: true }),
-  webhook: Schema.optionalWith(WebhookTarget, { exact: true })
+  priority: Schema.optional(Priority),
+  idempotencyKey: Schema.optional(IdempotencyKey),
+  webhook: Schema.optional(WebhookTarget),
+  unknownPayloadFields: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.Unknown }))
 }
 
 const submitOf = <N extends Engine.EngineName>(name: N) =>
@@ -331,7 +339,8 @@ const prefixed = (prefix: string, issue: FieldIssue): FieldIssue =>
     message: issue.message
   })
 
-const submitIssues = (input: unknown): ReadonlyArray<FieldIssue> => {
+const submitIssues = (raw: unknown): ReadonlyArray<FieldIssue> => {
+  const input = RequestBody.stripUndefined(raw)
   if (!Predicate.isRecord(input)) {
     return [new FieldIssue({ field: "(body)", message: "Expected a task object { taskType, payload, ... }" })]
   }
@@ -346,8 +355,22 @@ const submitIssues = (input: unknown): ReadonlyArray<FieldIssue> => {
       onRight: () => []
     })
     : []
-  return [...envelope, ...payload]
+  const extra = isTaskType(taskType) && Predicate.isRecord(input.unknownPayloadFields)
+    ? Either.match(
+      RequestBody.withUnknownFields(
+        {},
+        input.unknownPayloadFields,
+        Engine.knownFields(Engine.fromTaskType(taskType).name),
+        ""
+      ),
+      { onLeft: (issues) => issues.map((issue) => prefixed("unknownPayloadFields", unprefixed(issue))), onRight: () => [] }
+    )
+    : []
+  return [...envelope, ...payload, ...extra]
 }
+
+const unprefixed = (issue: FieldIssue): FieldIssue =>
+  new FieldIssue({ field: issue.field.replace(/^unknownFields\./, ""), message: issue.message })
 
 const invalid = (what: string, issues: ReadonlyArray<FieldIssue>): InvalidRequest => {
   const shown = issues.slice(0, 5).map((i) => `${i.field}: ${i.message}`).join("; ")
@@ -377,7 +400,21 @@ export const validateSubmit = (input: unknown): Either.Either<SubmitTask, Invali
   const issues = submitIssues(input)
   if (issues.length > 0) return Either.left(invalid("task", issues))
   // every check passed, so this only gives the value its engine-specific type
-  return Either.mapLeft(Schema.decodeUnknownEither(SubmitTask, strict)(input), (error) => invalid("task", FieldIssues.fromParseError(error)))
+  return Either.mapLeft(
+    Schema.decodeUnknownEither(SubmitTask, strict)(RequestBody.stripUndefined(input)),
+    (error) => invalid("task", FieldIssues.fromParseError(error))
+  )
+}
+
+/**
+ * The JSON body cloro receives for a validated task: `unknownPayloadFields`
+ * merged into `payload`, every other field as it is.
+ *
+ * @since 0.1.0
+ */
+export const toWire = (task: SubmitTask): Readonly<Record<string, unknown>> => {
+  const { unknownPayloadFields, ...rest } = task
+  return unknownPayloadFields === undefined ? rest : { ...rest, payload: { ...task.payload, ...unknownPayloadFields } }
 }
 
 /**
@@ -385,8 +422,8 @@ export const validateSubmit = (input: unknown): Either.Either<SubmitTask, Invali
  * `tasks`), each as `validateSubmit` does, with issue fields prefixed by the
  * task's index (`[3].payload.country`). Every issue of every task is listed.
  *
- * Locally a batch is all or nothing, unlike cloro's partial success: a task
- * that would fail validation there is better fixed before anything is queued.
+ * All or nothing; `CloroClient`'s `submitBatch` uses `planBatch` instead,
+ * which refuses per task as cloro does and sends the rest.
  *
  * @since 0.1.0
  */
@@ -514,6 +551,84 @@ export const BatchResponse = Schema.Struct({
 export interface BatchResponse extends Schema.Schema.Type<typeof BatchResponse> {}
 
 // ---------------------------------------------------------------------------
+// per-item batch refusal
+// ---------------------------------------------------------------------------
+
+/**
+ * A batch split the way cloro treats it: each task on its own.
+ *
+ * @since 0.1.0
+ */
+export interface BatchPlan {
+  /** The tasks that passed local validation, with their index in the submitted array. */
+  readonly send: ReadonlyArray<{ readonly index: number; readonly task: SubmitTask }>
+  /** The tasks refused locally, in cloro's per-item shape (`VALIDATION_ERROR`, `details.errors`). */
+  readonly refused: ReadonlyArray<BatchFailureItem>
+}
+
+/**
+ * Validates each task of a batch on its own. Only a batch that is not an
+ * array of 1 to 500 tasks is refused as a whole (cloro answers such a batch
+ * with a 400); an invalid task becomes a `BatchFailureItem` with
+ * `details: { errors: [{ field, message }], source: "client" }`, so that the
+ * rest can still be sent.
+ *
+ * @since 0.1.0
+ */
+export const planBatch = (inputs: unknown, timestamp: string): Either.Either<BatchPlan, InvalidRequest> => {
+  if (!Arr.isArray(inputs) || inputs.length === 0 || inputs.length > maxBatchSize) {
+    const actual = Arr.isArray(inputs) ? `${inputs.length} tasks` : "not an array"
+    return Either.left(
+      invalid("batch", [new FieldIssue({ field: "tasks", message: `Expected 1 to ${maxBatchSize} tasks (got ${actual})` })])
+    )
+  }
+  const send: Array<{ readonly index: number; readonly task: SubmitTask }> = []
+  const refused: Array<BatchFailureItem> = []
+  inputs.forEach((input, index) =>
+    Either.match(validateSubmit(input), {
+      onRight: (task) => send.push({ index, task }),
+      onLeft: (error) =>
+        refused.push({
+          success: false,
+          index,
+          error: {
+            code: "VALIDATION_ERROR",
+            message: `Invalid task at index ${index}: ${error.issues.map((i) => `${i.field}: ${i.message}`).join("; ")}`,
+            details: { errors: error.issues.map((i) => ({ field: i.field, message: i.message })), source: "client" },
+            timestamp
+          }
+        })
+    })
+  )
+  return Either.right({ send, refused })
+}
+
+/**
+ * The answer for the whole submitted batch: cloro's answer for the tasks that
+ * were sent (its indexes mapped back to positions in the submitted array)
+ * merged with the local refusals, in input order, with the refusals added to
+ * cloro's counts.
+ * Without an answer (nothing was sent) only the refusals are listed.
+ *
+ * @since 0.1.0
+ */
+export const mergeBatch = (plan: BatchPlan, sent: BatchResponse | undefined): BatchResponse => {
+  const remote = (sent?.results ?? []).map((item) => ({ ...item, index: plan.send[item.index]?.index ?? item.index }))
+  const results = [...remote, ...plan.refused].sort((a, b) => a.index - b.index)
+  // cloro's counts are kept as it sent them; the local refusals are added to them
+  const summary = sent?.summary ?? { total: 0, succeeded: 0, failed: 0 }
+  return {
+    success: sent?.success ?? true,
+    summary: {
+      total: summary.total + plan.refused.length,
+      succeeded: summary.succeeded,
+      failed: summary.failed + plan.refused.length
+    },
+    results
+  }
+}
+
+// ---------------------------------------------------------------------------
 // task state (GET /v1/async/task/{id} and webhook deliveries)
 // ---------------------------------------------------------------------------
 
@@ -595,7 +710,8 @@ const completedOf = <N extends Engine.EngineName>(name: N) =>
     status: Schema.Literal("COMPLETED"),
     ...stateFields,
     taskType: Schema.Literal(Engine.engines[name].taskType),
-    result: Engine.engines[name].result
+    // a decoded state holds the decoded result: `TaskStatusResponse` decodes the wire form
+    result: Schema.typeSchema(Engine.engines[name].result)
   })
 
 /**
@@ -666,8 +782,18 @@ const failureOf = (response: unknown): unknown => {
   return error
 }
 
+/**
+ * A COMPLETED task's `response`. cloro's newest spec calls it the provider's
+ * result, an older one the full response object, and the official SDK's
+ * fixtures wrap it as `{ success, result }` like a sync answer: both decode.
+ */
+const resultOf = (response: unknown): unknown =>
+  Predicate.isRecord(response) && Predicate.isBoolean(response.success) && Predicate.isRecord(response.result)
+    ? response.result
+    : response
+
 const decodeResult = <N extends Engine.EngineName>(name: N, response: unknown, options: ParseOptions) =>
-  ParseResult.decodeUnknown(Engine.engines[name].result)(response, options)
+  ParseResult.decodeUnknown(Engine.engines[name].result)(resultOf(response), options)
 
 /**
  * The body of `GET /v1/async/task/{id}` (and of a webhook delivery), decoded
@@ -782,8 +908,8 @@ export interface PriorityCount extends Schema.Schema.Type<typeof PriorityCount> 
  * @since 0.1.0
  */
 export const QueueConcurrency = Schema.Struct({
-  used: Schema.Number,
-  max: Schema.Number
+  used: Schema.optional(Schema.Number),
+  max: Schema.optional(Schema.Number)
 }).annotations({ identifier: "QueueConcurrency" })
 
 /**

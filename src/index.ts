@@ -28,6 +28,36 @@ export * as Credits from "./Credits.js"
 /** The engines, their request and result schemas, and local validation. @since 0.1.0 */
 export * as Engine from "./Engine.js"
 
+/** Google AI Mode (`/v1/monitor/aimode`): request and result schemas. @since 0.1.0 */
+export * as AiMode from "./engines/AiMode.js"
+
+/** ChatGPT (`/v1/monitor/chatgpt`): request and result schemas. @since 0.1.0 */
+export * as ChatGPT from "./engines/ChatGPT.js"
+
+/** Shapes every engine shares: `CountryCode`, `UsState`, prompts, sources, citation pills, prices. @since 0.1.0 */
+export * as Common from "./engines/Common.js"
+
+/** Microsoft Copilot (`/v1/monitor/copilot`): request and result schemas. @since 0.1.0 */
+export * as Copilot from "./engines/Copilot.js"
+
+/** Google Gemini (`/v1/monitor/gemini`): request and result schemas. @since 0.1.0 */
+export * as Gemini from "./engines/Gemini.js"
+
+/** Google Search with AI Overview (`/v1/monitor/google`): request and result schemas. @since 0.1.0 */
+export * as Google from "./engines/Google.js"
+
+/** Google redirect resolution (`/v1/monitor/google/goto`): request and response schemas. @since 0.1.0 */
+export * as GoogleGoto from "./engines/GoogleGoto.js"
+
+/** Google News (`/v1/monitor/google/news`): request and result schemas. @since 0.1.0 */
+export * as GoogleNews from "./engines/GoogleNews.js"
+
+/** Grok (`/v1/monitor/grok`): request and result schemas. @since 0.1.0 */
+export * as Grok from "./engines/Grok.js"
+
+/** Perplexity (`/v1/monitor/perplexity`): request and result schemas. @since 0.1.0 */
+export * as Perplexity from "./engines/Perplexity.js"
+
 /** The credit price table and pre-flight estimates. @since 0.1.0 */
 export * as Pricing from "./Pricing.js"
 

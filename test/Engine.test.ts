@@ -459,16 +459,42 @@ describe("Engine.decodeResult", () => {
     expect(Either.isRight(Engine.decodeResult("google", {}))).toBe(true)
   })
 
-  it("requires text and sources on the AI engines", () => {
+  it("defaults text and sources, which the spec does not require, on the AI engines", () => {
     for (const name of ["chatgpt", "perplexity", "gemini", "copilot", "grok", "aimode"] as const) {
-      expect(Either.isLeft(Engine.decodeResult(name, { text: "t" }))).toBe(true)
-      expect(Either.isLeft(Engine.decodeResult(name, { sources: [] }))).toBe(true)
-      expect(Either.isRight(Engine.decodeResult(name, { text: "t", sources: [] }))).toBe(true)
+      const textOnly = Engine.decodeResult(name, { text: "t" })
+      expect(Either.isRight(textOnly) && textOnly.right.sources).toEqual([])
+      const sourcesOnly = Engine.decodeResult(name, { sources: [] })
+      expect(Either.isRight(sourcesOnly) && sourcesOnly.right.text).toBe("")
+      const nulls = Engine.decodeResult(name, { text: null, sources: null })
+      expect(Either.isRight(nulls) && [nulls.right.text, nulls.right.sources]).toEqual(["", []])
+      // a source without a url (optional in the spec) is kept
+      const noUrl = Engine.decodeResult(name, { text: "t", sources: [{ label: "x" }] })
+      expect(Either.isRight(noUrl) && noUrl.right.sources[0]?.url).toBeUndefined()
+      expect(Either.isRight(noUrl) && noUrl.right.sources.length).toBe(1)
+      expect(Either.isLeft(Engine.decodeResult(name, { text: 1 }))).toBe(true)
     }
   })
 
   it("rejects a wrongly typed documented field", () => {
     expect(Either.isLeft(Engine.decodeResult("googleNews", { html: "https://cdn.cloro.dev/x.html" }))).toBe(true)
     expect(Either.isLeft(Engine.decodeResult("grok", { text: "t", sources: [{ url: 1 }] }))).toBe(true)
+  })
+})
+
+describe("Engine.knownFields and Engine.withUnknownFields", () => {
+  it("lists each engine's request fields", () => {
+    expect(Engine.knownFields("chatgpt")).toContain("prompt")
+    expect(Engine.knownFields("google")).toEqual(expect.arrayContaining(["query", "url", "gl", "country", "pages"]))
+    for (const name of Engine.names) expect(Engine.knownFields(name).length).toBeGreaterThan(2)
+  })
+
+  it("adds fields the library does not know and refuses the ones it does", () => {
+    const request = { prompt: "Hi", country: "US" } as const
+    expect(Engine.withUnknownFields("chatgpt", request, { brandNewParam: true })).toEqual(
+      Either.right({ prompt: "Hi", country: "US", brandNewParam: true })
+    )
+    expect(Engine.withUnknownFields("chatgpt", request, undefined)).toEqual(Either.right(request))
+    const shadow = Engine.withUnknownFields("chatgpt", request, { include: {} })
+    expect(Either.isLeft(shadow) && shadow.left.issues.map((i) => i.field)).toEqual(["unknownFields.include"])
   })
 })

@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
+import * as Common from "./Common.js"
 import {
   blockedCountries,
   Country,
@@ -193,8 +194,8 @@ export interface Video extends Schema.Schema.Type<typeof Video> {}
  * @since 0.1.0
  */
 export const Result = Schema.Struct({
-  text: Schema.String,
-  sources: Schema.Array(GoogleSource),
+  text: Common.answerText,
+  sources: Common.sourcesOf(GoogleSource),
   /** URL of the stored page, valid 24 h (`include.html`). */
   html: opt(Schema.String),
   markdown: opt(Schema.String),

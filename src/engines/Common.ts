@@ -42,6 +42,18 @@ export type CountryCode = (typeof countryCodes)[number]
 const allCountries: ReadonlySet<string> = new Set(countryCodes)
 
 /**
+ * Any of cloro's 250 country codes, as a schema (the `CountryCode` enum of
+ * cloro's OpenAPI document). An engine's `country` field is narrower: see `Country`.
+ *
+ * @since 0.1.0
+ */
+export const CountryCode: Schema.Schema<CountryCode> = Schema.Literal(...countryCodes).annotations({
+  identifier: "CountryCode",
+  description: "ISO 3166-1 alpha-2 country code",
+  message: () => `Expected an uppercase ISO 3166-1 alpha-2 country code such as "US"`
+})
+
+/**
  * Checks that a string is one of cloro's country codes (uppercase).
  *
  * @since 0.1.0
@@ -102,6 +114,8 @@ export const Country = <const Blocked extends ReadonlyArray<CountryCode>>(
     {
       identifier: "CountryCode",
       description: `ISO 3166-1 alpha-2 country code served by ${engine}`,
+      // the declaration has no structure JSONSchema could read, so it says what it accepts
+      jsonSchema: { type: "string", enum: countryCodes.filter((code) => !blockedSet.has(code)) },
       message: (issue) => (issue._tag === "Type" ? message(issue.actual) : `Invalid country code`)
     }
   )
@@ -163,6 +177,7 @@ export const UsState: Schema.Schema<UsState> = Schema.declare(
   (u: unknown): u is UsState => typeof u === "string" && allStates.has(u),
   {
     identifier: "UsState",
+    jsonSchema: { type: "string", enum: usStates },
     message: (issue) =>
       `Invalid state ${
         issue._tag === "Type" ? JSON.stringify(issue.actual) ?? "undefined" : ""
@@ -213,19 +228,19 @@ export const Prompt: Schema.Schema<string> = text("Prompt")
 export const Query: Schema.Schema<string> = text("Query")
 
 /**
- * An optional boolean request flag. Exact (no `undefined`) so that a bad
- * value gives one issue, not one per member of `boolean | undefined`.
+ * An optional boolean request flag. `undefined` is accepted and means absent
+ * (as it does in JSON), so the type reads `boolean | undefined`.
  *
  * @since 0.1.0
  */
-export const flag = Schema.optionalWith(Schema.Boolean, { exact: true })
+export const flag = Schema.optional(Schema.Boolean)
 
 /**
- * An optional request field of the given schema, absent rather than `undefined`.
+ * An optional request field of the given schema; `undefined` means absent.
  *
  * @since 0.1.0
  */
-export const optionalField = <S extends Schema.Schema.Any>(schema: S) => Schema.optionalWith(schema, { exact: true })
+export const optionalField = <S extends Schema.Schema.Any>(schema: S) => Schema.optional(schema)
 
 // ---------------------------------------------------------------------------
 // result shapes: decoding ignores unknown fields, and everything a provider
@@ -259,7 +274,30 @@ export const OpenLiteral = <const L extends ReadonlyArray<string>>(
 ): Schema.Schema<L[number] | (string & {})> =>
   Schema.declare((u: unknown): u is L[number] | (string & {}) => typeof u === "string", {
     identifier: literals.map((l) => JSON.stringify(l)).join(" | "),
+    // any string decodes; the known values are listed as examples
+    jsonSchema: { type: "string", examples: [...literals] },
     message: () => `Expected a string such as ${literals.map((l) => JSON.stringify(l)).join(", ")}`
+  })
+
+/**
+ * An answer's `text`. The OpenAPI document does not require it, so an answer
+ * without it (or with `null`) decodes to `""` rather than failing after the
+ * credits were spent.
+ *
+ * @since 0.1.0
+ */
+export const answerText = Schema.optionalWith(Schema.String, { nullable: true, default: () => "" })
+
+/**
+ * An answer's `sources`. cloro documents an empty array when there are none,
+ * but does not require the field, so an absent (or `null`) list decodes to `[]`.
+ *
+ * @since 0.1.0
+ */
+export const sourcesOf = <S extends Schema.Schema.Any>(source: S) =>
+  Schema.optionalWith(Schema.Array(source), {
+    nullable: true,
+    default: (): ReadonlyArray<Schema.Schema.Type<S>> => []
   })
 
 /**
@@ -276,7 +314,8 @@ export const RawResponse = Schema.Array(Schema.Unknown)
  */
 export const Source = Schema.Struct({
   position: opt(Schema.Number),
-  url: Schema.String,
+  /** Optional in cloro's OpenAPI document, though every answer seen so far has one. */
+  url: opt(Schema.String),
   label: opt(Schema.String),
   description: opt(Schema.String)
 })

@@ -4,6 +4,7 @@
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
+import * as Common from "./Common.js"
 import { BasicInclude, blockedCountries, CitationPill, opt, Price, promptRequest, RawResponse, Source } from "./Common.js"
 
 /**
@@ -90,8 +91,8 @@ export interface ShoppingCard extends Schema.Schema.Type<typeof ShoppingCard> {}
  * @since 0.1.0
  */
 export const Result = Schema.Struct({
-  text: Schema.String,
-  sources: Schema.Array(Source),
+  text: Common.answerText,
+  sources: Common.sourcesOf(Source),
   markdown: opt(Schema.String),
   /** URL of the stored page, valid 24 h (`include.html`). */
   html: opt(Schema.String),

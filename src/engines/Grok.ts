@@ -58,8 +58,8 @@ export interface Source extends Schema.Schema.Type<typeof Source> {}
  * @since 0.1.0
  */
 export const Result = Schema.Struct({
-  text: Schema.String,
-  sources: Schema.Array(Source),
+  text: Common.answerText,
+  sources: Common.sourcesOf(Source),
   /** URL of the stored page, valid 24 h (`include.html`). */
   html: opt(Schema.String),
   markdown: opt(Schema.String),

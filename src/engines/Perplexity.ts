@@ -4,6 +4,7 @@
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
+import * as Common from "./Common.js"
 import { BasicInclude, blockedCountries, CitationPill, opt, optNull, promptRequest, RawResponse, Source } from "./Common.js"
 
 /**
@@ -192,8 +193,8 @@ export type SearchModelQuery = typeof SearchModelQuery.Type
  * @since 0.1.0
  */
 export const Result = Schema.Struct({
-  text: Schema.String,
-  sources: Schema.Array(Source),
+  text: Common.answerText,
+  sources: Common.sourcesOf(Source),
   /** URL of the stored page, valid 24 h (`include.html`). */
   html: opt(Schema.String),
   markdown: opt(Schema.String),

@@ -41,6 +41,18 @@ export interface Results {
 }
 
 /** @internal */
+export interface ResultsEncoded {
+  readonly chatgpt: typeof ChatGPT.Result.Encoded
+  readonly perplexity: typeof Perplexity.Result.Encoded
+  readonly gemini: typeof Gemini.Result.Encoded
+  readonly copilot: typeof Copilot.Result.Encoded
+  readonly grok: typeof Grok.Result.Encoded
+  readonly aimode: typeof AiMode.Result.Encoded
+  readonly google: typeof Google.Result.Encoded
+  readonly googleNews: typeof GoogleNews.Result.Encoded
+}
+
+/** @internal */
 export interface TaskTypes {
   readonly chatgpt: "CHATGPT"
   readonly perplexity: "PERPLEXITY"
@@ -62,7 +74,7 @@ export type Name = keyof Requests
  * @internal
  */
 export type Registry = {
-  readonly [N in Name]: EngineSpec<N, TaskTypes[N], Requests[N], Results[N]>
+  readonly [N in Name]: EngineSpec<N, TaskTypes[N], Requests[N], Results[N], ResultsEncoded[N]>
 }
 
 /** @internal */

@@ -256,3 +256,15 @@ export const fromAnswer = (answer: ErrorAnswer): ApiError => {
       return new UnexpectedStatus({ ...common, code })
   }
 }
+
+/**
+ * The most of an undecodable 2xx body a `ResponseDecodeError` keeps, in
+ * characters: enough for any answer seen so far, bounded for memory and logs.
+ */
+export const maxKeptBody = 1_048_576
+
+/** The raw body a `ResponseDecodeError` carries, so that a paid answer is not lost. */
+export const keptBody = (text: string): { readonly body: string; readonly bodyTruncated: boolean } =>
+  text.length > maxKeptBody
+    ? { body: text.slice(0, maxKeptBody), bodyTruncated: true }
+    : { body: text, bodyTruncated: false }

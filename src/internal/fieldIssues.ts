@@ -21,8 +21,24 @@ const issueMessage = (issue: ParseResult.ArrayFormatterIssue): string => {
   }
 }
 
+/**
+ * An optional field is `T | undefined`, so a bad value also fails the
+ * `undefined` member; that issue says nothing the one at the same field (or
+ * inside it) does not.
+ */
+const isUndefinedNoise = (issue: ParseResult.ArrayFormatterIssue): boolean =>
+  issue._tag === "Type" && issue.message.startsWith("Expected undefined, actual")
+
 /** One issue per problem, its field the dotted path (`(body)` for the root). */
-export const fromParseError = (error: ParseResult.ParseError): Array<FieldIssue> =>
-  ParseResult.ArrayFormatter.formatErrorSync(error).map(
-    (issue) => new FieldIssue({ field: issue.path.map(String).join(".") || "(body)", message: issueMessage(issue) })
-  )
+export const fromParseError = (error: ParseResult.ParseError): Array<FieldIssue> => {
+  const issues = ParseResult.ArrayFormatter.formatErrorSync(error)
+  const key = (issue: ParseResult.ArrayFormatterIssue) => issue.path.map(String).join(".")
+  return issues
+    .filter((issue) =>
+      !isUndefinedNoise(issue) ||
+      !issues.some((other) =>
+        other !== issue && (key(other) === key(issue) || key(other).startsWith(`${key(issue)}.`))
+      )
+    )
+    .map((issue) => new FieldIssue({ field: key(issue) || "(body)", message: issueMessage(issue) }))
+}

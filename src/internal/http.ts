@@ -53,6 +53,8 @@ export interface Call<A> {
 export interface Answer<A> {
   readonly body: A
   readonly usage: Usage.Usage
+  /** The parsed JSON as cloro sent it, fields the schema does not know included. */
+  readonly raw: unknown
 }
 
 /** A failed exchange, with the usage of the answer when there was one. */
@@ -130,7 +132,8 @@ export const send = <A>(
             requestId: usage.requestId,
             usage,
             path: call.path,
-            description
+            description,
+            ...ErrorEnvelope.keptBody(text)
           })
         const json = ErrorEnvelope.parseJson(text)
         if (Either.isLeft(json)) {
@@ -138,7 +141,7 @@ export const send = <A>(
         }
         const body = call.decode(json.right)
         if (Either.isLeft(body)) return yield* Effect.fail(decodeError(describeParseError(body.left)))
-        return { body: body.right, usage }
+        return { body: body.right, usage, raw: json.right }
       })
     )
   )
