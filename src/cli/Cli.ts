@@ -83,6 +83,18 @@ const readInput = (path: string, format: Option.Option<Input.Format>, defaults: 
     return Input.parse(text, Option.getOrElse(format, () => Input.formatOf(path)), defaults)
   })
 
+/** Creates the folder a file is to be written in. */
+const ensureParent = (path: string) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const slash = path.lastIndexOf("/")
+    if (slash <= 0) return
+    const dir = path.slice(0, slash)
+    yield* fs.makeDirectory(dir, { recursive: true }).pipe(
+      Effect.mapError(() => new UsageError({ message: `cannot create the folder ${dir}` }))
+    )
+  })
+
 const defaultsOf = (engine: Option.Option<string>, country: Option.Option<string>, tags: ReadonlyArray<string>): Input.Defaults => ({
   ...Option.match(engine, { onNone: () => ({}), onSome: (e) => ({ engine: e }) }),
   ...Option.match(country, { onNone: () => ({}), onSome: (c) => ({ country: c.toUpperCase() }) }),
@@ -150,6 +162,9 @@ const runOptions = {
     Options.optional,
     Options.withDescription("Append result lines to this file (default: stdout). Run again with the same file to resume")
   ),
+  overwrite: Options.boolean("overwrite").pipe(
+    Options.withDescription("Start --out over instead of resuming it (earlier results are lost)")
+  ),
   report: Options.text("report").pipe(Options.optional, Options.withDescription("Write an HTML report of the run here")),
   mode: Options.choice("mode", ["sync", "async"] as const).pipe(
     Options.withDefault("sync" as const),
@@ -194,6 +209,15 @@ const runHandler = (args: RunArgs) =>
     if (args.retries < 0) return yield* new UsageError({ message: "--retries: expected 0 or more" })
 
     const items = yield* readInput(args.input, args.format, defaultsOf(args.engine, args.country, args.tag))
+    for (const path of [args.out, args.report]) {
+      if (Option.isSome(path)) yield* ensureParent(path.value)
+    }
+    if (args.overwrite && Option.isSome(args.out)) {
+      yield* Effect.orElseSucceed(fs.remove(Journal.pathFor(args.out.value)), () => undefined)
+      yield* fs.writeFileString(args.out.value, "").pipe(
+        Effect.mapError(() => new UsageError({ message: `cannot write the output file ${Option.getOrElse(args.out, () => "")}` }))
+      )
+    }
     const previous = yield* Option.match(args.out, {
       onNone: () => Effect.succeed(Output.readDone("")),
       onSome: (out) =>
