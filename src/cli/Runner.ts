@@ -222,16 +222,23 @@ const runSync = (
 
     const send = (item: Input.Item, prepared: Input.Prepared, cost: ReturnType<typeof costs>) =>
       Effect.gen(function*() {
-        const started = yield* Clock.currentTimeMillis
+        const launched = yield* Clock.currentTimeMillis
+        const attemptsRef = yield* Transport.makeAttempts
         const outcome = yield* Effect.raceFirst(
-          Effect.map(Transport.trackedEither(callSync(client, prepared, callOptions(item))), Option.some),
+          Effect.map(Effect.either(Transport.track(attemptsRef, callSync(client, prepared, callOptions(item)))), Option.some),
           Effect.as(Deferred.await(control.interrupt), Option.none())
         )
-        const latencyMs = (yield* Clock.currentTimeMillis) - started
+        const attempts = yield* Ref.get(attemptsRef)
+        // latency is the request's own time, from its first attempt, not its wait for a slot
+        const latencyMs = (yield* Clock.currentTimeMillis) - (attempts.firstAt ?? launched)
         const base = { ...baseLine(item, mode), estimate: cost.estimate, latencyMs }
         yield* Option.match(outcome, {
-          onNone: () => hooks.emit({ ...base, status: "failed", error: interruptedError, credits: null, attempts: null }, 0),
-          onSome: ({ attempts, result }) =>
+          onNone: () =>
+            attempts.attempts === 0
+              // still waiting for a slot: nothing went out, so it is as if never submitted
+              ? hooks.emit(skippedLine(item, mode, "signal", cost.estimate), 0)
+              : hooks.emit({ ...base, status: "failed", error: interruptedError, credits: null, attempts: attempts.attempts }, 0),
+          onSome: (result) =>
             Either.match(result, {
               onLeft: (error) =>
                 hooks.emit({ ...base, status: "failed", error: Output.errorOf(error), credits: 0, attempts: attempts.attempts }, 0),

@@ -8,7 +8,7 @@
  */
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
+import * as Clock from "effect/Clock"
 import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
@@ -21,6 +21,8 @@ import * as Ref from "effect/Ref"
 export interface Attempts {
   readonly attempts: number
   readonly rejected429: number
+  /** When the first attempt went out (the input may have waited for a slot before). */
+  readonly firstAt: number | undefined
 }
 
 /**
@@ -46,18 +48,23 @@ const current = FiberRef.unsafeMake<Option.Option<Ref.Ref<Attempts>>>(Option.non
 export const makeCounters: Effect.Effect<Counters> = Effect.all({ requests: Ref.make(0), rejected429: Ref.make(0) })
 
 /**
- * Runs `effect` counting the HTTP attempts it makes, and returns its result
- * (success or failure) with them.
+ * A fresh count for one input.
  *
  * @since 0.2.0
  */
-export const trackedEither = <A, E, R>(
-  effect: Effect.Effect<A, E, R>
-): Effect.Effect<{ readonly result: Either.Either<A, E>; readonly attempts: Attempts }, never, R> =>
-  Effect.flatMap(Ref.make<Attempts>({ attempts: 0, rejected429: 0 }), (ref) =>
-    Effect.locally(Effect.either(effect), current, Option.some(ref)).pipe(
-      Effect.flatMap((result) => Effect.map(Ref.get(ref), (attempts) => ({ result, attempts })))
-    ))
+export const makeAttempts: Effect.Effect<Ref.Ref<Attempts>> = Ref.make<Attempts>({
+  attempts: 0,
+  rejected429: 0,
+  firstAt: undefined
+})
+
+/**
+ * Runs `effect` counting the HTTP attempts it makes into `ref`.
+ *
+ * @since 0.2.0
+ */
+export const track = <A, E, R>(ref: Ref.Ref<Attempts>, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.locally(effect, current, Option.some(ref))
 
 const bump = (f: (a: Attempts) => Attempts) =>
   Effect.flatMap(FiberRef.get(current), Option.match({ onNone: () => Effect.void, onSome: (ref) => Ref.update(ref, f) }))
@@ -70,7 +77,11 @@ const bump = (f: (a: Attempts) => Attempts) =>
 export const counting = (client: HttpClient.HttpClient, counters: Counters): HttpClient.HttpClient =>
   HttpClient.transform(client, (effect) =>
     Effect.zipRight(
-      Effect.zipRight(Ref.update(counters.requests, (n) => n + 1), bump((a) => ({ ...a, attempts: a.attempts + 1 }))),
+      Effect.zipRight(
+        Ref.update(counters.requests, (n) => n + 1),
+        Effect.flatMap(Clock.currentTimeMillis, (now) =>
+          bump((a) => ({ ...a, attempts: a.attempts + 1, firstAt: a.firstAt ?? now })))
+      ),
       Effect.tap(effect, (response) =>
         response.status === 429
           ? Effect.zipRight(
