@@ -101,7 +101,7 @@ export const simulatorKey = "sk_test_simulator"
 export const demoSimulator: CloroSimulator.ConfigInput = {
   seed: 7,
   accounts: [{ apiKey: simulatorKey, plan: { concurrency: 10, credits: 37_500 } }],
-  latency: { default: CloroSimulator.logNormal(220, 0.45, 2_000) },
+  latency: { default: CloroSimulator.logNormal(150, 0.45, 2_000) },
   faults: { rate: { rate: 0.03, faults: ["503"], retryAfter: 1 } }
 }
 
