@@ -266,7 +266,13 @@ const runHandler = (args: RunArgs) =>
       })
 
       const write = yield* Option.match(args.out, {
-        onNone: () => Effect.succeed((line: Output.Line) => io.stdout(`${Output.encode(line)}\n`)),
+        onNone: () =>
+          Effect.succeed((line: Output.Line) =>
+            // on a terminal the live line shares the screen: clear it before a result line
+            io.isTTY
+              ? Effect.zipRight(io.stderr("\r\x1b[2K"), io.stdout(`${Output.encode(line)}\n`))
+              : io.stdout(`${Output.encode(line)}\n`)
+          ),
         onSome: (out) =>
           Effect.map(
             fs.open(out, { flag: "a" }).pipe(

@@ -317,14 +317,11 @@ const runAsync = (
       Stream.filterMap((o) => o)
     )
 
-    const tag = items.find((item) => item.tags.length > 0)?.tags[0]
     const outcomes = AsyncTasks.run(requests, {
       ...(settings.journal === undefined ? {} : { journal: settings.journal }),
       ...(settings.concurrency === undefined ? {} : { inFlight: settings.concurrency }),
-      callOptions: {
-        ...(tag === undefined ? {} : { tag }),
-        ...(settings.timeout === undefined ? {} : { timeout: settings.timeout })
-      }
+      // one set of call options serves the whole run, so spend by tag is counted from the lines instead
+      callOptions: settings.timeout === undefined ? {} : { timeout: settings.timeout }
     }).pipe(
       Stream.runForEach((outcome) =>
         Effect.gen(function*() {
