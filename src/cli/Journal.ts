@@ -49,7 +49,7 @@ export const file = (path: string): Effect.Effect<AsyncTasks.Journal, never, Fil
           const lines = submitted.map((s) => JSON.stringify({ id: s.id, key: s.idempotencyKey, taskId: s.taskId })).join("\n")
           // Losing the journal only costs the ability to follow these tasks on a resume; the run goes on.
           yield* Effect.ignore(fs.writeFileString(path, `${lines}\n`, { flag: "a" }))
-        }),
+        }).pipe(Effect.uninterruptible),
       lookup: (item) => Effect.map(Ref.get(known), HashMap.get(item.idempotencyKey))
     }
   })

@@ -63,7 +63,8 @@ const histogram = (latencies: ReadonlyArray<number>): string => {
   const last = counts.length - 1 - [...counts].reverse().findIndex((c) => c > 0)
   const shown = counts.slice(first, last + 1).map((c, i) => [labels[first + i]!, c] as const)
   const max = Math.max(1, ...shown.map(([, c]) => c))
-  const colW = 56
+  // columns share a fixed width, so a few buckets are not blown up to the page's width
+  const colW = Math.min(120, Math.max(56, Math.floor(640 / shown.length)))
   const h = 180
   const cols = shown.map(([label, c], i) => {
     const bh = (c / max) * (h - 40)
@@ -73,7 +74,7 @@ const histogram = (latencies: ReadonlyArray<number>): string => {
       `<text x="${x + (colW - 8) / 2}" y="${h - 28 - bh}" text-anchor="middle">${c}</text>` +
       `<text x="${x + (colW - 8) / 2}" y="${h - 8}" text-anchor="middle" class="small">${escape(label)}</text></g>`
   })
-  return `<svg data-chart="latency" viewBox="0 0 ${20 + shown.length * colW} ${h}" width="100%" role="img">${
+  return `<svg data-chart="latency" viewBox="0 0 ${Math.max(660, 20 + shown.length * colW)} ${h}" width="100%" role="img">${
     cols.join("")
   }</svg>`
 }

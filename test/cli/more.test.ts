@@ -2,6 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Ref from "effect/Ref"
+import * as fs from "node:fs"
 import * as path from "node:path"
 import * as Environment from "../../src/cli/Environment.js"
 import * as Journal from "../../src/cli/Journal.js"
@@ -44,7 +45,8 @@ describe("cloro run --mode async, resumed", () => {
       const first = yield* Effect.fork(cli(console, ["run", input, "--out", out, "--mode", "async"]))
       // tasks take 30 s: let them be submitted, then stop twice (nothing finishes in this process)
       const sim = yield* CloroSimulator.CloroSimulator
-      while ((yield* sim.tasks).length < 10) {
+      const journaled = () => fs.existsSync(Journal.pathFor(out)) ? readLines(Journal.pathFor(out)).length : 0
+      while ((yield* sim.tasks).length < 10 || journaled() < 10) {
         yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 5)))
       }
       yield* Runner.signal(console.control)
