@@ -367,25 +367,23 @@ const estimateCommand = Command.make(
     Effect.gen(function*() {
       const io = yield* Io
       const items = yield* readInput(args.input, args.format, defaultsOf(args.engine, args.country, []))
-      const rows = new Map<string, { count: number; sync: number; async: number; syncMax: number; asyncMax: number }>()
-      let invalid = 0
-      for (const item of items) {
-        if (Either.isLeft(item.request)) {
-          invalid++
-          continue
-        }
+      type Row = { count: number; sync: number; async: number; syncMax: number; asyncMax: number }
+      const zero: Row = { count: 0, sync: 0, async: 0, syncMax: 0, asyncMax: 0 }
+      const invalid = items.filter((item) => Either.isLeft(item.request)).length
+      const rows = items.reduce((table, item) => {
+        if (Either.isLeft(item.request)) return table
         const prepared = item.request.right
         const sync = Input.estimate(prepared, "sync")
         const async = Input.estimate(prepared, "async")
-        const row = rows.get(prepared.engine) ?? { count: 0, sync: 0, async: 0, syncMax: 0, asyncMax: 0 }
-        rows.set(prepared.engine, {
+        const row = table.get(prepared.engine) ?? zero
+        return new Map(table).set(prepared.engine, {
           count: row.count + 1,
           sync: row.sync + sync.estimate,
           async: row.async + async.estimate,
           syncMax: row.syncMax + sync.max,
           asyncMax: row.asyncMax + async.max
         })
-      }
+      }, new Map<string, Row>())
       const entries = [...rows.entries()].sort((a, b) => b[1].sync - a[1].sync)
       const total = entries.reduce(
         (t, [, r]) => ({ count: t.count + r.count, sync: t.sync + r.sync, async: t.async + r.async, syncMax: t.syncMax + r.syncMax, asyncMax: t.asyncMax + r.asyncMax }),

@@ -4,6 +4,7 @@
  *
  * @since 0.2.0
  */
+import * as Either from "effect/Either"
 import * as Predicate from "effect/Predicate"
 
 /**
@@ -130,24 +131,19 @@ export const encode = (line: Line): string =>
 export const readDone = (
   text: string
 ): { readonly ok: ReadonlySet<string>; readonly lines: number; readonly unreadable: number; readonly creditsSpent: number } => {
-  const ok = new Set<string>()
-  let lines = 0
-  let unreadable = 0
-  let creditsSpent = 0
-  for (const raw of text.split("\n")) {
-    if (raw.trim().length === 0) continue
-    lines++
-    try {
-      const parsed: unknown = JSON.parse(raw)
-      if (Predicate.isRecord(parsed) && Predicate.isString(parsed.id) && Predicate.isString(parsed.status)) {
-        if (parsed.status === "ok" && !ok.has(parsed.id)) {
-          ok.add(parsed.id)
-          if (Predicate.isNumber(parsed.credits)) creditsSpent += parsed.credits
-        }
-      } else unreadable++
-    } catch {
-      unreadable++
-    }
-  }
-  return { ok, lines, unreadable, creditsSpent }
+  const parsed = text.split("\n").filter((raw) => raw.trim().length > 0).map((raw): Either.Either<unknown, unknown> =>
+    Either.try(() => JSON.parse(raw))
+  )
+  const records = parsed.flatMap((p) =>
+    Either.isRight(p) && Predicate.isRecord(p.right) && Predicate.isString(p.right.id) &&
+      Predicate.isString(p.right.status)
+      ? [p.right]
+      : []
+  )
+  const okLines = records.filter((r) => r.status === "ok")
+  // an id written ok twice (by hand, or by two runs at once) counts once: its first line
+  const firstOk = new Map([...okLines].reverse().map((r) => [String(r.id), r]))
+  const ok = new Set(firstOk.keys())
+  const creditsSpent = [...firstOk.values()].reduce((sum, r) => sum + (Predicate.isNumber(r.credits) ? r.credits : 0), 0)
+  return { ok, lines: parsed.length, unreadable: parsed.length - records.length, creditsSpent }
 }

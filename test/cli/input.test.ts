@@ -100,3 +100,21 @@ describe("cloro estimate", () => {
       expect(codes).not.toContain("CN")
     }).pipe(Effect.provide(Environment.layerSimulator(fastSimulator()))))
 })
+
+describe("cloro output", () => {
+  it("readDone keeps ids already ok, once each, and counts lines it cannot read", async () => {
+    const { readDone } = await import("../../src/cli/Output.js")
+    const done = readDone([
+      JSON.stringify({ id: "a", status: "ok", credits: 7 }),
+      JSON.stringify({ id: "b", status: "failed", credits: 0 }),
+      "{\"id\":\"c\",\"stat", // cut off by a crash
+      JSON.stringify({ id: "a", status: "ok", credits: 7 }),
+      JSON.stringify({ id: "b", status: "ok", credits: 5 }),
+      ""
+    ].join("\n"))
+    expect([...done.ok].sort()).toEqual(["a", "b"])
+    expect(done.lines).toBe(5)
+    expect(done.unreadable).toBe(1)
+    expect(done.creditsSpent).toBe(12)
+  })
+})
