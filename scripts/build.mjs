@@ -5,7 +5,7 @@ import { rmSync, writeFileSync } from "node:fs"
 
 rmSync("dist", { recursive: true, force: true })
 const tsc = (project) => execFileSync("npx", ["tsc", "-p", project], { stdio: "inherit" })
-tsc("tsconfig.build.json")
-tsc("tsconfig.build.cjs.json")
+tsc("src/tsconfig.json")
+tsc("src/tsconfig.cjs.json")
 // Inside dist/cjs the nearest package.json decides how Node and TypeScript read `.js` and `.d.ts` files.
 writeFileSync("dist/cjs/package.json", JSON.stringify({ type: "commonjs" }, null, 2) + "\n")
