@@ -34,6 +34,7 @@ import * as FieldIssues from "./internal/fieldIssues.js"
 import * as Http from "./internal/http.js"
 import * as Pipeline from "./internal/pipeline.js"
 import * as RequestBody from "./internal/requestBody.js"
+import * as Telemetry from "./internal/telemetry.js"
 import * as Pricing from "./Pricing.js"
 import * as RateLimiter from "./RateLimiter.js"
 import * as RetryPolicy from "./RetryPolicy.js"
@@ -292,12 +293,7 @@ export const make: Effect.Effect<CloroClientShape, never, CloroConfig | HttpClie
         )
         return { result: answer.body, usage: answer.usage, raw: answer.raw }
       }).pipe(
-        Effect.withSpan(`cloro ${call.method} ${call.path}`, {
-          // The call site is always this line, so a captured stack would only cost time.
-          captureStackTrace: false,
-          kind: "client",
-          attributes: { "http.request.method": call.method, "url.path": call.path, "cloro.tag": options?.tag }
-        })
+        Telemetry.span(call, options?.tag)
       )
 
     const free = { estimate: 0, tag: undefined, engine: undefined }

@@ -737,6 +737,7 @@ export const Completed: Schema.Schema<Completed> = Schema.Union(
  * import { Either } from "effect"
  * import { Task } from "cloro-effect"
  *
+ * declare const json: unknown // a body from GET /v1/async/task/{taskId}
  * const state = Either.getOrThrow(Task.decodeTaskStatus(json))
  * if (state.status === "COMPLETED" && state.taskType === "CHATGPT") {
  *   state.result.text // typed as ChatGPT's result

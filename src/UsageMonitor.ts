@@ -136,13 +136,17 @@ export class UsageMonitor extends Context.Tag("cloro-effect/UsageMonitor")<Usage
  * @since 0.1.0
  */
 export const metrics = {
-  creditsRemaining: Metric.gauge("cloro_credits_remaining", { description: "Credit balance last reported by cloro" }),
-  slotsInUse: Metric.gauge("cloro_concurrency_in_use", { description: "Concurrent monitor requests cloro reported" }),
-  rateRemaining: Metric.gauge("cloro_rate_remaining", { description: "Requests left in the current second" }),
-  limitHits: Metric.counter("cloro_limit_hits_total", { description: "429 answers, tagged by error" }),
-  retries: Metric.counter("cloro_retries_total", { description: "Retries scheduled, tagged by error" }),
-  errors: Metric.counter("cloro_errors_total", { description: "Failed attempts, tagged by error" }),
-  creditsSpent: Metric.counter("cloro_credits_spent_total", { description: "Credits charged, tagged by engine" })
+  creditsRemaining: Metric.gauge("cloro.credits.remaining", { description: "Credit balance last reported by cloro" }),
+  slotsInUse: Metric.gauge("cloro.concurrency.in_use", { description: "Concurrent monitor requests cloro reported" }),
+  rateRemaining: Metric.gauge("cloro.rate_limit.remaining", { description: "Requests left in the current second" }),
+  // Counters only go up: `incremental` makes them monotonic sums (OpenTelemetry counters), not up-down counters.
+  limitHits: Metric.counter("cloro.limit_hits", { description: "429 answers, by error.type", incremental: true }),
+  retries: Metric.counter("cloro.retries", { description: "Retries scheduled, by error.type", incremental: true }),
+  errors: Metric.counter("cloro.errors", { description: "Failed attempts, by error.type", incremental: true }),
+  creditsSpent: Metric.counter("cloro.credits.spent", {
+    description: "Credits charged, by cloro.engine",
+    incremental: true
+  })
 }
 
 /**
@@ -284,15 +288,15 @@ export const make = (options: UsageMonitorOptions = {}): Effect.Effect<UsageMoni
       observe,
       recordError: (path, error) =>
         Effect.gen(function*() {
-          yield* Metric.increment(Metric.tagged(metrics.errors, "error", error._tag))
+          yield* Metric.increment(Metric.tagged(metrics.errors, "error.type", error._tag))
           if (isLimit(error)) {
-            yield* Metric.increment(Metric.tagged(metrics.limitHits, "error", error._tag))
+            yield* Metric.increment(Metric.tagged(metrics.limitHits, "error.type", error._tag))
             yield* PubSub.publish(hub, new LimitHit({ errorTag: error._tag, path }))
           }
         }),
-      recordRetry: (_path, error) => Metric.increment(Metric.tagged(metrics.retries, "error", error._tag)),
+      recordRetry: (_path, error) => Metric.increment(Metric.tagged(metrics.retries, "error.type", error._tag)),
       recordSpend: (engine, credits) =>
-        credits > 0 ? Metric.incrementBy(Metric.tagged(metrics.creditsSpent, "engine", engine), credits) : Effect.void,
+        credits > 0 ? Metric.incrementBy(Metric.tagged(metrics.creditsSpent, "cloro.engine", engine), credits) : Effect.void,
       events: Stream.fromPubSub(hub),
       subscribe: PubSub.subscribe(hub),
       warnings: Ref.get(raised)

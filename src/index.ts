@@ -16,6 +16,9 @@ export * as CloroClient from "./CloroClient.js"
 /** API key, base URL, timeouts. @since 0.1.0 */
 export * as CloroConfig from "./CloroConfig.js"
 
+/** Debug logging of each attempt, wait and retry (`CLORO_LOG=debug`). @since 0.1.0 */
+export * as CloroLog from "./CloroLog.js"
+
 /** Every failure as a tagged error in one union. @since 0.1.0 */
 export * as CloroError from "./CloroError.js"
 

@@ -196,7 +196,7 @@ describe("limits against the simulator", () => {
       const { client, sim } = yield* setup({
         options: { retry: { base: "10 millis", maxRetries: 1, jitter: false, budget: false } }
       })
-      const retries = Metric.tagged(UsageMonitor.metrics.retries, "error", "ServerError")
+      const retries = Metric.tagged(UsageMonitor.metrics.retries, "error.type", "ServerError")
       const before = (yield* Metric.value(retries)).count
       yield* sim.injectFaults([{ fault: "500", engine: "perplexity", times: 2 }])
       const error = yield* Effect.flip(drive(ask(client, 1), 1_000))

@@ -74,9 +74,9 @@ describe("UsageMonitor", () => {
     Effect.gen(function*() {
       const monitor = yield* UsageMonitor.make({ log: false })
       const { metrics } = UsageMonitor
-      const limitHits = Metric.tagged(metrics.limitHits, "error", "RateLimitExceeded")
-      const retries = Metric.tagged(metrics.retries, "error", "RateLimitExceeded")
-      const spend = Metric.tagged(metrics.creditsSpent, "engine", "chatgpt")
+      const limitHits = Metric.tagged(metrics.limitHits, "error.type", "RateLimitExceeded")
+      const retries = Metric.tagged(metrics.retries, "error.type", "RateLimitExceeded")
+      const spend = Metric.tagged(metrics.creditsSpent, "cloro.engine", "chatgpt")
       const before = {
         hits: (yield* Metric.value(limitHits)).count,
         retries: (yield* Metric.value(retries)).count,

@@ -62,7 +62,9 @@ export type Device = typeof Device.Type
  *
  * @example
  * ```ts
- * const request: AiMode.Request = { prompt: "Best running shoes", gl: "us", hl: "en" }
+ * import type { Engine } from "cloro-effect"
+ *
+ * const request: Engine.Request<"aimode"> = { prompt: "Best running shoes", gl: "us", hl: "en" }
  * ```
  *
  * @since 0.1.0

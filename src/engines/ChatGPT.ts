@@ -33,7 +33,9 @@ export interface Include extends Schema.Schema.Type<typeof Include> {}
  *
  * @example
  * ```ts
- * const request: ChatGPT.Request = { prompt: "Best CRM for startups?", country: "US", include: { markdown: true } }
+ * import type { Engine } from "cloro-effect"
+ *
+ * const request: Engine.Request<"chatgpt"> = { prompt: "Best CRM for startups?", country: "US", include: { markdown: true } }
  * ```
  *
  * @since 0.1.0

@@ -108,7 +108,9 @@ export const SearchUrl: Schema.Schema<string> = Schema.String.annotations({
  *
  * @example
  * ```ts
- * const request: Google.Request = { query: "best crm", gl: "us", pages: 2, include: { aioverview: { markdown: true } } }
+ * import type { Engine } from "cloro-effect"
+ *
+ * const request: Engine.Request<"google"> = { query: "best crm", gl: "us", pages: 2, include: { aioverview: { markdown: true } } }
  * ```
  *
  * @since 0.1.0

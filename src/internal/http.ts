@@ -16,6 +16,7 @@ import { type ApiError, ResponseDecodeError, Timeout, TransportError } from "../
 import type { CloroConfigShape } from "../CloroConfig.js"
 import * as Usage from "../Usage.js"
 import * as ErrorEnvelope from "./errorEnvelope.js"
+import * as Telemetry from "./telemetry.js"
 
 /** Which limits a call is subject to. */
 export type CallKind =
@@ -116,6 +117,7 @@ export const send = <A>(
           message: `${call.method} ${call.path}: the body could not be read (${error.reason}${error.description ? `: ${error.description}` : ""})`
         })
       )),
+    Telemetry.exchange(call, config.baseUrl),
     Effect.flatMap(({ headers, status, text }) =>
       Effect.gen(function*() {
         const usage = Usage.fromHeaders(headers)

@@ -21,6 +21,7 @@ import * as RetryPolicy from "../RetryPolicy.js"
 import type { UsageMonitorShape } from "../UsageMonitor.js"
 import * as Usage from "../Usage.js"
 import type { Answer, Call, SendError } from "./http.js"
+import * as Telemetry from "./telemetry.js"
 
 /** What the pipeline needs of a concurrency limiter. */
 export interface SlotGate {
@@ -93,7 +94,10 @@ export const run = <A>(
   // Built only once admitted: thousands of calls may wait for a slot, and each
   // would otherwise hold a fully built HTTP request and its effect tree.
   const wire = Effect.zipRight(
-    Option.match(rate, { onNone: () => Effect.void, onSome: (gate) => gate.take(route) }),
+    Option.match(rate, {
+      onNone: () => Effect.void,
+      onSome: (gate) => Telemetry.waitFor(call, "rate admission", (admitted) => Effect.zipRight(gate.take(route), admitted))
+    }),
     Effect.suspend(() => send(call))
   ).pipe(
     Effect.tap((answer) => learn(answer.usage)),
@@ -119,15 +123,22 @@ export const run = <A>(
       onSome: (gate) =>
         // The size is read once admitted: it may shrink while the call waits in
         // line, and only the size that let this call in can explain its 429.
-        gate.withPermit(Effect.flatMap(gate.size, (sizeAdmitted) =>
-          Effect.map(Effect.either(wire), (result) => ({ result, sizeAdmitted })))).pipe(
+        Telemetry.waitFor(call, "a concurrency slot", (admitted) =>
+          gate.withPermit(Effect.zipRight(
+            admitted,
+            Effect.flatMap(gate.size, (sizeAdmitted) =>
+              Effect.map(Effect.either(wire), (result) => ({ result, sizeAdmitted })))
+          ))).pipe(
             Effect.flatMap(({ result, sizeAdmitted }) =>
               Either.match(result, {
                 onRight: Effect.succeed,
                 onLeft: (error) =>
                   error._tag === "ConcurrentLimitExceeded" && error.limit !== undefined &&
                     error.limit < sizeAdmitted && requeues < MAX_SLOT_REQUEUES
-                    ? Effect.zipRight(gate.learn(error.limit), attempt(requeues + 1))
+                    ? Effect.zipRight(
+                      Effect.zipRight(Telemetry.logRequeue(call, error.limit, sizeAdmitted), gate.learn(error.limit)),
+                      attempt(requeues + 1)
+                    )
                     : Effect.fail(error)
               })
             )
@@ -143,11 +154,16 @@ export const run = <A>(
 
   const schedule = () =>
     retrySafe.pipe(
+      // The output becomes the delay before the next attempt, for the debug log.
+      Schedule.delays,
       // A check runs only once the schedule has decided to go on (`tapInput`
       // would also count the failure that ends the retries).
-      Schedule.checkEffect((error: CloroError) =>
+      Schedule.checkEffect((error: CloroError, delay) =>
         Effect.as(
-          Option.match(monitor, { onNone: () => Effect.void, onSome: (m) => m.recordRetry(call.path, error) }),
+          Effect.zipRight(
+            Option.match(monitor, { onNone: () => Effect.void, onSome: (m) => m.recordRetry(call.path, error) }),
+            Telemetry.logRetry(call, error, delay)
+          ),
           true
         )
       )

@@ -44,8 +44,8 @@ import * as HttpServer from "@effect/platform/HttpServer"
 import type * as HttpServerError from "@effect/platform/HttpServerError"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
+import type * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import type * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
 import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -558,7 +558,7 @@ export interface ServerOptions extends Options {
  * caller hanging up, or the server closing, stops a request sleeping out its
  * latency or a stall.
  */
-const serverApp = (handle: Service["handle"]) =>
+const serverApp = (handle: Service["handle"], nodeRequest: typeof NodeHttpServerRequest) =>
   Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
     const url = new URL(request.url, "http://127.0.0.1")
@@ -571,7 +571,7 @@ const serverApp = (handle: Service["handle"]) =>
       body
     }))
     if (Either.isLeft(result)) {
-      yield* Effect.sync(() => NodeHttpServerRequest.toIncomingMessage(request).socket.destroy())
+      yield* Effect.sync(() => nodeRequest.toIncomingMessage(request).socket.destroy())
       return HttpServerResponse.empty({ status: 500 })
     }
     const { status, headers, body: text } = result.right
@@ -584,8 +584,33 @@ const serverApp = (handle: Service["handle"]) =>
   }).pipe(Effect.interruptible)
 
 /**
+ * `@effect/platform-node` is an optional peer dependency, needed only by the
+ * loopback server: it is loaded when `layerServer` is built, so importing
+ * `cloro-effect/testing` (and the in-memory simulator) works without it.
+ */
+const loadNodeServer: Effect.Effect<{
+  readonly server: typeof NodeHttpServer
+  readonly request: typeof NodeHttpServerRequest
+}> = Effect.tryPromise(() =>
+  Promise.all([
+    import("@effect/platform-node/NodeHttpServer"),
+    import("@effect/platform-node/NodeHttpServerRequest")
+  ])
+).pipe(
+  Effect.map(([server, request]) => ({ server, request })),
+  Effect.orDieWith((error) =>
+    new Error(
+      "CloroSimulator.layerServer needs the optional peer dependency @effect/platform-node " +
+        "(npm install @effect/platform-node)",
+      { cause: error.error }
+    )
+  )
+)
+
+/**
  * The simulator as a real HTTP server on 127.0.0.1 (port 0 = a free port);
  * `url` is where it listens. The server stops when the layer's scope closes.
+ * Needs the optional peer dependency `@effect/platform-node`, loaded only here.
  *
  * @example
  * ```ts
@@ -605,7 +630,7 @@ export const layerServer = (
   config: ConfigInput = {},
   options: ServerOptions = {}
 ): Layer.Layer<CloroSimulator, SimulatorConfigError | HttpServerError.ServeError> =>
-  Layer.unwrapEffect(Effect.sync(() => {
+  Layer.unwrapEffect(Effect.map(loadNodeServer, (node) => {
     const nodeServer = createServer()
     const simulator = Layer.scoped(
       CloroSimulator,
@@ -614,7 +639,7 @@ export const layerServer = (
         const server = yield* HttpServer.HttpServer
         // The app takes every request itself (no router): unknown routes and malformed
         // paths get cloro's error envelope, exactly as in memory.
-        yield* server.serve(serverApp(core.handle))
+        yield* server.serve(serverApp(core.handle, node.request))
         // Runs before the server's own close (registered later, released earlier):
         // dropping open connections interrupts requests still sleeping out their
         // latency or a stall, which would otherwise hold the close open.
@@ -627,6 +652,6 @@ export const layerServer = (
       })
     )
     return simulator.pipe(
-      Layer.provide(NodeHttpServer.layer(() => nodeServer, { port: options.port ?? 0, host: "127.0.0.1" }))
+      Layer.provide(node.server.layer(() => nodeServer, { port: options.port ?? 0, host: "127.0.0.1" }))
     )
   }))

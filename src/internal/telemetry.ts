@@ -1,0 +1,185 @@
+/**
+ * Spans, metrics and debug logs of a call, after the OpenTelemetry HTTP client
+ * conventions: the library's span around a whole call (limits, retries) is
+ * INTERNAL and the platform's span around each HTTP attempt is CLIENT; names
+ * use route templates, never task ids; attributes that have no value are left
+ * out; failures carry `error.type`; each attempt is measured in the
+ * `http.client.request.duration` histogram, in seconds.
+ */
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as Clock from "effect/Clock"
+import * as Config from "effect/Config"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as FiberRef from "effect/FiberRef"
+import * as LogLevel from "effect/LogLevel"
+import * as Metric from "effect/Metric"
+import * as MetricBoundaries from "effect/MetricBoundaries"
+import * as MetricLabel from "effect/MetricLabel"
+import * as Option from "effect/Option"
+import { CloroLogLevel } from "../CloroLog.js"
+
+/** What telemetry needs to know of a call. */
+export interface CallInfo {
+  readonly method: string
+  readonly path: string
+  readonly route?: string | undefined
+}
+
+/** The route template of a call (`/v1/async/task/{taskId}`), or its path when it has no parameters. */
+export const routeOf = (call: CallInfo): string => call.route ?? call.path
+
+/**
+ * Seconds per HTTP attempt. The buckets are the conventions' advice, extended
+ * to two minutes because an engine answer routinely takes 10 to 60 seconds.
+ */
+export const requestDuration = Metric.histogram(
+  "http.client.request.duration",
+  MetricBoundaries.fromIterable([0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 15, 30, 60, 120]),
+  "Duration of HTTP client requests to cloro"
+)
+
+// ---------------------------------------------------------------------------
+// debug logging
+
+/** Whether debug logging is on for the current call; set once per call by `span`. */
+const currentDebug = FiberRef.unsafeMake(false)
+
+/** The level set in code wins; otherwise `CLORO_LOG` (any case, surrounding spaces ignored). */
+const debugEnabled: Effect.Effect<boolean> = Effect.flatMap(CloroLogLevel, (level) =>
+  level !== undefined
+    ? Effect.succeed(level === "debug")
+    : Config.option(Config.string("CLORO_LOG")).pipe(
+      Effect.map(Option.exists((value) => value.trim().toLowerCase() === "debug")),
+      Effect.orElseSucceed(() => false)
+    ))
+
+/** Logs at Debug level, visible whatever the application's minimum level, only when debug logging is on. */
+export const debug = (message: string): Effect.Effect<void> =>
+  Effect.flatMap(FiberRef.get(currentDebug), (on) =>
+    on
+      ? Effect.logDebug(message).pipe(Effect.locally(FiberRef.currentMinimumLogLevel, LogLevel.Debug))
+      : Effect.void)
+
+const formatMillis = (millis: number) => millis <= 0 ? "0ms" : Duration.format(Duration.millis(Math.round(millis)))
+
+/**
+ * Runs `body` with an `admitted` effect to call at the moment the wait for
+ * `what` ends; with debug logging on, it logs how long the wait took when it
+ * took any time. Off, no clock is read.
+ */
+export const waitFor = <A, E, R>(
+  call: CallInfo,
+  what: string,
+  body: (admitted: Effect.Effect<void>) => Effect.Effect<A, E, R>
+): Effect.Effect<A, E, R> =>
+  Effect.flatMap(FiberRef.get(currentDebug), (on) =>
+    on
+      ? Effect.flatMap(Clock.currentTimeMillis, (start) =>
+        body(Effect.flatMap(Clock.currentTimeMillis, (now) =>
+          now > start
+            ? debug(`cloro ${call.method} ${routeOf(call)}: waited ${formatMillis(now - start)} for ${what}`)
+            : Effect.void)))
+      : body(Effect.void))
+
+/** Logs a retry the schedule decided on, with the error that caused it and the delay before it. */
+export const logRetry = (call: CallInfo, error: { readonly _tag: string }, delay: Duration.Duration) =>
+  debug(`cloro ${call.method} ${routeOf(call)}: retrying after ${error._tag} in ${Duration.format(delay)}`)
+
+/** Logs a concurrency 429 that the client's own limiter explains, sending the call back to its line. */
+export const logRequeue = (call: CallInfo, serverLimit: number, sizeAdmitted: number) =>
+  debug(
+    `cloro ${call.method} ${routeOf(call)}: concurrency 429 with the server's limit ${serverLimit} below ` +
+      `the limiter's ${sizeAdmitted}; back to the limiter's line`
+  )
+
+// ---------------------------------------------------------------------------
+// the span around a call
+
+/**
+ * The library's span around one call, through its limits and retries. It is
+ * INTERNAL: the CLIENT span of each HTTP attempt is the platform's, inside it.
+ * Also decides, once per call, whether debug logging is on.
+ */
+export const span = (call: CallInfo, tag: string | undefined) =>
+<A, E extends { readonly _tag: string }, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => {
+  const route = routeOf(call)
+  const attributes: Record<string, string> = { "http.request.method": call.method, "url.template": route }
+  if (tag !== undefined) attributes["cloro.tag"] = tag
+  return Effect.flatMap(debugEnabled, (on) =>
+    self.pipe(
+      Effect.tapError((error) => Effect.annotateCurrentSpan("error.type", error._tag)),
+      Effect.withSpan(`cloro ${call.method} ${route}`, {
+        // The call site is always the same line, so a captured stack would only cost time.
+        captureStackTrace: false,
+        kind: "internal",
+        attributes
+      }),
+      Effect.locally(currentDebug, on)
+    ))
+}
+
+// ---------------------------------------------------------------------------
+// one HTTP attempt
+
+/** The facts of one answered exchange that telemetry reads. */
+export interface Exchange {
+  readonly status: number
+  readonly headers: Readonly<Record<string, string | undefined>>
+}
+
+const serverOf = (baseUrl: string): Array<MetricLabel.MetricLabel> => {
+  try {
+    const url = new URL(baseUrl)
+    const port = url.port !== "" ? url.port : url.protocol === "http:" ? "80" : "443"
+    return [MetricLabel.make("server.address", url.hostname), MetricLabel.make("server.port", port)]
+  } catch {
+    return []
+  }
+}
+
+/**
+ * Measures one HTTP attempt: names the platform's CLIENT span `{method}
+ * {url.template}`, records its duration with its status code or `error.type`,
+ * and logs it when debug logging is on.
+ */
+export const exchange = (call: CallInfo, baseUrl: string) =>
+<A extends Exchange, E extends { readonly _tag: string }, R>(
+  self: Effect.Effect<A, E, R>
+): Effect.Effect<A, E, R> => {
+  const route = routeOf(call)
+  const name = `${call.method} ${route}`
+  const base = [
+    MetricLabel.make("http.request.method", call.method),
+    MetricLabel.make("url.template", route),
+    MetricLabel.make("unit", "s"),
+    ...serverOf(baseUrl)
+  ]
+  const record = (start: number, extra: ReadonlyArray<MetricLabel.MetricLabel>) =>
+    Effect.flatMap(Clock.currentTimeMillis, (now) =>
+      Effect.as(
+        Metric.update(Metric.taggedWithLabels(requestDuration, [...base, ...extra]), Math.max(0, now - start) / 1000),
+        now - start
+      ))
+  return Effect.flatMap(Clock.currentTimeMillis, (start) =>
+    self.pipe(
+      Effect.provideService(HttpClient.SpanNameGenerator, () => name),
+      Effect.tap((answer) => {
+        const labels = [MetricLabel.make("http.response.status_code", String(answer.status))]
+        if (answer.status >= 400) labels.push(MetricLabel.make("error.type", String(answer.status)))
+        return Effect.flatMap(record(start, labels), (millis) => {
+          const requestId = answer.headers["x-request-id"]
+          return debug(
+            `cloro ${name}: ${answer.status} in ${formatMillis(millis)}` +
+              (requestId === undefined ? "" : ` (request id ${requestId})`)
+          )
+        })
+      }),
+      Effect.tapError((error) =>
+        Effect.flatMap(
+          record(start, [MetricLabel.make("error.type", error._tag)]),
+          (millis) => debug(`cloro ${name}: ${error._tag} after ${formatMillis(millis)}`)
+        )
+      )
+    ))
+}
