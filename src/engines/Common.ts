@@ -348,14 +348,15 @@ export const CitationPill = Schema.Struct({
 export interface CitationPill extends Schema.Schema.Type<typeof CitationPill> {}
 
 /**
- * A price as the Google family parses it; parts it could not parse are omitted.
+ * A price as the Google family parses it; parts it could not parse are
+ * omitted (or `null`, as cloro's older OpenAPI document allows).
  *
  * @since 0.1.0
  */
 export const Price = Schema.Struct({
-  value: opt(Schema.Number),
-  currency: opt(Schema.String),
-  raw: opt(Schema.String)
+  value: optNull(Schema.Number),
+  currency: optNull(Schema.String),
+  raw: optNull(Schema.String)
 })
 
 /**
@@ -402,7 +403,8 @@ export const GoogleCitationPill = Schema.Struct({
 export interface GoogleCitationPill extends Schema.Schema.Type<typeof GoogleCitationPill> {}
 
 const googlePlaceFields = {
-  title: Schema.String,
+  /** Optional in cloro's older OpenAPI document. */
+  title: opt(Schema.String),
   index: opt(Schema.Number),
   thumbnail: opt(Schema.String),
   rating: opt(Schema.Number),

@@ -175,7 +175,7 @@ export interface ShoppingCard extends Schema.Schema.Type<typeof ShoppingCard> {}
 export const SearchModelQuery = Schema.Union(
   Schema.String,
   Schema.Struct({
-    query: Schema.String,
+    query: opt(Schema.String),
     engine: opt(Schema.String),
     limit: opt(Schema.Number)
   })

@@ -30,14 +30,14 @@ export interface Variant {
 }
 
 /** The shared copy if this checkout sits beside it, else the vendored copy (asserted equal when both exist). */
-export const specPaths = {
-  shared: path.resolve(import.meta.dirname, "../../../shared/openapi/cloro-openapi.json"),
-  vendored: path.resolve(import.meta.dirname, "../fixtures/cloro-openapi.json")
-}
+export const specPaths = (file: string) => ({
+  shared: path.resolve(import.meta.dirname, "../../../shared/openapi", file),
+  vendored: path.resolve(import.meta.dirname, "../fixtures", file)
+})
 
-export const loadSpec = (): Record<string, unknown> => {
-  const file = fs.existsSync(specPaths.shared) ? specPaths.shared : specPaths.vendored
-  return JSON.parse(fs.readFileSync(file, "utf8"))
+export const loadSpec = (file: string): Record<string, unknown> => {
+  const { shared, vendored } = specPaths(file)
+  return JSON.parse(fs.readFileSync(fs.existsSync(shared) ? shared : vendored, "utf8"))
 }
 
 /** ajv-formats is CommonJS whose `module.exports` is the plugin itself. */
