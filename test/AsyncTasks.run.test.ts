@@ -207,16 +207,23 @@ describe("AsyncTasks.run resubmission", () => {
       expect(new Set(outcomes.map((o) => o.taskId))).toEqual(new Set(tasks.map((t) => t.id)))
     }))
 
-  it.scoped("without a journal the earlier tasks come out as Conflicts, still without duplicates", () =>
+  it.scoped("without a journal the earlier tasks come out as SubmittedUnfollowable (not failures), still without duplicates", () =>
     Effect.gen(function*() {
       const h = yield* start({ plan: { concurrency: 50, credits: 100_000 } })
       const before = yield* killed(h)
       const outcomes = yield* runAll(h, inputs, options)
       expect(outcomes).toHaveLength(inputs.length)
-      const conflicts = outcomes.filter((o) => errorOf(o)?._tag === "Conflict")
-      expect(conflicts).toHaveLength(before)
-      expect(conflicts[0]).toMatchObject({ taskId: undefined, creditsCharged: null })
-      expect(errorOf(conflicts[0])).toMatchObject({ code: "RESOURCE_ALREADY_EXISTS", field: "idempotencyKey" })
+      const unknown = outcomes.filter((o) => AsyncTasks.kindOf(o) === "Unfollowable")
+      expect(unknown).toHaveLength(before)
+      expect(unknown[0]).toMatchObject({ taskId: undefined, creditsCharged: null, creditsToCharge: 3 })
+      expect(errorOf(unknown[0])).toMatchObject({ reason: "KeyAlreadyUsed", mayBeCharged: true, idempotencyKey: unknown[0]?.id })
+      expect(AsyncTasks.summarize(outcomes).byKind).toEqual({
+        Completed: inputs.length - before,
+        Failed: 0,
+        Refused: 0,
+        TimedOut: 0,
+        Unfollowable: before
+      })
       expect(outcomes.filter((o) => Either.isRight(o.result))).toHaveLength(inputs.length - before)
       expect(yield* h.sim.tasks).toHaveLength(inputs.length)
     }))

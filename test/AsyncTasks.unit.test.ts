@@ -68,11 +68,19 @@ const withMock = (handler: MockHttp.Handler) =>
 const google = (query: string, options: Task.SubmitOptions = {}) => Task.make("google", { query, country: "US" }, options)
 
 describe("AsyncTasks.run against scripted answers", () => {
-  it.effect("maps each refused item of a batch to its typed error, in either documented shape", () =>
+  it.effect("maps each refused item of a batch to its typed error, in either documented shape; sends a left-out item again", () =>
     Effect.gen(function*() {
       const { client, sent } = yield* withMock((request) => {
         if (request.method === "POST") {
           const keys: ReadonlyArray<string> = JSON.parse(request.body ?? "[]").map((t: { idempotencyKey: string }) => t.idempotencyKey)
+          if (keys.length === 1) {
+            // the item left out of the first answer, sent again: it existed all along
+            return Effect.succeed(MockHttp.json({
+              success: true,
+              summary: { total: 1, succeeded: 0, failed: 1 },
+              results: [itemError(0, "RESOURCE_ALREADY_EXISTS", { field: "idempotencyKey", value: keys[0] })]
+            }))
+          }
           return Effect.succeed(MockHttp.json({
             success: true,
             summary: { total: 5, succeeded: 1, failed: 3 },
@@ -110,9 +118,11 @@ describe("AsyncTasks.run against scripted answers", () => {
       })
       expect(byId("c")).toMatchObject({ _tag: "InvalidRequest", issues: [{ field: "payload.query", message: "too long" }] })
       expect(byId("d")).toMatchObject({ _tag: "UnexpectedStatus", code: "SOMETHING_NEW" })
-      expect(byId("e")).toMatchObject({ _tag: "ResponseDecodeError" })
+      expect(byId("e")).toMatchObject({ _tag: "SubmittedUnfollowable", reason: "AmbiguousSubmit", idempotencyKey: "e" })
       const requests = yield* sent
-      expect(requests.map((r) => r.method)).toEqual(["POST", "GET"])
+      expect(requests.map((r) => r.method).sort()).toEqual(["GET", "POST", "POST"])
+      expect(JSON.parse(requests.find((r) => r.method === "POST" && JSON.parse(r.body ?? "[]").length === 1)?.body ?? "[]"))
+        .toEqual([{ taskType: "GOOGLE", payload: { query: "e", country: "US" }, idempotencyKey: "e" }])
       expect(JSON.parse(requests[0]?.body ?? "[]")).toEqual(
         ["a", "b", "c", "d", "e"].map((id) => ({ taskType: "GOOGLE", payload: { query: id, country: "US" }, idempotencyKey: id }))
       )
