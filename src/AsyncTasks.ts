@@ -644,6 +644,117 @@ export const idempotencyKeyFor = (id: string, options: { readonly keyPrefix?: st
   Keys.keyFor(id, options.keyPrefix ?? "")
 
 // ---------------------------------------------------------------------------
+// submit: one task
+// ---------------------------------------------------------------------------
+
+/**
+ * Options of `submit`.
+ *
+ * @since 0.2.0
+ */
+export interface SubmitOptions {
+  /** Delays before sending again after a failure that may have created the task; default `defaultSubmitRetrySchedule`. */
+  readonly retrySchedule?: Schedule.Schedule<unknown, CloroError> | undefined
+  /** Looked up when the key turns out taken; written before sending and when cloro answers. */
+  readonly journal?: Journal | undefined
+  /** Passed to every send (`tag`, `timeout`); the client's retry policy is not used. */
+  readonly callOptions?: CloroClient.CallOptions | undefined
+}
+
+/**
+ * Every way `submit` can fail.
+ *
+ * @since 0.2.0
+ */
+export type SubmitError = CloroError | SubmittedUnfollowable
+
+/**
+ * Submits one task so that an answer lost on the way (a timeout, a dropped
+ * connection, an unreadable answer, a 5xx) is never reported as a plain
+ * failure. The task is sent with its idempotency key (a random one when it
+ * has none) and sent again on `retrySchedule` after such a failure; when the
+ * resend finds the key taken, the lost answer did create the task, and its id
+ * comes from the `journal` when one knows it, or the call fails with
+ * `SubmittedUnfollowable` (`mayBeCharged: true`) instead of `Conflict`.
+ * A key taken before this call is `SubmittedUnfollowable` with
+ * `reason: "KeyAlreadyUsed"`. `CloroClient.tasks.submit` alone cannot tell
+ * these cases apart (cloro's 409 carries no task id).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { AsyncTasks, Task } from "cloro-effect"
+ *
+ * const submitted = AsyncTasks.submit(Task.make("chatgpt", { prompt: "Best CRM?", country: "US" }, { idempotencyKey: "row-7" })).pipe(
+ *   Effect.catchTag("SubmittedUnfollowable", (e) => Effect.log(`created but unfollowable: ${e.idempotencyKey}`))
+ * )
+ * ```
+ *
+ * @since 0.2.0
+ */
+export const submit = (
+  task: Task.SubmitTask,
+  options: SubmitOptions = {}
+): Effect.Effect<Task.SubmitResponse, SubmitError, CloroClient.CloroClient> =>
+  Effect.gen(function*() {
+    const opts: SubmitOptions = Predicate.isRecord(options) ? options : {}
+    if (!Predicate.isRecord(task)) return yield* requestIssue("task must be a task object")
+    if (opts.retrySchedule !== undefined && !Schedule.isSchedule(opts.retrySchedule)) {
+      return yield* invalidOptions([new FieldIssue({ field: "retrySchedule", message: "must be a Schedule" })])
+    }
+    const client = yield* CloroClient.CloroClient
+    const key = Predicate.isString(task.idempotencyKey) ? task.idempotencyKey : yield* Keys.randomKey("")
+    const valid = yield* Task.validateSubmit({ ...task, idempotencyKey: key })
+    const estimate = Pricing.estimateTask(valid)
+    const journal = opts.journal
+    if (journal !== undefined) yield* journal.intend([{ id: undefined, index: 0, idempotencyKey: key }])
+    const retry = yield* Schedule.driver(opts.retrySchedule ?? defaultSubmitRetrySchedule)
+    const callOptions: CloroClient.CallOptions = { ...opts.callOptions, retry: RetryPolicy.none }
+    let ambiguous = false
+    let lastError: CloroError | undefined = undefined
+    while (true) {
+      const sent = yield* Effect.either(client.tasks.submit(valid, callOptions))
+      if (Either.isRight(sent)) {
+        if (journal !== undefined) {
+          yield* journal.record([{ id: undefined, index: 0, idempotencyKey: key, taskId: sent.right.result.task.id }])
+        }
+        return sent.right.result
+      }
+      const error = sent.left
+      if (error._tag === "Conflict") {
+        const known = journal === undefined ? Option.none() : yield* journal.lookup({ id: undefined, index: 0, idempotencyKey: key })
+        if (Option.isSome(known)) {
+          // the task exists and its id is known: give what a fresh submission would have
+          const state = yield* Effect.either(client.tasks.get(known.value, callOptions))
+          if (Either.isRight(state)) {
+            return { success: true, task: state.right.result.task, credits: state.right.result.credits }
+          }
+        }
+        return yield* unfollowable(
+          key,
+          ambiguous ? "AmbiguousSubmit" : "KeyAlreadyUsed",
+          estimate,
+          lastError === undefined ? describeError(error) : describeError(lastError)
+        )
+      }
+      if (!transientSubmit.has(error._tag)) {
+        if (ambiguous) {
+          return yield* unfollowable(key, "AmbiguousSubmit", estimate, describeError(error))
+        }
+        return yield* error
+      }
+      if (!createsNothingOnSubmit.has(error._tag)) {
+        ambiguous = true
+        lastError = error
+      }
+      const again = yield* Effect.either(retry.next(error))
+      if (Either.isLeft(again)) {
+        return yield* ambiguous ? unfollowable(key, "AmbiguousSubmit", estimate, describeError(error)) : Effect.fail(error)
+      }
+    }
+  }).pipe(Effect.withSpan("AsyncTasks.submit"))
+
+// ---------------------------------------------------------------------------
 // run: settings
 // ---------------------------------------------------------------------------
 

@@ -216,11 +216,15 @@ describe("AsyncTasks.run through a fault proxy (loopback)", () => {
       )
       const work = inputs("polls", 500)
       const run = yield* Effect.fork(h.runAll(work, { batchSize: 250, inFlight: 500, pollConcurrency: 50 }))
-      // an outage in the middle of the run
-      yield* Effect.sleep("1500 millis")
-      yield* h.proxy.cutUpstream(2_000)
+      // an outage in the middle of the run, once polling is well under way
+      yield* h.sim.counters.pipe(
+        Effect.map((c) => Object.values(c.requests["/v1/async/task/{taskId}"] ?? {}).reduce((a, b) => a + b, 0)),
+        Effect.filterOrFail((polled) => polled >= 100),
+        Effect.retry(Schedule.spaced("50 millis"))
+      )
+      yield* h.proxy.cutUpstream(3_000)
       const outcomes = yield* Fiber.join(run)
-      const f = yield* figures("20% poll failures + 2 s outage", h, work.length, outcomes)
+      const f = yield* figures("20% poll failures + 3 s outage", h, work.length, outcomes)
       const pollFaults = Object.values(f.proxy.byFault).reduce((a, b) => a + b, 0)
       const polls = ((yield* h.sim.counters).requests["/v1/async/task/{taskId}"]?.["200"] ?? 0)
       console.log(`[issue 8] poll faults injected: ${pollFaults}, cut off during the outage: ${f.proxy.cutOff}, polls answered: ${polls}`)
