@@ -267,6 +267,36 @@ describe("AsyncTasks.run resubmission", () => {
 })
 
 describe("AsyncTasks.run polling", () => {
+  it.scoped("a run of failing polls (5xx, resets, garbage) never ends a task; each is followed to its real outcome", () =>
+    Effect.gen(function*() {
+      const h = yield* start({ plan: { concurrency: 20 }, latency: { default: CloroSimulator.fixed(5_000) } })
+      const path = "/v1/async/task/{taskId}"
+      // every poll fails for a while: far more failures than any retry budget allows
+      yield* h.sim.injectFaults([
+        { path, fault: "503", times: 40 },
+        { path, fault: "reset", times: 40 },
+        { path, fault: "garbageBody", times: 40 }
+      ])
+      const outcomes = yield* runAll(h, Array.from({ length: 20 }, (_, i) => ({ id: `flaky-${i}`, task: google(`q ${i}`) })), {
+        schedule: Schedule.spaced("1 second"),
+        pollRetrySchedule: Schedule.spaced("2 seconds"),
+        pollConcurrency: 5
+      })
+      expect(outcomes.map(AsyncTasks.kindOf)).toEqual(Array(20).fill("Completed"))
+      const answered = (yield* h.sim.counters).requests[path] ?? {}
+      expect((answered["503"] ?? 0) + (answered["0"] ?? 0)).toBe(80)
+      expect(yield* h.ledger.snapshot).toMatchObject({ spent: 60, pendingTasks: 0 })
+    }))
+
+  it.scoped("a task whose polls keep failing ends at its timeout, with the last poll error", () =>
+    Effect.gen(function*() {
+      const h = yield* start({ latency: { default: CloroSimulator.fixed(1_000) } })
+      yield* h.sim.injectFaults([{ path: "/v1/async/task/{taskId}", fault: "503", times: 10_000 }])
+      const [outcome] = yield* runAll(h, [{ id: "down", task: google("down") }], { timeout: "1 minute" })
+      expect(errorOf(outcome)).toMatchObject({ _tag: "TaskTimeout", lastPollError: expect.stringContaining("ServiceUnavailable") })
+      expect(AsyncTasks.kindOf(outcome!)).toBe("TimedOut")
+    }))
+
   it.scoped("a poll schedule that stops ends the task with a TaskTimeout carrying its last status", () =>
     Effect.gen(function*() {
       const h = yield* start({ latency: { default: CloroSimulator.fixed(3_600_000) } })
