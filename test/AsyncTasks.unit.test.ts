@@ -4,7 +4,13 @@ import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
+import * as Duration from "effect/Duration"
+import * as Ref from "effect/Ref"
+import * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
+import * as TestClock from "effect/TestClock"
+import * as Tracker from "../src/internal/asyncTasksTracker.js"
 import * as AsyncTasks from "../src/AsyncTasks.js"
 import * as CloroClient from "../src/CloroClient.js"
 import * as CloroConfig from "../src/CloroConfig.js"
@@ -163,5 +169,43 @@ describe("AsyncTasks.run against scripted answers", () => {
       const outcomes = yield* AsyncTasks.run([]).pipe(Stream.runCollect, Effect.provideService(CloroClient.CloroClient, client))
       expect(Chunk.size(outcomes)).toBe(0)
       expect(yield* sent).toEqual([])
+    }))
+})
+
+describe("the run's poll tracker", () => {
+  it.scoped("runs at most `concurrency` polls at once, leaving the other due tasks in its map (no waiting fibers)", () =>
+    Effect.gen(function*() {
+      const active = yield* Ref.make({ now: 0, peak: 0, polls: 0 })
+      const state = (id: string) =>
+        Schema.decodeUnknownSync(Task.TaskStatusResponse)({
+          task: { ...summary(0, id), status: "PROCESSING" },
+          credits: { creditsToCharge: 3, creditsCharged: null }
+        })
+      const tracker = yield* Tracker.make<string>({
+        get: (taskId) =>
+          Ref.update(active, (a) => ({ now: a.now + 1, peak: Math.max(a.peak, a.now + 1), polls: a.polls + 1 })).pipe(
+            Effect.zipRight(Effect.sleep("1 second")),
+            Effect.zipRight(Ref.update(active, (a) => ({ ...a, now: a.now - 1 }))),
+            Effect.as(state(taskId))
+          ),
+        concurrency: 7
+      })
+      for (let i = 0; i < 100; i++) {
+        const key = `k${i}`
+        yield* tracker.register(key)
+        yield* tracker.assign(key, `task-${i}`)
+        yield* tracker.watch(key, {
+          taskId: `task-${i}`,
+          schedule: Schedule.spaced("1 second"),
+          first: { _tag: "Now" },
+          timeout: Duration.minutes(10),
+          retry: Schedule.spaced("1 second"),
+          expired: () => "expired"
+        })
+      }
+      for (let i = 0; i < 40; i++) yield* TestClock.adjust("500 millis")
+      const seen = yield* Ref.get(active)
+      expect(seen.peak).toBe(7)
+      expect(seen.polls).toBeGreaterThan(100)
     }))
 })
