@@ -11,6 +11,15 @@ import type * as AsyncTasks from "../src/AsyncTasks.js"
 
 type Line = { readonly intend: string } | { readonly key: string; readonly taskId: string }
 
+const asLine = (value: unknown): ReadonlyArray<Line> => {
+  if (typeof value !== "object" || value === null) return []
+  if ("intend" in value && typeof value.intend === "string") return [{ intend: value.intend }]
+  if ("key" in value && "taskId" in value && typeof value.key === "string" && typeof value.taskId === "string") {
+    return [{ key: value.key, taskId: value.taskId }]
+  }
+  return []
+}
+
 export interface FileJournal extends AsyncTasks.Journal {
   /** Keys sent, and the task ids recorded, read back from the file. */
   readonly read: () => { readonly intended: number; readonly recorded: number }
@@ -20,7 +29,7 @@ const readLines = (path: string): ReadonlyArray<Line> =>
   Fs.existsSync(path)
     ? Fs.readFileSync(path, "utf8").split("\n").flatMap((line) => {
       try {
-        return line.length === 0 ? [] : [JSON.parse(line) as Line]
+        return line.length === 0 ? [] : asLine(JSON.parse(line))
       } catch {
         return [] // a line cut by the kill
       }
