@@ -53,9 +53,12 @@ const program = Effect.gen(function*() {
   )
   const ledger = yield* Effect.flatMap(Credits.Credits, (credits) => credits.snapshot)
   const counters = yield* sim.counters
-  const failed = [...outcomes].filter((outcome) => Either.isLeft(outcome.result)).length
+  // failures apart from tasks cloro may have billed without this run knowing their ids (none here)
+  const { byKind, creditsMayBeCharged } = AsyncTasks.summarize(outcomes)
   yield* Effect.log(
-    `${outcomes.length} outcomes (${failed} failed) in ${((Date.now() - started) / 1000).toFixed(1)} s; ` +
+    `${outcomes.length} outcomes (${byKind.Completed} completed, ${byKind.Failed} failed, ${byKind.Refused} refused, ` +
+      `${byKind.Unfollowable} unfollowable, ${byKind.TimedOut} timed out; ${creditsMayBeCharged} credits unaccounted) ` +
+      `in ${((Date.now() - started) / 1000).toFixed(1)} s; ` +
       `${counters.requests["/v1/async/task/batch"]?.["200"] ?? 0} batch, ` +
       `${counters.requests["/v1/async/task/{taskId}"]?.["200"] ?? 0} polls; ` +
       `ledger spent ${ledger.spent} credits, simulator charged ${counters.creditsCharged.total}`

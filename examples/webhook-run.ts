@@ -26,7 +26,8 @@ const program = Effect.gen(function*() {
   const secret = yield* Config.redacted("CLORO_WEBHOOK_SECRET")
   const publicUrl = yield* Config.string("PUBLIC_WEBHOOK_URL")
 
-  // The receiver lives as long as this scope: it verifies, deduplicates on task id and buffers events.
+  // The receiver lives as long as this scope: it verifies, refuses replays, deduplicates on task id and
+  // buffers events. It refuses to start without the secret.
   const receiver = yield* Webhooks.makeReceiver({ secret })
   const router = HttpRouter.empty.pipe(HttpRouter.post("/hooks/cloro", receiver.app))
   yield* Layer.launch(
@@ -42,7 +43,8 @@ const program = Effect.gen(function*() {
     Stream.runForEach((outcome) =>
       Either.match(outcome.result, {
         onRight: (done) => Effect.log(`${outcome.id}: ${done.taskType} done, ${outcome.creditsCharged} credits`),
-        onLeft: (error) => Effect.logWarning(`${outcome.id}: ${error._tag}: ${error.message}`)
+        // SubmittedUnfollowable: cloro may have created and billed it; no delivery carrying its key arrived
+        onLeft: (error) => Effect.logWarning(`${outcome.id}: ${AsyncTasks.kindOf(outcome)} ${error._tag}: ${error.message}`)
       })
     )
   )

@@ -26,6 +26,7 @@
  * @since 0.1.0
  */
 import * as Arr from "effect/Array"
+import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
@@ -42,7 +43,6 @@ import * as Stream from "effect/Stream"
 import * as CloroClient from "./CloroClient.js"
 import {
   type CloroError,
-  Conflict,
   DurationMillis,
   FieldIssue,
   InsufficientCredits,
@@ -51,7 +51,9 @@ import {
   UnexpectedStatus
 } from "./CloroError.js"
 import * as Keys from "./internal/asyncTasksKeys.js"
+import * as Pricing from "./Pricing.js"
 import * as Tracker from "./internal/asyncTasksTracker.js"
+import * as RetryPolicy from "./RetryPolicy.js"
 import * as Task from "./Task.js"
 import type * as Webhooks from "./Webhooks.js"
 
@@ -86,7 +88,37 @@ export class TaskTimeout extends Schema.TaggedError<TaskTimeout>()("TaskTimeout"
   taskType: Schema.optional(Task.TaskType),
   /** The status of the last poll, when there was one. */
   lastStatus: Schema.optional(Task.TaskStatus),
+  /** When the last polls failed: the last poll's error (`_tag: message`). Failed polls never end a wait early. */
+  lastPollError: Schema.optional(Schema.String),
   waited: DurationMillis
+}) {}
+
+/**
+ * cloro may have created (and will then bill) this task, but its id cannot be
+ * learnt: a submission's answer was lost (a timeout, a dropped connection, an
+ * unreadable answer) and sending it again found the idempotency key taken, or
+ * the key was taken before this run and no journal knew its task. cloro's 409
+ * does not carry the task id and there is no way to list tasks, so without a
+ * webhook delivery nothing can follow it. It is not a failure of the task:
+ * count it apart, and look it up in cloro's dashboard by `idempotencyKey`.
+ *
+ * @since 0.2.0
+ */
+export class SubmittedUnfollowable extends Schema.TaggedError<SubmittedUnfollowable>()("SubmittedUnfollowable", {
+  message: Schema.String,
+  /** The key the task was (or may have been) created with; absent only for a single submit sent without one. */
+  idempotencyKey: Schema.optional(Schema.String),
+  /** Always true: cloro bills the task when it completes, and nothing here can tell whether it did. */
+  mayBeCharged: Schema.Literal(true),
+  /**
+   * `AmbiguousSubmit`: this run's own submission got no readable answer;
+   * `KeyAlreadyUsed`: the key was taken before this run sent it.
+   */
+  reason: Schema.Literal("AmbiguousSubmit", "KeyAlreadyUsed"),
+  /** cloro's estimate of the task, the most it is likely to be billed (AI Mode's expandProducts aside). */
+  creditsToCharge: Schema.optional(Schema.Number),
+  /** The error of the last submission attempt, `_tag: message`. */
+  lastError: Schema.optional(Schema.String)
 }) {}
 
 /**
@@ -129,21 +161,63 @@ export const defaultPollSchedule: Schedule.Schedule<unknown> = Schedule.exponent
  */
 export const defaultWaitTimeout: Duration.Duration = Duration.seconds(300)
 
-/** Polls at once, then on the schedule, until the task is finished or the schedule stops; gives the last state seen. */
+/**
+ * The delays before polling again after a poll failed (a 5xx, a timeout, a
+ * dropped connection, an unreadable answer): 1 s doubling up to 30 s,
+ * jittered, for as long as the task's timeout allows. A failed poll says
+ * nothing about the task, so it never ends a wait by itself.
+ *
+ * @since 0.2.0
+ */
+export const defaultPollRetrySchedule: Schedule.Schedule<unknown, CloroError> = Schedule.exponential(
+  Duration.seconds(1),
+  2
+).pipe(
+  Schedule.union(Schedule.spaced(Duration.seconds(30))),
+  Schedule.jittered
+)
+
+/** Poll errors that no later poll can cure, for a task id the caller gave `wait`. */
+const endsAWait: ReadonlySet<CloroError["_tag"]> = new Set<CloroError["_tag"]>(["NotFound", "InvalidRequest", "Unauthorized"])
+
+/**
+ * Polls at once, then on the schedule, until the task is finished or the
+ * schedule stops; gives the last state seen. A failed poll is tried again on
+ * `retry` (restarted when it stops) unless it is one of `endsAWait`.
+ */
 const pollUntilFinished = (
   get: Effect.Effect<Task.TaskState, CloroError>,
-  schedule: Schedule.Schedule<unknown, Task.TaskState>
+  schedule: Schedule.Schedule<unknown, Task.TaskState>,
+  retry: Schedule.Schedule<unknown, CloroError>,
+  lastError: Ref.Ref<Option.Option<CloroError>>
 ): Effect.Effect<Task.TaskState, CloroError> =>
-  Effect.flatMap(Schedule.driver(schedule), (driver) => {
+  Effect.gen(function*() {
+    const driver = yield* Schedule.driver(schedule)
+    const retryDriver = yield* Schedule.driver(retry)
+    const poll: Effect.Effect<Task.TaskState, CloroError> = get.pipe(
+      Effect.tap(() => Effect.zipRight(Ref.set(lastError, Option.none()), retryDriver.reset)),
+      Effect.catchAll((error) =>
+        endsAWait.has(error._tag)
+          ? Effect.fail(error)
+          : Ref.set(lastError, Option.some(error)).pipe(
+            Effect.zipRight(Effect.catchAll(retryDriver.next(error), () => Effect.zipRight(retryDriver.reset, retryDriver.next(error)))),
+            Effect.catchAll(() => Effect.sleep(Duration.seconds(1))),
+            Effect.zipRight(Effect.suspend(() => poll))
+          )
+      )
+    )
     const loop = (state: Task.TaskState): Effect.Effect<Task.TaskState, CloroError> =>
       Task.isFinished(state)
         ? Effect.succeed(state)
         : Effect.matchEffect(driver.next(state), {
           onFailure: () => Effect.succeed(state),
-          onSuccess: () => Effect.flatMap(get, loop)
+          onSuccess: () => Effect.flatMap(poll, loop)
         })
-    return Effect.flatMap(get, loop)
+    return yield* Effect.flatMap(poll, loop)
   })
+
+const describeError = (error: { readonly _tag: string; readonly message: string }): string =>
+  `${error._tag}: ${error.message}`
 
 const invalidOptions = (issues: ReadonlyArray<FieldIssue>) =>
   new InvalidRequest({
@@ -175,7 +249,13 @@ export interface WaitOptions {
   readonly schedule?: Schedule.Schedule<unknown, Task.TaskState> | undefined
   /** The longest wait; default 300 s. */
   readonly timeout?: Duration.DurationInput | undefined
-  /** Passed to each poll (`tag`, `timeout`, `retry`). */
+  /** Delays before polling again after a failed poll; default `defaultPollRetrySchedule`. */
+  readonly pollRetrySchedule?: Schedule.Schedule<unknown, CloroError> | undefined
+  /**
+   * Passed to each poll (`tag`, `timeout`). Polls are sent without the
+   * client's retry policy unless `retry` is given here: failed polls are
+   * retried on `pollRetrySchedule` instead, until the timeout.
+   */
   readonly callOptions?: CloroClient.CallOptions | undefined
 }
 
@@ -183,9 +263,12 @@ export interface WaitOptions {
  * Waits for a task to finish: polls `GET /v1/async/task/{id}` at once, then
  * on the schedule, and ends with the COMPLETED state (narrow `taskType` to
  * type `result`), a `TaskFailed` for a FAILED task, or a `TaskTimeout` when
- * the time limit passes or the schedule stops. Transient poll errors are
- * retried by the client's `RetryPolicy`; an unknown or expired task is a
- * `NotFound`. Interrupting the wait stops the polling.
+ * the time limit passes or the schedule stops. A failed poll never ends the
+ * wait: it is tried again on `pollRetrySchedule` until the timeout (whose
+ * `TaskTimeout` then carries `lastPollError`), except an unknown or expired
+ * task (`NotFound`), a malformed id (`InvalidRequest`) and a refused key
+ * (`Unauthorized`), which no later poll can cure. Interrupting the wait stops
+ * the polling.
  *
  * @example
  * ```ts
@@ -207,22 +290,32 @@ export const wait = (
   options: WaitOptions = {}
 ): Effect.Effect<Task.Completed, WaitError, CloroClient.CloroClient> =>
   Effect.gen(function*() {
+    if (!Predicate.isString(taskId)) {
+      return yield* invalidOptions([new FieldIssue({ field: "taskId", message: "must be a task id string" })])
+    }
+    const opts: WaitOptions = Predicate.isRecord(options) ? options : {}
     const timeout = yield* Either.mapLeft(
-      durationIssue("timeout", options.timeout, defaultWaitTimeout),
+      durationIssue("timeout", opts.timeout, defaultWaitTimeout),
       (issue) => invalidOptions([issue])
     )
     const client = yield* CloroClient.CloroClient
     const last = yield* Ref.make(Option.none<Task.TaskState>())
+    const lastError = yield* Ref.make(Option.none<CloroError>())
     const start = yield* Clock.currentTimeMillis
-    const get = client.tasks.get(taskId, options.callOptions).pipe(
+    const callOptions: CloroClient.CallOptions = { ...opts.callOptions, retry: opts.callOptions?.retry ?? RetryPolicy.none }
+    const get = client.tasks.get(taskId, callOptions).pipe(
       Effect.map((response) => response.result),
       Effect.tap((state) => Ref.set(last, Option.some(state)))
     )
-    const polled = yield* pollUntilFinished(get, options.schedule ?? defaultPollSchedule).pipe(
-      Effect.timeoutOption(timeout)
-    )
+    const polled = yield* pollUntilFinished(
+      get,
+      opts.schedule ?? defaultPollSchedule,
+      opts.pollRetrySchedule ?? defaultPollRetrySchedule,
+      lastError
+    ).pipe(Effect.timeoutOption(timeout))
     if (Option.isSome(polled) && Task.isFinished(polled.value)) return yield* completedOrFailed(polled.value)
     const seen = yield* Ref.get(last)
+    const failing = yield* Ref.get(lastError)
     const waited = Duration.millis((yield* Clock.currentTimeMillis) - start)
     return yield* new TaskTimeout({
       message: Option.isNone(polled)
@@ -233,7 +326,8 @@ export const wait = (
       ...Option.match(seen, {
         onNone: () => ({}),
         onSome: (state) => ({ taskType: state.taskType, lastStatus: state.status })
-      })
+      }),
+      ...Option.match(failing, { onNone: () => ({}), onSome: (error) => ({ lastPollError: describeError(error) }) })
     })
   }).pipe(Effect.withSpan("AsyncTasks.wait", { attributes: { "cloro.task.id": taskId } }))
 
@@ -261,7 +355,83 @@ export interface RunRequest {
  *
  * @since 0.1.0
  */
-export type RunError = CloroError | TaskFailed | TaskTimeout
+export type RunError = CloroError | TaskFailed | TaskTimeout | SubmittedUnfollowable
+
+/**
+ * What kind of end an input came to, for counting a run:
+ * `Completed` (the task's result), `Failed` (the task ran and ended FAILED,
+ * not billed), `Refused` (no task was created: invalid input, refused item,
+ * refused batch; not billed), `TimedOut` (created, not finished within the
+ * run's `timeout`; may still finish and be billed), `Unfollowable` (may have
+ * been created and billed, but its id cannot be learnt; see
+ * `SubmittedUnfollowable`).
+ *
+ * @since 0.2.0
+ */
+export type OutcomeKind = "Completed" | "Failed" | "Refused" | "TimedOut" | "Unfollowable"
+
+/**
+ * The kind of an outcome.
+ *
+ * @since 0.2.0
+ */
+export const kindOf = (outcome: Outcome): OutcomeKind => {
+  if (Either.isRight(outcome.result)) return "Completed"
+  switch (outcome.result.left._tag) {
+    case "TaskFailed":
+      return "Failed"
+    case "TaskTimeout":
+      return "TimedOut"
+    case "SubmittedUnfollowable":
+      return "Unfollowable"
+    default:
+      return "Refused"
+  }
+}
+
+/**
+ * A run's outcomes counted by kind, with what they say about credits.
+ *
+ * @since 0.2.0
+ */
+export interface Summary {
+  readonly outcomes: number
+  readonly byKind: Readonly<Record<OutcomeKind, number>>
+  /** The sum of known charges (completed tasks; 0 for failed and refused ones). */
+  readonly creditsCharged: number
+  /** The sum of the estimates of tasks that may yet be billed without this run knowing (TimedOut, Unfollowable). */
+  readonly creditsMayBeCharged: number
+}
+
+/**
+ * Counts outcomes by kind. Unfollowable and timed-out tasks are counted apart
+ * from failures: cloro may have billed them.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Stream } from "effect"
+ * import { AsyncTasks } from "cloro-effect"
+ *
+ * declare const requests: ReadonlyArray<AsyncTasks.RunRequest>
+ * const summary = AsyncTasks.run(requests).pipe(Stream.runCollect, Effect.map(AsyncTasks.summarize))
+ * ```
+ *
+ * @since 0.2.0
+ */
+export const summarize = (outcomes: Iterable<Outcome>): Summary => {
+  const byKind: Record<OutcomeKind, number> = { Completed: 0, Failed: 0, Refused: 0, TimedOut: 0, Unfollowable: 0 }
+  let count = 0
+  let creditsCharged = 0
+  let creditsMayBeCharged = 0
+  for (const outcome of outcomes) {
+    const kind = kindOf(outcome)
+    count++
+    byKind[kind]++
+    creditsCharged += outcome.creditsCharged ?? 0
+    if (kind === "TimedOut" || kind === "Unfollowable") creditsMayBeCharged += outcome.creditsToCharge ?? 0
+  }
+  return { outcomes: count, byKind, creditsCharged, creditsMayBeCharged }
+}
 
 /**
  * What became of one input.
@@ -299,15 +469,30 @@ export interface Submitted {
 }
 
 /**
- * Where a run writes down the task ids it was given, so that a later run can
- * follow tasks it finds already submitted. cloro's 409 for a reused key does
- * not say which task holds the key, and there is no way to list tasks, so
- * without a journal such a task can only be reported as a `Conflict` (or, with
- * webhooks, recognised when its delivery arrives).
+ * An input about to be sent, as `Journal.intend` receives it.
+ *
+ * @since 0.2.0
+ */
+export interface Intent {
+  readonly id: string | undefined
+  readonly index: number
+  readonly idempotencyKey: string
+}
+
+/**
+ * Where a run writes down what it sends and the task ids it was given, so
+ * that a later run can follow tasks it finds already submitted. cloro's 409
+ * for a reused key does not say which task holds the key, and there is no way
+ * to list tasks, so without a journal such a task can only be reported as
+ * `SubmittedUnfollowable` (or, with webhooks, recognised when its delivery
+ * arrives). Make both writes durable before they return: a run that is
+ * killed between sending and `record` leaves tasks only `intend` knows of.
  *
  * @since 0.1.0
  */
 export interface Journal {
+  /** Called once per batch, before it is sent, with the keys it carries. */
+  readonly intend: (items: ReadonlyArray<Intent>) => Effect.Effect<void>
   /** Called once per submitted batch with its accepted tasks. */
   readonly record: (submitted: ReadonlyArray<Submitted>) => Effect.Effect<void>
   /** The task id recorded for a key, when a submission finds the key taken. */
@@ -323,11 +508,14 @@ export interface Journal {
  * @since 0.1.0
  */
 export const memoryJournal: Effect.Effect<Journal> = Effect.map(
-  Ref.make(HashMap.empty<string, string>()),
+  Ref.make(HashMap.empty<string, Option.Option<string>>()),
   (ref): Journal => ({
+    intend: (items) =>
+      Ref.update(ref, (known) =>
+        items.reduce((map, item) => HashMap.has(map, item.idempotencyKey) ? map : HashMap.set(map, item.idempotencyKey, Option.none()), known)),
     record: (submitted) =>
-      Ref.update(ref, (known) => submitted.reduce((map, s) => HashMap.set(map, s.idempotencyKey, s.taskId), known)),
-    lookup: (item) => Effect.map(Ref.get(ref), HashMap.get(item.idempotencyKey))
+      Ref.update(ref, (known) => submitted.reduce((map, s) => HashMap.set(map, s.idempotencyKey, Option.some(s.taskId)), known)),
+    lookup: (item) => Effect.map(Ref.get(ref), (known) => Option.flatten(HashMap.get(known, item.idempotencyKey)))
   })
 )
 
@@ -370,6 +558,27 @@ export interface RunOptions {
   readonly schedule?: Schedule.Schedule<unknown, Task.TaskState> | undefined
   /** Polls sent at once when many tasks are due together; default 100. */
   readonly pollConcurrency?: number | undefined
+  /**
+   * Delays before polling a task again after a failed poll; default
+   * `defaultPollRetrySchedule`. Polls are sent without the client's retry
+   * policy and its budget: a failed poll never ends a task, only the task's
+   * finished state, its delivery or `timeout` do.
+   */
+  readonly pollRetrySchedule?: Schedule.Schedule<unknown, CloroError> | undefined
+  /**
+   * Delays before sending a batch again after a failure that may have left it
+   * half done (timeout, dropped connection, unreadable answer, 5xx) or a rate
+   * limit; default `defaultSubmitRetrySchedule`. Batches are sent without the
+   * client's retry policy: the same keys are sent again here, and the items
+   * then found already existing are the tasks the lost answer created.
+   */
+  readonly submitRetrySchedule?: Schedule.Schedule<unknown, CloroError> | undefined
+  /**
+   * The batch size after a submission whose answer was lost, so that the
+   * next lost answer leaves fewer tasks unknown; it doubles back to
+   * `batchSize` with each clean batch. Default 25.
+   */
+  readonly batchSizeAfterAmbiguity?: number | undefined
   /** How long one task may take from when the run starts following it; default 1 hour. */
   readonly timeout?: Duration.DurationInput | undefined
   /**
@@ -413,6 +622,19 @@ export const defaultQueueFullSchedule: Schedule.Schedule<unknown> = Schedule.exp
 export const defaultRunTimeout: Duration.Duration = Duration.hours(1)
 
 /**
+ * The default wait before sending a batch again after an ambiguous failure
+ * or a rate limit: 1 s doubling up to 30 s, jittered, for up to 10 minutes
+ * (an outage of a few minutes is waited out).
+ *
+ * @since 0.2.0
+ */
+export const defaultSubmitRetrySchedule: Schedule.Schedule<unknown> = Schedule.exponential(Duration.seconds(1), 2).pipe(
+  Schedule.union(Schedule.spaced(Duration.seconds(30))),
+  Schedule.jittered,
+  Schedule.upTo(Duration.minutes(10))
+)
+
+/**
  * The idempotency key `run` gives the input with this id: the id after the
  * prefix when it is short and plain, otherwise its SHA-256. Useful to find a
  * run's tasks in a journal or in cloro's dashboard.
@@ -423,6 +645,117 @@ export const idempotencyKeyFor = (id: string, options: { readonly keyPrefix?: st
   Keys.keyFor(id, options.keyPrefix ?? "")
 
 // ---------------------------------------------------------------------------
+// submit: one task
+// ---------------------------------------------------------------------------
+
+/**
+ * Options of `submit`.
+ *
+ * @since 0.2.0
+ */
+export interface SubmitOptions {
+  /** Delays before sending again after a failure that may have created the task; default `defaultSubmitRetrySchedule`. */
+  readonly retrySchedule?: Schedule.Schedule<unknown, CloroError> | undefined
+  /** Looked up when the key turns out taken; written before sending and when cloro answers. */
+  readonly journal?: Journal | undefined
+  /** Passed to every send (`tag`, `timeout`); the client's retry policy is not used. */
+  readonly callOptions?: CloroClient.CallOptions | undefined
+}
+
+/**
+ * Every way `submit` can fail.
+ *
+ * @since 0.2.0
+ */
+export type SubmitError = CloroError | SubmittedUnfollowable
+
+/**
+ * Submits one task so that an answer lost on the way (a timeout, a dropped
+ * connection, an unreadable answer, a 5xx) is never reported as a plain
+ * failure. The task is sent with its idempotency key (a random one when it
+ * has none) and sent again on `retrySchedule` after such a failure; when the
+ * resend finds the key taken, the lost answer did create the task, and its id
+ * comes from the `journal` when one knows it, or the call fails with
+ * `SubmittedUnfollowable` (`mayBeCharged: true`) instead of `Conflict`.
+ * A key taken before this call is `SubmittedUnfollowable` with
+ * `reason: "KeyAlreadyUsed"`. `CloroClient.tasks.submit` alone cannot tell
+ * these cases apart (cloro's 409 carries no task id).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { AsyncTasks, Task } from "cloro-effect"
+ *
+ * const submitted = AsyncTasks.submit(Task.make("chatgpt", { prompt: "Best CRM?", country: "US" }, { idempotencyKey: "row-7" })).pipe(
+ *   Effect.catchTag("SubmittedUnfollowable", (e) => Effect.log(`created but unfollowable: ${e.idempotencyKey}`))
+ * )
+ * ```
+ *
+ * @since 0.2.0
+ */
+export const submit = (
+  task: Task.SubmitTask,
+  options: SubmitOptions = {}
+): Effect.Effect<Task.SubmitResponse, SubmitError, CloroClient.CloroClient> =>
+  Effect.gen(function*() {
+    const opts: SubmitOptions = Predicate.isRecord(options) ? options : {}
+    if (!Predicate.isRecord(task)) return yield* requestIssue("task must be a task object")
+    if (opts.retrySchedule !== undefined && !Schedule.isSchedule(opts.retrySchedule)) {
+      return yield* invalidOptions([new FieldIssue({ field: "retrySchedule", message: "must be a Schedule" })])
+    }
+    const client = yield* CloroClient.CloroClient
+    const key = Predicate.isString(task.idempotencyKey) ? task.idempotencyKey : yield* Keys.randomKey("")
+    const valid = yield* Task.validateSubmit({ ...task, idempotencyKey: key })
+    const estimate = Pricing.estimateTask(valid)
+    const journal = opts.journal
+    if (journal !== undefined) yield* journal.intend([{ id: undefined, index: 0, idempotencyKey: key }])
+    const retry = yield* Schedule.driver(opts.retrySchedule ?? defaultSubmitRetrySchedule)
+    const callOptions: CloroClient.CallOptions = { ...opts.callOptions, retry: RetryPolicy.none }
+    let ambiguous = false
+    let lastError: CloroError | undefined = undefined
+    while (true) {
+      const sent = yield* Effect.either(client.tasks.submit(valid, callOptions))
+      if (Either.isRight(sent)) {
+        if (journal !== undefined) {
+          yield* journal.record([{ id: undefined, index: 0, idempotencyKey: key, taskId: sent.right.result.task.id }])
+        }
+        return sent.right.result
+      }
+      const error = sent.left
+      if (error._tag === "Conflict") {
+        const known = journal === undefined ? Option.none() : yield* journal.lookup({ id: undefined, index: 0, idempotencyKey: key })
+        if (Option.isSome(known)) {
+          // the task exists and its id is known: give what a fresh submission would have
+          const state = yield* Effect.either(client.tasks.get(known.value, callOptions))
+          if (Either.isRight(state)) {
+            return { success: true, task: state.right.result.task, credits: state.right.result.credits }
+          }
+        }
+        return yield* unfollowable(
+          key,
+          ambiguous ? "AmbiguousSubmit" : "KeyAlreadyUsed",
+          estimate,
+          lastError === undefined ? describeError(error) : describeError(lastError)
+        )
+      }
+      if (!transientSubmit.has(error._tag)) {
+        if (ambiguous) {
+          return yield* unfollowable(key, "AmbiguousSubmit", estimate, describeError(error))
+        }
+        return yield* error
+      }
+      if (!createsNothingOnSubmit.has(error._tag)) {
+        ambiguous = true
+        lastError = error
+      }
+      const again = yield* Effect.either(retry.next(error))
+      if (Either.isLeft(again)) {
+        return yield* ambiguous ? unfollowable(key, "AmbiguousSubmit", estimate, describeError(error)) : Effect.fail(error)
+      }
+    }
+  }).pipe(Effect.withSpan("AsyncTasks.submit"))
+
+// ---------------------------------------------------------------------------
 // run: settings
 // ---------------------------------------------------------------------------
 
@@ -431,6 +764,9 @@ interface Settings {
   readonly batchWindow: Duration.Duration | undefined
   readonly inFlight: number
   readonly pollConcurrency: number
+  readonly pollRetrySchedule: Schedule.Schedule<unknown, CloroError>
+  readonly submitRetrySchedule: Schedule.Schedule<unknown, CloroError>
+  readonly batchSizeAfterAmbiguity: number
   readonly schedule: Schedule.Schedule<unknown, Task.TaskState>
   readonly timeout: Duration.Duration
   readonly queueFullSchedule: Schedule.Schedule<unknown, CloroError>
@@ -458,15 +794,39 @@ const countIssue = (field: string, value: number | undefined, fallback: number, 
       new FieldIssue({ field, message: `must be an integer from 1${max === Infinity ? " up" : ` to ${max}`}` })
     )
 
-const settingsOf = (options: RunOptions): Either.Either<Settings, InvalidRequest> => {
+/** Every schedule option that is given must be a `Schedule`. */
+const scheduleIssues = (options: RunOptions): Either.Either<undefined, FieldIssue> => {
+  const given = {
+    schedule: options.schedule,
+    pollRetrySchedule: options.pollRetrySchedule,
+    submitRetrySchedule: options.submitRetrySchedule,
+    queueFullSchedule: options.queueFullSchedule,
+    "webhooks.fallbackSchedule": options.webhooks?.fallbackSchedule
+  }
+  const bad = Object.entries(given).find(([, value]) => value !== undefined && !Schedule.isSchedule(value))
+  return bad === undefined ? Either.right(undefined) : Either.left(new FieldIssue({ field: bad[0], message: "must be a Schedule" }))
+}
+
+const settingsOf = (input: unknown): Either.Either<Settings, InvalidRequest> => {
+  if (input !== undefined && !Predicate.isRecord(input)) {
+    return Either.left(invalidOptions([new FieldIssue({ field: "(options)", message: "must be an object" })]))
+  }
+  // a record is read field by field below, each field checked; nothing else is assumed of it
+  const options: RunOptions = input ?? {}
   const hooks = options.webhooks
+  if (hooks !== undefined && !(Predicate.isRecord(hooks) && Predicate.hasProperty(hooks.events, Stream.StreamTypeId))) {
+    return Either.left(
+      invalidOptions([new FieldIssue({ field: "webhooks", message: "must be { events: Stream, url, ... } (see makeReceiver)" })])
+    )
+  }
   const keyPrefix = options.keyPrefix ?? ""
   const fields = {
     batchSize: countIssue("batchSize", options.batchSize, Task.maxBatchSize, Task.maxBatchSize),
     inFlight: countIssue("inFlight", options.inFlight, 1_000, Infinity),
     pollConcurrency: countIssue("pollConcurrency", options.pollConcurrency, 100, Infinity),
+    batchSizeAfterAmbiguity: countIssue("batchSizeAfterAmbiguity", options.batchSizeAfterAmbiguity, 25, Task.maxBatchSize),
     timeout: durationIssue("timeout", options.timeout, defaultRunTimeout),
-    keyPrefix: Keys.validPrefix(keyPrefix)
+    keyPrefix: Predicate.isString(keyPrefix) && Keys.validPrefix(keyPrefix)
       ? Either.right(keyPrefix)
       : Either.left(
         new FieldIssue({
@@ -478,6 +838,12 @@ const settingsOf = (options: RunOptions): Either.Either<Settings, InvalidRequest
       ? Either.right(hooks?.url)
       : Either.left(new FieldIssue({ field: "webhooks.url", message: "must be an absolute http(s) URL" })),
     fallbackAfter: durationIssue("webhooks.fallbackAfter", hooks?.fallbackAfter, Duration.minutes(2)),
+    schedules: scheduleIssues(options),
+    journal: options.journal === undefined ||
+        (Predicate.isRecord(options.journal) && Predicate.isFunction(options.journal.intend) &&
+          Predicate.isFunction(options.journal.record) && Predicate.isFunction(options.journal.lookup))
+      ? Either.right(undefined)
+      : Either.left(new FieldIssue({ field: "journal", message: "must have intend, record and lookup functions" })),
     batchWindow: options.batchWindow === undefined
       ? Either.right(undefined)
       : durationIssue("batchWindow", options.batchWindow, Duration.zero)
@@ -485,8 +851,13 @@ const settingsOf = (options: RunOptions): Either.Either<Settings, InvalidRequest
   return Either.all(fields).pipe(
     // every issue, not only the first that `Either.all` stops at
     Either.mapLeft(() => invalidOptions(Arr.getLefts(Object.values(fields)))),
-    Either.map(({ batchSize, batchWindow, fallbackAfter, inFlight, pollConcurrency, timeout }): Settings => ({
+    Either.map((
+      { batchSize, batchSizeAfterAmbiguity, batchWindow, fallbackAfter, inFlight, pollConcurrency, timeout }
+    ): Settings => ({
       batchSize,
+      batchSizeAfterAmbiguity: Math.min(batchSize, batchSizeAfterAmbiguity),
+      pollRetrySchedule: options.pollRetrySchedule ?? defaultPollRetrySchedule,
+      submitRetrySchedule: options.submitRetrySchedule ?? defaultSubmitRetrySchedule,
       batchWindow,
       inFlight,
       pollConcurrency,
@@ -523,6 +894,8 @@ interface Prepared {
   readonly origin: Origin
   readonly key: string
   readonly task: Task.SubmitTask
+  /** What cloro is likely to bill for it. */
+  readonly estimate: number
 }
 
 /** What a submission leaves to do for one input. */
@@ -539,10 +912,12 @@ type Step =
     readonly delivered: Deferred.Deferred<Tracker.Finished, RunError>
   }
   | {
-    /** With webhooks, a key found taken whose task id nothing knew: only its delivery can tell. */
+    /** With webhooks, a task that may exist but whose id nothing knew: only its delivery can tell. */
     readonly _tag: "AwaitDelivery"
     readonly origin: Origin
     readonly key: string
+    readonly estimate: number
+    readonly reason: SubmittedUnfollowable["reason"]
     readonly delivered: Deferred.Deferred<Tracker.Finished, RunError>
   }
 
@@ -583,8 +958,50 @@ const finishedOutcome = (origin: Origin, state: Tracker.Finished): Outcome => ({
   creditsCharged: state.credits.creditsCharged
 })
 
-const keyTaken = (key: string, message: string) =>
-  new Conflict({ message, status: 409, code: "RESOURCE_ALREADY_EXISTS", field: "idempotencyKey", value: key })
+const unfollowable = (
+  key: string,
+  reason: SubmittedUnfollowable["reason"],
+  estimate: number,
+  lastError: string | undefined
+) =>
+  new SubmittedUnfollowable({
+    message: reason === "AmbiguousSubmit"
+      ? `cloro may have created task ${key} (the submission's answer was lost) and cannot say its id`
+      : `A task with idempotency key ${key} existed before this run, and nothing here knows its id (give a journal)`,
+    idempotencyKey: key,
+    mayBeCharged: true,
+    reason,
+    creditsToCharge: estimate,
+    ...(lastError === undefined ? {} : { lastError })
+  })
+
+/** Submission errors worth sending the same batch again for, on `submitRetrySchedule`. */
+const transientSubmit: ReadonlySet<CloroError["_tag"]> = new Set<CloroError["_tag"]>([
+  "Timeout",
+  "TransportError",
+  "ResponseDecodeError",
+  "ServerError",
+  "ServiceUnavailable",
+  "UnexpectedStatus",
+  "RequestCanceled",
+  "RateLimitExceeded",
+  "ConcurrentLimitExceeded"
+])
+
+/** Submission errors that say no task was created; any other leaves it unknown. */
+const createsNothingOnSubmit: ReadonlySet<CloroError["_tag"]> = new Set<CloroError["_tag"]>([
+  "InvalidRequest",
+  "Unauthorized",
+  "InsufficientCredits",
+  "QueueLimitExceeded",
+  "RateLimitExceeded",
+  "ConcurrentLimitExceeded",
+  "BudgetExceeded",
+  "AdmissionTimeout",
+  "AdmissionQueueFull",
+  "Conflict",
+  "NotFound"
+])
 
 const isTaskType = Schema.is(Task.TaskType)
 
@@ -660,13 +1077,20 @@ export const run = <E = never, R = never>(
   options: RunOptions = {}
 ): Stream.Stream<Outcome, E | InvalidRequest, R | CloroClient.CloroClient> =>
   Stream.unwrapScoped(Effect.gen(function*() {
+    if (!isStream(requests) && !Predicate.isIterable(requests)) {
+      return yield* invalidOptions([new FieldIssue({ field: "requests", message: "must be an Iterable or a Stream of { id?, task }" })])
+    }
     const settings = yield* settingsOf(options)
     const client = yield* CloroClient.CloroClient
     const { callOptions, journal, webhooks } = settings
     const tracker = yield* Tracker.make<RunError>({
-      get: (taskId) => Effect.map(client.tasks.get(taskId, callOptions), (response) => response.result),
+      // without the client's retry policy: a failed poll is retried on the tracker's own schedule, until the task's timeout
+      get: (taskId) =>
+        Effect.map(client.tasks.get(taskId, { ...callOptions, retry: RetryPolicy.none }), (response) => response.result),
       concurrency: settings.pollConcurrency
     })
+    // The batch size now: `batchSizeAfterAmbiguity` after a submission whose answer was lost, doubling back per clean batch.
+    const currentBatchSize = yield* Ref.make(settings.batchSize)
 
     if (webhooks !== undefined) {
       // Polls settle through the client's own ledger; deliveries are handed to it here.
@@ -707,15 +1131,35 @@ export const run = <E = never, R = never>(
         return Either.match(Task.validateSubmit(candidate), {
           onLeft: (error) => invalid(origin, error),
           onRight: (valid): Either.Either<Prepared, Outcome> =>
-            Either.right({ origin: { ...origin, idempotencyKey: key }, key, task: valid })
+            Either.right({ origin: { ...origin, idempotencyKey: key }, key, task: valid, estimate: Pricing.estimateTask(valid) })
         })
       })
+
+    /**
+     * Items that may exist at cloro but whose ids cannot be learnt. With
+     * webhooks their deliveries, which carry the key, tell; without, they are
+     * `SubmittedUnfollowable`, never plain failures.
+     */
+    const unresolved = (
+      item: Prepared,
+      delivered: Deferred.Deferred<Tracker.Finished, RunError>,
+      reason: SubmittedUnfollowable["reason"],
+      lastError: string | undefined
+    ): Effect.Effect<Step> =>
+      webhooks !== undefined
+        ? Effect.succeed({ _tag: "AwaitDelivery", origin: item.origin, key: item.key, estimate: item.estimate, reason, delivered })
+        : Effect.as(tracker.release(item.key), {
+          _tag: "Done",
+          outcome: failedOutcome(item.origin, unfollowable(item.key, reason, item.estimate, lastError), {
+            creditsToCharge: item.estimate
+          })
+        })
 
     /** A key already taken: follow its task if anything knows its id. */
     const alreadySubmitted = (
       item: Prepared,
-      error: Task.BatchItemError,
-      delivered: Deferred.Deferred<Tracker.Finished, RunError>
+      delivered: Deferred.Deferred<Tracker.Finished, RunError>,
+      ambiguous: boolean
     ): Effect.Effect<Step> =>
       Effect.gen(function*() {
         const inRun = yield* tracker.taskIdOf(item.key)
@@ -734,102 +1178,169 @@ export const run = <E = never, R = never>(
             delivered
           }
         }
-        // a delivery carries the task's key, so a webhook can still find it
-        if (webhooks !== undefined) return { _tag: "AwaitDelivery", origin: item.origin, key: item.key, delivered }
-        yield* tracker.release(item.key)
-        return {
-          _tag: "Done",
-          outcome: failedOutcome(
-            item.origin,
-            keyTaken(item.key, `${error.message}; this run does not know its task id (give a journal to follow it)`)
-          )
-        }
+        return yield* unresolved(
+          item,
+          delivered,
+          ambiguous ? "AmbiguousSubmit" : "KeyAlreadyUsed",
+          "RESOURCE_ALREADY_EXISTS: the idempotency key is taken and cloro's answer does not say by which task"
+        )
       })
 
+    /** One POST of a batch, without the client's retry policy: every resend is decided here. */
+    const sendOnce = (items: Arr.NonEmptyReadonlyArray<Prepared>) =>
+      client.tasks.submitBatch(items.map((item) => item.task), { ...callOptions, retry: RetryPolicy.none }).pipe(
+        Effect.either
+      )
+
+    /**
+     * Sends a batch until every item is accepted, refused, or known to be
+     * unresolvable. A send whose answer was lost (timeout, dropped connection,
+     * unreadable answer, 5xx) may have created the tasks: it is sent again with
+     * the same keys, and the items then refused as already existing are the
+     * ones it created. An answer without a result for an item counts the same.
+     */
     const submitValid = (valid: Arr.NonEmptyReadonlyArray<Prepared>): Effect.Effect<ReadonlyArray<Step>> =>
       Effect.gen(function*() {
-        const delivered = yield* Effect.forEach(valid, (item) => tracker.register(item.key))
-        const sent = yield* client.tasks.submitBatch(valid.map((item) => item.task), callOptions).pipe(
-          Effect.retry({
-            schedule: settings.queueFullSchedule.pipe(
-              Schedule.tapInput(() => Effect.logWarning("cloro's async queue is full; sending the batch again later"))
-            ),
-            while: (error) => error._tag === "QueueLimitExceeded"
-          }),
-          Effect.either
-        )
-        if (Either.isLeft(sent)) {
-          yield* Effect.forEach(valid, (item) => tracker.release(item.key), { discard: true })
-          return valid.map((item): Step => ({ _tag: "Done", outcome: failedOutcome(item.origin, sent.left) }))
+        const delivered = new Map<string, Deferred.Deferred<Tracker.Finished, RunError>>()
+        for (const item of valid) delivered.set(item.key, yield* tracker.register(item.key))
+        const deferredOf = (item: Prepared) => delivered.get(item.key)!
+        if (journal !== undefined) {
+          // before sending: a crash after this leaves a record of every key that may exist at cloro
+          yield* journal.intend(valid.map((item) => ({ id: item.origin.id, index: item.origin.index, idempotencyKey: item.key })))
         }
-        const results = new Map(sent.right.result.results.map((result) => [result.index, result] as const))
-        const accepted = valid.flatMap((item, index) => {
-          const result = results.get(index)
-          return result?.success === true ? [{ item, result }] : []
-        })
-        // before the refusals are looked at, so that a key taken earlier in the same batch is known
-        yield* Effect.forEach(accepted, ({ item, result }) => tracker.assign(item.key, result.task.id), {
-          discard: true
-        })
-        if (journal !== undefined && accepted.length > 0) {
-          yield* journal.record(accepted.map(({ item, result }) => ({
-            id: item.origin.id,
-            index: item.origin.index,
-            idempotencyKey: item.key,
-            taskId: result.task.id
-          })))
-        }
-        return yield* Effect.forEach(valid, (item, index): Effect.Effect<Step> => {
-          const result = results.get(index)
-          const deferred = delivered[index]
-          if (result === undefined || deferred === undefined) {
-            return Effect.as(tracker.release(item.key), {
-              _tag: "Done",
-              outcome: failedOutcome(
-                item.origin,
-                new ResponseDecodeError({
-                  message: "The batch answer has no result for this task",
-                  path: "/v1/async/task/batch",
-                  description: `results[index=${index}] is missing`
+        const retry = yield* Schedule.driver(settings.submitRetrySchedule)
+        const queueFull = yield* Schedule.driver(settings.queueFullSchedule)
+        const steps: Array<Step> = []
+        let pending: ReadonlyArray<Prepared> = valid
+        let ambiguous = false
+        while (Arr.isNonEmptyReadonlyArray(pending)) {
+          const batch: Arr.NonEmptyReadonlyArray<Prepared> = pending
+          const sent = yield* sendOnce(batch)
+          if (Either.isLeft(sent)) {
+            const error = sent.left
+            const lastError = describeError(error)
+            const wait = error._tag === "QueueLimitExceeded"
+              ? queueFull.next(error).pipe(
+                Effect.tap(() => Effect.logWarning("cloro's async queue is full; sending the batch again later"))
+              )
+              : transientSubmit.has(error._tag)
+              ? retry.next(error)
+              : Effect.fail(Option.none())
+            if (!createsNothingOnSubmit.has(error._tag)) ambiguous = true
+            const again = yield* Effect.either(wait)
+            if (Either.isRight(again)) continue
+            // no more sending: items that an earlier attempt may have created are unresolved, the rest refused
+            for (const item of batch) {
+              steps.push(
+                ambiguous
+                  ? yield* unresolved(item, deferredOf(item), "AmbiguousSubmit", lastError)
+                  : yield* Effect.as(tracker.release(item.key), {
+                    _tag: "Done" as const,
+                    outcome: failedOutcome(item.origin, error)
+                  })
+              )
+            }
+            break
+          }
+          const results = new Map(sent.right.result.results.map((result) => [result.index, result] as const))
+          const accepted = batch.flatMap((item, index) => {
+            const result = results.get(index)
+            return result?.success === true ? [{ item, result }] : []
+          })
+          // before the refusals are looked at, so that a key taken earlier in the same batch is known
+          yield* Effect.forEach(accepted, ({ item, result }) => tracker.assign(item.key, result.task.id), {
+            discard: true
+          })
+          if (journal !== undefined && accepted.length > 0) {
+            yield* journal.record(accepted.map(({ item, result }) => ({
+              id: item.origin.id,
+              index: item.origin.index,
+              idempotencyKey: item.key,
+              taskId: result.task.id
+            })))
+          }
+          const missing: Array<Prepared> = []
+          for (const [index, item] of batch.entries()) {
+            const result = results.get(index)
+            if (result === undefined) {
+              missing.push(item)
+            } else if (result.success) {
+              steps.push({
+                _tag: "Follow",
+                origin: item.origin,
+                key: item.key,
+                taskId: result.task.id,
+                initial: Option.some({
+                  status: result.task.status === "PROCESSING" ? "PROCESSING" : "QUEUED",
+                  taskType: result.task.taskType,
+                  task: result.task,
+                  credits: result.credits
+                }),
+                creditsToCharge: result.credits.creditsToCharge,
+                delivered: deferredOf(item)
+              })
+            } else if (result.error.code === "RESOURCE_ALREADY_EXISTS") {
+              steps.push(yield* alreadySubmitted(item, deferredOf(item), ambiguous))
+            } else {
+              steps.push(
+                yield* Effect.as(tracker.release(item.key), {
+                  _tag: "Done" as const,
+                  outcome: failedOutcome(item.origin, itemError(result.error))
                 })
               )
-            })
+            }
           }
-          if (result.success) {
-            return Effect.succeed({
-              _tag: "Follow",
-              origin: item.origin,
-              key: item.key,
-              taskId: result.task.id,
-              initial: Option.some({
-                status: result.task.status === "PROCESSING" ? "PROCESSING" : "QUEUED",
-                taskType: result.task.taskType,
-                task: result.task,
-                credits: result.credits
-              }),
-              creditsToCharge: result.credits.creditsToCharge,
-              delivered: deferred
+          if (missing.length > 0) {
+            // an answer that leaves items out says nothing about them: ask again
+            ambiguous = true
+            const error = new ResponseDecodeError({
+              message: "The batch answer has no result for some tasks",
+              path: "/v1/async/task/batch",
+              description: `${missing.length} of ${batch.length} results are missing`
             })
+            const again = yield* Effect.either(retry.next(error))
+            if (Either.isLeft(again)) {
+              for (const item of missing) {
+                steps.push(yield* unresolved(item, deferredOf(item), "AmbiguousSubmit", describeError(error)))
+              }
+              break
+            }
           }
-          if (result.error.code === "RESOURCE_ALREADY_EXISTS") return alreadySubmitted(item, result.error, deferred)
-          return Effect.as(tracker.release(item.key), {
-            _tag: "Done",
-            outcome: failedOutcome(item.origin, itemError(result.error))
-          })
-        })
+          pending = missing
+        }
+        // the blast radius of the next lost answer: smaller batches after one, back up after clean ones
+        yield* Ref.update(currentBatchSize, (size) =>
+          ambiguous ? Math.min(size, settings.batchSizeAfterAmbiguity) : Math.min(settings.batchSize, size * 2))
+        if (ambiguous) {
+          yield* Effect.logWarning(
+            `A batch answer was lost; sending batches of ${settings.batchSizeAfterAmbiguity} until answers come back`
+          )
+        }
+        return steps
       }).pipe(Effect.withSpan("AsyncTasks.submitBatch", { attributes: { "cloro.batch.size": valid.length } }))
 
     const submitGroup = (group: Chunk.Chunk<readonly [unknown, number]>): Effect.Effect<Chunk.Chunk<Step>> =>
       Effect.gen(function*() {
         const prepared = yield* Effect.forEach(group, ([request, index]) => prepare(request, index))
         const [invalid, valid] = Arr.partitionMap(prepared, (p) => p)
-        const done = invalid.map((outcome): Step => ({ _tag: "Done", outcome }))
-        if (!Arr.isNonEmptyReadonlyArray(valid)) return Chunk.fromIterable(done)
-        return Chunk.fromIterable([...done, ...(yield* submitValid(valid))])
+        const steps: Array<Step> = invalid.map((outcome): Step => ({ _tag: "Done", outcome }))
+        let rest: ReadonlyArray<Prepared> = valid
+        while (Arr.isNonEmptyReadonlyArray(rest)) {
+          const size = yield* Ref.get(currentBatchSize)
+          const batch = rest.slice(0, size)
+          rest = rest.slice(size)
+          if (Arr.isNonEmptyReadonlyArray(batch)) steps.push(...(yield* submitValid(batch)))
+        }
+        return Chunk.fromIterable(steps)
       })
 
     const timedOut = (taskId: string, origin: Origin) =>
-    (why: Tracker.Expiry, last: Option.Option<Task.TaskState>, waited: Duration.Duration): RunError =>
+    (
+      why: Tracker.Expiry,
+      last: Option.Option<Task.TaskState>,
+      waited: Duration.Duration,
+      lastError: Option.Option<CloroError>
+    ): RunError =>
       new TaskTimeout({
         message: why === "deadline"
           ? `Task ${taskId} did not finish within ${Duration.format(settings.timeout)}`
@@ -837,22 +1348,29 @@ export const run = <E = never, R = never>(
         taskId,
         waited,
         ...(origin.taskType === undefined ? {} : { taskType: origin.taskType }),
-        ...Option.match(last, { onNone: () => ({}), onSome: (state) => ({ lastStatus: state.status }) })
+        ...Option.match(last, { onNone: () => ({}), onSome: (state) => ({ lastStatus: state.status }) }),
+        ...Option.match(lastError, { onNone: () => ({}), onSome: (error) => ({ lastPollError: describeError(error) }) })
       })
 
     const planOf = (step: Extract<Step, { _tag: "Follow" | "AwaitDelivery" }>): Tracker.Plan<RunError> => {
       if (step._tag === "AwaitDelivery") {
-        // a task whose id is unknown cannot be polled: only its delivery, within `fallbackAfter`, tells
-        const wait = Duration.min(webhooks?.fallbackAfter ?? Duration.zero, settings.timeout)
+        // A task whose id is unknown cannot be polled: only its delivery tells. One this run may have
+        // created is waited for as long as any task; one taken before the run, for `fallbackAfter`.
+        const wait = step.reason === "AmbiguousSubmit"
+          ? settings.timeout
+          : Duration.min(webhooks?.fallbackAfter ?? Duration.zero, settings.timeout)
         return {
           taskId: undefined,
           schedule: settings.schedule,
           first: { _tag: "Now" },
           timeout: wait,
+          retry: settings.pollRetrySchedule,
           expired: () =>
-            keyTaken(
+            unfollowable(
               step.key,
-              "A task with this idempotency key already exists, this run does not know its id, and no webhook for it arrived"
+              step.reason,
+              step.estimate,
+              `no webhook delivery carrying this key arrived within ${Duration.format(wait)}`
             )
         }
       }
@@ -866,6 +1384,7 @@ export const run = <E = never, R = never>(
             onSome: (state) => ({ _tag: "Schedule", state })
           }),
           timeout: settings.timeout,
+          retry: settings.pollRetrySchedule,
           expired
         }
         : {
@@ -873,12 +1392,15 @@ export const run = <E = never, R = never>(
           schedule: webhooks.fallbackSchedule,
           first: { _tag: "After", delay: webhooks.fallbackAfter },
           timeout: settings.timeout,
+          retry: settings.pollRetrySchedule,
           expired
         }
     }
 
     const follow = (step: Extract<Step, { _tag: "Follow" | "AwaitDelivery" }>): Effect.Effect<Outcome> => {
-      const known = step._tag === "Follow" ? { taskId: step.taskId, creditsToCharge: step.creditsToCharge } : {}
+      const known = step._tag === "Follow"
+        ? { taskId: step.taskId, creditsToCharge: step.creditsToCharge }
+        : { creditsToCharge: step.estimate }
       return tracker.watch(step.key, planOf(step)).pipe(
         Effect.zipRight(Effect.either(Deferred.await(step.delivered))),
         Effect.map(Either.match({
@@ -892,11 +1414,18 @@ export const run = <E = never, R = never>(
     const outcomeOf = (step: Step): Effect.Effect<Outcome> =>
       step._tag === "Done" ? Effect.succeed(step.outcome) : follow(step)
 
-    const source: Stream.Stream<unknown, E, R> = isStream(requests) ? requests : Stream.fromIterable(requests)
+    // An iterable that throws while being read ends the input with a typed error, as a failing stream does.
+    const source: Stream.Stream<unknown, E | InvalidRequest, R> = isStream(requests)
+      ? requests
+      : Stream.fromIterable(requests).pipe(
+        Stream.catchAllCause((cause) =>
+          Stream.fail(requestIssue(`the input iterable threw while being read: ${Cause.pretty(cause).split("\n")[0]}`))
+        )
+      )
     // A failing input stream must not drop the outcomes of tasks already submitted:
     // the input ends there, every task sent so far is followed to its outcome, and
     // only then does the run fail with the input's error.
-    const inputFailure = yield* Ref.make<Option.Option<E>>(Option.none())
+    const inputFailure = yield* Ref.make<Option.Option<E | InvalidRequest>>(Option.none())
     const inputs = source.pipe(
       Stream.catchAll((error) => Stream.fromEffect(Ref.set(inputFailure, Option.some(error))).pipe(Stream.drain))
     )

@@ -36,12 +36,14 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
+import * as Predicate from "effect/Predicate"
 import * as ParseResult from "effect/ParseResult"
 import * as Queue from "effect/Queue"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import * as Crypto from "node:crypto"
 import * as Dedupe from "./internal/webhookDedupe.js"
 import * as Signature from "./internal/webhookSignature.js"
 import * as Task from "./Task.js"
@@ -158,9 +160,6 @@ export type WebhookError = WebhookSignatureInvalid | WebhookTimestampStale | Web
 
 const reveal = (secret: Secret): string => (Redacted.isRedacted(secret) ? Redacted.value(secret) : secret)
 
-const secretList = (secrets: Secrets): ReadonlyArray<Secret> =>
-  typeof secrets === "string" || Redacted.isRedacted(secrets) ? [secrets] : secrets
-
 /**
  * The `X-Cloro-Signature` of a body: `v1=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>`.
  * Sign the exact bytes that are sent.
@@ -199,6 +198,43 @@ export const signedHeaders = (options: {
 
 const header = (headers: Headers.Headers, name: string): string | undefined =>
   Option.getOrUndefined(Headers.get(headers, name))
+
+/**
+ * Headers from whatever a caller passes: a record, `Headers`, or pairs.
+ * Values that are not strings (or arrays of strings) are skipped rather than
+ * trusted, so that a wrong-shaped input reads as a missing header, never a crash.
+ */
+const headersOf = (input: unknown): Headers.Headers => {
+  const out: Record<string, string> = {}
+  const put = (name: unknown, value: unknown) => {
+    if (!Predicate.isString(name)) return
+    if (Predicate.isString(value)) out[name.toLowerCase()] = value
+    else if (Array.isArray(value) && value.every(Predicate.isString)) out[name.toLowerCase()] = value.join(", ")
+  }
+  try {
+    if (Predicate.isIterable(input) && !Predicate.isString(input)) {
+      for (const pair of input) if (Array.isArray(pair)) put(pair[0], pair[1])
+    } else if (Predicate.isRecord(input)) {
+      for (const [name, value] of Object.entries(input)) put(name, value)
+    }
+  } catch {
+    // an iterable that throws gives the headers read so far
+  }
+  return Headers.unsafeFromRecord(out)
+}
+
+/** A body as bytes or text, or `undefined` for anything else. */
+const bodyOf = (input: unknown): string | Uint8Array | undefined =>
+  Predicate.isString(input) || input instanceof Uint8Array ? input : undefined
+
+/** The secrets that can verify anything: non-empty strings or `Redacted` strings. */
+const usableSecrets = (input: unknown): ReadonlyArray<string> => {
+  const one = (secret: unknown): ReadonlyArray<string> => {
+    const value = Redacted.isRedacted(secret) ? Redacted.value(secret) : secret
+    return Predicate.isString(value) && value.length > 0 ? [value] : []
+  }
+  return Array.isArray(input) ? input.flatMap(one) : one(input)
+}
 
 const attemptOf = (webhookId: string | undefined, taskId: string): number | undefined => {
   const rest = webhookId?.startsWith(`${taskId}-`) ? webhookId.slice(taskId.length + 1) : undefined
@@ -268,7 +304,7 @@ const checkSignature = (
     )
   }
   // Anyone can sign with an empty key, so an empty secret (an unset variable, say) verifies nothing.
-  const keys = secretList(secrets).map(reveal).filter((secret) => secret.length > 0)
+  const keys = usableSecrets(secrets)
   if (keys.length === 0) return refuse("Mismatch", "No webhook secret is configured (the secret is empty)")
   const expected = keys.map((secret) => Signature.digest(secret, timestamp, rawBody))
   return Signature.matchesAny(expected, signatures)
@@ -277,7 +313,7 @@ const checkSignature = (
 }
 
 const toleranceOf = (options: VerifyOptions): number =>
-  options.toleranceSeconds !== undefined && options.toleranceSeconds >= 0
+  Predicate.isNumber(options.toleranceSeconds) && Number.isFinite(options.toleranceSeconds) && options.toleranceSeconds >= 0
     ? options.toleranceSeconds
     : defaultToleranceSeconds
 
@@ -308,11 +344,19 @@ export const verify = (
   options: VerifyOptions = {}
 ): Effect.Effect<WebhookEvent, WebhookError> =>
   Effect.gen(function*() {
-    const all = Headers.fromInput(headers)
+    const all = headersOf(headers)
     const webhookId = header(all, headerNames.webhookId)
-    const timestamp = yield* checkSignature(secret, all, rawBody, webhookId)
+    const body = bodyOf(rawBody)
+    if (body === undefined) {
+      return yield* new WebhookPayloadInvalid({
+        message: "The webhook body is not a finished cloro task",
+        description: "rawBody must be the received bytes (a string or a Uint8Array)",
+        ...(webhookId !== undefined ? { webhookId } : {})
+      })
+    }
+    const timestamp = yield* checkSignature(secret, all, body, webhookId)
     const now = Math.floor((yield* Clock.currentTimeMillis) / 1000)
-    const toleranceSeconds = toleranceOf(options)
+    const toleranceSeconds = toleranceOf(Predicate.isRecord(options) ? options : {})
     if (Math.abs(now - timestamp) > toleranceSeconds) {
       return yield* new WebhookTimestampStale({
         message: `The delivery was signed ${Math.abs(now - timestamp)}s ${
@@ -324,7 +368,7 @@ export const verify = (
         ...(webhookId !== undefined ? { webhookId } : {})
       })
     }
-    return yield* decodeEvent(rawBody, { webhookId, timestamp, verified: true })
+    return yield* decodeEvent(body, { webhookId, timestamp, verified: true })
   }).pipe(Effect.withSpan("Webhooks.verify"))
 
 /**
@@ -338,9 +382,18 @@ export const decode = (
   rawBody: string | Uint8Array
 ): Effect.Effect<WebhookEvent, WebhookPayloadInvalid> =>
   Effect.suspend(() => {
-    const all = Headers.fromInput(headers)
+    const all = headersOf(headers)
     const timestamp = header(all, headerNames.timestamp)
-    return decodeEvent(rawBody, {
+    const body = bodyOf(rawBody)
+    if (body === undefined) {
+      return Effect.fail(
+        new WebhookPayloadInvalid({
+          message: "The webhook body is not a finished cloro task",
+          description: "rawBody must be the received bytes (a string or a Uint8Array)"
+        })
+      )
+    }
+    return decodeEvent(body, {
       webhookId: header(all, headerNames.webhookId),
       timestamp: timestamp !== undefined ? Signature.parseTimestamp(timestamp) : undefined,
       verified: false
@@ -352,8 +405,10 @@ export const decode = (
 // ---------------------------------------------------------------------------
 
 /**
- * How many task ids a receiver remembers to acknowledge redeliveries without
- * handling them again.
+ * How many task ids a receiver remembers to acknowledge cloro's redeliveries
+ * (new attempts, newly signed) without handling them again. Replays of one
+ * signed delivery are refused by time instead, for the whole tolerance
+ * window, whatever this capacity.
  *
  * @since 0.1.0
  */
@@ -365,8 +420,19 @@ export const defaultDedupeCapacity = 10_000
  * @since 0.1.0
  */
 export interface ReceiverOptions {
-  /** Without one, deliveries are only decoded (signing is opt-in at cloro). */
+  /**
+   * The signing secret(s). Required: without one anyone who can reach the
+   * receiver could complete tasks and settle charges with a forged POST, so
+   * `makeReceiver`/`makeHandler` fail with `WebhookConfigError` unless
+   * `dangerouslyAcceptUnsignedDeliveries` is set.
+   */
   readonly secret?: Secrets | undefined
+  /**
+   * Accept unsigned deliveries when no `secret` is given: only decoded, never
+   * verified, so a forged POST completes tasks. For local tests against an
+   * organization without signing; never expose such a receiver.
+   */
+  readonly dangerouslyAcceptUnsignedDeliveries?: boolean | undefined
   /** See `VerifyOptions`; default 300. */
   readonly toleranceSeconds?: number | undefined
   /**
@@ -403,6 +469,7 @@ const pathOf = (url: string): string => url.split("?")[0] ?? url
 const receive = <R>(
   options: ReceiverOptions,
   dedupe: Dedupe.WebhookDedupe,
+  replays: Dedupe.ReplayGuard,
   handOver: (event: WebhookEvent) => Effect.Effect<void, HandOverFailed, R>
 ): HttpApp.Default<never, R> =>
   Effect.gen(function*() {
@@ -420,9 +487,9 @@ const receive = <R>(
     if (Either.isLeft(body)) return refusal({ _tag: "BodyUnreadable", message: "The request body could not be read" })
     const rawBody = new Uint8Array(body.right)
     const received = yield* Effect.either(
-      options.secret === undefined
+      options.secret === undefined && options.dangerouslyAcceptUnsignedDeliveries === true
         ? decode(request.headers, rawBody)
-        : verify(options.secret, request.headers, rawBody, { toleranceSeconds: options.toleranceSeconds })
+        : verify(options.secret ?? [], request.headers, rawBody, { toleranceSeconds: options.toleranceSeconds })
     )
     if (Either.isLeft(received)) {
       yield* Effect.logWarning("cloro webhook refused", received.left.message).pipe(
@@ -441,8 +508,27 @@ const receive = <R>(
       // the first attempt may still fail; a 2xx here would stop the retry that would then be needed
       return respond(409, { error: { code: "InProgress", message: "This task's delivery is still being handled" } })
     }
+    // A signed delivery is one (timestamp, body): a replay repeats both, and is refused for as long
+    // as the timestamp passes `verify`, however many deliveries came in between (the task-id memory
+    // above is bounded by count, so it cannot promise that).
+    const replayKey = event.verified && event.timestamp !== undefined
+      ? `${event.timestamp}.${Crypto.createHash("sha256").update(rawBody).digest("hex")}`
+      : undefined
+    if (replayKey !== undefined && event.timestamp !== undefined) {
+      const now = yield* Clock.currentTimeMillis
+      const tolerance = toleranceOf({ toleranceSeconds: options.toleranceSeconds })
+      const fresh = yield* replays.claim(replayKey, (event.timestamp + tolerance + 1) * 1000, now)
+      if (!fresh) {
+        yield* dedupe.confirm(taskId)
+        yield* Effect.logWarning("cloro webhook replay refused").pipe(Effect.annotateLogs({ taskId }))
+        return respond(200, { received: true, duplicate: true })
+      }
+    }
+    const forgetReplay = replayKey === undefined ? Effect.void : replays.release(replayKey)
     const handedOver = yield* handOver(event).pipe(
-      Effect.onExit((exit) => (Exit.isSuccess(exit) ? dedupe.confirm(taskId) : dedupe.release(taskId))),
+      Effect.onExit((exit) =>
+        Exit.isSuccess(exit) ? dedupe.confirm(taskId) : Effect.zipRight(dedupe.release(taskId), forgetReplay)
+      ),
       Effect.either
     )
     return Either.isLeft(handedOver)
@@ -495,13 +581,32 @@ export class WebhookConfigError extends Schema.TaggedError<WebhookConfigError>()
   message: Schema.String
 }) {}
 
-/** Refuses settings that would quietly weaken the receiver (no dedupe, any timestamp...). */
+/** Refuses settings that would quietly weaken the receiver (no secret, no dedupe, any timestamp...). */
 const checkReceiverOptions = (
-  options: ReceiverOptions & { readonly bufferSize?: number | undefined }
-): Effect.Effect<void, WebhookConfigError> => {
+  input: unknown
+): Effect.Effect<ReceiverOptions & { readonly bufferSize?: number | undefined }, WebhookConfigError> => {
   const refuse = (setting: string, message: string) => Effect.fail(new WebhookConfigError({ setting, message }))
-  const { bufferSize, dedupeCapacity, toleranceSeconds } = options
-  if (toleranceSeconds !== undefined && !(Number.isFinite(toleranceSeconds) && toleranceSeconds >= 0)) {
+  if (!Predicate.isRecord(input)) return refuse("(options)", "must be an object with at least a secret")
+  const options: ReceiverOptions & { readonly bufferSize?: number | undefined } = input
+  const { bufferSize, dangerouslyAcceptUnsignedDeliveries, dedupeCapacity, secret, toleranceSeconds } = options
+  if (dangerouslyAcceptUnsignedDeliveries !== undefined && !Predicate.isBoolean(dangerouslyAcceptUnsignedDeliveries)) {
+    return refuse("dangerouslyAcceptUnsignedDeliveries", "must be true or false")
+  }
+  if (secret === undefined && dangerouslyAcceptUnsignedDeliveries !== true) {
+    return refuse(
+      "secret",
+      "A webhook receiver needs the signing secret (whsec_...): without it anyone can forge a delivery. " +
+        "For local tests only, set dangerouslyAcceptUnsignedDeliveries: true"
+    )
+  }
+  if (secret !== undefined) {
+    const list: ReadonlyArray<unknown> = Array.isArray(secret) ? secret : [secret]
+    const usable = usableSecrets(secret)
+    if (list.length === 0 || usable.length !== list.length) {
+      return refuse("secret", "every secret must be a non-empty string or Redacted string (is the variable set?)")
+    }
+  }
+  if (toleranceSeconds !== undefined && !(Predicate.isNumber(toleranceSeconds) && Number.isFinite(toleranceSeconds) && toleranceSeconds >= 0)) {
     return refuse("toleranceSeconds", "must be a finite number of seconds ≥ 0")
   }
   if (dedupeCapacity !== undefined && !(Number.isInteger(dedupeCapacity) && dedupeCapacity >= 1)) {
@@ -510,7 +615,8 @@ const checkReceiverOptions = (
   if (bufferSize !== undefined && !(Number.isInteger(bufferSize) && bufferSize >= 1)) {
     return refuse("bufferSize", "must be a whole number ≥ 1")
   }
-  return Effect.void
+  if (options.path !== undefined && !Predicate.isString(options.path)) return refuse("path", "must be a string")
+  return Effect.succeed(options)
 }
 
 /**
@@ -519,10 +625,10 @@ const checkReceiverOptions = (
  * @since 0.1.0
  */
 export const makeReceiver = (
-  options: MakeReceiverOptions = {}
+  input: MakeReceiverOptions
 ): Effect.Effect<Receiver, WebhookConfigError, Scope.Scope> =>
   Effect.gen(function*() {
-    yield* checkReceiverOptions(options)
+    const options = yield* checkReceiverOptions(input)
     const queue = yield* Effect.acquireRelease(
       options.bufferSize !== undefined
         ? Queue.dropping<WebhookEvent>(options.bufferSize)
@@ -530,8 +636,9 @@ export const makeReceiver = (
       Queue.shutdown
     )
     const dedupe = yield* Dedupe.make(options.dedupeCapacity ?? defaultDedupeCapacity)
+    const replays = yield* Dedupe.makeReplayGuard
     const unavailable = (message: string): HandOverFailed => ({ status: 503, code: "Unavailable", message })
-    const app = receive(options, dedupe, (event) =>
+    const app = receive(options, dedupe, replays, (event) =>
       Effect.flatMap(Queue.isShutdown(queue), (closed) =>
         closed
           ? Effect.fail(unavailable("The receiver is closed"))
@@ -578,19 +685,24 @@ export interface MakeHandlerOptions<E, R> extends ReceiverOptions {
  * @since 0.1.0
  */
 export const makeHandler = <E, R>(
-  options: MakeHandlerOptions<E, R>
+  input: MakeHandlerOptions<E, R>
 ): Effect.Effect<HttpApp.Default<never, R>, WebhookConfigError> =>
-  Effect.zipRight(checkReceiverOptions(options), Dedupe.make(options.dedupeCapacity ?? defaultDedupeCapacity)).pipe(
-    Effect.map((dedupe) =>
-      receive(options, dedupe, (event) =>
-        options.onEvent(event).pipe(
-          Effect.catchAllCause((cause) =>
-            Effect.logError("cloro webhook handler failed", cause).pipe(
-              Effect.zipRight(
-                Effect.fail<HandOverFailed>({ status: 500, code: "HandlerFailed", message: "The webhook handler failed" })
-              )
+  Effect.gen(function*() {
+    const options = yield* checkReceiverOptions(input)
+    const onEvent = input.onEvent
+    if (!Predicate.isFunction(onEvent)) {
+      return yield* new WebhookConfigError({ setting: "onEvent", message: "must be a function of the event" })
+    }
+    const dedupe = yield* Dedupe.make(options.dedupeCapacity ?? defaultDedupeCapacity)
+    const replays = yield* Dedupe.makeReplayGuard
+    return receive(options, dedupe, replays, (event) =>
+      Effect.suspend(() => onEvent(event)).pipe(
+        Effect.catchAllCause((cause) =>
+          Effect.logError("cloro webhook handler failed", cause).pipe(
+            Effect.zipRight(
+              Effect.fail<HandOverFailed>({ status: 500, code: "HandlerFailed", message: "The webhook handler failed" })
             )
           )
-        ))
-    )
-  )
+        )
+      ))
+  })

@@ -207,16 +207,23 @@ describe("AsyncTasks.run resubmission", () => {
       expect(new Set(outcomes.map((o) => o.taskId))).toEqual(new Set(tasks.map((t) => t.id)))
     }))
 
-  it.scoped("without a journal the earlier tasks come out as Conflicts, still without duplicates", () =>
+  it.scoped("without a journal the earlier tasks come out as SubmittedUnfollowable (not failures), still without duplicates", () =>
     Effect.gen(function*() {
       const h = yield* start({ plan: { concurrency: 50, credits: 100_000 } })
       const before = yield* killed(h)
       const outcomes = yield* runAll(h, inputs, options)
       expect(outcomes).toHaveLength(inputs.length)
-      const conflicts = outcomes.filter((o) => errorOf(o)?._tag === "Conflict")
-      expect(conflicts).toHaveLength(before)
-      expect(conflicts[0]).toMatchObject({ taskId: undefined, creditsCharged: null })
-      expect(errorOf(conflicts[0])).toMatchObject({ code: "RESOURCE_ALREADY_EXISTS", field: "idempotencyKey" })
+      const unknown = outcomes.filter((o) => AsyncTasks.kindOf(o) === "Unfollowable")
+      expect(unknown).toHaveLength(before)
+      expect(unknown[0]).toMatchObject({ taskId: undefined, creditsCharged: null, creditsToCharge: 3 })
+      expect(errorOf(unknown[0])).toMatchObject({ reason: "KeyAlreadyUsed", mayBeCharged: true, idempotencyKey: unknown[0]?.id })
+      expect(AsyncTasks.summarize(outcomes).byKind).toEqual({
+        Completed: inputs.length - before,
+        Failed: 0,
+        Refused: 0,
+        TimedOut: 0,
+        Unfollowable: before
+      })
       expect(outcomes.filter((o) => Either.isRight(o.result))).toHaveLength(inputs.length - before)
       expect(yield* h.sim.tasks).toHaveLength(inputs.length)
     }))
@@ -260,6 +267,36 @@ describe("AsyncTasks.run resubmission", () => {
 })
 
 describe("AsyncTasks.run polling", () => {
+  it.scoped("a run of failing polls (5xx, resets, garbage) never ends a task; each is followed to its real outcome", () =>
+    Effect.gen(function*() {
+      const h = yield* start({ plan: { concurrency: 20 }, latency: { default: CloroSimulator.fixed(5_000) } })
+      const path = "/v1/async/task/{taskId}"
+      // every poll fails for a while: far more failures than any retry budget allows
+      yield* h.sim.injectFaults([
+        { path, fault: "503", times: 40 },
+        { path, fault: "reset", times: 40 },
+        { path, fault: "garbageBody", times: 40 }
+      ])
+      const outcomes = yield* runAll(h, Array.from({ length: 20 }, (_, i) => ({ id: `flaky-${i}`, task: google(`q ${i}`) })), {
+        schedule: Schedule.spaced("1 second"),
+        pollRetrySchedule: Schedule.spaced("2 seconds"),
+        pollConcurrency: 5
+      })
+      expect(outcomes.map(AsyncTasks.kindOf)).toEqual(Array(20).fill("Completed"))
+      const answered = (yield* h.sim.counters).requests[path] ?? {}
+      expect((answered["503"] ?? 0) + (answered["0"] ?? 0)).toBe(80)
+      expect(yield* h.ledger.snapshot).toMatchObject({ spent: 60, pendingTasks: 0 })
+    }))
+
+  it.scoped("a task whose polls keep failing ends at its timeout, with the last poll error", () =>
+    Effect.gen(function*() {
+      const h = yield* start({ latency: { default: CloroSimulator.fixed(1_000) } })
+      yield* h.sim.injectFaults([{ path: "/v1/async/task/{taskId}", fault: "503", times: 10_000 }])
+      const [outcome] = yield* runAll(h, [{ id: "down", task: google("down") }], { timeout: "1 minute" })
+      expect(errorOf(outcome)).toMatchObject({ _tag: "TaskTimeout", lastPollError: expect.stringContaining("ServiceUnavailable") })
+      expect(AsyncTasks.kindOf(outcome!)).toBe("TimedOut")
+    }))
+
   it.scoped("a poll schedule that stops ends the task with a TaskTimeout carrying its last status", () =>
     Effect.gen(function*() {
       const h = yield* start({ latency: { default: CloroSimulator.fixed(3_600_000) } })

@@ -4,7 +4,13 @@ import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
+import * as Duration from "effect/Duration"
+import * as Ref from "effect/Ref"
+import * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
+import * as TestClock from "effect/TestClock"
+import * as Tracker from "../src/internal/asyncTasksTracker.js"
 import * as AsyncTasks from "../src/AsyncTasks.js"
 import * as CloroClient from "../src/CloroClient.js"
 import * as CloroConfig from "../src/CloroConfig.js"
@@ -68,11 +74,19 @@ const withMock = (handler: MockHttp.Handler) =>
 const google = (query: string, options: Task.SubmitOptions = {}) => Task.make("google", { query, country: "US" }, options)
 
 describe("AsyncTasks.run against scripted answers", () => {
-  it.effect("maps each refused item of a batch to its typed error, in either documented shape", () =>
+  it.effect("maps each refused item of a batch to its typed error, in either documented shape; sends a left-out item again", () =>
     Effect.gen(function*() {
       const { client, sent } = yield* withMock((request) => {
         if (request.method === "POST") {
           const keys: ReadonlyArray<string> = JSON.parse(request.body ?? "[]").map((t: { idempotencyKey: string }) => t.idempotencyKey)
+          if (keys.length === 1) {
+            // the item left out of the first answer, sent again: it existed all along
+            return Effect.succeed(MockHttp.json({
+              success: true,
+              summary: { total: 1, succeeded: 0, failed: 1 },
+              results: [itemError(0, "RESOURCE_ALREADY_EXISTS", { field: "idempotencyKey", value: keys[0] })]
+            }))
+          }
           return Effect.succeed(MockHttp.json({
             success: true,
             summary: { total: 5, succeeded: 1, failed: 3 },
@@ -110,9 +124,11 @@ describe("AsyncTasks.run against scripted answers", () => {
       })
       expect(byId("c")).toMatchObject({ _tag: "InvalidRequest", issues: [{ field: "payload.query", message: "too long" }] })
       expect(byId("d")).toMatchObject({ _tag: "UnexpectedStatus", code: "SOMETHING_NEW" })
-      expect(byId("e")).toMatchObject({ _tag: "ResponseDecodeError" })
+      expect(byId("e")).toMatchObject({ _tag: "SubmittedUnfollowable", reason: "AmbiguousSubmit", idempotencyKey: "e" })
       const requests = yield* sent
-      expect(requests.map((r) => r.method)).toEqual(["POST", "GET"])
+      expect(requests.map((r) => r.method).sort()).toEqual(["GET", "POST", "POST"])
+      expect(JSON.parse(requests.find((r) => r.method === "POST" && JSON.parse(r.body ?? "[]").length === 1)?.body ?? "[]"))
+        .toEqual([{ taskType: "GOOGLE", payload: { query: "e", country: "US" }, idempotencyKey: "e" }])
       expect(JSON.parse(requests[0]?.body ?? "[]")).toEqual(
         ["a", "b", "c", "d", "e"].map((id) => ({ taskType: "GOOGLE", payload: { query: id, country: "US" }, idempotencyKey: id }))
       )
@@ -153,5 +169,43 @@ describe("AsyncTasks.run against scripted answers", () => {
       const outcomes = yield* AsyncTasks.run([]).pipe(Stream.runCollect, Effect.provideService(CloroClient.CloroClient, client))
       expect(Chunk.size(outcomes)).toBe(0)
       expect(yield* sent).toEqual([])
+    }))
+})
+
+describe("the run's poll tracker", () => {
+  it.scoped("runs at most `concurrency` polls at once, leaving the other due tasks in its map (no waiting fibers)", () =>
+    Effect.gen(function*() {
+      const active = yield* Ref.make({ now: 0, peak: 0, polls: 0 })
+      const state = (id: string) =>
+        Schema.decodeUnknownSync(Task.TaskStatusResponse)({
+          task: { ...summary(0, id), status: "PROCESSING" },
+          credits: { creditsToCharge: 3, creditsCharged: null }
+        })
+      const tracker = yield* Tracker.make<string>({
+        get: (taskId) =>
+          Ref.update(active, (a) => ({ now: a.now + 1, peak: Math.max(a.peak, a.now + 1), polls: a.polls + 1 })).pipe(
+            Effect.zipRight(Effect.sleep("1 second")),
+            Effect.zipRight(Ref.update(active, (a) => ({ ...a, now: a.now - 1 }))),
+            Effect.as(state(taskId))
+          ),
+        concurrency: 7
+      })
+      for (let i = 0; i < 100; i++) {
+        const key = `k${i}`
+        yield* tracker.register(key)
+        yield* tracker.assign(key, `task-${i}`)
+        yield* tracker.watch(key, {
+          taskId: `task-${i}`,
+          schedule: Schedule.spaced("1 second"),
+          first: { _tag: "Now" },
+          timeout: Duration.minutes(10),
+          retry: Schedule.spaced("1 second"),
+          expired: () => "expired"
+        })
+      }
+      for (let i = 0; i < 40; i++) yield* TestClock.adjust("500 millis")
+      const seen = yield* Ref.get(active)
+      expect(seen.peak).toBe(7)
+      expect(seen.polls).toBeGreaterThan(100)
     }))
 })

@@ -142,7 +142,12 @@ describe("AsyncTasks.run with webhooks", () => {
       expect(slow.every((o) => Either.isRight(o.result) && o.taskId !== undefined && o.creditsCharged === 4)).toBe(true)
       // the quick ones were delivered to the first run: the second cannot know their ids
       const quick = outcomes.filter((o) => o.id?.startsWith("quick-"))
-      expect(quick.map((o) => Either.isLeft(o.result) && o.result.left._tag)).toEqual(["Conflict", "Conflict", "Conflict"])
+      expect(quick.map((o) => Either.isLeft(o.result) && o.result.left._tag)).toEqual([
+        "SubmittedUnfollowable",
+        "SubmittedUnfollowable",
+        "SubmittedUnfollowable"
+      ])
+      expect(quick.map(AsyncTasks.kindOf)).toEqual(["Unfollowable", "Unfollowable", "Unfollowable"])
       expect(yield* polls(h.sim)).toHaveLength(0)
     }))
 })

@@ -44,7 +44,8 @@ const failedBody = JSON.stringify({
 const headersFor = (body: string, options: { readonly n?: number; readonly attempt?: number; readonly key?: string } = {}) =>
   Webhooks.signedHeaders({
     secret: options.key ?? secret,
-    timestampSeconds: signedAt,
+    // cloro signs each attempt when it sends it, so a redelivery carries a later timestamp
+    timestampSeconds: signedAt + (options.attempt ?? 1) - 1,
     rawBody: body,
     webhookId: `${taskId(options.n ?? 1)}-${options.attempt ?? 1}`
   })
@@ -77,7 +78,7 @@ describe("Webhooks.verify", () => {
       expect(event.verified).toBe(true)
       expect(event.webhookId).toBe(`${taskId(1)}-2`)
       expect(event.attempt).toBe(2)
-      expect(event.timestamp).toBe(signedAt)
+      expect(event.timestamp).toBe(signedAt + 1)
       const state = event.state
       if (state.status !== "COMPLETED" || state.taskType !== "CHATGPT") throw new Error("expected a ChatGPT completion")
       expect(state.result.text).toBe("answer 1")
@@ -316,9 +317,13 @@ describe("Webhooks.makeReceiver", () => {
       expect(withQuery.status).toBe(401)
     }))
 
-  it.scoped("without a secret, decodes unsigned deliveries", () =>
+  it.scoped("refuses to start without a secret; with the loudly named opt-out, decodes unsigned deliveries", () =>
     Effect.gen(function*() {
-      const receiver = yield* Webhooks.makeReceiver()
+      for (const options of [{}, { secret: undefined }, { secret: "" }, { secret: [] }, { secret: ["whsec_x", ""] }]) {
+        const error = yield* Effect.flip(Webhooks.makeReceiver(options))
+        expect(error).toMatchObject({ _tag: "WebhookConfigError", setting: "secret" })
+      }
+      const receiver = yield* Webhooks.makeReceiver({ dangerouslyAcceptUnsignedDeliveries: true })
       const response = yield* call(receiver.app, post(failedBody, {}, "/anywhere"))
       expect(response.status).toBe(200)
       const [event] = Chunk.toReadonlyArray(yield* receiver.events.pipe(Stream.take(1), Stream.runCollect))
@@ -352,6 +357,29 @@ describe("Webhooks.makeReceiver", () => {
       expect(yield* deliver(2, 1)).toEqual({ received: true, duplicate: false })
       // task 1 was evicted to make room for task 2
       expect(yield* deliver(1, 3)).toEqual({ received: true, duplicate: false })
+    }))
+
+  it.scoped("refuses a replay for the whole tolerance window, however many deliveries came in between", () =>
+    Effect.gen(function*() {
+      yield* atSigningTime
+      // a dedupe capacity of 2 once let a replay through after two other deliveries
+      const receiver = yield* Webhooks.makeReceiver({ secret, dedupeCapacity: 2 })
+      const events = yield* receiver.events.pipe(Stream.runCollect, Effect.fork)
+      const deliver = (n: number) =>
+        call(receiver.app, post(completedBody(n), headersFor(completedBody(n), { n }))).pipe(
+          Effect.map((response) => response.body)
+        )
+      expect(yield* deliver(1)).toEqual({ received: true, duplicate: false })
+      for (let n = 2; n <= 50; n++) expect(yield* deliver(n)).toEqual({ received: true, duplicate: false })
+      // the same signed request again, 4 minutes later: still inside the 300 s tolerance
+      yield* TestClock.adjust("4 minutes")
+      expect(yield* deliver(1)).toEqual({ received: true, duplicate: true })
+      yield* TestClock.adjust("59 seconds")
+      expect(yield* deliver(2)).toEqual({ received: true, duplicate: true })
+      // past the window `verify` refuses it as stale
+      yield* TestClock.adjust("2 seconds")
+      expect((yield* call(receiver.app, post(completedBody(3), headersFor(completedBody(3), { n: 3 })))).status).toBe(401)
+      yield* Fiber.interrupt(events)
     }))
 
   it.effect("ends its stream and answers 503 once its scope is closed", () =>
@@ -426,10 +454,42 @@ describe("Webhooks receiver settings", () => {
     Effect.gen(function*() {
       const bad = [{ toleranceSeconds: -1 }, { toleranceSeconds: Number.NaN }, { dedupeCapacity: 0 }, { dedupeCapacity: 1.5 }, { bufferSize: 0 }]
       for (const options of bad) {
-        const error = yield* Effect.flip(Webhooks.makeReceiver(options))
+        const error = yield* Effect.flip(Webhooks.makeReceiver({ secret, ...options }))
+        expect(error._tag).toBe("WebhookConfigError")
+        expect(error.setting).toBe(Object.keys(options)[0])
+      }
+      const handlerError = yield* Effect.flip(Webhooks.makeHandler({ secret, dedupeCapacity: -3, onEvent: () => Effect.void }))
+      expect(handlerError.setting).toBe("dedupeCapacity")
+    }))
+
+  it.scoped("turns any JS value given to its entry points into a typed error, never a throw", () =>
+    Effect.gen(function*() {
+      const anything: ReadonlyArray<unknown> = [undefined, null, 42, "x", [], { secret: 7 }, { secret, path: 3 }]
+      for (const value of anything) {
+        const receiver: Webhooks.MakeReceiverOptions = JSON.parse(JSON.stringify(value ?? null))
+        const error = yield* Effect.flip(Webhooks.makeReceiver(receiver))
         expect(error._tag).toBe("WebhookConfigError")
       }
-      const handlerError = yield* Effect.flip(Webhooks.makeHandler({ dedupeCapacity: -3, onEvent: () => Effect.void }))
-      expect(handlerError.setting).toBe("dedupeCapacity")
+      const noHandler: Webhooks.MakeHandlerOptions<never, never> = JSON.parse(JSON.stringify({ secret }))
+      expect(yield* Effect.flip(Webhooks.makeHandler(noHandler))).toMatchObject({ setting: "onEvent" })
+      const body = completedBody()
+      const weird: ReadonlyArray<[unknown, unknown]> = [
+        [undefined, undefined],
+        [{ "x-cloro-signature": 5, "x-cloro-timestamp": ["a", 1] }, body],
+        [42, body],
+        [[["x-cloro-signature"]], body],
+        [headersFor(body), { not: "a body" }]
+      ]
+      for (const [headers, raw] of weird) {
+        const asHeaders: Record<string, string> = JSON.parse(JSON.stringify(headers ?? {}))
+        const asBody: string = JSON.parse(JSON.stringify(raw ?? null))
+        const refused = yield* Effect.flip(Webhooks.verify(secret, asHeaders, asBody))
+        expect(["WebhookSignatureInvalid", "WebhookPayloadInvalid"]).toContain(refused._tag)
+        // decoding checks no signature: a good body decodes whatever the headers, anything else is refused
+        const decoded = yield* Effect.either(Webhooks.decode(asHeaders, asBody))
+        expect(decoded._tag).toBe(asBody === body ? "Right" : "Left")
+      }
+      const badSecret: string = JSON.parse("12")
+      expect(yield* Effect.flip(Webhooks.verify(badSecret, headersFor(body), body))).toMatchObject({ reason: "Mismatch" })
     }))
 })

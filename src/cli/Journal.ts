@@ -42,13 +42,21 @@ export const file = (path: string): Effect.Effect<AsyncTasks.Journal, never, Fil
     const fs = yield* FileSystem.FileSystem
     const text = yield* Effect.orElseSucceed(fs.readFileString(path), () => "")
     const known = yield* Ref.make(parse(text))
+    const append = (lines: ReadonlyArray<string>) =>
+      // Losing the journal only costs the ability to follow these tasks on a resume; the run goes on.
+      Effect.ignore(fs.writeFileString(path, `${lines.join("\n")}\n`, { flag: "a" }))
     return {
+      // Written before a batch is sent, so a resumed run knows which keys may already hold a task.
+      intend: (items) =>
+        items.length === 0
+          ? Effect.void
+          : append(items.map((item) => JSON.stringify({ id: item.id, key: item.idempotencyKey }))).pipe(
+            Effect.uninterruptible
+          ),
       record: (submitted) =>
         Effect.gen(function*() {
           yield* Ref.update(known, (map) => submitted.reduce((m, s) => HashMap.set(m, s.idempotencyKey, s.taskId), map))
-          const lines = submitted.map((s) => JSON.stringify({ id: s.id, key: s.idempotencyKey, taskId: s.taskId })).join("\n")
-          // Losing the journal only costs the ability to follow these tasks on a resume; the run goes on.
-          yield* Effect.ignore(fs.writeFileString(path, `${lines}\n`, { flag: "a" }))
+          yield* append(submitted.map((s) => JSON.stringify({ id: s.id, key: s.idempotencyKey, taskId: s.taskId })))
         }).pipe(Effect.uninterruptible),
       lookup: (item) => Effect.map(Ref.get(known), HashMap.get(item.idempotencyKey))
     }

@@ -9,6 +9,16 @@
  * schedule. Tasks submitted together come due together, so a run of
  * thousands wakes a handful of times per round instead of once per task.
  *
+ * A poll that fails never ends a task: it is tried again on the plan's
+ * `retry` schedule (its own, not the client's, whose budget is shared with
+ * sends) until the task's deadline. Only the task's finished state, its
+ * delivery or its deadline end it.
+ *
+ * At most `concurrency` polls run at once. The poller starts no more than
+ * that; the other due tasks stay due in the map and are picked up when a poll
+ * ends, so nothing waits on a semaphore and memory does not grow with the
+ * number of due tasks.
+ *
  * Only tasks in flight are held: an entry goes when its last follower is
  * done, which keeps a run of a million tasks at the size of its window.
  *
@@ -55,8 +65,15 @@ export interface Plan<E> {
     | { readonly _tag: "Schedule"; readonly state: Task.TaskState }
     | { readonly _tag: "After"; readonly delay: Duration.Duration }
   readonly timeout: Duration.Duration
+  /** Delays before polling again after a failed poll; restarted when it stops. */
+  readonly retry: Schedule.Schedule<unknown, CloroError>
   /** The failure when the deadline passes or the schedule stops first. */
-  readonly expired: (why: Expiry, last: Option.Option<Task.TaskState>, waited: Duration.Duration) => E
+  readonly expired: (
+    why: Expiry,
+    last: Option.Option<Task.TaskState>,
+    waited: Duration.Duration,
+    lastError: Option.Option<CloroError>
+  ) => E
 }
 
 interface Watching<E> {
@@ -67,6 +84,10 @@ interface Watching<E> {
   readonly deadline: number
   readonly startedAt: number
   readonly last: Option.Option<Task.TaskState>
+  /** The error of the last poll, while polls are failing. */
+  readonly lastError: Option.Option<CloroError>
+  /** The retry schedule's state while polls are failing; `undefined` after a good poll. */
+  readonly retryState: unknown
   /** A poll of this task is in flight. */
   readonly polling: boolean
 }
@@ -87,6 +108,8 @@ interface State<E> {
   readonly plannedWake: number
   /** For deliveries that do not echo `idempotencyKey` (older API versions). */
   readonly keyByTaskId: HashMap.HashMap<string, string>
+  /** Polls running now; never above `concurrency`. */
+  readonly active: number
 }
 
 /** @internal */
@@ -110,11 +133,15 @@ const modifyEntry = <E>(s: State<E>, key: string, f: (entry: Entry<E>) => Entry<
     onSome: (entry) => ({ ...s, byKey: HashMap.set(s.byKey, key, f(entry)) })
   })
 
-/** The next time anything is due for an entry. */
-const dueAt = <E>(entry: Entry<E>): number =>
+/**
+ * The next time anything is due for an entry. A poll already due that could
+ * not start (every permit taken) waits for a running poll to end, which wakes
+ * the poller, so only its deadline counts.
+ */
+const dueAt = <E>(entry: Entry<E>, now: number, full: boolean): number =>
   entry.done || entry.watching === undefined
     ? Infinity
-    : entry.watching.polling
+    : entry.watching.polling || (full && entry.watching.nextPollAt <= now)
     ? entry.watching.deadline
     : Math.min(entry.watching.nextPollAt, entry.watching.deadline)
 
@@ -132,11 +159,11 @@ export const make = <E>(options: {
     const ref = yield* SynchronizedRef.make<State<E>>({
       byKey: HashMap.empty(),
       plannedWake: Infinity,
-      keyByTaskId: HashMap.empty()
+      keyByTaskId: HashMap.empty(),
+      active: 0
     })
     const wake = yield* Queue.sliding<void>(1)
     const signal = Effect.asVoid(Queue.offer(wake, undefined))
-    const permits = yield* Effect.makeSemaphore(options.concurrency)
 
     /** Completes an entry's deferred once, and stops watching it. */
     const complete = (key: string, result: Either.Either<Finished, E | CloroError>) =>
@@ -154,7 +181,10 @@ export const make = <E>(options: {
         }))
 
     const expire = (key: string, watching: Watching<E>, why: Expiry, now: number) =>
-      complete(key, Either.left(watching.plan.expired(why, watching.last, Duration.millis(now - watching.startedAt))))
+      complete(
+        key,
+        Either.left(watching.plan.expired(why, watching.last, Duration.millis(now - watching.startedAt), watching.lastError))
+      )
 
     /**
      * Updates (or starts) an entry's watch, waking the poller only when the
@@ -173,16 +203,35 @@ export const make = <E>(options: {
         return [at < s.plannedWake, { ...next, plannedWake: Math.min(s.plannedWake, at) }] as const
       }).pipe(Effect.flatMap((earlier) => (earlier ? signal : Effect.void)))
 
+    /** Frees the poll's permit and wakes the poller, which may start a task left due for want of one. */
+    const endPoll = Effect.zipRight(SynchronizedRef.update(ref, (s) => ({ ...s, active: s.active - 1 })), signal)
+
     const pollOne = (key: string, taskId: string): Effect.Effect<void> =>
       Effect.gen(function*() {
-        const polled = yield* Effect.either(permits.withPermits(1)(options.get(taskId)))
-        if (Either.isLeft(polled)) return yield* complete(key, Either.left(polled.left))
-        const state = polled.right
-        if (Task.isFinished(state)) return yield* complete(key, Either.right(state))
+        const polled = yield* Effect.either(options.get(taskId))
+        if (Either.isRight(polled) && Task.isFinished(polled.right)) return yield* complete(key, Either.right(polled.right))
         const entry = Option.getOrUndefined(HashMap.get((yield* SynchronizedRef.get(ref)).byKey, key))
         const watching = entry?.watching
         if (entry === undefined || entry.done || watching === undefined) return
         const now = yield* Clock.currentTimeMillis
+        if (Either.isLeft(polled)) {
+          // a failed poll says nothing about the task: poll it again later, until its deadline
+          const error = polled.left
+          const retry = watching.plan.retry
+          const stepped = yield* retry.step(now, error, watching.retryState ?? retry.initial)
+          const [retryState, , decision] = ScheduleDecision.isDone(stepped[2])
+            ? yield* retry.step(now, error, retry.initial)
+            : stepped
+          const nextPollAt = ScheduleDecision.isDone(decision) ? now + 1_000 : ScheduleIntervals.start(decision.intervals)
+          return yield* reschedule(key, nextPollAt, (w) => ({
+            ...w,
+            retryState,
+            nextPollAt,
+            lastError: Option.some(error),
+            polling: false
+          }))
+        }
+        const state = polled.right
         const [scheduleState, , decision] = yield* watching.plan.schedule.step(now, state, watching.scheduleState)
         if (ScheduleDecision.isDone(decision)) {
           return yield* expire(key, { ...watching, last: Option.some(state) }, "schedule", now)
@@ -193,9 +242,11 @@ export const make = <E>(options: {
           scheduleState,
           nextPollAt,
           last: Option.some(state),
+          lastError: Option.none(),
+          retryState: undefined,
           polling: false
         }))
-      }).pipe(Effect.asVoid)
+      }).pipe(Effect.ensuring(endPoll))
 
     /**
      * One pass: expire what is past its deadline, start the polls that are
@@ -210,14 +261,16 @@ export const make = <E>(options: {
         const due = Arr.filterMap(watched, ([key, watching]) =>
           !watching.polling && watching.nextPollAt <= now && watching.deadline > now && watching.plan.taskId !== undefined
             ? Option.some([key, watching.plan.taskId] as const)
-            : Option.none())
+            : Option.none()).slice(0, Math.max(0, options.concurrency - s.active))
         const byKey = due.reduce(
           (map, [key]) =>
             HashMap.modify(map, key, (e) => (e.watching === undefined ? e : { ...e, watching: { ...e.watching, polling: true } })),
           s.byKey
         )
-        const next = HashMap.reduce(byKey, Infinity, (min, entry) => Math.min(min, dueAt(entry)))
-        return [[expired, due, next] as const, { ...s, byKey, plannedWake: next }]
+        const active = s.active + due.length
+        const full = active >= options.concurrency
+        const next = HashMap.reduce(byKey, Infinity, (min, entry) => Math.min(min, dueAt(entry, now, full)))
+        return [[expired, due, next] as const, { ...s, byKey, active, plannedWake: next }]
       })
       yield* Effect.forEach(expired, ([key, watching]) => expire(key, watching, "deadline", now), { discard: true })
       yield* Effect.forEach(due, ([key, taskId]) => Effect.forkScoped(pollOne(key, taskId)), { discard: true })
@@ -297,6 +350,8 @@ export const make = <E>(options: {
             deadline: now + Duration.toMillis(plan.timeout),
             startedAt: now,
             last: first._tag === "Schedule" ? Option.some(first.state) : Option.none(),
+            lastError: Option.none(),
+            retryState: undefined,
             polling: false
           }
           yield* reschedule(key, Math.min(watching.nextPollAt, watching.deadline), (w) => w, watching)

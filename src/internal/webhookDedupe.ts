@@ -63,3 +63,48 @@ export const make = (capacity: number): Effect.Effect<WebhookDedupe> =>
         })
     })
   )
+
+/**
+ * Signed deliveries already accepted, remembered for as long as their
+ * timestamp is inside the tolerance, so that a replay is refused however many
+ * other deliveries came in between. Past that time `verify` refuses the
+ * delivery as stale, so forgetting it then opens nothing. Memory is the
+ * deliveries of one tolerance window, whatever the traffic.
+ *
+ * @internal
+ */
+export interface ReplayGuard {
+  /** `true` the first time a delivery is seen; `false` for a replay. */
+  readonly claim: (key: string, expiresAtMillis: number, nowMillis: number) => Effect.Effect<boolean>
+  /** Forgets a delivery whose hand-over failed. */
+  readonly release: (key: string) => Effect.Effect<void>
+  readonly size: Effect.Effect<number>
+}
+
+/** @internal */
+export const makeReplayGuard: Effect.Effect<ReplayGuard> = Effect.map(
+  // Owned by the Ref and only mutated inside its update functions (a fresh Map
+  // per guard: suspended, not built once at import). Insertion order follows
+  // arrival, so expired entries are dropped from the front; an entry behind
+  // one still valid lingers at most one tolerance longer.
+  Effect.suspend(() => Ref.make(new Map<string, number>())),
+  (ref) => ({
+    claim: (key, expiresAtMillis, nowMillis) =>
+      Ref.modify(ref, (seen): [boolean, Map<string, number>] => {
+        for (const [oldest, expiresAt] of seen) {
+          if (expiresAt > nowMillis) break
+          seen.delete(oldest)
+        }
+        const known = seen.get(key)
+        if (known !== undefined && known > nowMillis) return [false, seen]
+        seen.set(key, expiresAtMillis)
+        return [true, seen]
+      }),
+    release: (key) =>
+      Ref.update(ref, (seen) => {
+        seen.delete(key)
+        return seen
+      }),
+    size: Effect.map(Ref.get(ref), (seen) => seen.size)
+  })
+)
