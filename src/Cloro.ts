@@ -84,6 +84,29 @@ export const layerServices = (options: CloroOptions = {}): Layer.Layer<
   )
 
 /**
+ * Every pipeline service, opted out of explicitly: no concurrency or rate
+ * limit, no resend (`RetryPolicy.layerNone`), a ledger without budget, a
+ * monitor without log lines. For a client that must send each call exactly
+ * once (tests, tools, traffic limited elsewhere):
+ * `CloroClient.layerWith(connection).pipe(Layer.provide(Cloro.layerBare))`.
+ *
+ * @since 0.2.0
+ */
+export const layerBare: Layer.Layer<
+  | ConcurrencyLimiter.ConcurrencyLimiter
+  | RateLimiter.RateLimiter
+  | Credits.Credits
+  | UsageMonitor.UsageMonitor
+  | RetryPolicy.RetryPolicy
+> = Layer.mergeAll(
+  ConcurrencyLimiter.layerUnlimited,
+  RateLimiter.layerUnlimited,
+  RetryPolicy.layerNone,
+  Layer.orDie(Credits.layer()),
+  Layer.orDie(UsageMonitor.layerSilent())
+)
+
+/**
  * The client and every service it uses, from explicit connection options.
  * Needs an `HttpClient` (e.g. `NodeHttpClient.layerUndici`).
  *

@@ -5,6 +5,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
+import * as Cloro from "../src/Cloro.js"
 import * as AsyncTasks from "../src/AsyncTasks.js"
 import * as CloroClient from "../src/CloroClient.js"
 import * as CloroConfig from "../src/CloroConfig.js"
@@ -60,8 +61,7 @@ const withMock = (handler: MockHttp.Handler) =>
           CloroConfig.layer({ apiKey: "sk_test_unit", baseUrl: "https://api.cloro.dev" }),
           Layer.succeed(HttpClient.HttpClient, mock.client)
         )
-      )
-    )
+      ), Effect.provide(Cloro.layerBare))
     return { client, sent: mock.sent }
   }).pipe(Effect.orDie)
 

@@ -10,6 +10,7 @@ import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Ref from "effect/Ref"
 import * as TestClock from "effect/TestClock"
+import * as Cloro from "../src/Cloro.js"
 import * as CloroClient from "../src/CloroClient.js"
 import type { CloroError } from "../src/CloroError.js"
 import * as CloroConfig from "../src/CloroConfig.js"
@@ -45,8 +46,7 @@ const withClient = <A, E>(
           CloroConfig.layer({ apiKey: Redacted.make(API_KEY), baseUrl: "https://api.cloro.dev" }),
           Layer.succeed(HttpClient.HttpClient, mock.client)
         )
-      )
-    )
+      ), Effect.provide(Cloro.layerBare))
     const result = yield* Effect.either(use(client))
     return { result, sent: yield* mock.sent }
   })
@@ -445,8 +445,7 @@ describe("CloroClient.withRetry", () => {
             Layer.succeed(HttpClient.HttpClient, mock.client),
             RetryPolicy.layerNone
           )
-        )
-      )
+        ), Effect.provide(Cloro.layerBare))
       yield* Effect.flip(client.account.credits())
       expect(yield* mock.sent).toHaveLength(1)
       const fiber = yield* Effect.fork(Effect.flip(client.account.credits()).pipe(CloroClient.withRetry(policy)))
@@ -477,8 +476,7 @@ describe("CloroClient retries of task submissions", () => {
             Layer.succeed(HttpClient.HttpClient, mock.client),
             Layer.succeed(RetryPolicy.RetryPolicy, policy)
           )
-        )
-      )
+        ), Effect.provide(Cloro.layerBare))
       const fiber = yield* Effect.fork(Effect.either(client.tasks.submit(task)))
       yield* TestClock.adjust("1 second")
       return { result: yield* Fiber.join(fiber), sent: (yield* mock.sent).length }

@@ -10,7 +10,6 @@ import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
-import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import * as TestClock from "effect/TestClock"
 import * as Cloro from "../src/Cloro.js"
@@ -223,10 +222,16 @@ describe("limits against the simulator", () => {
           Effect.fail(new ConcurrentLimitExceeded({ message: "full", code: "CONCURRENCY_LIMIT_EXCEEDED", status: 429, limit: 2 }))
         )
       const error = yield* Effect.flip(Pipeline.run(
-        { slots: Option.some(slots), rate: Option.none(), credits: Option.none(), monitor: Option.none(), retry: RetryPolicy.none },
+        {
+          slots,
+          rate: RateLimiter.unlimited,
+          credits: yield* Credits.make(),
+          monitor: yield* UsageMonitor.make({ log: false }),
+          retry: RetryPolicy.none
+        },
         send,
         { method: "POST", path: "/v1/monitor/gemini", kind: "monitor", decode: Either.right, timeout: Duration.seconds(1) },
-        { estimate: 0, tag: undefined, engine: "gemini" }
+        { estimate: 0, maxCost: 0, tag: undefined, engine: "gemini" }
       ))
       expect(error._tag).toBe("ConcurrentLimitExceeded")
       expect(yield* Ref.get(sent)).toBe(1)
