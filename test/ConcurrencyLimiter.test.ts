@@ -351,3 +351,17 @@ describe("ConcurrencyLimiter", () => {
       yield* Fiber.joinAll(fibers)
     }).pipe(Effect.provide(ConcurrencyLimiter.layerUnlimited)))
 })
+
+describe("ConcurrencyLimiter learned bounds", () => {
+  it.effect("trap: a learned X-Concurrency-Limit of 1e9 is clamped to MAX_LEARNED_LIMIT; a configured limit still caps", () =>
+    Effect.gen(function*() {
+      const limiter = yield* ConcurrencyLimiter.make()
+      yield* limiter.learn(1_000_000_000)
+      expect((yield* limiter.stats).size).toBe(ConcurrencyLimiter.MAX_LEARNED_LIMIT)
+      yield* limiter.learn(1)
+      expect((yield* limiter.stats).size).toBe(1)
+      const configured = yield* ConcurrencyLimiter.make({ limit: 20 })
+      yield* configured.learn(1_000_000_000)
+      expect((yield* configured.stats).size).toBe(20)
+    }))
+})
