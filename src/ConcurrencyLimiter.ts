@@ -249,7 +249,7 @@ const wakeAll = (wake: Wake): Effect.Effect<void> =>
 export const make = (
   options: ConcurrencyLimiter.Options = {}
 ): Effect.Effect<ConcurrencyLimiter, LimiterConfig.LimiterConfigError> =>
-  Effect.gen(function*() {
+  LimiterConfig.guardOptions("concurrency", () => Effect.gen(function*() {
     const given = yield* LimiterConfig.optionsOf("concurrency", options)
     const checked = yield* Effect.all({
       limit: LimiterConfig.integerAtLeast("limit", given.limit, 1),
@@ -363,7 +363,7 @@ export const make = (
     }))
 
     return ConcurrencyLimiter.of({ [TypeId]: TypeId, withPermit, resize, learn, stats })
-  })
+  }))
 
 /**
  * A limiter that admits everything at once: `withPermit` runs the effect as

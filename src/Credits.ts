@@ -205,7 +205,7 @@ export interface CreditsOptions {
  * @since 0.1.0
  */
 export const make = (options: CreditsOptions = {}): Effect.Effect<CreditsShape, CreditsConfigError> =>
-  Effect.gen(function*() {
+  Input.guard(() => Effect.gen(function*() {
     const given = yield* Input.options(options, (message) => new CreditsConfigError({ message }))
     for (const name of ["budget", "balance"] as const) {
       const value = given[name]
@@ -352,7 +352,7 @@ export const make = (options: CreditsOptions = {}): Effect.Effect<CreditsShape, 
         pendingTasks: HashMap.size(s.tasks)
       }))
     }
-  })
+  }), (cause) => new CreditsConfigError({ message: `options could not be read (${Input.show(cause)})` }))
 
 /**
  * An in-memory ledger layer.

@@ -24,6 +24,7 @@ import * as Layer from "effect/Layer"
 import * as Ref from "effect/Ref"
 import type * as Scope from "effect/Scope"
 import { AdmissionQueueFull, AdmissionTimeout, FieldIssue } from "./CloroError.js"
+import * as Input from "./internal/input.js"
 import { show } from "./internal/input.js"
 import * as LimiterConfig from "./internal/limiterConfig.js"
 import * as SlidingLog from "./internal/slidingLog.js"
@@ -265,7 +266,7 @@ const learnedBounds = (configured: number | undefined) => {
 export const make = (
   options: RateLimiter.Options = {}
 ): Effect.Effect<RateLimiter, LimiterConfig.LimiterConfigError, Scope.Scope> =>
-  Effect.gen(function*() {
+  LimiterConfig.guardOptions("rate", () => Effect.gen(function*() {
     const given = yield* LimiterConfig.optionsOf("rate", options)
     const checked = yield* Effect.all({
       limit: LimiterConfig.integerAtLeast("limit", given.limit, 1),
@@ -461,7 +462,7 @@ export const make = (
     const learn = (
       path: string,
       rate: { readonly limit?: number | undefined; readonly remaining?: number | undefined }
-    ): Effect.Effect<void> => {
+    ): Effect.Effect<void> => Input.orWarn(() => {
       const sane = LimiterConfig.sanitizeLimit(rate?.limit)
       const reported = sane === undefined ? undefined : LimiterConfig.clampLearned(sane, bounds)
       const exhausted = rate?.remaining === 0
@@ -483,7 +484,7 @@ export const make = (
           }
           return state
         }))
-    }
+    }, "RateLimiter.learn")
 
     const stats = Effect.map(Ref.get(ref), (state): RateLimiter.Stats => ({
       mode,
@@ -494,7 +495,7 @@ export const make = (
     }))
 
     return RateLimiter.of({ [TypeId]: TypeId, take, learn, stats })
-  })
+  }))
 
 /**
  * A limiter that admits every request at once; `learn` does nothing and

@@ -214,7 +214,7 @@ export interface UsageMonitorOptions {
  * @since 0.1.0
  */
 export const make = (options: UsageMonitorOptions = {}): Effect.Effect<UsageMonitorShape, UsageMonitorConfigError> =>
-  Effect.gen(function*() {
+  Input.guard(() => Effect.gen(function*() {
     const refuse = (message: string) => new UsageMonitorConfigError({ message })
     const given = yield* Input.options(options, refuse)
     const thresholdsInput = given.thresholds ?? {}
@@ -289,7 +289,7 @@ export const make = (options: UsageMonitorOptions = {}): Effect.Effect<UsageMoni
         })).pipe(Effect.flatMap((fire) => (fire ? publish(event()) : Effect.void)))
 
     const observe = (_path: string, usage: Usage) =>
-      Effect.gen(function*() {
+      Input.orWarn(() => Effect.gen(function*() {
         if (!looksLikeUsage(usage)) {
           return yield* Effect.logWarning("UsageMonitor.observe ignored a value that is not a Usage")
         }
@@ -321,7 +321,7 @@ export const make = (options: UsageMonitorOptions = {}): Effect.Effect<UsageMoni
               threshold: thresholds.lowRateRemaining
             }))
         }
-      })
+      }), "UsageMonitor.observe")
 
     const isLimit = (error: CloroError) =>
       error._tag === "ConcurrentLimitExceeded" || error._tag === "RateLimitExceeded" ||
@@ -330,7 +330,7 @@ export const make = (options: UsageMonitorOptions = {}): Effect.Effect<UsageMoni
     return {
       observe,
       recordError: (path, error) =>
-        Effect.gen(function*() {
+        Input.orWarn(() => Effect.gen(function*() {
           if (!Input.isRecord(error) || typeof error._tag !== "string") {
             return yield* Effect.logWarning("UsageMonitor.recordError ignored a value that is not a CloroError")
           }
@@ -338,13 +338,13 @@ export const make = (options: UsageMonitorOptions = {}): Effect.Effect<UsageMoni
           if (isLimit(error)) {
             yield* Metric.increment(Metric.tagged(metrics.limitHits, "error", error._tag))
             // Published (and logged, when logging) like every other warning.
-            yield* publish(new LimitHit({ errorTag: error._tag, path }))
+            yield* publish(new LimitHit({ errorTag: error._tag, path: typeof path === "string" ? path : Input.show(path) }))
           }
-        }),
+        }), "UsageMonitor.recordError"),
       recordRetry: (_path, error) =>
-        Metric.increment(
+        Input.orWarn(() => Metric.increment(
           Metric.tagged(metrics.retries, "error", Input.isRecord(error) && typeof error._tag === "string" ? error._tag : "unknown")
-        ),
+        ), "UsageMonitor.recordRetry"),
       recordSpend: (engine, credits) =>
         typeof credits === "number" && Number.isFinite(credits) && credits > 0
           ? Metric.incrementBy(Metric.tagged(metrics.creditsSpent, "engine", typeof engine === "string" ? engine : "unknown"), credits)
@@ -353,7 +353,7 @@ export const make = (options: UsageMonitorOptions = {}): Effect.Effect<UsageMoni
       subscribe: PubSub.subscribe(hub),
       warnings: Ref.get(raised)
     }
-  })
+  }), (cause) => new UsageMonitorConfigError({ message: `options could not be read (${Input.show(cause)})` }))
 
 /**
  * The monitor with warnings logged.

@@ -59,3 +59,13 @@ export const guard = <A, E, R, E2>(
   onThrow: (cause: unknown) => E2
 ): Effect.Effect<A, E | E2, R> =>
   Effect.catchAllDefect(Effect.suspend(build), (defect) => Effect.fail(onThrow(defect)))
+
+/**
+ * For entry points with no error channel (feeding observations): input that
+ * cannot even be read is dropped with a warning log line instead of dying.
+ */
+export const orWarn = (build: () => Effect.Effect<void>, what: string): Effect.Effect<void> =>
+  Effect.catchAllDefect(
+    Effect.suspend(build),
+    (defect) => Effect.logWarning(`${what} ignored a value it could not read (${show(defect)})`)
+  )

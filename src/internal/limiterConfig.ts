@@ -101,6 +101,20 @@ export const optionsOf = (
       issues: [new FieldIssue({ field: "options", message })]
     }))
 
+/** Builds a limiter from options any JS value may stand for: whatever reading them throws fails typed. */
+export const guardOptions = <A, E, R>(
+  limiter: LimiterKind,
+  build: () => Effect.Effect<A, E, R>
+): Effect.Effect<A, E | LimiterConfigError, R> =>
+  Input.guard(build, (cause) => {
+    const message = `could not be read (${Input.show(cause)})`
+    return new LimiterConfigError({
+      message: `Invalid ${limiter} limiter options: ${message}`,
+      limiter,
+      issues: [new FieldIssue({ field: "options", message })]
+    })
+  })
+
 /**
  * Waits for a waiter's turn, failing with `AdmissionTimeout` after `maxWait`
  * when one is set. `what` names what was waited for in the message.
