@@ -169,7 +169,7 @@ const countriesModels: ReadonlySet<string> = new Set<CountriesModel>([
  *
  * @example
  * ```ts
- * import { CloroClient } from "cloro-effect"
+ * import { Cloro, CloroClient } from "cloro-effect"
  * import { NodeHttpClient } from "@effect/platform-node"
  * import { Effect, Layer } from "effect"
  *
@@ -179,9 +179,8 @@ const countriesModels: ReadonlySet<string> = new Set<CountriesModel>([
  *   yield* Effect.log(answer.result.text, answer.usage.credits.remaining)
  * })
  *
- * program.pipe(
- *   Effect.provide(CloroClient.layerConfig.pipe(Layer.provide(NodeHttpClient.layerUndici)))
- * )
+ * // The client and every service it uses (limits, retries, ledger, monitor):
+ * program.pipe(Effect.provide(Cloro.layerConfig().pipe(Layer.provide(NodeHttpClient.layerUndici))))
  * ```
  *
  * @since 0.1.0
