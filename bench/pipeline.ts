@@ -74,7 +74,7 @@ const measure = <E>(name: string, layer: Layer.Layer<CloroClient.CloroClient, E>
   })
 
 const bare = CloroClient.layer.pipe(
-  Layer.provide(CloroConfig.layer({ apiKey: KEY })),
+  Layer.provide(Layer.merge(CloroConfig.layer({ apiKey: KEY }), Cloro.layerBare)),
   Layer.provide(Layer.succeed(HttpClient.HttpClient, fixedAnswer))
 )
 

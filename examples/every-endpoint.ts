@@ -9,6 +9,7 @@
 import { NodeHttpClient, NodeRuntime } from "@effect/platform-node"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Cloro from "../src/Cloro.js"
 import * as CloroClient from "../src/CloroClient.js"
 
 const program = Effect.gen(function*() {
@@ -60,6 +61,7 @@ const program = Effect.gen(function*() {
   yield* Effect.log(`${credits.result.remaining} credits; ${countries.result.length} countries; ${states.result.length} states`)
 })
 
-const ClientLive = CloroClient.layerConfig.pipe(Layer.provide(NodeHttpClient.layerUndici))
+// Each call sent once, no limits: every pipeline service opted out of explicitly.
+const ClientLive = CloroClient.layerConfig.pipe(Layer.provide(Layer.merge(NodeHttpClient.layerUndici, Cloro.layerBare)))
 
 NodeRuntime.runMain(program.pipe(Effect.provide(ClientLive)))

@@ -7,11 +7,13 @@
  */
 import type * as HttpClient from "@effect/platform/HttpClient"
 import type * as ConfigError from "effect/ConfigError"
+import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as CloroClient from "./CloroClient.js"
 import * as CloroConfig from "./CloroConfig.js"
 import * as ConcurrencyLimiter from "./ConcurrencyLimiter.js"
 import * as Credits from "./Credits.js"
+import * as Input from "./internal/input.js"
 import * as RateLimiter from "./RateLimiter.js"
 import * as RetryPolicy from "./RetryPolicy.js"
 import * as UsageMonitor from "./UsageMonitor.js"
@@ -73,15 +75,47 @@ export const layerServices = (options: CloroOptions = {}): Layer.Layer<
   | RetryPolicy.RetryPolicy,
   SetupError
 > =>
-  Layer.mergeAll(
-    options.concurrency === "unlimited"
-      ? ConcurrencyLimiter.layerUnlimited
-      : ConcurrencyLimiter.layer(options.concurrency ?? {}),
-    options.rateLimit === "unlimited" ? RateLimiter.layerUnlimited : RateLimiter.layer(options.rateLimit ?? {}),
-    options.retry === "none" ? RetryPolicy.layerNone : RetryPolicy.layer(options.retry ?? {}),
-    Credits.layer(options.credits ?? {}),
-    options.monitor === "silent" ? UsageMonitor.layerSilent() : UsageMonitor.layer(options.monitor ?? {})
-  )
+  // Options from plain JS (`null`, a number, a throwing getter) fail the layer, typed, instead of throwing here.
+  Layer.unwrapEffect(Input.guard(
+    () =>
+      !Input.isRecord(options)
+        ? Effect.fail(
+          new CloroConfig.CloroConfigError({ setting: "options", message: `must be an object, got ${Input.show(options)}` })
+        )
+        : Effect.succeed(Layer.mergeAll(
+          options.concurrency === "unlimited"
+            ? ConcurrencyLimiter.layerUnlimited
+            : ConcurrencyLimiter.layer(options.concurrency ?? {}),
+          options.rateLimit === "unlimited" ? RateLimiter.layerUnlimited : RateLimiter.layer(options.rateLimit ?? {}),
+          options.retry === "none" ? RetryPolicy.layerNone : RetryPolicy.layer(options.retry ?? {}),
+          Credits.layer(options.credits ?? {}),
+          options.monitor === "silent" ? UsageMonitor.layerSilent() : UsageMonitor.layer(options.monitor ?? {})
+        )),
+    (cause) => new CloroConfig.CloroConfigError({ setting: "options", message: `could not be read: ${Input.show(cause)}` })
+  ))
+
+/**
+ * Every pipeline service, opted out of explicitly: no concurrency or rate
+ * limit, no resend (`RetryPolicy.layerNone`), a ledger without budget, a
+ * monitor without log lines. For a client that must send each call exactly
+ * once (tests, tools, traffic limited elsewhere):
+ * `CloroClient.layerWith(connection).pipe(Layer.provide(Cloro.layerBare))`.
+ *
+ * @since 0.2.0
+ */
+export const layerBare: Layer.Layer<
+  | ConcurrencyLimiter.ConcurrencyLimiter
+  | RateLimiter.RateLimiter
+  | Credits.Credits
+  | UsageMonitor.UsageMonitor
+  | RetryPolicy.RetryPolicy
+> = Layer.mergeAll(
+  ConcurrencyLimiter.layerUnlimited,
+  RateLimiter.layerUnlimited,
+  RetryPolicy.layerNone,
+  Layer.orDie(Credits.layer()),
+  Layer.orDie(UsageMonitor.layerSilent())
+)
 
 /**
  * The client and every service it uses, from explicit connection options.

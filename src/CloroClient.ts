@@ -3,10 +3,15 @@
  * before they are sent, answers decoded, failures in the `CloroError` union,
  * and the usage headers of every answer returned alongside its result.
  *
- * Calls go through whichever of `ConcurrencyLimiter`, `RateLimiter`,
- * `Credits`, `UsageMonitor` and `RetryPolicy` are in the client's context when
- * it is built (`Cloro.layer` provides them all); without them the client sends
- * each call once, with no limits.
+ * Calls go through the `ConcurrencyLimiter`, `RateLimiter`, `Credits`,
+ * `UsageMonitor` and `RetryPolicy` services, and the client's layer requires
+ * each of them: `Cloro.layer` provides them all, and doing without one is an
+ * explicit choice (`ConcurrencyLimiter.layerUnlimited`,
+ * `RateLimiter.layerUnlimited`, `RetryPolicy.layerNone`, ...), never an
+ * accident of a forgotten layer.
+ *
+ * Every method takes any JS value: input outside its declared type fails as
+ * a typed `InvalidRequest`, never a throw or a defect.
  *
  * @since 0.1.0
  */
@@ -22,6 +27,7 @@ import * as FiberRef from "effect/FiberRef"
 import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import { type CloroError, FieldIssue, InvalidRequest } from "./CloroError.js"
 import { CloroConfig, type CloroConfigOptions } from "./CloroConfig.js"
@@ -30,8 +36,10 @@ import * as ConcurrencyLimiter from "./ConcurrencyLimiter.js"
 import * as Credits from "./Credits.js"
 import * as Engine from "./Engine.js"
 import * as GoogleGoto from "./engines/GoogleGoto.js"
+import * as DurationHelper from "./internal/duration.js"
 import * as FieldIssues from "./internal/fieldIssues.js"
 import * as Http from "./internal/http.js"
+import * as Input from "./internal/input.js"
 import * as Pipeline from "./internal/pipeline.js"
 import * as RequestBody from "./internal/requestBody.js"
 import * as Telemetry from "./internal/telemetry.js"
@@ -70,7 +78,7 @@ export interface CallOptions {
   readonly tag?: string | undefined
   /** Overrides the configured timeout for this call. */
   readonly timeout?: Duration.DurationInput | undefined
-  /** Overrides the retry policy for this call. */
+  /** Overrides the retry policy for this call (`RetryPolicy.none`: sent exactly once). */
   readonly retry?: RetryPolicy.RetryPolicyShape | undefined
   /**
    * Request fields this library does not know yet, sent as they are beside
@@ -79,6 +87,19 @@ export interface CallOptions {
    */
   readonly unknownFields?: Readonly<Record<string, unknown>> | undefined
 }
+
+/**
+ * The services every client call goes through, besides its config and an
+ * `HttpClient`: the requirements of `CloroClient.layer`.
+ *
+ * @since 0.2.0
+ */
+export type PipelineServices =
+  | ConcurrencyLimiter.ConcurrencyLimiter
+  | RateLimiter.RateLimiter
+  | Credits.Credits
+  | UsageMonitor.UsageMonitor
+  | RetryPolicy.RetryPolicy
 
 /**
  * A sync monitor call for one engine.
@@ -124,6 +145,7 @@ export interface CloroClientShape {
     /**
      * Feeds a task state seen outside `get` (a webhook delivery) to the
      * client's ledger; a finished task is settled once however it is seen.
+     * A value that is not a task state is ignored with a warning log line.
      */
     readonly settle: (state: Task.TaskState, tag?: string | undefined) => Effect.Effect<void>
   }
@@ -164,7 +186,7 @@ const countriesModels: ReadonlySet<string> = new Set<CountriesModel>([
  *
  * @example
  * ```ts
- * import { CloroClient } from "cloro-effect"
+ * import { Cloro, CloroClient } from "cloro-effect"
  * import { NodeHttpClient } from "@effect/platform-node"
  * import { Effect, Layer } from "effect"
  *
@@ -174,9 +196,8 @@ const countriesModels: ReadonlySet<string> = new Set<CountriesModel>([
  *   yield* Effect.log(answer.result.text, answer.usage.credits.remaining)
  * })
  *
- * program.pipe(
- *   Effect.provide(CloroClient.layerConfig.pipe(Layer.provide(NodeHttpClient.layerUndici)))
- * )
+ * // The client and every service it uses (limits, retries, ledger, monitor):
+ * program.pipe(Effect.provide(Cloro.layerConfig().pipe(Layer.provide(NodeHttpClient.layerUndici))))
  * ```
  *
  * @since 0.1.0
@@ -217,15 +238,48 @@ const invalid = (field: string, message: string) =>
 const fromEither = <A>(either: Either.Either<A, InvalidRequest>): Effect.Effect<A, InvalidRequest> =>
   Either.match(either, { onLeft: Effect.fail, onRight: Effect.succeed })
 
-/** A per-call timeout, refused as `InvalidRequest` (not thrown) when it is not a positive, finite duration. */
-const timeoutOption = (input: Duration.DurationInput): Effect.Effect<Duration.Duration, InvalidRequest> =>
-  Option.match(Duration.decodeUnknown(input), {
-    onNone: () => Effect.fail(invalid("timeout", "must be a duration, e.g. \"30 seconds\"")),
-    onSome: (timeout) =>
-      Duration.isFinite(timeout) && Duration.greaterThan(timeout, Duration.zero)
-        ? Effect.succeed(timeout)
-        : Effect.fail(invalid("timeout", "must be a positive, finite duration"))
+/**
+ * Runs a public method on arbitrary input: whatever building or running it
+ * throws (a getter or a proxy in the input, a value no validator foresaw)
+ * becomes an `InvalidRequest`, so a caller always gets an `Effect` and a
+ * typed failure.
+ */
+const guarded = <A, E>(name: string, build: () => Effect.Effect<A, E>): Effect.Effect<A, E | InvalidRequest> =>
+  Input.guard(build, (cause) =>
+    invalid(name, `could not be handled (${cause instanceof Error ? cause.message : Input.show(cause)})`))
+
+const isPolicy = (value: unknown): value is RetryPolicy.RetryPolicyShape =>
+  Input.isRecord(value) && Input.isRecord(value.options) && Schedule.isSchedule(value.delays) &&
+  typeof value.spend === "function" && Effect.isEffect(value.onSuccess)
+
+/** The per-call options, checked: anything outside `CallOptions` is an `InvalidRequest`. */
+interface CheckedOptions {
+  readonly tag: string | undefined
+  readonly timeout: Duration.Duration | undefined
+  readonly retry: RetryPolicy.RetryPolicyShape | undefined
+  readonly unknownFields: Readonly<Record<string, unknown>> | undefined
+}
+
+const checkOptions = (options: unknown): Effect.Effect<CheckedOptions, InvalidRequest> => {
+  if (options === undefined) {
+    return Effect.succeed({ tag: undefined, timeout: undefined, retry: undefined, unknownFields: undefined })
+  }
+  if (!Input.isRecord(options)) return Effect.fail(invalid("options", `must be an object, got ${Input.show(options)}`))
+  const { retry, tag, timeout, unknownFields } = options
+  if (tag !== undefined && typeof tag !== "string") {
+    return Effect.fail(invalid("tag", `must be a string, got ${Input.show(tag)}`))
+  }
+  if (retry !== undefined && !isPolicy(retry)) {
+    return Effect.fail(invalid("retry", "must be a RetryPolicy (e.g. RetryPolicy.none)"))
+  }
+  if (unknownFields !== undefined && !Input.isRecord(unknownFields)) {
+    return Effect.fail(invalid("unknownFields", `must be an object of field names to JSON values, got ${Input.show(unknownFields)}`))
+  }
+  return Either.match(DurationHelper.decodeOptional("timeout", timeout, { zero: false, infinite: false }), {
+    onLeft: (issue) => Effect.fail(invalid(issue.field, issue.message)),
+    onRight: (checked) => Effect.succeed({ tag, timeout: checked, retry, unknownFields })
   })
+}
 
 const validateGoto = (input: unknown): Either.Either<GoogleGoto.Request, InvalidRequest> =>
   Either.mapLeft(
@@ -252,66 +306,83 @@ const gotoWithUnknownFields = (valid: GoogleGoto.Request, unknownFields: CallOpt
   )
 
 /**
- * Builds a client from the config, an `HttpClient`, and whichever pipeline
- * services are in context.
+ * Builds a client from the config, an `HttpClient`, and the pipeline
+ * services, all of them required.
  *
  * @since 0.1.0
  */
-export const make: Effect.Effect<CloroClientShape, never, CloroConfig | HttpClient.HttpClient> = Effect.gen(
+export const make: Effect.Effect<
+  CloroClientShape,
+  never,
+  CloroConfig | HttpClient.HttpClient | PipelineServices
+> = Effect.gen(
   function*() {
     const config = yield* CloroConfig
     const httpClient = yield* HttpClient.HttpClient
-    const concurrency = yield* Effect.serviceOption(ConcurrencyLimiter.ConcurrencyLimiter)
-    const rate = yield* Effect.serviceOption(RateLimiter.RateLimiter)
-    const credits = yield* Effect.serviceOption(Credits.Credits)
-    const monitor = yield* Effect.serviceOption(UsageMonitor.UsageMonitor)
-    const defaultRetry = Option.getOrElse(yield* Effect.serviceOption(RetryPolicy.RetryPolicy), () => RetryPolicy.none)
+    const concurrency = yield* ConcurrencyLimiter.ConcurrencyLimiter
+    const rate = yield* RateLimiter.RateLimiter
+    const credits = yield* Credits.Credits
+    const monitor = yield* UsageMonitor.UsageMonitor
+    const defaultRetry = yield* RetryPolicy.RetryPolicy
 
-    const slots: Option.Option<Pipeline.SlotGate> = Option.map(concurrency, (limiter) => ({
-      withPermit: limiter.withPermit,
-      learn: limiter.learn,
-      size: Effect.map(limiter.stats, (stats) => stats.size)
-    }))
+    const slots: Pipeline.SlotGate = {
+      withPermit: concurrency.withPermit,
+      learn: concurrency.learn,
+      size: Effect.map(concurrency.stats, (stats) => stats.size)
+    }
     const send = <A>(call: Http.Call<A>) => Http.send(httpClient, config, call)
 
     const execute = <A>(
       call: Http.Call<A>,
-      options: CallOptions | undefined,
+      options: CheckedOptions,
       billing: Pipeline.Billing
     ): Effect.Effect<CloroResponse<A>, CloroError> =>
       Effect.gen(function*() {
         const override = yield* FiberRef.get(currentRetryOverride)
-        const retry = options?.retry ?? Option.getOrElse(override, () => defaultRetry)
-        const timed: Http.Call<A> = options?.timeout === undefined
-          ? call
-          : { ...call, timeout: yield* timeoutOption(options.timeout) }
-        const answer = yield* Pipeline.run(
-          { slots, rate, credits, monitor, retry },
-          send,
-          timed,
-          billing
-        )
+        const retry = options.retry ?? Option.getOrElse(Option.filter(override, isPolicy), () => defaultRetry)
+        const timed: Http.Call<A> = options.timeout === undefined ? call : { ...call, timeout: options.timeout }
+        const answer = yield* Pipeline.run({ slots, rate, credits, monitor, retry }, send, timed, billing)
         return { result: answer.body, usage: answer.usage, raw: answer.raw }
       }).pipe(
-        Telemetry.span(call, options?.tag)
+        Telemetry.span(call, options.tag)
       )
 
-    const free = { estimate: 0, tag: undefined, engine: undefined }
+    const free = { estimate: 0, maxCost: 0, tag: undefined, engine: undefined }
+
+    /** A public method: options checked, any input turned into a typed failure. */
+    const method = <A>(
+      name: string,
+      options: unknown,
+      body: (options: CheckedOptions) => Effect.Effect<A, CloroError>
+    ): Effect.Effect<A, CloroError> => guarded(name, () => Effect.flatMap(checkOptions(options), body))
 
     const monitorCall = <N extends Engine.EngineName>(name: N): MonitorMethod<N> => {
       const spec = Engine.engines[name]
       const decode = Http.decodeWith(Schema.Struct({ result: spec.result }))
       return (request, options) =>
-        Effect.gen(function*() {
-          const valid = yield* fromEither(Engine.validate(name, request))
-          const body = yield* fromEither(Engine.withUnknownFields(name, valid, options?.unknownFields))
-          const response = yield* execute(
-            { method: "POST", path: spec.path, kind: "monitor", body, decode, timeout: config.monitorTimeout },
-            options,
-            { estimate: Pricing.estimate(name, valid, { mode: "sync" }), tag: options?.tag, engine: name }
-          )
-          return { result: response.result.result, usage: response.usage, raw: response.raw }
-        })
+        method(`monitor.${name}`, options, (checked) =>
+          Effect.flatMap(fromEither(Engine.validate(name, request)), (valid) =>
+            Effect.flatMap(fromEither(Engine.withUnknownFields(name, valid, checked.unknownFields)), (body) =>
+            Effect.map(
+              execute(
+                {
+                  method: "POST",
+                  path: spec.path,
+                  kind: "monitor",
+                  body,
+                  decode,
+                  timeout: config.monitorTimeout
+                },
+                checked,
+                {
+                  estimate: Pricing.estimate(name, valid, { mode: "sync" }),
+                  maxCost: Pricing.maxCharge(name, valid, { mode: "sync" }),
+                  tag: checked.tag,
+                  engine: name
+                }
+              ),
+              (response) => ({ result: response.result.result, usage: response.usage, raw: response.raw })
+            ))))
     }
 
     const referenceCall = <A, I>(
@@ -328,27 +399,33 @@ export const make: Effect.Effect<CloroClientShape, never, CloroConfig | HttpClie
       ...extra
     })
 
+    const isTaskState = Schema.is(Task.TaskState)
+
     /** Settles a finished task's charge in the ledger (once per task id). */
     /** The task's own hold keeps the tag it was submitted with; `tag` counts tasks followed without one. */
-    const settleFinished = (state: Task.TaskState, tag?: string) =>
-      Option.match(credits, {
-        onNone: () => Effect.void,
-        onSome: (ledger) =>
-          Task.isFinished(state)
-            // cloro documents creditsCharged as set once a task finishes; should it be missing,
-            // a failure is free and a completion is counted at its estimate rather than never.
-            ? ledger.settleTask(
-              state.task.id,
-              state.credits.creditsCharged ?? (state.status === "FAILED" ? 0 : state.credits.creditsToCharge),
-              tag
-            )
-            : Effect.void
-      })
+    const settleFinished = (state: Task.TaskState, tag?: string): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        if (!isTaskState(state) || (tag !== undefined && typeof tag !== "string")) {
+          return Effect.logWarning("CloroClient.tasks.settle ignored a value that is not a task state and an optional tag")
+        }
+        return Task.isFinished(state)
+          // cloro documents creditsCharged as set once a task finishes; should it be missing,
+          // a failure is free and a completion is counted at its estimate rather than never.
+          ? credits.settleTask(
+            state.task.id,
+            state.credits.creditsCharged ?? (state.status === "FAILED" ? 0 : state.credits.creditsToCharge),
+            tag
+          )
+          : Effect.void
+      }).pipe(Effect.catchAllDefect((defect) =>
+        Effect.logWarning(`CloroClient.tasks.settle ignored a value it could not read (${Input.show(defect)})`)
+      ))
 
     /**
-     * Reserves each task's estimate before sending (so a budget refuses the
-     * submission before any HTTP call), then moves the reservations of accepted
-     * tasks onto their task ids until they finish, and releases the rest.
+     * Reserves the most each task can cost before sending (so a budget
+     * refuses the submission before any HTTP call), then moves the
+     * reservations of accepted tasks onto their task ids until they finish,
+     * and releases the rest.
      */
     const withTaskReservations = <A>(
       tasks: ReadonlyArray<Task.SubmitTask>,
@@ -356,117 +433,117 @@ export const make: Effect.Effect<CloroClientShape, never, CloroConfig | HttpClie
       send: Effect.Effect<A, CloroError>,
       acceptedIds: (result: A) => ReadonlyArray<string | undefined>
     ): Effect.Effect<A, CloroError> =>
-      Option.match(credits, {
-        onNone: () => send,
-        onSome: (ledger) =>
-          // Released on any failure or interruption; moved onto task ids (or released) on success.
-          Effect.acquireUseRelease(
-            ledger.reserveAll(tasks.map(Pricing.estimateTask), tag),
-            () => send,
-            (reservations, exit) => {
-              const ids = Exit.isSuccess(exit) ? acceptedIds(exit.value) : []
-              return Effect.forEach(reservations, (reservation, index) => {
-                const id = ids[index]
-                return id === undefined ? ledger.release(reservation) : ledger.holdForTask(reservation, id)
-              }, { discard: true })
-            }
-          )
-      })
+      // Released on any failure or interruption; moved onto task ids (or released) on success.
+      Effect.acquireUseRelease(
+        credits.reserveAll(tasks.map(Pricing.maxChargeTask), tag),
+        () => send,
+        (reservations, exit) => {
+          const ids = Exit.isSuccess(exit) ? acceptedIds(exit.value) : []
+          return Effect.forEach(reservations, (reservation, index) => {
+            const id = ids[index]
+            return id === undefined ? reservation.release : reservation.holdForTask(id)
+          }, { discard: true })
+        }
+      )
 
     const submit = (task: Task.SubmitTask, options?: CallOptions) =>
-      Effect.flatMap(fromEither(Task.validateSubmit(task)), (valid) =>
-        withTaskReservations(
-          [valid],
-          options?.tag,
-          execute(
-            {
-              ...referenceCall("POST", "/v1/async/task", Task.SubmitResponse, { body: Task.toWire(valid) }),
-              idempotent: valid.idempotencyKey !== undefined
-            },
-            options,
-            free
-          ),
-          (response) => [response.result.task.id]
-        ))
+      method("tasks.submit", options, (checked) =>
+        Effect.flatMap(fromEither(Task.validateSubmit(task)), (valid) =>
+          withTaskReservations(
+            [valid],
+            checked.tag,
+            execute(
+              {
+                ...referenceCall("POST", "/v1/async/task", Task.SubmitResponse, { body: Task.toWire(valid) }),
+                idempotent: valid.idempotencyKey !== undefined
+              },
+              checked,
+              free
+            ),
+            (response) => [response.result.task.id]
+          )))
 
     /** Refuses invalid tasks per item, as cloro does, and sends the rest (nothing when none is valid). */
     const submitBatch = (tasks: ReadonlyArray<Task.SubmitTask>, options?: CallOptions) =>
-      Effect.gen(function*() {
-        const timestamp = new Date(yield* Clock.currentTimeMillis).toISOString()
-        const plan = yield* fromEither(Task.planBatch(tasks, timestamp))
-        const valid = plan.send.map((item) => item.task)
-        if (valid.length === 0) return { result: Task.mergeBatch(plan, undefined), usage: UsageModule.empty }
-        const response = yield* withTaskReservations(
-          valid,
-          options?.tag,
-          execute(
-            {
-              ...referenceCall("POST", "/v1/async/task/batch", Task.BatchResponse, { body: valid.map(Task.toWire) }),
-              idempotent: valid.every((task) => task.idempotencyKey !== undefined)
-            },
-            options,
-            free
-          ),
-          (response) => {
-            const ids: Array<string | undefined> = valid.map(() => undefined)
-            for (const item of response.result.results) {
-              if (item.success) ids[item.index] = item.task.id
+      method("tasks.submitBatch", options, (checked) =>
+        Effect.gen(function*() {
+          const timestamp = new Date(yield* Clock.currentTimeMillis).toISOString()
+          const plan = yield* fromEither(Task.planBatch(tasks, timestamp))
+          const valid = plan.send.map((item) => item.task)
+          if (valid.length === 0) return { result: Task.mergeBatch(plan, undefined), usage: UsageModule.empty }
+          const response = yield* withTaskReservations(
+            valid,
+            checked.tag,
+            execute(
+              {
+                ...referenceCall("POST", "/v1/async/task/batch", Task.BatchResponse, { body: valid.map(Task.toWire) }),
+                idempotent: valid.every((task) => task.idempotencyKey !== undefined)
+              },
+              checked,
+              free
+            ),
+            (response) => {
+              const ids: Array<string | undefined> = valid.map(() => undefined)
+              for (const item of response.result.results) {
+                if (item.success) ids[item.index] = item.task.id
+              }
+              return ids
             }
-            return ids
-          }
-        )
-        return { ...response, result: Task.mergeBatch(plan, response.result) }
-      })
-
+          )
+          return { ...response, result: Task.mergeBatch(plan, response.result) }
+        }))
     const get = (taskId: string, options?: CallOptions) =>
-      Effect.gen(function*() {
-        const id = taskId.trim()
-        if (id.length === 0 || id.length > 200 || !/^[A-Za-z0-9_-]+$/.test(id)) {
-          return yield* invalid("taskId", "must be a non-empty id of letters, digits, '-' or '_'")
-        }
-        const response = yield* execute(
-          {
-            ...referenceCall("GET", `/v1/async/task/${encodeURIComponent(id)}`, Schema.Unknown),
-            route: "/v1/async/task/{taskId}",
-            decode: Task.decodeTaskStatus
-          },
-          options,
-          free
-        )
-        yield* settleFinished(response.result, options?.tag)
-        return response
-      })
+      method("tasks.get", options, (checked) =>
+        Effect.gen(function*() {
+          const id = typeof taskId === "string" ? taskId.trim() : ""
+          if (id.length === 0 || id.length > 200 || !/^[A-Za-z0-9_-]+$/.test(id)) {
+            return yield* invalid(
+              "taskId",
+              `must be a non-empty id of letters, digits, '-' or '_', got ${Input.show(taskId)}`
+            )
+          }
+          const response = yield* execute(
+            {
+              ...referenceCall("GET", `/v1/async/task/${encodeURIComponent(id)}`, Schema.Unknown),
+              route: "/v1/async/task/{taskId}",
+              decode: Task.decodeTaskStatus
+            },
+            checked,
+            free
+          )
+          yield* settleFinished(response.result, checked.tag)
+          return response
+        }))
 
     const countries = (model?: CountriesModel, options?: CallOptions) =>
-      model !== undefined && !countriesModels.has(model)
-        ? Effect.fail(invalid("model", `must be one of ${[...countriesModels].join(", ")}`))
-        : execute(
-          referenceCall("GET", "/v1/countries", Task.Countries, model === undefined ? {} : { urlParams: { model } }),
-          options,
-          free
-        )
+      method("account.countries", options, (checked) =>
+        model !== undefined && !(typeof model === "string" && countriesModels.has(model))
+          ? Effect.fail(invalid("model", `must be one of ${[...countriesModels].join(", ")}, got ${Input.show(model)}`))
+          : execute(
+            referenceCall("GET", "/v1/countries", Task.Countries, model === undefined ? {} : { urlParams: { model } }),
+            checked,
+            free
+          ))
 
     const states = (country: string = "US", options?: CallOptions) =>
-      /^[A-Z]{2}$/.test(country)
-        ? execute(referenceCall("GET", "/v1/states", Task.States, { urlParams: { country } }), options, free)
-        : Effect.fail(invalid("country", "must be two uppercase letters (ISO 3166-1 alpha-2)"))
+      method("account.states", options, (checked) =>
+        typeof country === "string" && /^[A-Z]{2}$/.test(country)
+          ? execute(referenceCall("GET", "/v1/states", Task.States, { urlParams: { country } }), checked, free)
+          : Effect.fail(invalid("country", `must be two uppercase letters (ISO 3166-1 alpha-2), got ${Input.show(country)}`)))
 
     const accountCredits = (options?: CallOptions) =>
-      execute(referenceCall("GET", "/v1/credits", Task.CreditsBalance), options, free).pipe(
-        Effect.tap((response) =>
-          Option.match(credits, {
-            onNone: () => Effect.void,
-            onSome: (ledger) => ledger.observeBalance(response.result.remaining)
-          })
-        )
-      )
+      method("account.credits", options, (checked) =>
+        execute(referenceCall("GET", "/v1/credits", Task.CreditsBalance), checked, free).pipe(
+          Effect.tap((response) => credits.observeBalance(response.result.remaining))
+        ))
 
     const googleGoto = (request: GoogleGoto.Request, options?: CallOptions) =>
-      Effect.gen(function*() {
-        const valid = yield* fromEither(validateGoto(request))
-        const body = yield* fromEither(gotoWithUnknownFields(valid, options?.unknownFields))
-        return yield* execute(referenceCall("POST", GoogleGoto.path, GoogleGoto.Response, { body }), options, free)
-      })
+      method("monitor.googleGoto", options, (checked) =>
+        Effect.gen(function*() {
+          const valid = yield* fromEither(validateGoto(request))
+          const body = yield* fromEither(gotoWithUnknownFields(valid, checked.unknownFields))
+          return yield* execute(referenceCall("POST", GoogleGoto.path, GoogleGoto.Response, { body }), checked, free)
+        }))
 
     return {
       monitor: {
@@ -484,9 +561,12 @@ export const make: Effect.Effect<CloroClientShape, never, CloroConfig | HttpClie
         submit,
         submitBatch,
         get,
-        status: (options) => execute(referenceCall("GET", "/v1/async/status", Task.AsyncStatus), options, free),
+        status: (options) =>
+          method("tasks.status", options, (checked) =>
+            execute(referenceCall("GET", "/v1/async/status", Task.AsyncStatus), checked, free)),
         clearQueue: (options) =>
-          execute(referenceCall("DELETE", "/v1/async/queue", Task.ClearQueueResponse), options, free),
+          method("tasks.clearQueue", options, (checked) =>
+            execute(referenceCall("DELETE", "/v1/async/queue", Task.ClearQueueResponse), checked, free)),
         settle: settleFinished
       },
       account: { credits: accountCredits, countries, states }
@@ -495,35 +575,35 @@ export const make: Effect.Effect<CloroClientShape, never, CloroConfig | HttpClie
 )
 
 /**
- * The client, given a `CloroConfig` and an `HttpClient`.
+ * The client, given a `CloroConfig`, an `HttpClient` and every pipeline
+ * service (`PipelineServices`); `Cloro.layer` wires them all.
  *
  * @since 0.1.0
  */
-export const layer: Layer.Layer<CloroClient, never, CloroConfig | HttpClient.HttpClient> = Layer.effect(
-  CloroClient,
-  make
-)
+export const layer: Layer.Layer<CloroClient, never, CloroConfig | HttpClient.HttpClient | PipelineServices> = Layer
+  .effect(CloroClient, make)
 
 /**
- * The client with its config from options; needs an `HttpClient`.
+ * The client with its config from options; needs an `HttpClient` and every
+ * pipeline service.
  *
  * @since 0.1.0
  */
 export const layerWith = (
   options: CloroConfigOptions
-): Layer.Layer<CloroClient, CloroConfigModule.CloroConfigError, HttpClient.HttpClient> =>
+): Layer.Layer<CloroClient, CloroConfigModule.CloroConfigError, HttpClient.HttpClient | PipelineServices> =>
   layer.pipe(Layer.provide(CloroConfigModule.layer(options)))
 
 /**
  * The client with its config from the environment (`CLORO_API_KEY`,
- * `CLORO_BASE_URL`, ...); needs an `HttpClient`.
+ * `CLORO_BASE_URL`, ...); needs an `HttpClient` and every pipeline service.
  *
  * @since 0.1.0
  */
 export const layerConfig: Layer.Layer<
   CloroClient,
   CloroConfigModule.CloroConfigError | ConfigError.ConfigError,
-  HttpClient.HttpClient
+  HttpClient.HttpClient | PipelineServices
 > = layer.pipe(Layer.provide(CloroConfigModule.layerConfig()))
 
 

@@ -9,9 +9,12 @@ import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
+import * as DurationHelper from "./internal/duration.js"
+import * as Input from "./internal/input.js"
 
 /**
  * The configuration was refused: which setting and why. Never holds the key.
@@ -47,6 +50,15 @@ export const DEFAULT_MONITOR_TIMEOUT: Duration.Duration = Duration.seconds(300)
 export const DEFAULT_REFERENCE_TIMEOUT: Duration.Duration = Duration.seconds(60)
 
 /**
+ * The longest response body the client reads by default: 32 MiB, far above
+ * the largest cloro answer (a Google search with every page and its HTML),
+ * far below what a never-ending body would take of a process.
+ *
+ * @since 0.2.0
+ */
+export const DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024
+
+/**
  * The configuration every part of the client reads.
  *
  * @since 0.1.0
@@ -60,6 +72,8 @@ export interface CloroConfigShape {
   /** Timeout of every other call. */
   readonly referenceTimeout: Duration.Duration
   readonly userAgent: string
+  /** The longest response body read, in bytes; a longer one fails the call with `ResponseDecodeError`. */
+  readonly maxResponseBytes: number
 }
 
 /**
@@ -73,6 +87,8 @@ export interface CloroConfigOptions {
   readonly monitorTimeout?: Duration.DurationInput | undefined
   readonly referenceTimeout?: Duration.DurationInput | undefined
   readonly userAgent?: string | undefined
+  /** The longest response body read, in bytes (default 32 MiB). */
+  readonly maxResponseBytes?: number | undefined
 }
 
 /**
@@ -103,7 +119,7 @@ const checkBaseUrl = (raw: string): Effect.Effect<string, CloroConfigError> => {
   try {
     url = new URL(raw)
   } catch {
-    return refuse(`not an absolute URL: ${JSON.stringify(raw)}`)
+    return refuse(`not an absolute URL: ${Input.show(raw)}`)
   }
   // The key travels in a header: plain HTTP is allowed only where it cannot leave the machine.
   if (url.protocol !== "https:" && !(url.protocol === "http:" && isLoopback(url.hostname))) {
@@ -116,51 +132,73 @@ const checkBaseUrl = (raw: string): Effect.Effect<string, CloroConfigError> => {
 
 const checkTimeout = (
   setting: string,
-  input: Duration.DurationInput | undefined,
+  input: unknown,
   fallback: Duration.Duration
-): Effect.Effect<Duration.Duration, CloroConfigError> => {
-  if (input === undefined) return Effect.succeed(fallback)
-  const decoded = Duration.decodeUnknown(input)
-  return Option.match(decoded, {
-    onNone: () => Effect.fail(new CloroConfigError({ setting, message: "not a duration" })),
-    onSome: (duration) =>
-      Duration.greaterThan(duration, Duration.zero) && Duration.isFinite(duration)
-        ? Effect.succeed(duration)
-        : Effect.fail(new CloroConfigError({ setting, message: "must be a positive, finite duration" }))
+): Effect.Effect<Duration.Duration, CloroConfigError> =>
+  Either.match(DurationHelper.decodeOptional(setting, input, { zero: false, infinite: false }), {
+    onLeft: (issue) => Effect.fail(new CloroConfigError({ setting, message: issue.message })),
+    onRight: (duration) => Effect.succeed(duration ?? fallback)
   })
-}
 
 /**
- * Checks options and builds the configuration: an empty key, a malformed or
- * non-https base URL (loopback excepted) or a non-positive timeout is a
- * `CloroConfigError`.
+ * Checks options and builds the configuration: a missing or empty key, a
+ * malformed or non-https base URL (loopback excepted), a non-positive timeout
+ * or any value of the wrong type is a `CloroConfigError`, never a throw.
  *
  * @since 0.1.0
  */
 export const make = (options: CloroConfigOptions): Effect.Effect<CloroConfigShape, CloroConfigError> =>
-  Effect.gen(function*() {
-    const apiKey = Redacted.isRedacted(options.apiKey) ? options.apiKey : Redacted.make(options.apiKey)
-    if (Redacted.value(apiKey).trim().length === 0) {
-      return yield* new CloroConfigError({ setting: "apiKey", message: "is empty" })
-    }
-    if (/\s/.test(Redacted.value(apiKey))) {
-      return yield* new CloroConfigError({ setting: "apiKey", message: "contains white space" })
-    }
-    // A header value with control characters would make the HTTP client throw at send time.
-    if (options.userAgent !== undefined && !/^[\x20-\x7e]{1,200}$/.test(options.userAgent)) {
-      return yield* new CloroConfigError({ setting: "userAgent", message: "must be 1–200 printable ASCII characters" })
-    }
-    const baseUrl = yield* checkBaseUrl(options.baseUrl ?? DEFAULT_BASE_URL)
-    const monitorTimeout = yield* checkTimeout("monitorTimeout", options.monitorTimeout, DEFAULT_MONITOR_TIMEOUT)
-    const referenceTimeout = yield* checkTimeout("referenceTimeout", options.referenceTimeout, DEFAULT_REFERENCE_TIMEOUT)
-    return {
-      apiKey,
-      baseUrl,
-      monitorTimeout,
-      referenceTimeout,
-      userAgent: options.userAgent ?? "cloro-effect/0.1.0"
-    }
-  })
+  Input.guard(
+    () =>
+      Effect.gen(function*() {
+        const given = yield* Input.options(
+          options,
+          (message) => new CloroConfigError({ setting: "options", message })
+        )
+        const rawKey = given.apiKey
+        const key = Redacted.isRedacted(rawKey) ? Redacted.value(rawKey) : rawKey
+        if (typeof key !== "string") {
+          return yield* new CloroConfigError({
+            setting: "apiKey",
+            message: rawKey === undefined
+              ? "is missing (is CLORO_API_KEY set?)"
+              : `must be a string or a Redacted string, got ${typeof key}`
+          })
+        }
+        if (key.trim().length === 0) {
+          return yield* new CloroConfigError({ setting: "apiKey", message: "is empty" })
+        }
+        if (/\s/.test(key)) {
+          return yield* new CloroConfigError({ setting: "apiKey", message: "contains white space" })
+        }
+        const apiKey = Redacted.make(key)
+        const userAgent = given.userAgent
+        // A header value with control characters would make the HTTP client throw at send time.
+        if (userAgent !== undefined && !(typeof userAgent === "string" && /^[\x20-\x7e]{1,200}$/.test(userAgent))) {
+          return yield* new CloroConfigError({ setting: "userAgent", message: "must be 1–200 printable ASCII characters" })
+        }
+        const baseUrl = given.baseUrl ?? DEFAULT_BASE_URL
+        if (typeof baseUrl !== "string") {
+          return yield* new CloroConfigError({ setting: "baseUrl", message: `must be a string, got ${Input.show(baseUrl)}` })
+        }
+        const maxResponseBytes = given.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES
+        if (!(typeof maxResponseBytes === "number" && Number.isSafeInteger(maxResponseBytes) && maxResponseBytes >= 1)) {
+          return yield* new CloroConfigError({
+            setting: "maxResponseBytes",
+            message: `must be a whole number ≥ 1, got ${Input.show(maxResponseBytes)}`
+          })
+        }
+        return {
+          apiKey,
+          baseUrl: yield* checkBaseUrl(baseUrl),
+          monitorTimeout: yield* checkTimeout("monitorTimeout", given.monitorTimeout, DEFAULT_MONITOR_TIMEOUT),
+          referenceTimeout: yield* checkTimeout("referenceTimeout", given.referenceTimeout, DEFAULT_REFERENCE_TIMEOUT),
+          userAgent: userAgent ?? "cloro-effect/0.1.0",
+          maxResponseBytes
+        }
+      }),
+    (cause) => new CloroConfigError({ setting: "options", message: `could not be read: ${Input.show(cause)}` })
+  )
 
 /**
  * A layer from explicit options.

@@ -77,7 +77,8 @@ export interface ConcurrencyLimiter {
    * `details.limit`). Without a configured limit it becomes the size; with
    * one, the size is the smaller of the two, so a plan downgrade is honoured
    * and a header can never raise the size above what the caller allowed.
-   * A limit below 1 or not a number is ignored.
+   * Without a configured limit a reported one is believed up to
+   * `MAX_LEARNED_LIMIT` (500). A limit below 1 or not a number is ignored.
    */
   readonly learn: (limit: number) => Effect.Effect<void>
   /** A snapshot of the limiter's size and use. */
@@ -103,8 +104,11 @@ export declare namespace ConcurrencyLimiter {
    * @category Models
    */
   export interface Stats {
-    /** the number of slots now (`Infinity` when unlimited) */
-    readonly size: number
+    /**
+     * the number of slots now; `undefined` when unlimited (not `Infinity`,
+     * which JSON would turn into `null`)
+     */
+    readonly size: number | undefined
     /** slots held; above `size` for a while after a shrink */
     readonly inUse: number
     /** requests waiting for a slot */
@@ -135,6 +139,17 @@ export declare namespace ConcurrencyLimiter {
     readonly maxWaiting?: number | undefined
   }
 }
+
+/**
+ * The largest limit a limiter without a configured `limit` adopts from the
+ * server (`X-Concurrency-Limit`, a 429's `details.limit`): above every plan
+ * cloro sells (the largest, 255 × 1.3), far below what a mangled header could
+ * say. Configure `limit` to go higher.
+ *
+ * @since 0.2.0
+ * @category Constants
+ */
+export const MAX_LEARNED_LIMIT = 500
 
 /**
  * @since 0.1.0
@@ -234,12 +249,13 @@ const wakeAll = (wake: Wake): Effect.Effect<void> =>
 export const make = (
   options: ConcurrencyLimiter.Options = {}
 ): Effect.Effect<ConcurrencyLimiter, LimiterConfig.LimiterConfigError> =>
-  Effect.gen(function*() {
+  LimiterConfig.guardOptions("concurrency", () => Effect.gen(function*() {
+    const given = yield* LimiterConfig.optionsOf("concurrency", options)
     const checked = yield* Effect.all({
-      limit: LimiterConfig.integerAtLeast("limit", options.limit, 1),
-      initialLimit: LimiterConfig.integerAtLeast("initialLimit", options.initialLimit, 1),
-      maxWaiting: LimiterConfig.integerAtLeast("maxWaiting", options.maxWaiting, 0),
-      maxWait: LimiterConfig.duration("maxWait", options.maxWait, { zero: true, infinite: true })
+      limit: LimiterConfig.integerAtLeast("limit", given.limit, 1),
+      initialLimit: LimiterConfig.integerAtLeast("initialLimit", given.initialLimit, 1),
+      maxWaiting: LimiterConfig.integerAtLeast("maxWaiting", given.maxWaiting, 0),
+      maxWait: LimiterConfig.duration("maxWait", given.maxWait, { zero: true, infinite: true })
     }, { mode: "validate" }).pipe(Effect.mapError(LimiterConfig.collectIssues("concurrency")))
     const initial = checked.initialLimit ?? 1
     const maxWaiting = checked.maxWaiting
@@ -327,10 +343,15 @@ export const make = (
       )
 
     const learn = (limit: number): Effect.Effect<void> => {
-      const learned = LimiterConfig.sanitizeLimit(limit)
-      return learned === undefined
+      const reported = LimiterConfig.sanitizeLimit(limit)
+      return reported === undefined
         ? Effect.void
-        : setLimits((state) => ({ ceiling: state.ceiling, learned }))
+        : setLimits((state) => ({
+          ceiling: state.ceiling,
+          // A configured limit already caps the size; without one a header is
+          // believed only up to MAX_LEARNED_LIMIT.
+          learned: LimiterConfig.clampLearned(reported, { min: 1, max: MAX_LEARNED_LIMIT })
+        }))
     }
 
     const stats = Effect.map(Ref.get(ref), (state): ConcurrencyLimiter.Stats => ({
@@ -342,7 +363,7 @@ export const make = (
     }))
 
     return ConcurrencyLimiter.of({ [TypeId]: TypeId, withPermit, resize, learn, stats })
-  })
+  }))
 
 /**
  * A limiter that admits everything at once: `withPermit` runs the effect as
@@ -356,7 +377,7 @@ export const unlimited: ConcurrencyLimiter = ConcurrencyLimiter.of({
   withPermit: (effect) => effect,
   resize: () => Effect.void,
   learn: () => Effect.void,
-  stats: Effect.succeed({ size: Infinity, inUse: 0, waiting: 0, peakInUse: 0, source: "unlimited" })
+  stats: Effect.succeed({ size: undefined, inUse: 0, waiting: 0, peakInUse: 0, source: "unlimited" })
 })
 
 /**

@@ -3,10 +3,11 @@
  * caller tag), what is reserved by requests in flight, and the budget that
  * refuses a request before it is sent.
  *
- * Every request reserves its estimated cost first, so concurrent requests cannot
- * overspend together; the reservation is settled with what cloro says it charged
- * (`X-Credits-Charged`, or a task's `creditsCharged`) or released when the
- * request fails, since failures are free.
+ * Every request reserves the most it can cost first, so concurrent requests
+ * cannot overspend together; the reservation is settled with what cloro says it
+ * charged (`X-Credits-Charged`, or a task's `creditsCharged`) or released when
+ * the request fails, since failures are free. Only the holder of a reservation
+ * can end it, once.
  *
  * @since 0.1.0
  */
@@ -19,17 +20,42 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as SynchronizedRef from "effect/SynchronizedRef"
 import { BudgetExceeded } from "./CloroError.js"
+import * as Input from "./internal/input.js"
 
 /**
- * A reservation of credits for one request (or one async task), to be settled
- * or released exactly once.
+ * @since 0.2.0
+ * @category Type IDs
+ */
+export const ReservationTypeId: unique symbol = Symbol.for("cloro-effect/Credits/Reservation")
+
+/**
+ * @since 0.2.0
+ * @category Type IDs
+ */
+export type ReservationTypeId = typeof ReservationTypeId
+
+/**
+ * Credits held for one request (or one async task). Only the ledger makes
+ * one, and only its holder can end it: the ways to end it are on the value
+ * itself, and the first one used wins, so a reservation cannot be settled
+ * or released twice, and a hand-made record changes no ledger.
  *
  * @since 0.1.0
  */
 export interface Reservation {
-  readonly id: number
+  readonly [ReservationTypeId]: ReservationTypeId
+  /** The credits held. */
   readonly amount: number
   readonly tag: string | undefined
+  /**
+   * Ends the hold with what cloro charged. `balanceAfter` is the balance the
+   * same response reported, which already includes the charge.
+   */
+  readonly settle: (charged: number, balanceAfter?: number | undefined) => Effect.Effect<void>
+  /** Ends the hold with nothing charged (the request failed). */
+  readonly release: Effect.Effect<void>
+  /** Moves the hold onto an async task, to be settled by `settleTask` when it finishes. */
+  readonly holdForTask: (taskId: string) => Effect.Effect<void>
 }
 
 /**
@@ -67,19 +93,6 @@ export interface CreditsShape {
     amounts: ReadonlyArray<number>,
     tag?: string | undefined
   ) => Effect.Effect<ReadonlyArray<Reservation>, BudgetExceeded>
-  /**
-   * Settles a reservation with the amount actually charged. `balanceAfter` is
-   * the balance the same response reported, which already includes the charge.
-   */
-  readonly settle: (
-    reservation: Reservation,
-    charged: number,
-    balanceAfter?: number | undefined
-  ) => Effect.Effect<void>
-  /** Releases a reservation that will not be charged (the request failed). */
-  readonly release: (reservation: Reservation) => Effect.Effect<void>
-  /** Moves a reservation to an async task, to be settled when the task finishes. */
-  readonly holdForTask: (reservation: Reservation, taskId: string) => Effect.Effect<void>
   /**
    * Settles the task's charge once (later calls for the same task are ignored):
    * from `creditsCharged` when the task COMPLETED or FAILED (0).
@@ -138,15 +151,23 @@ const markSettled = (settled: SettledTasks, taskId: string, memory: number): Set
     ? { current: HashSet.make(taskId), previous: settled.current }
     : { ...settled, current: HashSet.add(settled.current, taskId) }
 
+/** A hold not yet ended. */
+interface Hold {
+  readonly amount: number
+  readonly tag: string | undefined
+}
+
 interface State {
   readonly nextId: number
+  /** Holds of reservations not yet settled, released or moved to a task, by reservation id. */
+  readonly live: HashMap.HashMap<number, Hold>
   readonly balance: number | undefined
   readonly spent: number
   readonly reserved: number
   readonly budget: number | undefined
   readonly spentByTag: HashMap.HashMap<string, number>
   /** Reservations moved to tasks, by task id. */
-  readonly tasks: HashMap.HashMap<string, Reservation>
+  readonly tasks: HashMap.HashMap<string, Hold>
   /** Tasks already settled, so a webhook and a poll of the same task charge once. */
   readonly settledTasks: SettledTasks
 }
@@ -184,108 +205,144 @@ export interface CreditsOptions {
  * @since 0.1.0
  */
 export const make = (options: CreditsOptions = {}): Effect.Effect<CreditsShape, CreditsConfigError> =>
-  Effect.gen(function*() {
-    for (const [name, value] of [["budget", options.budget], ["balance", options.balance]] as const) {
-      if (value !== undefined && !(Number.isFinite(value) && value >= 0)) {
-        return yield* new CreditsConfigError({ message: `${name} must be a finite number ≥ 0, got ${value}` })
+  Input.guard(() => Effect.gen(function*() {
+    const given = yield* Input.options(options, (message) => new CreditsConfigError({ message }))
+    for (const name of ["budget", "balance"] as const) {
+      const value = given[name]
+      if (value !== undefined && !(typeof value === "number" && Number.isFinite(value) && value >= 0)) {
+        return yield* new CreditsConfigError({ message: `${name} must be a finite number ≥ 0, got ${Input.show(value)}` })
       }
     }
-    const rememberSettled = options.rememberSettled ?? 100_000
-    if (!(Number.isInteger(rememberSettled) && rememberSettled >= 1)) {
-      return yield* new CreditsConfigError({ message: `rememberSettled must be a whole number ≥ 1, got ${rememberSettled}` })
+    const rememberSettled = given.rememberSettled ?? 100_000
+    if (!(typeof rememberSettled === "number" && Number.isInteger(rememberSettled) && rememberSettled >= 1)) {
+      return yield* new CreditsConfigError({
+        message: `rememberSettled must be a whole number ≥ 1, got ${Input.show(rememberSettled)}`
+      })
     }
     const state = yield* SynchronizedRef.make<State>({
       nextId: 0,
-      balance: options.balance,
+      live: HashMap.empty(),
+      balance: typeof given.balance === "number" ? given.balance : undefined,
       spent: 0,
       reserved: 0,
-      budget: options.budget,
+      budget: typeof given.budget === "number" ? given.budget : undefined,
       spentByTag: HashMap.empty(),
       tasks: HashMap.empty(),
       settledTasks: { current: HashSet.empty(), previous: HashSet.empty() }
     })
 
+    /** Ends the hold `id` once: `f` sees it only while it is live. */
+    const end = (id: number, f: (s: State, hold: Hold) => State) =>
+      SynchronizedRef.update(state, (s) =>
+        Option.match(HashMap.get(s.live, id), {
+          onNone: () => s,
+          onSome: (hold) => f({ ...s, live: HashMap.remove(s.live, id), reserved: s.reserved - hold.amount }, hold)
+        }))
+
+    const finiteOr = (value: unknown, fallback: number | undefined) =>
+      typeof value === "number" && Number.isFinite(value) && value >= 0 ? value : fallback
+
+    const reservation = (id: number, hold: Hold): Reservation => ({
+      [ReservationTypeId]: ReservationTypeId,
+      amount: hold.amount,
+      tag: hold.tag,
+      // A charge that is not a number ≥ 0 counts as the amount held: over- rather than under-count spend.
+      settle: (charged, balanceAfter) =>
+        end(id, (s, held) => {
+          const settled = addSpend(s, held.tag, finiteOr(charged, held.amount) ?? held.amount)
+          const after = finiteOr(balanceAfter, undefined)
+          return after === undefined ? settled : { ...settled, balance: after }
+        }),
+      release: end(id, (s) => s),
+      holdForTask: (taskId) =>
+        end(id, (s, held) =>
+          typeof taskId !== "string" || wasSettled(s.settledTasks, taskId)
+            // The task finished before its submit was recorded: its charge is already counted.
+            ? s
+            : { ...s, reserved: s.reserved + held.amount, tasks: HashMap.set(s.tasks, taskId, held) })
+    })
+
     const reserveAll = (amounts: ReadonlyArray<number>, tag?: string) =>
       SynchronizedRef.modifyEffect(state, (s) => {
-        const amount = amounts.reduce((sum, a) => sum + a, 0)
-        const refuse = (reason: string) =>
+        const refuse = (reason: string, estimate: number) =>
           Effect.fail(
             new BudgetExceeded({
               message: reason,
-              estimate: amount,
+              estimate,
               spent: s.spent,
               reserved: s.reserved,
               budget: s.budget,
               balance: s.balance,
-              tag
+              tag: typeof tag === "string" ? tag : undefined
             })
           )
+        if (!Array.isArray(amounts) || !amounts.every((a) => typeof a === "number" && Number.isFinite(a) && a >= 0)) {
+          return refuse(`amounts must be finite numbers ≥ 0, got ${Input.show(amounts)}`, 0)
+        }
+        if (tag !== undefined && typeof tag !== "string") {
+          return refuse(`tag must be a string, got ${Input.show(tag)}`, 0)
+        }
+        const amount = amounts.reduce((sum, a) => sum + a, 0)
         if (s.budget !== undefined && s.spent + s.reserved + amount > s.budget) {
           return refuse(
-            `an estimated ${amount} credits would take spend to ${s.spent + s.reserved + amount}, over the budget of ${s.budget}`
+            `at most ${amount} credits would take spend to ${s.spent + s.reserved + amount}, over the budget of ${s.budget}`,
+            amount
           )
         }
         if (s.balance !== undefined && s.balance - s.reserved - amount < 0) {
           return refuse(
-            `an estimated ${amount} credits is more than the ${s.balance - s.reserved} left on the balance after reservations`
+            `at most ${amount} credits is more than the ${s.balance - s.reserved} left on the balance after reservations`,
+            amount
           )
         }
-        const reservations = amounts.map((a, i): Reservation => ({ id: s.nextId + i, amount: a, tag }))
+        let live = s.live
+        const reservations = amounts.map((a, i): Reservation => {
+          const hold: Hold = { amount: a, tag }
+          live = HashMap.set(live, s.nextId + i, hold)
+          return reservation(s.nextId + i, hold)
+        })
         return Effect.succeed(
-          [reservations, { ...s, nextId: s.nextId + amounts.length, reserved: s.reserved + amount }] as const
+          [reservations, { ...s, live, nextId: s.nextId + amounts.length, reserved: s.reserved + amount }] as const
         )
       })
 
     const reserve = (amount: number, tag?: string) =>
-      Effect.map(reserveAll([amount], tag), (reservations) => reservations[0] ?? { id: -1, amount, tag })
-
-    const settle = (reservation: Reservation, charged: number, balanceAfter?: number) =>
-      SynchronizedRef.update(state, (s) => {
-        const settled = addSpend({ ...s, reserved: s.reserved - reservation.amount }, reservation.tag, Math.max(0, charged))
-        return balanceAfter === undefined ? settled : { ...settled, balance: balanceAfter }
+      Effect.flatMap(reserveAll([amount], tag), (reservations) => {
+        const [first] = reservations
+        return first === undefined ? Effect.dieMessage("Credits.reserve: no reservation made") : Effect.succeed(first)
       })
-
-    const release = (reservation: Reservation) =>
-      SynchronizedRef.update(state, (s) => ({ ...s, reserved: s.reserved - reservation.amount }))
-
-    const holdForTask = (reservation: Reservation, taskId: string) =>
-      SynchronizedRef.update(state, (s) =>
-        wasSettled(s.settledTasks, taskId)
-          // The task finished before its submit was recorded: its charge is already counted.
-          ? { ...s, reserved: s.reserved - reservation.amount }
-          : { ...s, tasks: HashMap.set(s.tasks, taskId, reservation) })
 
     const settleTask = (taskId: string, charged: number, tag?: string) =>
-      SynchronizedRef.update(state, (s) => {
-        if (wasSettled(s.settledTasks, taskId)) return s
-        const held = HashMap.get(s.tasks, taskId)
-        const withoutHold: State = Option.match(held, {
-          onNone: () => s,
-          onSome: (reservation) => ({ ...s, reserved: s.reserved - reservation.amount, tasks: HashMap.remove(s.tasks, taskId) })
+      typeof taskId !== "string"
+        ? Effect.logWarning(`Credits.settleTask ignored a task id that is not a string (${Input.show(taskId)})`)
+        : SynchronizedRef.update(state, (s) => {
+          if (wasSettled(s.settledTasks, taskId)) return s
+          const held = HashMap.get(s.tasks, taskId)
+          const withoutHold: State = Option.match(held, {
+            onNone: () => s,
+            onSome: (hold) => ({ ...s, reserved: s.reserved - hold.amount, tasks: HashMap.remove(s.tasks, taskId) })
+          })
+          const given = typeof tag === "string" ? tag : undefined
+          const tagOf = Option.match(held, { onNone: () => given, onSome: (hold) => hold.tag ?? given })
+          return addSpend(
+            { ...withoutHold, settledTasks: markSettled(s.settledTasks, taskId, rememberSettled) },
+            tagOf,
+            finiteOr(charged, Option.match(held, { onNone: () => 0, onSome: (hold) => hold.amount })) ?? 0
+          )
         })
-        const tagOf = Option.match(held, { onNone: () => tag, onSome: (r) => r.tag ?? tag })
-        return addSpend(
-          { ...withoutHold, settledTasks: markSettled(s.settledTasks, taskId, rememberSettled) },
-          tagOf,
-          Math.max(0, charged)
-        )
-      })
 
     return {
       reserve,
       reserveAll,
-      settle,
-      release,
-      holdForTask,
       settleTask,
       observeBalance: (remaining) =>
-        Number.isFinite(remaining) && remaining >= 0
+        typeof remaining === "number" && Number.isFinite(remaining) && remaining >= 0
           ? SynchronizedRef.update(state, (s) => ({ ...s, balance: remaining }))
           : Effect.void,
       setBudget: (budget) =>
-        budget === undefined || (Number.isFinite(budget) && budget >= 0)
+        budget === undefined || (typeof budget === "number" && Number.isFinite(budget) && budget >= 0)
           ? SynchronizedRef.update(state, (s) => ({ ...s, budget }))
-          : Effect.fail(new CreditsConfigError({ message: `budget must be a finite number ≥ 0, got ${budget}` })),
+          : Effect.fail(new CreditsConfigError({ message: `budget must be a finite number ≥ 0, got ${Input.show(budget)}` })),
       snapshot: Effect.map(SynchronizedRef.get(state), (s): Snapshot => ({
         balance: s.balance,
         spent: s.spent,
@@ -295,7 +352,7 @@ export const make = (options: CreditsOptions = {}): Effect.Effect<CreditsShape, 
         pendingTasks: HashMap.size(s.tasks)
       }))
     }
-  })
+  }), (cause) => new CreditsConfigError({ message: `options could not be read (${Input.show(cause)})` }))
 
 /**
  * An in-memory ledger layer.

@@ -226,3 +226,15 @@ export const estimateTask = (task: Task.SubmitTask): number => {
       return estimate("googleNews", task.payload, async)
   }
 }
+
+/**
+ * The most an async task can be charged: `estimateTask`, plus the full
+ * product expansion for AI Mode with `include.expandProducts`. What the
+ * client reserves for a task, so a budget is never overrun.
+ *
+ * @since 0.2.0
+ */
+export const maxChargeTask = (task: Task.SubmitTask): number =>
+  task.taskType === "AIMODE"
+    ? maxCharge("aimode", task.payload, { mode: "async" })
+    : estimateTask(task)

@@ -24,6 +24,8 @@ import * as Layer from "effect/Layer"
 import * as Ref from "effect/Ref"
 import type * as Scope from "effect/Scope"
 import { AdmissionQueueFull, AdmissionTimeout, FieldIssue } from "./CloroError.js"
+import * as Input from "./internal/input.js"
+import { show } from "./internal/input.js"
 import * as LimiterConfig from "./internal/limiterConfig.js"
 import * as SlidingLog from "./internal/slidingLog.js"
 import * as WaitQueue from "./internal/waitQueue.js"
@@ -69,8 +71,9 @@ export interface RateLimiter {
   readonly take: (path: string) => Effect.Effect<void, AdmissionTimeout | AdmissionQueueFull>
   /**
    * Feeds what a response to `path` said in `X-RateLimit-Limit` and
-   * `X-RateLimit-Remaining`. A reported limit is adopted (a configured limit
-   * stays a ceiling); `remaining: 0` holds new starts on that window for one
+   * `X-RateLimit-Remaining`. A reported limit is adopted within bounds: at
+   * most the configured limit (or `MAX_LEARNED_RATE` without one), at least a
+   * tenth of that; `remaining: 0` holds new starts on that window for one
    * window from now, because the server's count may be ahead of ours (another
    * process on the same key, or a fixed window about to reset).
    */
@@ -110,8 +113,11 @@ export declare namespace RateLimiter {
    */
   export interface Stats {
     readonly mode: Mode
-    /** starts allowed per window, for each window (`Infinity` when unlimited) */
-    readonly limit: number
+    /**
+     * starts allowed per window, for each window; `undefined` when unlimited
+     * (not `Infinity`, which JSON would turn into `null`)
+     */
+    readonly limit: number | undefined
     readonly source: Source
     /** requests waiting to start, over all windows */
     readonly waiting: number
@@ -197,6 +203,17 @@ interface Pump {
   readonly next: number | undefined
 }
 
+/**
+ * Without a configured `limit`, the largest limit adopted from
+ * `X-RateLimit-Limit`: cloro's largest documented limit (1,000/s per path).
+ * Learned limits stay between a tenth of the ceiling (the configured limit, or
+ * this) and the ceiling.
+ *
+ * @since 0.2.0
+ * @category Constants
+ */
+export const MAX_LEARNED_RATE = 1000
+
 const sharedKey = "*"
 const minimumSweep = 64
 
@@ -208,10 +225,24 @@ const nowMillis: Effect.Effect<number> = Effect.map(
   (nanos) => Number(nanos / BigInt(1000)) / 1000
 )
 
-const checkMode = (mode: RateLimiter.Mode | undefined): Effect.Effect<RateLimiter.Mode, FieldIssue> =>
-  mode === undefined || mode === "shared" || mode === "perEndpoint"
-    ? Effect.succeed(mode ?? "shared")
-    : Effect.fail(new FieldIssue({ field: "mode", message: `must be "shared" or "perEndpoint", got ${String(mode)}` }))
+const checkMode = (mode: unknown): Effect.Effect<RateLimiter.Mode, FieldIssue> =>
+  mode === undefined
+    ? Effect.succeed("shared")
+    : mode === "shared" || mode === "perEndpoint"
+    ? Effect.succeed(mode)
+    : Effect.fail(new FieldIssue({ field: "mode", message: `must be "shared" or "perEndpoint", got ${show(mode)}` }))
+
+/**
+ * The bounds of a limit learned from `X-RateLimit-Limit`: between a tenth of
+ * the ceiling and the ceiling, where the ceiling is the configured limit or,
+ * without one, `MAX_LEARNED_RATE` (cloro's largest documented limit). A
+ * header saying 1 must not slow every call to a crawl, nor one saying 10⁹
+ * lift the limit.
+ */
+const learnedBounds = (configured: number | undefined) => {
+  const max = configured ?? MAX_LEARNED_RATE
+  return { min: Math.max(1, Math.ceil(max / 10)), max }
+}
 
 /**
  * Builds an in-memory limiter. Its timers run in the given scope, so close it
@@ -235,13 +266,14 @@ const checkMode = (mode: RateLimiter.Mode | undefined): Effect.Effect<RateLimite
 export const make = (
   options: RateLimiter.Options = {}
 ): Effect.Effect<RateLimiter, LimiterConfig.LimiterConfigError, Scope.Scope> =>
-  Effect.gen(function*() {
+  LimiterConfig.guardOptions("rate", () => Effect.gen(function*() {
+    const given = yield* LimiterConfig.optionsOf("rate", options)
     const checked = yield* Effect.all({
-      limit: LimiterConfig.integerAtLeast("limit", options.limit, 1),
-      mode: checkMode(options.mode),
-      window: LimiterConfig.duration("window", options.window, { zero: false, infinite: false }),
-      maxWait: LimiterConfig.duration("maxWait", options.maxWait, { zero: true, infinite: true }),
-      maxWaiting: LimiterConfig.integerAtLeast("maxWaiting", options.maxWaiting, 0)
+      limit: LimiterConfig.integerAtLeast("limit", given.limit, 1),
+      mode: checkMode(given.mode),
+      window: LimiterConfig.duration("window", given.window, { zero: false, infinite: false }),
+      maxWait: LimiterConfig.duration("maxWait", given.maxWait, { zero: true, infinite: true }),
+      maxWaiting: LimiterConfig.integerAtLeast("maxWaiting", given.maxWaiting, 0)
     }, { mode: "validate" }).pipe(Effect.mapError(LimiterConfig.collectIssues("rate")))
     const mode = checked.mode
     const configured = checked.limit
@@ -260,7 +292,10 @@ export const make = (
       sweepAt: minimumSweep
     })
 
-    const keyOf = (path: string): string => mode === "shared" ? sharedKey : path.split("?")[0] ?? path
+    // A path that is not a string counts under the shared key: tolerant, and never looser.
+    const keyOf = (path: string): string =>
+      mode === "shared" || typeof path !== "string" ? sharedKey : path.split("?")[0] ?? path
+    const bounds = learnedBounds(configured)
 
     /** The window for `key`, created on first use and kept at the current limit. */
     const windowOf = (state: State, key: string): Window => {
@@ -427,9 +462,10 @@ export const make = (
     const learn = (
       path: string,
       rate: { readonly limit?: number | undefined; readonly remaining?: number | undefined }
-    ): Effect.Effect<void> => {
-      const reported = LimiterConfig.sanitizeLimit(rate.limit)
-      const exhausted = rate.remaining === 0
+    ): Effect.Effect<void> => Input.orWarn(() => {
+      const sane = LimiterConfig.sanitizeLimit(rate?.limit)
+      const reported = sane === undefined ? undefined : LimiterConfig.clampLearned(sane, bounds)
+      const exhausted = rate?.remaining === 0
       if (reported === undefined && !exhausted) {
         return Effect.void
       }
@@ -448,7 +484,7 @@ export const make = (
           }
           return state
         }))
-    }
+    }, "RateLimiter.learn")
 
     const stats = Effect.map(Ref.get(ref), (state): RateLimiter.Stats => ({
       mode,
@@ -459,7 +495,7 @@ export const make = (
     }))
 
     return RateLimiter.of({ [TypeId]: TypeId, take, learn, stats })
-  })
+  }))
 
 /**
  * A limiter that admits every request at once; `learn` does nothing and
@@ -472,7 +508,7 @@ export const unlimited: RateLimiter = RateLimiter.of({
   [TypeId]: TypeId,
   take: () => Effect.void,
   learn: () => Effect.void,
-  stats: Effect.succeed({ mode: "shared", limit: Infinity, source: "unlimited", waiting: 0, admitted: 0 })
+  stats: Effect.succeed({ mode: "shared", limit: undefined, source: "unlimited", waiting: 0, admitted: 0 })
 })
 
 /**

@@ -8,12 +8,15 @@
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import { identity } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import type { CloroError } from "./CloroError.js"
+import * as DurationHelper from "./internal/duration.js"
+import * as Input from "./internal/input.js"
 
 /**
  * The tags of errors that a retry can cure. `InvalidRequest`, `Unauthorized`,
@@ -86,6 +89,23 @@ export interface RetryOptions {
   readonly retryAfterCap: Duration.Duration
   /** `undefined` for no budget. */
   readonly budget: RetryBudgetOptions | undefined
+  /**
+   * How many times one attempt refused by a concurrency 429 that the client's
+   * own limiter explains (cloro's limit is below the size the limiter used)
+   * goes straight back into the limiter's line, which it first shrinks, instead
+   * of sleeping (default 3; 0 leaves every such 429 to the delay schedule).
+   * Each requeue is a resend: it is charged to the budget like a retry, and
+   * happens only when the limiter really shrank.
+   */
+  readonly slotRequeues: number
+  /**
+   * Resend a sync monitor call (`/v1/monitor/*`) that timed out or lost its
+   * connection (default false). cloro keeps running an abandoned sync attempt
+   * and may bill it (a client hang-up stops nothing), and a sync call has no
+   * idempotency key, so a resend can be billed twice. Other calls are resent
+   * after such failures only when idempotent (reads, keyed submissions).
+   */
+  readonly resendSyncTimeouts: boolean
 }
 
 /**
@@ -108,7 +128,9 @@ export const defaults: RetryOptions = {
   maxElapsed: Duration.minutes(2),
   jitter: true,
   retryAfterCap: Duration.seconds(60),
-  budget: defaultBudget
+  budget: defaultBudget,
+  slotRequeues: 3,
+  resendSyncTimeouts: false
 }
 
 /**
@@ -125,6 +147,8 @@ export interface RetryOptionsInput {
   readonly jitter?: boolean | undefined
   readonly retryAfterCap?: Duration.DurationInput | undefined
   readonly budget?: Partial<RetryBudgetOptions> | false | undefined
+  readonly slotRequeues?: number | undefined
+  readonly resendSyncTimeouts?: boolean | undefined
 }
 
 /**
@@ -150,10 +174,21 @@ export interface RetryPolicyShape {
    * `maxElapsed`, and when the budget is spent.
    */
   readonly schedule: Schedule.Schedule<unknown, CloroError>
+  /**
+   * `schedule` without the budget: the delays and every stop but the budget's.
+   * `CloroClient` composes it with its own conditions and charges the budget
+   * (`spend`) last, so that only retries that really happen cost tokens.
+   */
+  readonly delays: Schedule.Schedule<unknown, CloroError>
+  /** Takes the tokens of one resend caused by `error`; false (and nothing taken) when the budget cannot pay. */
+  readonly spend: (error: CloroError) => Effect.Effect<boolean>
   /** Gives budget back after a success. */
   readonly onSuccess: Effect.Effect<void>
-  /** Tokens left in the budget (Infinity without one). */
-  readonly budgetLeft: Effect.Effect<number>
+  /**
+   * Tokens left in the budget; `undefined` without one (not `Infinity`,
+   * which JSON would turn into `null`).
+   */
+  readonly budgetLeft: Effect.Effect<number | undefined>
 }
 
 /**
@@ -172,43 +207,63 @@ export interface RetryPolicyShape {
  */
 export class RetryPolicy extends Context.Tag("cloro-effect/RetryPolicy")<RetryPolicy, RetryPolicyShape>() {}
 
-const validate = (input: RetryOptionsInput): Effect.Effect<RetryOptions, RetryPolicyError> =>
+const validate = (raw: unknown): Effect.Effect<RetryOptions, RetryPolicyError> =>
   Effect.gen(function*() {
     const refuse = (setting: string, message: string) => Effect.fail(new RetryPolicyError({ setting, message }))
-    const duration = (setting: string, value: Duration.DurationInput | undefined, fallback: Duration.Duration) => {
-      if (value === undefined) return Effect.succeed(fallback)
-      // Duration clamps negative input to zero; a negative setting is a mistake to report, not to fix.
-      const negative = (typeof value === "number" && value < 0) ||
-        (typeof value === "string" && value.trim().startsWith("-"))
-      const decoded = Duration.decodeUnknown(value)
-      if (negative || decoded._tag === "None") return refuse(setting, "must be a non-negative duration")
-      if (setting === "base" && Duration.isZero(decoded.value)) return refuse(setting, "must be longer than zero")
-      return Effect.succeed(decoded.value)
+    const input = yield* Input.options(raw, (message) => new RetryPolicyError({ setting: "options", message }))
+    const duration = (setting: string, allow: DurationHelper.Allow, fallback: Duration.Duration) =>
+      Either.match(DurationHelper.decodeOptional(setting, input[setting], allow), {
+        onLeft: (issue) => refuse(setting, issue.message),
+        onRight: (value) => Effect.succeed(value ?? fallback)
+      })
+    const wholeNumber = (setting: string, fallback: number) => {
+      const value = input[setting] ?? fallback
+      return typeof value === "number" && Number.isInteger(value) && value >= 0
+        ? Effect.succeed(value)
+        : refuse(setting, `must be a whole number ≥ 0, got ${Input.show(value)}`)
     }
-    const maxRetries = input.maxRetries ?? defaults.maxRetries
-    if (!Number.isInteger(maxRetries) || maxRetries < 0) {
-      return yield* refuse("maxRetries", "must be a whole number ≥ 0")
+    const flag = (setting: string, fallback: boolean) => {
+      const value = input[setting] ?? fallback
+      return typeof value === "boolean" ? Effect.succeed(value) : refuse(setting, `must be true or false, got ${Input.show(value)}`)
     }
+    const maxRetries = yield* wholeNumber("maxRetries", defaults.maxRetries)
+    const slotRequeues = yield* wholeNumber("slotRequeues", defaults.slotRequeues)
     const factor = input.factor ?? defaults.factor
-    if (!Number.isFinite(factor) || factor < 1) return yield* refuse("factor", "must be a number ≥ 1")
+    if (typeof factor !== "number" || !Number.isFinite(factor) || factor < 1) {
+      return yield* refuse("factor", `must be a number ≥ 1, got ${Input.show(factor)}`)
+    }
     const budgetInput = input.budget
     let budget: RetryBudgetOptions | undefined = undefined
     if (budgetInput !== false) {
-      const merged = { ...defaultBudget, ...budgetInput }
-      for (const [key, value] of Object.entries(merged)) {
-        if (!Number.isFinite(value) || value < 0) return yield* refuse(`budget.${key}`, "must be a number ≥ 0")
+      if (budgetInput !== undefined && !Input.isRecord(budgetInput)) {
+        return yield* refuse("budget", `must be an object or false, got ${Input.show(budgetInput)}`)
       }
-      budget = merged
+      const merged: Record<string, unknown> = { ...defaultBudget }
+      for (const key of Object.keys(defaultBudget)) {
+        const value = budgetInput?.[key] ?? merged[key]
+        if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
+          return yield* refuse(`budget.${key}`, `must be a number ≥ 0, got ${Input.show(value)}`)
+        }
+        merged[key] = value
+      }
+      budget = {
+        capacity: Number(merged.capacity),
+        retryCost: Number(merged.retryCost),
+        timeoutCost: Number(merged.timeoutCost),
+        successRefund: Number(merged.successRefund)
+      }
     }
     return {
       maxRetries,
       factor,
-      base: yield* duration("base", input.base, defaults.base),
-      maxDelay: yield* duration("maxDelay", input.maxDelay, defaults.maxDelay),
-      maxElapsed: yield* duration("maxElapsed", input.maxElapsed, defaults.maxElapsed),
-      retryAfterCap: yield* duration("retryAfterCap", input.retryAfterCap, defaults.retryAfterCap),
-      jitter: input.jitter ?? defaults.jitter,
-      budget
+      base: yield* duration("base", { zero: false, infinite: false }, defaults.base),
+      maxDelay: yield* duration("maxDelay", { zero: true, infinite: true }, defaults.maxDelay),
+      maxElapsed: yield* duration("maxElapsed", { zero: true, infinite: true }, defaults.maxElapsed),
+      retryAfterCap: yield* duration("retryAfterCap", { zero: true, infinite: true }, defaults.retryAfterCap),
+      jitter: yield* flag("jitter", defaults.jitter),
+      budget,
+      slotRequeues,
+      resendSyncTimeouts: yield* flag("resendSyncTimeouts", defaults.resendSyncTimeouts)
     }
   })
 
@@ -258,41 +313,50 @@ const costOf = (budget: RetryBudgetOptions, error: CloroError): number =>
  * @since 0.1.0
  */
 export const make = (input: RetryOptionsInput = {}): Effect.Effect<RetryPolicyShape, RetryPolicyError> =>
-  Effect.gen(function*() {
-    const options = yield* validate(input)
-    const budget = options.budget
-    if (budget === undefined) {
+  Input.guard(() =>
+    Effect.gen(function*() {
+      const options = yield* validate(input)
+      const delays = delaySchedule(options)
+      const budget = options.budget
+      if (budget === undefined) {
+        return {
+          options,
+          schedule: delays,
+          delays,
+          spend: () => Effect.succeed(true),
+          onSuccess: Effect.void,
+          budgetLeft: Effect.succeed(undefined)
+        }
+      }
+      const tokens = yield* Ref.make(budget.capacity)
+      const spend = (error: CloroError) =>
+        Ref.modify(tokens, (left) => {
+          const cost = costOf(budget, error)
+          return left >= cost ? [true, left - cost] : [false, left]
+        })
       return {
         options,
-        schedule: delaySchedule(options),
-        onSuccess: Effect.void,
-        budgetLeft: Effect.succeed(Number.POSITIVE_INFINITY)
+        schedule: delays.pipe(Schedule.checkEffect((error: CloroError) => spend(error))),
+        delays,
+        spend,
+        onSuccess: Ref.update(tokens, (left) => Math.min(budget.capacity, left + budget.successRefund)),
+        budgetLeft: Ref.get(tokens)
       }
-    }
-    const tokens = yield* Ref.make(budget.capacity)
-    const spend = (error: CloroError) =>
-      Ref.modify(tokens, (left) => {
-        const cost = costOf(budget, error)
-        return left >= cost ? [true, left - cost] : [false, left]
-      })
-    return {
-      options,
-      schedule: delaySchedule(options).pipe(Schedule.checkEffect((error: CloroError) => spend(error))),
-      onSuccess: Ref.update(tokens, (left) => Math.min(budget.capacity, left + budget.successRefund)),
-      budgetLeft: Ref.get(tokens)
-    }
-  })
+    }), (cause) => new RetryPolicyError({ setting: "options", message: `could not be read: ${Input.show(cause)}` }))
 
 /**
- * The policy that never retries.
+ * The policy that never resends: each call is sent exactly once (no retry,
+ * no requeue after a concurrency 429).
  *
  * @since 0.1.0
  */
 export const none: RetryPolicyShape = {
-  options: { ...defaults, maxRetries: 0, budget: undefined },
+  options: { ...defaults, maxRetries: 0, budget: undefined, slotRequeues: 0, resendSyncTimeouts: false },
   schedule: Schedule.stop,
+  delays: Schedule.stop,
+  spend: () => Effect.succeed(false),
   onSuccess: Effect.void,
-  budgetLeft: Effect.succeed(Number.POSITIVE_INFINITY)
+  budgetLeft: Effect.succeed(undefined)
 }
 
 /**

@@ -19,7 +19,10 @@ import * as Ref from "effect/Ref"
 import type * as Scope from "effect/Scope"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
+import * as Either from "effect/Either"
 import type { CloroError } from "./CloroError.js"
+import * as DurationHelper from "./internal/duration.js"
+import * as Input from "./internal/input.js"
 import type { Usage } from "./Usage.js"
 
 /**
@@ -106,11 +109,18 @@ export interface UsageMonitorShape {
   readonly recordRetry: (path: string, error: CloroError) => Effect.Effect<void>
   /** Counts credits charged. */
   readonly recordSpend: (engine: string, credits: number) => Effect.Effect<void>
-  /** Events from the moment the stream starts running on. */
+  /**
+   * Events as a stream: the last `replay` events published before it starts
+   * running (default 100), then every event from then on. Prefer
+   * `subscribe` in a scope opened before the work starts: it misses nothing.
+   */
   readonly events: Stream.Stream<UsageEvent>
-  /** A subscription that receives every event from now on, for as long as the scope lasts. */
+  /**
+   * A subscription for as long as the scope lasts: the last `replay` events
+   * published before it, then every event from now on.
+   */
   readonly subscribe: Effect.Effect<Queue.Dequeue<UsageEvent>, never, Scope.Scope>
-  /** Every warning raised so far, in order (LimitHit excluded). */
+  /** The last `maxWarnings` warnings raised (default 100), oldest first (LimitHit excluded). */
   readonly warnings: Effect.Effect<ReadonlyArray<UsageEvent>>
 }
 
@@ -159,6 +169,11 @@ export class UsageMonitorConfigError extends Schema.TaggedError<UsageMonitorConf
   { message: Schema.String }
 ) {}
 
+/** Whether a value has the parts of a `Usage` that `observe` reads (a plain predicate, not a narrowing). */
+const looksLikeUsage = (usage: unknown): boolean =>
+  Input.isRecord(usage) && Input.isRecord(usage.credits) && Input.isRecord(usage.concurrency) &&
+  Input.isRecord(usage.rateLimit)
+
 type WarningKind = "lowCredits" | "highConcurrency" | "lowRateRemaining"
 
 /** Per warning: whether it may fire, and when it last did. */
@@ -190,32 +205,59 @@ export interface UsageMonitorOptions {
   readonly log?: boolean | undefined
   /** Least time between two warnings of one kind (default 1 minute). */
   readonly cooldown?: Duration.DurationInput | undefined
+  /** How many past events a new subscriber (`subscribe`, `events`) receives first (default 100). */
+  readonly replay?: number | undefined
+  /** How many warnings `warnings` keeps, the newest (default 100). */
+  readonly maxWarnings?: number | undefined
 }
 
 /**
- * Builds a monitor.
+ * Builds a monitor; options of the wrong type or out of range fail with
+ * `UsageMonitorConfigError`.
  *
  * @since 0.1.0
  */
 export const make = (options: UsageMonitorOptions = {}): Effect.Effect<UsageMonitorShape, UsageMonitorConfigError> =>
-  Effect.gen(function*() {
-    const thresholds = { ...defaultThresholds, ...options.thresholds }
+  Input.guard(() => Effect.gen(function*() {
+    const refuse = (message: string) => new UsageMonitorConfigError({ message })
+    const given = yield* Input.options(options, refuse)
+    const thresholdsInput = given.thresholds ?? {}
+    if (!Input.isRecord(thresholdsInput)) {
+      return yield* refuse(`thresholds must be an object, got ${Input.show(thresholdsInput)}`)
+    }
+    const pick = (key: keyof Thresholds): unknown => thresholdsInput[key] ?? defaultThresholds[key]
+    const [lowCredits, highConcurrency, lowRateRemaining] = [
+      pick("lowCredits"),
+      pick("highConcurrency"),
+      pick("lowRateRemaining")
+    ]
     if (
-      !(thresholds.lowCredits >= 0) || !(thresholds.lowRateRemaining >= 0) ||
-      !(thresholds.highConcurrency > 0 && thresholds.highConcurrency <= 1)
+      typeof lowCredits !== "number" || typeof highConcurrency !== "number" || typeof lowRateRemaining !== "number" ||
+      !(lowCredits >= 0) || !(lowRateRemaining >= 0) || !(highConcurrency > 0 && highConcurrency <= 1)
     ) {
-      return yield* new UsageMonitorConfigError({
-        message: "lowCredits and lowRateRemaining must be ≥ 0 and highConcurrency within (0, 1]"
-      })
+      return yield* refuse("lowCredits and lowRateRemaining must be numbers ≥ 0 and highConcurrency within (0, 1]")
     }
-    const log = options.log ?? true
-    const hub = yield* PubSub.unbounded<UsageEvent>()
+    const thresholds: Thresholds = { lowCredits, highConcurrency, lowRateRemaining }
+    const log = given.log ?? true
+    if (typeof log !== "boolean") return yield* refuse(`log must be true or false, got ${Input.show(log)}`)
+    const count = (key: string, fallback: number) => {
+      const value = given[key] ?? fallback
+      return typeof value === "number" && Number.isSafeInteger(value) && value >= 0
+        ? Effect.succeed(value)
+        : Effect.fail(refuse(`${key} must be a whole number ≥ 0, got ${Input.show(value)}`))
+    }
+    const replay = yield* count("replay", 100)
+    const maxWarnings = yield* count("maxWarnings", 100)
+    const hub = yield* PubSub.unbounded<UsageEvent>(replay > 0 ? { replay } : undefined)
     const raised = yield* Ref.make<ReadonlyArray<UsageEvent>>([])
-    const cooldown = Duration.decodeUnknown(options.cooldown ?? "1 minute")
-    if (cooldown._tag === "None" || !Duration.isFinite(cooldown.value)) {
-      return yield* new UsageMonitorConfigError({ message: "cooldown must be a finite duration, e.g. \"1 minute\"" })
-    }
-    const cooldownMillis = Duration.toMillis(cooldown.value)
+    const cooldown = yield* Either.match(
+      DurationHelper.decode("cooldown", given.cooldown ?? "1 minute", { zero: true, infinite: false }),
+      {
+        onLeft: (issue) => Effect.fail(refuse(DurationHelper.describe(issue))),
+        onRight: Effect.succeed
+      }
+    )
+    const cooldownMillis = Duration.toMillis(cooldown)
     const initially = { armed: true, firedAt: Number.NEGATIVE_INFINITY }
     const armed = yield* Ref.make<Armed>({
       lowCredits: initially,
@@ -225,7 +267,9 @@ export const make = (options: UsageMonitorOptions = {}): Effect.Effect<UsageMoni
 
     const publish = (event: UsageEvent) =>
       Effect.zipRight(
-        event._tag === "LimitHit" ? Effect.void : Ref.update(raised, (all) => [...all, event]),
+        event._tag === "LimitHit" || maxWarnings === 0
+          ? Effect.void
+          : Ref.update(raised, (all) => [...(all.length >= maxWarnings ? all.slice(all.length - maxWarnings + 1) : all), event]),
         Effect.zipRight(
           log ? Effect.logWarning(describe(event)).pipe(Effect.annotateLogs("cloro.event", event._tag)) : Effect.void,
           PubSub.publish(hub, event)
@@ -249,7 +293,10 @@ export const make = (options: UsageMonitorOptions = {}): Effect.Effect<UsageMoni
         })).pipe(Effect.flatMap((fire) => (fire ? publish(event()) : Effect.void)))
 
     const observe = (_path: string, usage: Usage) =>
-      Effect.gen(function*() {
+      Input.orWarn(() => Effect.gen(function*() {
+        if (!looksLikeUsage(usage)) {
+          return yield* Effect.logWarning("UsageMonitor.observe ignored a value that is not a Usage")
+        }
         const credits = usage.credits.remaining
         if (credits !== undefined) {
           yield* Metric.set(metrics.creditsRemaining, credits)
@@ -278,7 +325,7 @@ export const make = (options: UsageMonitorOptions = {}): Effect.Effect<UsageMoni
               threshold: thresholds.lowRateRemaining
             }))
         }
-      })
+      }), "UsageMonitor.observe")
 
     const isLimit = (error: CloroError) =>
       error._tag === "ConcurrentLimitExceeded" || error._tag === "RateLimitExceeded" ||
@@ -287,21 +334,30 @@ export const make = (options: UsageMonitorOptions = {}): Effect.Effect<UsageMoni
     return {
       observe,
       recordError: (path, error) =>
-        Effect.gen(function*() {
+        Input.orWarn(() => Effect.gen(function*() {
+          if (!Input.isRecord(error) || typeof error._tag !== "string") {
+            return yield* Effect.logWarning("UsageMonitor.recordError ignored a value that is not a CloroError")
+          }
           yield* Metric.increment(Metric.tagged(metrics.errors, "error.type", error._tag))
           if (isLimit(error)) {
             yield* Metric.increment(Metric.tagged(metrics.limitHits, "error.type", error._tag))
-            yield* PubSub.publish(hub, new LimitHit({ errorTag: error._tag, path }))
+            // Published (and logged, when logging) like every other warning.
+            yield* publish(new LimitHit({ errorTag: error._tag, path: typeof path === "string" ? path : Input.show(path) }))
           }
-        }),
-      recordRetry: (_path, error) => Metric.increment(Metric.tagged(metrics.retries, "error.type", error._tag)),
+        }), "UsageMonitor.recordError"),
+      recordRetry: (_path, error) =>
+        Input.orWarn(() => Metric.increment(
+          Metric.tagged(metrics.retries, "error.type", Input.isRecord(error) && typeof error._tag === "string" ? error._tag : "unknown")
+        ), "UsageMonitor.recordRetry"),
       recordSpend: (engine, credits) =>
-        credits > 0 ? Metric.incrementBy(Metric.tagged(metrics.creditsSpent, "cloro.engine", engine), credits) : Effect.void,
+        typeof credits === "number" && Number.isFinite(credits) && credits > 0
+          ? Metric.incrementBy(Metric.tagged(metrics.creditsSpent, "cloro.engine", typeof engine === "string" ? engine : "unknown"), credits)
+          : Effect.void,
       events: Stream.fromPubSub(hub),
       subscribe: PubSub.subscribe(hub),
       warnings: Ref.get(raised)
     }
-  })
+  }), (cause) => new UsageMonitorConfigError({ message: `options could not be read (${Input.show(cause)})` }))
 
 /**
  * The monitor with warnings logged.
@@ -318,4 +374,5 @@ export const layer = (options: UsageMonitorOptions = {}): Layer.Layer<UsageMonit
  */
 export const layerSilent = (
   options: Omit<UsageMonitorOptions, "log"> = {}
-): Layer.Layer<UsageMonitor, UsageMonitorConfigError> => Layer.effect(UsageMonitor, make({ ...options, log: false }))
+): Layer.Layer<UsageMonitor, UsageMonitorConfigError> =>
+  Layer.effect(UsageMonitor, make(Input.isRecord(options) ? { ...options, log: false } : options))

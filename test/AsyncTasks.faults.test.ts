@@ -18,6 +18,7 @@ import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import { createServer } from "node:http"
 import * as AsyncTasks from "../src/AsyncTasks.js"
+import * as Cloro from "../src/Cloro.js"
 import * as CloroClient from "../src/CloroClient.js"
 import * as CloroConfig from "../src/CloroConfig.js"
 import * as Credits from "../src/Credits.js"
@@ -55,7 +56,8 @@ const setup = (options: { readonly seed: number; readonly latency?: CloroSimulat
     const client = yield* CloroClient.make.pipe(
       Effect.provideService(Credits.Credits, ledger),
       Effect.provideService(HttpClient.HttpClient, http),
-      Effect.provide(CloroConfig.layer({ apiKey: KEY, baseUrl: proxy.url, referenceTimeout: "60 seconds" }))
+      Effect.provide(CloroConfig.layer({ apiKey: KEY, baseUrl: proxy.url, referenceTimeout: "60 seconds" })),
+      Effect.provide(Cloro.layerBare)
     )
     const runAll = (requests: ReadonlyArray<AsyncTasks.RunRequest>, runOptions: AsyncTasks.RunOptions) =>
       AsyncTasks.run(requests, {

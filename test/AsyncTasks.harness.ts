@@ -14,6 +14,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as TestClock from "effect/TestClock"
+import * as Cloro from "../src/Cloro.js"
 import * as CloroClient from "../src/CloroClient.js"
 import * as CloroConfig from "../src/CloroConfig.js"
 import * as Credits from "../src/Credits.js"
@@ -43,8 +44,7 @@ export const start = (
           CloroConfig.layer({ apiKey: KEY, baseUrl: sim.url }),
           Layer.succeed(HttpClient.HttpClient, CloroSimulator.httpClient(sim.handle))
         )
-      )
-    )
+      ), Effect.provide(Cloro.layerBare))
     return { sim, client, ledger }
   }).pipe(Effect.orDie)
 

@@ -11,6 +11,7 @@ import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import { createServer } from "node:http"
+import * as Cloro from "../src/Cloro.js"
 import * as AsyncTasks from "../src/AsyncTasks.js"
 import * as CloroClient from "../src/CloroClient.js"
 import * as CloroConfig from "../src/CloroConfig.js"
@@ -53,8 +54,7 @@ describe("AsyncTasks over HTTP", () => {
       const client = yield* CloroClient.make.pipe(
         Effect.provideService(Credits.Credits, ledger),
         Effect.provideService(HttpClient.HttpClient, http),
-        Effect.provide(CloroConfig.layer({ apiKey: KEY, baseUrl: sim.url }))
-      )
+        Effect.provide(CloroConfig.layer({ apiKey: KEY, baseUrl: sim.url })), Effect.provide(Cloro.layerBare))
       const requests = (prefix: string, n: number) =>
         Array.from({ length: n }, (_, i) => ({
           id: `${prefix}-${i}`,

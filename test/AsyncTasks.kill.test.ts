@@ -16,6 +16,7 @@ import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import * as AsyncTasks from "../src/AsyncTasks.js"
+import * as Cloro from "../src/Cloro.js"
 import * as CloroClient from "../src/CloroClient.js"
 import * as CloroConfig from "../src/CloroConfig.js"
 import * as Credits from "../src/Credits.js"
@@ -80,7 +81,8 @@ describe("AsyncTasks.run killed with SIGKILL", () => {
       const client = yield* CloroClient.make.pipe(
         Effect.provideService(Credits.Credits, ledger),
         Effect.provideService(HttpClient.HttpClient, http),
-        Effect.provide(CloroConfig.layer({ apiKey: KEY, baseUrl: sim.url }))
+        Effect.provide(CloroConfig.layer({ apiKey: KEY, baseUrl: sim.url })),
+        Effect.provide(Cloro.layerBare)
       )
       const outcomes = Chunk.toReadonlyArray(
         yield* AsyncTasks.run(killInputs(COUNT), {

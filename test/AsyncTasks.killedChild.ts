@@ -11,6 +11,7 @@ import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as AsyncTasks from "../src/AsyncTasks.js"
+import * as Cloro from "../src/Cloro.js"
 import * as CloroClient from "../src/CloroClient.js"
 import * as CloroConfig from "../src/CloroConfig.js"
 import * as FileJournal from "./AsyncTasks.fileJournal.js"
@@ -26,7 +27,7 @@ const program = AsyncTasks.run(killInputs(Number(count)), {
 }).pipe(
   Stream.runForEach((outcome) => Effect.sync(() => process.stdout.write(`outcome ${outcome.id}\n`))),
   Effect.provide(CloroClient.layer.pipe(
-    Layer.provide(Layer.merge(CloroConfig.layer({ apiKey, baseUrl: url }), FetchHttpClient.layer))
+    Layer.provide(Layer.mergeAll(CloroConfig.layer({ apiKey, baseUrl: url }), FetchHttpClient.layer, Cloro.layerBare))
   ))
 )
 

@@ -6,6 +6,7 @@ import * as Layer from "effect/Layer"
 import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import * as AsyncTasks from "../src/AsyncTasks.js"
+import * as Cloro from "../src/Cloro.js"
 import * as CloroClient from "../src/CloroClient.js"
 import * as CloroConfig from "../src/CloroConfig.js"
 import * as RetryPolicy from "../src/RetryPolicy.js"
@@ -33,7 +34,8 @@ const losingAnswers = (lose: number) =>
     const client = yield* CloroClient.make.pipe(
       Effect.provide(Layer.merge(CloroConfig.layer({ apiKey: KEY, baseUrl: sim.url }), Layer.succeed(HttpClient.HttpClient, http))),
       // the client's own policy would resend at once; `submit` must not depend on it
-      Effect.provideService(RetryPolicy.RetryPolicy, RetryPolicy.none)
+      Effect.provideService(RetryPolicy.RetryPolicy, RetryPolicy.none),
+      Effect.provide(Cloro.layerBare)
     )
     return { sim, client }
   }).pipe(Effect.orDie)

@@ -9,6 +9,7 @@ import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
+import * as Cloro from "../src/Cloro.js"
 import * as TestClock from "effect/TestClock"
 import * as Tracker from "../src/internal/asyncTasksTracker.js"
 import * as AsyncTasks from "../src/AsyncTasks.js"
@@ -66,8 +67,7 @@ const withMock = (handler: MockHttp.Handler) =>
           CloroConfig.layer({ apiKey: "sk_test_unit", baseUrl: "https://api.cloro.dev" }),
           Layer.succeed(HttpClient.HttpClient, mock.client)
         )
-      )
-    )
+      ), Effect.provide(Cloro.layerBare))
     return { client, sent: mock.sent }
   }).pipe(Effect.orDie)
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -10,9 +11,12 @@ import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Ref from "effect/Ref"
 import * as TestClock from "effect/TestClock"
+import * as Cloro from "../src/Cloro.js"
 import * as CloroClient from "../src/CloroClient.js"
 import type { CloroError } from "../src/CloroError.js"
 import * as CloroConfig from "../src/CloroConfig.js"
+import * as Credits from "../src/Credits.js"
+import * as Pricing from "../src/Pricing.js"
 import * as RetryPolicy from "../src/RetryPolicy.js"
 import * as Usage from "../src/Usage.js"
 import examples from "./fixtures/openapi-examples.json" with { type: "json" }
@@ -45,8 +49,7 @@ const withClient = <A, E>(
           CloroConfig.layer({ apiKey: Redacted.make(API_KEY), baseUrl: "https://api.cloro.dev" }),
           Layer.succeed(HttpClient.HttpClient, mock.client)
         )
-      )
-    )
+      ), Effect.provide(Cloro.layerBare))
     const result = yield* Effect.either(use(client))
     return { result, sent: yield* mock.sent }
   })
@@ -445,8 +448,7 @@ describe("CloroClient.withRetry", () => {
             Layer.succeed(HttpClient.HttpClient, mock.client),
             RetryPolicy.layerNone
           )
-        )
-      )
+        ), Effect.provide(Cloro.layerBare))
       yield* Effect.flip(client.account.credits())
       expect(yield* mock.sent).toHaveLength(1)
       const fiber = yield* Effect.fork(Effect.flip(client.account.credits()).pipe(CloroClient.withRetry(policy)))
@@ -477,8 +479,7 @@ describe("CloroClient retries of task submissions", () => {
             Layer.succeed(HttpClient.HttpClient, mock.client),
             Layer.succeed(RetryPolicy.RetryPolicy, policy)
           )
-        )
-      )
+        ), Effect.provide(Cloro.layerBare))
       const fiber = yield* Effect.fork(Effect.either(client.tasks.submit(task)))
       yield* TestClock.adjust("1 second")
       return { result: yield* Fiber.join(fiber), sent: (yield* mock.sent).length }
@@ -508,6 +509,136 @@ describe("CloroClient per-call options", () => {
         expect(sent).toHaveLength(0)
         const error = failureOf(result)
         expect(error._tag === "InvalidRequest" && error.issues.map((i) => i.field)).toEqual(["timeout"])
+      }
+    }))
+})
+
+describe("traps: inputs and answers the declared types do not cover", () => {
+  /** A client whose ledger is at hand, answered by `handler`, with `maxResponseBytes` as given. */
+  const withLedger = (handler: MockHttp.Handler, connection: Partial<CloroConfig.CloroConfigOptions> = {}) =>
+    Effect.gen(function*() {
+      const mock = yield* MockHttp.make(handler)
+      const ledger = yield* Credits.make()
+      const client = yield* CloroClient.make.pipe(
+        Effect.provide(Layer.merge(
+          CloroConfig.layer({ apiKey: API_KEY, ...connection }),
+          Layer.succeed(HttpClient.HttpClient, mock.client)
+        )),
+        Effect.provideService(Credits.Credits, ledger),
+        Effect.provide(Cloro.layerBare)
+      )
+      return { client, ledger, sent: mock.sent }
+    })
+  const noCharge = Object.fromEntries(Object.entries(headersOk).filter(([name]) => name !== "X-Credits-Charged"))
+
+  it.effect("trap: a 2xx with an empty body is not booked as spent", () =>
+    Effect.gen(function*() {
+      const { client, ledger } = yield* withLedger(() => Effect.succeed({ status: 200, headers: noCharge, body: "" }))
+      const error = yield* Effect.flip(client.monitor.chatgpt({ prompt: "hi", country: "US" }))
+      expect(error._tag).toBe("UnexpectedStatus")
+      expect(yield* ledger.snapshot).toMatchObject({ spent: 0, reserved: 0 })
+    }))
+
+  it.effect("trap: a 2xx with an error body is the error it names, and not booked as spent", () =>
+    Effect.gen(function*() {
+      const { client, ledger } = yield* withLedger(
+        answer(errorBody("INTERNAL_SERVER_ERROR", "Maximum retries exceeded"), noCharge)
+      )
+      const error = yield* Effect.flip(client.monitor.chatgpt({ prompt: "hi", country: "US" }))
+      expect(error._tag).toBe("ServerError")
+      expect(yield* ledger.snapshot).toMatchObject({ spent: 0, reserved: 0 })
+    }))
+
+  it.effect("a 2xx whose body does not decode is still booked at its estimate (cloro answered it)", () =>
+    Effect.gen(function*() {
+      const { client, ledger } = yield* withLedger(answer({ success: true, result: { nope: 1 } }, noCharge))
+      const error = yield* Effect.flip(client.monitor.chatgpt({ prompt: "hi", country: "US" }))
+      expect(error._tag).toBe("ResponseDecodeError")
+      const estimate = Pricing.estimate("chatgpt", { prompt: "hi", country: "US" }, { mode: "sync" })
+      expect(yield* ledger.snapshot).toMatchObject({ spent: estimate, reserved: 0 })
+    }))
+
+  it.live("trap: a never-ending 200 body fails typed once past maxResponseBytes", () =>
+    Effect.gen(function*() {
+      const chunk = new Uint8Array(64 * 1024).fill(32)
+      const endless = HttpClient.make((request) =>
+        Effect.succeed(HttpClientResponse.fromWeb(
+          request,
+          new Response(new ReadableStream({ pull: (controller) => controller.enqueue(chunk) }), { status: 200 })
+        ))
+      )
+      const client = yield* CloroClient.make.pipe(
+        Effect.provide(Layer.merge(
+          CloroConfig.layer({ apiKey: API_KEY, maxResponseBytes: 1024 * 1024 }),
+          Layer.succeed(HttpClient.HttpClient, endless)
+        )),
+        Effect.provide(Cloro.layerBare)
+      )
+      const error = yield* Effect.flip(client.monitor.chatgpt({ prompt: "hi", country: "US" }))
+      expect(error._tag).toBe("ResponseDecodeError")
+      expect(error.message).toContain("maxResponseBytes")
+    }), 10_000)
+
+  it.effect("a declared Content-Length past maxResponseBytes fails without reading", () =>
+    Effect.gen(function*() {
+      const { client } = yield* withLedger(answer({ success: true, result: { text: "x".repeat(2000) } }), {
+        maxResponseBytes: 1000
+      })
+      const error = yield* Effect.flip(client.monitor.chatgpt({ prompt: "hi", country: "US" }))
+      expect(error._tag).toBe("ResponseDecodeError")
+    }))
+
+  it.effect("trap: a bigint or a circular value in a request fails typed instead of throwing", () =>
+    Effect.gen(function*() {
+      const { client, sent } = yield* withLedger(answer({ success: true, task: {} }))
+      const circular: Record<string, unknown> = { query: "crm", country: "US" }
+      circular.self = circular
+      const inputs: ReadonlyArray<unknown> = [
+        { prompt: "hi", country: "US", extra: BigInt(1) },
+        { prompt: BigInt(1), country: "US" },
+        circular
+      ]
+      for (const input of inputs) {
+        // @ts-expect-error input outside the declared type, as plain JS may pass
+        const exit = yield* Effect.exit(client.monitor.chatgpt(input))
+        expect(Exit.isFailure(exit) && Cause.failureOption(exit.cause)._tag === "Some").toBe(true)
+        // @ts-expect-error same for a task payload
+        const task = yield* Effect.exit(client.tasks.submit({ taskType: "GOOGLE", payload: input }))
+        expect(Exit.isFailure(task) && Cause.failureOption(task.cause)._tag === "Some").toBe(true)
+      }
+      expect(yield* sent).toHaveLength(0)
+    }))
+
+  it.effect("trap: tasks.get(undefined) and other garbage fail with InvalidRequest", () =>
+    Effect.gen(function*() {
+      const { client } = yield* withLedger(answer({}))
+      // @ts-expect-error plain JS may pass an unset variable
+      expect((yield* Effect.flip(client.tasks.get(undefined)))._tag).toBe("InvalidRequest")
+      // @ts-expect-error a number
+      expect((yield* Effect.flip(client.tasks.get(42)))._tag).toBe("InvalidRequest")
+      // @ts-expect-error an array that stringifies to a valid country
+      expect((yield* Effect.flip(client.account.states(["US"])))._tag).toBe("InvalidRequest")
+      // @ts-expect-error options of the wrong shape
+      expect((yield* Effect.flip(client.account.credits({ timeout: "-5 seconds", tag: 3 })))._tag).toBe("InvalidRequest")
+    }))
+
+  it.effect("trap: client.monitor.chatgpt(garbage) returns an Effect instead of throwing", () =>
+    Effect.gen(function*() {
+      const { client } = yield* withLedger(answer({}))
+      const hostile = new Proxy({}, {
+        get: () => {
+          throw new Error("boom")
+        },
+        ownKeys: () => {
+          throw new Error("boom")
+        }
+      })
+      for (const input of [undefined, null, 1, "x", Symbol("s"), hostile]) {
+        // @ts-expect-error garbage in
+        const effect = client.monitor.chatgpt(input, input)
+        expect(Effect.isEffect(effect)).toBe(true)
+        const exit = yield* Effect.exit(effect)
+        expect(Exit.isFailure(exit) && Cause.failureOption(exit.cause)._tag === "Some").toBe(true)
       }
     }))
 })

@@ -9,6 +9,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
+import * as Cloro from "../src/Cloro.js"
 import * as CloroClient from "../src/CloroClient.js"
 import * as CloroConfig from "../src/CloroConfig.js"
 import * as Engine from "../src/Engine.js"
@@ -24,7 +25,8 @@ const withClient = <A, E>(handler: MockHttp.Handler, use: (client: CloroClient.C
           CloroConfig.layer({ apiKey: Redacted.make("sk_test_wire"), baseUrl: "https://api.cloro.dev" }),
           Layer.succeed(HttpClient.HttpClient, mock.client)
         )
-      )
+      ),
+      Effect.provide(Cloro.layerBare)
     )
     const result = yield* Effect.either(use(client))
     const sent = yield* mock.sent

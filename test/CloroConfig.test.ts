@@ -75,3 +75,25 @@ describe("CloroConfig", () => {
       expect(String(error)).toContain("CLORO_API_KEY")
     }))
 })
+
+describe("CloroConfig traps", () => {
+  it.effect("trap: CloroConfig.make({ apiKey: undefined }) (an unset variable in plain JS) fails typed", () =>
+    Effect.gen(function*() {
+      // @ts-expect-error plain JS
+      const error = yield* Effect.flip(CloroConfig.make({ apiKey: undefined }))
+      expect(error).toMatchObject({ _tag: "CloroConfigError", setting: "apiKey" })
+      // @ts-expect-error plain JS
+      expect((yield* Effect.flip(CloroConfig.make(undefined)))._tag).toBe("CloroConfigError")
+      // @ts-expect-error plain JS
+      expect((yield* Effect.flip(CloroConfig.make({ apiKey: "k", baseUrl: 42 })))._tag).toBe("CloroConfigError")
+      expect((yield* Effect.flip(CloroConfig.make({ apiKey: "k", monitorTimeout: "-5 seconds" }))).message).toContain(
+        "must not be negative"
+      )
+    }))
+
+  it.effect("maxResponseBytes defaults to 32 MiB and refuses nonsense", () =>
+    Effect.gen(function*() {
+      expect((yield* CloroConfig.make({ apiKey: KEY })).maxResponseBytes).toBe(32 * 1024 * 1024)
+      expect((yield* Effect.flip(CloroConfig.make({ apiKey: KEY, maxResponseBytes: 0 })))._tag).toBe("CloroConfigError")
+    }))
+})

@@ -10,6 +10,7 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as TestClock from "effect/TestClock"
+import * as Cloro from "../src/Cloro.js"
 import * as CloroClient from "../src/CloroClient.js"
 import * as CloroConfig from "../src/CloroConfig.js"
 import * as Engine from "../src/Engine.js"
@@ -23,7 +24,7 @@ const account = (concurrency: number, credits: number) => ({ apiKey: KEY, plan: 
 /** A bare client (no limiters, no retries) answered by an in-memory simulator. */
 const inMemory = (config: CloroSimulator.ConfigInput) =>
   Layer.provideMerge(
-    CloroClient.layer.pipe(Layer.provide(CloroConfig.layer({ apiKey: KEY }))),
+    CloroClient.layer.pipe(Layer.provide(Layer.merge(CloroConfig.layer({ apiKey: KEY }), Cloro.layerBare))),
     CloroSimulator.layer(config)
   )
 
@@ -154,8 +155,7 @@ describe("CloroSimulator with CloroClient", () => {
       const sim = yield* CloroSimulator.CloroSimulator
       const cloro = yield* CloroClient.make.pipe(
         Effect.provide(CloroConfig.layer({ apiKey: KEY, baseUrl: sim.url })),
-        Effect.provide(FetchHttpClient.layer)
-      )
+        Effect.provide(FetchHttpClient.layer), Effect.provide(Cloro.layerBare))
       const answer = yield* cloro.monitor.perplexity(requests.perplexity)
       expect(answer.usage.credits).toEqual({ charged: 6, remaining: 94 })
       expect(answer.result.sources.length).toBeGreaterThan(0)
@@ -163,8 +163,7 @@ describe("CloroSimulator with CloroClient", () => {
         CloroClient.make.pipe(
           Effect.flatMap((c) => c.account.credits()),
           Effect.provide(CloroConfig.layer({ apiKey: "sk_test_nobody", baseUrl: sim.url })),
-          Effect.provide(FetchHttpClient.layer)
-        )
+          Effect.provide(FetchHttpClient.layer), Effect.provide(Cloro.layerBare))
       )
       expect(missingKey).toMatchObject({ _tag: "Unauthorized", code: "INVALID_OR_EXPIRED_API_KEY" })
     }).pipe(Effect.provide(CloroSimulator.layerServer({ accounts: [account(2, 100)] }))))

@@ -344,8 +344,24 @@ describe("ConcurrencyLimiter", () => {
       yield* limiter.learn(1)
       yield* limiter.resize(1)
       expect(yield* limiter.withPermit(Effect.succeed("straight through"))).toBe("straight through")
-      expect(yield* limiter.stats).toEqual({ size: Infinity, inUse: 0, waiting: 0, peakInUse: 0, source: "unlimited" })
+      expect(yield* limiter.stats).toEqual({ size: undefined, inUse: 0, waiting: 0, peakInUse: 0, source: "unlimited" })
+      // trap: Infinity in stats becomes null in JSON
+      expect(JSON.parse(JSON.stringify(yield* limiter.stats))).toEqual({ inUse: 0, waiting: 0, peakInUse: 0, source: "unlimited" })
       yield* Deferred.succeed(gate, undefined)
       yield* Fiber.joinAll(fibers)
     }).pipe(Effect.provide(ConcurrencyLimiter.layerUnlimited)))
+})
+
+describe("ConcurrencyLimiter learned bounds", () => {
+  it.effect("trap: a learned X-Concurrency-Limit of 1e9 is clamped to MAX_LEARNED_LIMIT; a configured limit still caps", () =>
+    Effect.gen(function*() {
+      const limiter = yield* ConcurrencyLimiter.make()
+      yield* limiter.learn(1_000_000_000)
+      expect((yield* limiter.stats).size).toBe(ConcurrencyLimiter.MAX_LEARNED_LIMIT)
+      yield* limiter.learn(1)
+      expect((yield* limiter.stats).size).toBe(1)
+      const configured = yield* ConcurrencyLimiter.make({ limit: 20 })
+      yield* configured.learn(1_000_000_000)
+      expect((yield* configured.stats).size).toBe(20)
+    }))
 })

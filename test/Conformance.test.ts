@@ -20,6 +20,7 @@ import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Ref from "effect/Ref"
 import * as fs from "node:fs"
+import * as Cloro from "../src/Cloro.js"
 import * as CloroClient from "../src/CloroClient.js"
 import * as CloroConfig from "../src/CloroConfig.js"
 import * as Index from "../src/index.js"
@@ -64,7 +65,8 @@ const makeClient = Effect.gen(function*() {
         CloroConfig.layer({ apiKey: Redacted.make("sk_test_conformance"), baseUrl: "https://api.cloro.dev" }),
         Layer.succeed(HttpClient.HttpClient, mock.client)
       )
-    )
+    ),
+    Effect.provide(Cloro.layerBare)
   )
   return { client, answer: (body: unknown) => Ref.set(current, body) }
 })

@@ -9,8 +9,8 @@ describe("Credits", () => {
       const a = yield* ledger.reserve(7, "alice")
       const b = yield* ledger.reserve(6, "bob")
       expect((yield* ledger.snapshot).reserved).toBe(13)
-      yield* ledger.settle(a, 9, 4991)
-      yield* ledger.release(b)
+      yield* a.settle(9, 4991)
+      yield* b.release
       const snapshot = yield* ledger.snapshot
       expect(snapshot).toMatchObject({ spent: 9, reserved: 0, balance: 4991, spentByTag: { alice: 9 } })
     }))
@@ -48,7 +48,7 @@ describe("Credits", () => {
     Effect.gen(function*() {
       const ledger = yield* Credits.make()
       const r = yield* ledger.reserve(4, "dave")
-      yield* ledger.holdForTask(r, "task-1")
+      yield* r.holdForTask("task-1")
       expect((yield* ledger.snapshot).pendingTasks).toBe(1)
       yield* ledger.settleTask("task-1", 6)
       yield* ledger.settleTask("task-1", 6)
@@ -60,6 +60,53 @@ describe("Credits", () => {
     Effect.gen(function*() {
       const error = yield* Effect.flip(Credits.make({ budget: -1 }))
       expect(error._tag).toBe("CreditsConfigError")
+    }))
+})
+
+describe("Credits reservations (trap: the ledger trusts its callers)", () => {
+  it.effect("releasing a reservation twice does not make reserved negative nor let a budget of 10 reserve 15", () =>
+    Effect.gen(function*() {
+      const ledger = yield* Credits.make({ budget: 10 })
+      const r = yield* ledger.reserve(5)
+      yield* r.release
+      yield* r.release
+      yield* r.settle(5)
+      expect((yield* ledger.snapshot).reserved).toBe(0)
+      expect((yield* ledger.snapshot).spent).toBe(0)
+      yield* ledger.reserve(10)
+      const error = yield* Effect.flip(ledger.reserve(5))
+      expect(error._tag).toBe("BudgetExceeded")
+      expect((yield* ledger.snapshot).reserved).toBe(10)
+    }))
+
+  it.effect("settling twice charges once; a settled reservation cannot be released or moved to a task", () =>
+    Effect.gen(function*() {
+      const ledger = yield* Credits.make({ budget: 100 })
+      const r = yield* ledger.reserve(6, "t")
+      yield* r.settle(6)
+      yield* r.settle(6)
+      yield* r.release
+      yield* r.holdForTask("task-x")
+      expect(yield* ledger.snapshot).toMatchObject({ spent: 6, reserved: 0, pendingTasks: 0, spentByTag: { t: 6 } })
+    }))
+
+  it.effect("a hand-made reservation record changes nothing: there is no ledger method that accepts one", () =>
+    Effect.gen(function*() {
+      const ledger = yield* Credits.make({ budget: 10 })
+      yield* ledger.reserve(10)
+      // The old API took `{ id, amount, tag }` records; the shape has no such method any more.
+      expect("release" in ledger).toBe(false)
+      expect("settle" in ledger).toBe(false)
+      expect("holdForTask" in ledger).toBe(false)
+      expect((yield* ledger.snapshot).reserved).toBe(10)
+    }))
+
+  it.effect("a charge that is not a number counts as the amount held, never NaN", () =>
+    Effect.gen(function*() {
+      const ledger = yield* Credits.make()
+      const r = yield* ledger.reserve(8)
+      yield* r.settle(Number.NaN)
+      expect((yield* ledger.snapshot).spent).toBe(8)
     }))
 })
 

@@ -3,6 +3,7 @@
  * in-memory simulator, on TestClock: the promises of the limits issue.
  */
 import { describe, expect, it } from "@effect/vitest"
+import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -10,16 +11,18 @@ import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
-import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import * as TestClock from "effect/TestClock"
 import * as Cloro from "../src/Cloro.js"
 import * as CloroClient from "../src/CloroClient.js"
+import * as CloroConfig from "../src/CloroConfig.js"
 import { type CloroError, ConcurrentLimitExceeded } from "../src/CloroError.js"
 import * as ConcurrencyLimiter from "../src/ConcurrencyLimiter.js"
 import * as Credits from "../src/Credits.js"
 import * as Pipeline from "../src/internal/pipeline.js"
 import * as RateLimiter from "../src/RateLimiter.js"
+import * as Pricing from "../src/Pricing.js"
+import * as Task from "../src/Task.js"
 import * as RetryPolicy from "../src/RetryPolicy.js"
 import * as UsageMonitor from "../src/UsageMonitor.js"
 import { CloroSimulator } from "../src/testing/index.js"
@@ -30,6 +33,7 @@ interface Setup {
   readonly sim?: Omit<CloroSimulator.ConfigInput, "accounts">
   readonly plan?: { readonly concurrency?: number; readonly credits?: number }
   readonly options?: Cloro.CloroOptions
+  readonly connection?: Omit<CloroConfig.CloroConfigOptions, "apiKey">
 }
 
 /** The simulator in memory and the full client pipeline in front of it. */
@@ -40,7 +44,7 @@ const setup = (config: Setup = {}) =>
       accounts: [{ apiKey: KEY, id: "acme", plan: { concurrency: 10, credits: 100_000, ...config.plan } }]
     })
     const context = yield* Layer.build(
-      Cloro.layer({ apiKey: KEY }, { monitor: "silent", ...config.options }).pipe(Layer.provideMerge(simLayer))
+      Cloro.layer({ apiKey: KEY, ...config.connection }, { monitor: "silent", ...config.options }).pipe(Layer.provideMerge(simLayer))
     )
     return {
       client: Context.get(context, CloroClient.CloroClient),
@@ -223,10 +227,16 @@ describe("limits against the simulator", () => {
           Effect.fail(new ConcurrentLimitExceeded({ message: "full", code: "CONCURRENCY_LIMIT_EXCEEDED", status: 429, limit: 2 }))
         )
       const error = yield* Effect.flip(Pipeline.run(
-        { slots: Option.some(slots), rate: Option.none(), credits: Option.none(), monitor: Option.none(), retry: RetryPolicy.none },
+        {
+          slots,
+          rate: RateLimiter.unlimited,
+          credits: yield* Credits.make(),
+          monitor: yield* UsageMonitor.make({ log: false }),
+          retry: RetryPolicy.none
+        },
         send,
         { method: "POST", path: "/v1/monitor/gemini", kind: "monitor", decode: Either.right, timeout: Duration.seconds(1) },
-        { estimate: 0, tag: undefined, engine: "gemini" }
+        { estimate: 0, maxCost: 0, tag: undefined, engine: "gemini" }
       ))
       expect(error._tag).toBe("ConcurrentLimitExceeded")
       expect(yield* Ref.get(sent)).toBe(1)
@@ -370,3 +380,130 @@ describe("limits against the simulator", () => {
     }))
 })
 
+
+describe("traps: the client means what its options say", () => {
+  const slow = { latency: { default: { _tag: "Fixed", millis: 200 } } } as const
+  const sends = (counters: CloroSimulator.Counters) => counters.requestLog.length
+
+  for (const concurrency of ["unlimited", { initialLimit: 20 }] as const) {
+    it.scoped(`trap: retries off means no resend (concurrency ${JSON.stringify(concurrency)}): 20 calls, cap 10, 20 requests`, () =>
+      Effect.gen(function*() {
+        const { client, sim } = yield* setup({ plan: { concurrency: 10 }, sim: slow, options: { concurrency, retry: "none" } })
+        const results = yield* drive(
+          Effect.forEach(Array.from({ length: 20 }, (_, i) => i), (i) => Effect.either(ask(client, i)), {
+            concurrency: "unbounded"
+          }),
+          5_000
+        )
+        const counters = yield* sim.counters
+        console.log(`retry "none", concurrency ${JSON.stringify(concurrency)}: ${sends(counters)} requests for 20 calls`)
+        expect(sends(counters)).toBe(20)
+        expect(results.filter((r) => r._tag === "Left").length).toBe(rejectionCount(counters))
+      }))
+  }
+
+  it.scoped("trap: RetryPolicy.none per call means exactly one send, even for an explained concurrency 429", () =>
+    Effect.gen(function*() {
+      const { client, sim } = yield* setup({ plan: { concurrency: 2 }, sim: slow, options: { concurrency: { initialLimit: 4 } } })
+      yield* drive(
+        Effect.forEach(
+          Array.from({ length: 4 }, (_, i) => i),
+          (i) => Effect.either(client.monitor.perplexity({ prompt: `q ${i}`, country: "US" }, { retry: RetryPolicy.none })),
+          { concurrency: "unbounded" }
+        ),
+        5_000
+      )
+      expect(sends(yield* sim.counters)).toBe(4)
+    }))
+
+  it.scoped("trap: a concurrency requeue is a resend paid from the retry budget", () =>
+    Effect.gen(function*() {
+      const policy = yield* RetryPolicy.make({ budget: { capacity: 100, retryCost: 5 }, jitter: false })
+      const { client, sim } = yield* setup({ plan: { concurrency: 2 }, sim: slow, options: { concurrency: { initialLimit: 4 } } })
+      yield* drive(
+        Effect.forEach(Array.from({ length: 4 }, (_, i) => i), (i) => ask(client, i).pipe(CloroClient.withRetry(policy)), {
+          concurrency: "unbounded"
+        }),
+        10_000
+      )
+      const counters = yield* sim.counters
+      const resends = sends(counters) - 4
+      expect(resends).toBeGreaterThan(0)
+      // every resend paid 5 tokens, each of the 4 successes earned 1 back
+      expect(yield* policy.budgetLeft).toBe(Math.min(100, 100 - 5 * resends + 4))
+    }))
+
+  it.scoped("trap: the retry budget is charged only for retries that happen (an ambiguous non-idempotent call)", () =>
+    Effect.gen(function*() {
+      const policy = yield* RetryPolicy.make({ budget: { capacity: 100 } })
+      const { client, sim } = yield* setup({ options: { retry: "none" } })
+      yield* sim.injectFaults([{ fault: "reset", path: "/v1/async/task", times: 1 }])
+      const error = yield* Effect.flip(
+        client.tasks.submit(Task.make("google", { query: "crm", country: "US" })).pipe(CloroClient.withRetry(policy))
+      )
+      expect(error._tag).toBe("TransportError")
+      expect(sends(yield* sim.counters)).toBe(1)
+      expect(yield* policy.budgetLeft).toBe(100)
+    }))
+
+  it.scoped("trap: a sync call that timed out is not resent by default (it may be billed)", () =>
+    Effect.gen(function*() {
+      const { client, sim } = yield* setup({ connection: { monitorTimeout: "1 second" } })
+      yield* sim.injectFaults([{ fault: "stall", engine: "perplexity", times: 5, stallMillis: 10_000 }])
+      const error = yield* Effect.flip(drive(ask(client, 1), 30_000, 250))
+      expect(error._tag).toBe("Timeout")
+      expect(sends(yield* sim.counters)).toBe(1)
+    }))
+
+  it.scoped("a sync call that timed out is resent when the policy says resendSyncTimeouts", () =>
+    Effect.gen(function*() {
+      const { client, sim } = yield* setup({
+        connection: { monitorTimeout: "1 second" },
+        options: { retry: { resendSyncTimeouts: true, maxRetries: 2, jitter: false } }
+      })
+      yield* sim.injectFaults([{ fault: "stall", engine: "perplexity", times: 5, stallMillis: 10_000 }])
+      yield* Effect.flip(drive(ask(client, 1), 30_000, 250))
+      expect(sends(yield* sim.counters)).toBe(3)
+    }))
+
+  it.scoped("trap: budgets cannot be overrun: AI Mode expandProducts reserves the most it can cost", () =>
+    Effect.gen(function*() {
+      const request = { prompt: "best running shoes to buy", gl: "us", include: { expandProducts: true } } as const
+      expect(Pricing.estimate("aimode", request, { mode: "sync" })).toBe(6)
+      expect(Pricing.maxCharge("aimode", request, { mode: "sync" })).toBe(12)
+      const { client, ledger } = yield* setup({ options: { credits: { budget: 12 } } })
+      const results = yield* drive(
+        Effect.all([Effect.either(client.monitor.aimode(request)), Effect.either(client.monitor.aimode(request))], {
+          concurrency: "unbounded"
+        }),
+        1_000
+      )
+      const snapshot = yield* ledger.snapshot
+      console.log(`budget 12, two AI Mode expandProducts calls: spent ${snapshot.spent}`)
+      expect(snapshot.spent).toBeLessThanOrEqual(12)
+      expect(snapshot.reserved).toBe(0)
+      expect(results.filter((r) => r._tag === "Left" && r.left._tag === "BudgetExceeded")).toHaveLength(1)
+    }))
+
+  it.scoped("trap: a learned X-Concurrency-Limit of 1e9 does not open the floodgates", () =>
+    Effect.gen(function*() {
+      const { limiter } = yield* setup()
+      yield* limiter.learn(1_000_000_000)
+      expect((yield* limiter.stats).size).toBe(ConcurrencyLimiter.MAX_LEARNED_LIMIT)
+    }))
+})
+
+describe("trap: wiring: the services the client uses are in its layer's type", () => {
+  it("forgetting a service is a compile error, not a client with no limits", () => {
+    const client = CloroClient.layerWith({ apiKey: KEY })
+    // Merging (instead of providing) the services leaves them required: the
+    // layer cannot be given to a program that has only an HttpClient.
+    const merged = Layer.merge(client, Cloro.layerServices())
+    // @ts-expect-error the pipeline services are still required
+    const wrong: Layer.Layer<CloroClient.CloroClient, unknown, HttpClient.HttpClient> = merged
+    const right: Layer.Layer<CloroClient.CloroClient, unknown, HttpClient.HttpClient> = client.pipe(
+      Layer.provide(Cloro.layerServices())
+    )
+    expect([wrong, right].every(Layer.isLayer)).toBe(true)
+  })
+})

@@ -357,6 +357,22 @@ describe("RateLimiter", () => {
       const limiter = yield* RateLimiter.RateLimiter
       yield* limiter.learn("/v1/monitor/chatgpt", { limit: 1, remaining: 0 })
       yield* Effect.all(Array.from({ length: 10_000 }, () => limiter.take("/v1/monitor/chatgpt")), { discard: true })
-      expect(yield* limiter.stats).toMatchObject({ limit: Infinity, source: "unlimited" })
+      expect(yield* limiter.stats).toMatchObject({ limit: undefined, source: "unlimited" })
+      // trap: Infinity in stats becomes null in JSON
+      expect(JSON.stringify(yield* limiter.stats)).not.toContain("null")
     }).pipe(Effect.provide(RateLimiter.layerUnlimited)))
+})
+
+describe("RateLimiter learned bounds", () => {
+  it.scoped("trap: X-RateLimit-Limit: 1 does not slow every call to a crawl, nor 1e9 lift the limit", () =>
+    Effect.gen(function*() {
+      const limiter = yield* RateLimiter.make()
+      yield* limiter.learn("/v1/monitor/chatgpt", { limit: 1 })
+      expect((yield* limiter.stats).limit).toBe(RateLimiter.MAX_LEARNED_RATE / 10)
+      yield* limiter.learn("/v1/monitor/chatgpt", { limit: 1_000_000_000 })
+      expect((yield* limiter.stats).limit).toBe(RateLimiter.MAX_LEARNED_RATE)
+      const configured = yield* RateLimiter.make({ limit: 200 })
+      yield* configured.learn("/v1/monitor/chatgpt", { limit: 1 })
+      expect((yield* configured.stats).limit).toBe(20)
+    }))
 })

@@ -145,3 +145,20 @@ describe("RetryPolicy", () => {
       expect(yield* delaysOf(RetryPolicy.none.schedule, [serverError])).toEqual([])
     }))
 })
+
+describe("RetryPolicy knobs", () => {
+  it.effect("none sends once: no retry, no requeue, no budget", () =>
+    Effect.gen(function*() {
+      expect(RetryPolicy.none.options).toMatchObject({ maxRetries: 0, slotRequeues: 0, resendSyncTimeouts: false })
+      expect(yield* RetryPolicy.none.budgetLeft).toBeUndefined()
+    }))
+
+  it.effect("defaults: 3 slot requeues, sync timeouts not resent; options of the wrong type are refused", () =>
+    Effect.gen(function*() {
+      const policy = yield* RetryPolicy.make()
+      expect(policy.options).toMatchObject({ slotRequeues: 3, resendSyncTimeouts: false })
+      // @ts-expect-error plain JS
+      expect((yield* Effect.flip(RetryPolicy.make({ resendSyncTimeouts: "yes" }))).setting).toBe("resendSyncTimeouts")
+      expect((yield* Effect.flip(RetryPolicy.make({ maxDelay: "-5 seconds" }))).message).toContain("must not be negative")
+    }))
+})

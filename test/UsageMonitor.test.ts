@@ -2,8 +2,10 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Logger from "effect/Logger"
 import * as Metric from "effect/Metric"
 import * as Queue from "effect/Queue"
+import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import { RateLimitExceeded } from "../src/CloroError.js"
 import * as Usage from "../src/Usage.js"
@@ -92,5 +94,49 @@ describe("UsageMonitor", () => {
       expect((yield* Metric.value(limitHits)).count - before.hits).toBe(1)
       expect((yield* Metric.value(retries)).count - before.retries).toBe(1)
       expect((yield* Metric.value(spend)).count - before.spend).toBe(7)
+    }))
+})
+
+describe("UsageMonitor traps", () => {
+  const limit429 = new RateLimitExceeded({ message: "slow down", status: 429 })
+
+  it.effect("trap: a 429 writes a log line, as the README says warnings are logs", () =>
+    Effect.gen(function*() {
+      const lines: Array<string> = []
+      const logger = Logger.make(({ message }) => {
+        lines.push(Array.isArray(message) ? message.join(" ") : String(message))
+      })
+      const monitor = yield* UsageMonitor.make()
+      yield* monitor.recordError("/v1/monitor/chatgpt", limit429).pipe(
+        Effect.provide(Logger.replace(Logger.defaultLogger, logger))
+      )
+      expect(lines.some((line) => line.includes("429") && line.includes("/v1/monitor/chatgpt"))).toBe(true)
+    }))
+
+  it.scoped("trap: monitor.events loses nothing that happened before a subscriber attached (replay)", () =>
+    Effect.gen(function*() {
+      const monitor = yield* UsageMonitor.make({ log: false })
+      yield* monitor.recordError("/v1/monitor/chatgpt", limit429)
+      const early = yield* monitor.subscribe
+      expect((yield* Queue.takeAll(early)).pipe(Chunk.map((e) => e._tag), Chunk.toReadonlyArray)).toEqual(["LimitHit"])
+      const fromStream = yield* monitor.events.pipe(Stream.take(1), Stream.runCollect)
+      expect(Chunk.toReadonlyArray(fromStream).map((e) => e._tag)).toEqual(["LimitHit"])
+    }))
+
+  it.effect("trap: the warnings list is bounded (maxWarnings, newest kept)", () =>
+    Effect.gen(function*() {
+      const monitor = yield* UsageMonitor.make({ log: false, cooldown: 0, maxWarnings: 5 })
+      for (let i = 0; i < 40; i++) {
+        yield* monitor.observe("/v1/monitor/chatgpt", usage({ "X-Credits-Remaining": "10" }))
+        yield* monitor.observe("/v1/monitor/chatgpt", usage({ "X-Credits-Remaining": "1000" }))
+      }
+      const warnings = yield* monitor.warnings
+      expect(warnings).toHaveLength(5)
+    }))
+
+  it.effect("trap: cooldown \"-5 seconds\" is refused, as every duration option refuses a negative", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(UsageMonitor.make({ cooldown: "-5 seconds" }))
+      expect(error.message).toContain("cooldown must not be negative")
     }))
 })

@@ -14,7 +14,8 @@ import * as Stats from "./Stats.js"
 export interface Live {
   readonly now: number
   readonly slotsInUse: number
-  readonly slotsLimit: number
+  /** `undefined` when the limiter is unlimited. */
+  readonly slotsLimit: number | undefined
   /** The account's balance, as cloro last reported it. */
   readonly balance: number | undefined
   readonly rejected429: number
@@ -58,7 +59,7 @@ export const line = (stats: Stats.Stats, live: Live): string => {
     `${fmt(stats.done)}/${fmt(stats.total)} done`,
     `ok ${fmt(stats.ok)} · failed ${fmt(stats.failed)}${stats.skipped > 0 ? ` · skipped ${fmt(stats.skipped)}` : ""}`,
     `credits ${fmt(stats.spent)} spent${remainingText(stats, live)}`,
-    `slots ${fmt(live.slotsInUse)}/${fmt(live.slotsLimit)}`,
+    `slots ${fmt(live.slotsInUse)}/${live.slotsLimit === undefined ? "unlimited" : fmt(live.slotsLimit)}`,
     `${rate.toFixed(1)} req/s`,
     `ETA ${left === 0 ? "0 s" : eta}`
   ].join(" | ")

@@ -93,7 +93,7 @@ const timeSeries = (samples: ReadonlyArray<Stats.Sample>): string => {
     return dt > 0 ? (s.done - prev.done) / dt : 0
   })
   const slots = samples.map((s) => s.inUse)
-  const limits = samples.map((s) => (Number.isFinite(s.size) ? s.size : 0))
+  const limits = samples.map((s) => (s.size ?? 0))
   const yMaxRate = Math.max(1, ...throughput)
   const yMaxSlots = Math.max(1, ...slots, ...limits)
   const x = (t: number) => pad + (t / tMax) * (w - 2 * pad)

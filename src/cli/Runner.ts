@@ -211,7 +211,7 @@ const runSync = (
     /** A slot of our own for each slot of the limiter, plus one waiting at its door. */
     const capacity = settings.concurrency !== undefined
       ? Effect.succeed(settings.concurrency + 1)
-      : Effect.map(limiter.stats, (s) => (Number.isFinite(s.size) ? Math.max(1, s.size) : 64) + 1)
+      : Effect.map(limiter.stats, (s) => (s.size !== undefined ? Math.max(1, s.size) : 64) + 1)
     const waitForRoom: Effect.Effect<void> = Effect.gen(function*() {
       while (true) {
         const inFlight = (yield* Ref.get(hooks.stats)).inFlight

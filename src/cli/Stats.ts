@@ -21,7 +21,8 @@ export interface Sample {
   readonly ok: number
   readonly failed: number
   readonly inUse: number
-  readonly size: number
+  /** `undefined` when the limiter is unlimited. */
+  readonly size: number | undefined
   readonly spent: number
 }
 

@@ -6,13 +6,24 @@
  */
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
+import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
-import { type ApiError, ResponseDecodeError, Timeout, TransportError } from "../CloroError.js"
+import * as Stream from "effect/Stream"
+import {
+  type ApiError,
+  FieldIssue,
+  InvalidRequest,
+  ResponseDecodeError,
+  Timeout,
+  TransportError,
+  UnexpectedStatus
+} from "../CloroError.js"
 import type { CloroConfigShape } from "../CloroConfig.js"
 import * as Usage from "../Usage.js"
 import * as ErrorEnvelope from "./errorEnvelope.js"
@@ -54,7 +65,7 @@ export interface Call<A> {
 export interface Answer<A> {
   readonly body: A
   readonly usage: Usage.Usage
-  /** The parsed JSON as cloro sent it, fields the schema does not know included. */
+  /** The whole JSON body as cloro sent it, unknown fields included. */
   readonly raw: unknown
 }
 
@@ -73,78 +84,154 @@ const describeParseError = (error: ParseResult.ParseError): string => {
   return issues.length > 10 ? [...shown, `... and ${issues.length - 10} more`].join("\n") : shown.join("\n")
 }
 
+/** Reads a body, failing with `tooLarge` as soon as it passes `max` bytes (a stream that never ends included). */
+const readBounded = <E, E2>(
+  stream: Stream.Stream<Uint8Array, E>,
+  max: number,
+  tooLarge: () => E2
+): Effect.Effect<string, E | E2> =>
+  Stream.runFoldEffect(
+    stream,
+    { chunks: Chunk.empty<Uint8Array>(), size: 0 },
+    (acc, chunk): Effect.Effect<{ chunks: Chunk.Chunk<Uint8Array>; size: number }, E2> =>
+      acc.size + chunk.length > max
+        ? Effect.fail(tooLarge())
+        : Effect.succeed({ chunks: Chunk.append(acc.chunks, chunk), size: acc.size + chunk.length })
+  ).pipe(Effect.map(({ chunks, size }) => {
+    const bytes = new Uint8Array(size)
+    let offset = 0
+    for (const chunk of chunks) {
+      bytes.set(chunk, offset)
+      offset += chunk.length
+    }
+    return new TextDecoder().decode(bytes)
+  }))
+
+/**
+ * A 2xx whose body is an error envelope (`success: false`, or an `error`
+ * object without `success: true`): cloro did not answer the call, whatever
+ * the status said, so it is the typed error the envelope names.
+ */
+const isErrorEnvelope = (json: unknown): boolean =>
+  Predicate.isRecord(json) &&
+  (json.success === false || (Predicate.isRecord(json.error) && json.success !== true))
+
 /**
  * Sends one call. Never fails with anything but a typed `ApiError`, and never
  * puts the API key in an error: the key is set as a header from `Redacted` at
  * the last moment and errors are built from status, headers and body only.
+ * A body (of any status) longer than `config.maxResponseBytes` is not read
+ * past that size: the call fails with `ResponseDecodeError`.
  */
 export const send = <A>(
   httpClient: HttpClient.HttpClient,
   config: CloroConfigShape,
   call: Call<A>
 ): Effect.Effect<Answer<A>, SendError> => {
-  const request = HttpClientRequest.make(call.method)(config.baseUrl + call.path).pipe(
+  const where = { method: call.method, path: call.path }
+  const base = HttpClientRequest.make(call.method)(config.baseUrl + call.path).pipe(
     HttpClientRequest.bearerToken(config.apiKey),
     HttpClientRequest.acceptJson,
     HttpClientRequest.setHeader("user-agent", config.userAgent),
-    call.urlParams === undefined ? (r) => r : HttpClientRequest.setUrlParams(call.urlParams),
-    call.body === undefined ? (r) => r : HttpClientRequest.bodyUnsafeJson(call.body)
+    call.urlParams === undefined ? (r) => r : HttpClientRequest.setUrlParams(call.urlParams)
   )
-  const where = { method: call.method, path: call.path }
-
-  return httpClient.execute(request).pipe(
-    Effect.flatMap((response) =>
-      Effect.map(response.text, (text) => ({ status: response.status, headers: response.headers, text }))
-    ),
-    Effect.scoped,
-    Effect.timeoutFail({
-      duration: call.timeout,
-      onTimeout: () =>
-        new Timeout({
-          ...where,
-          message: `${call.method} ${call.path}: no answer within ${Duration.format(call.timeout)}`,
-          timeout: call.timeout
+  // `bodyJson` fails (where `bodyUnsafeJson` would throw) on a bigint or a circular value.
+  const request: Effect.Effect<HttpClientRequest.HttpClientRequest, InvalidRequest> = call.body === undefined
+    ? Effect.succeed(base)
+    : HttpClientRequest.bodyJson(base, call.body).pipe(
+      Effect.mapError((error) =>
+        new InvalidRequest({
+          message: `${call.method} ${call.path}: the request body cannot be sent as JSON`,
+          source: "client",
+          issues: [
+            new FieldIssue({
+              field: "(body)",
+              message: `cannot be serialized as JSON (${error.reason._tag === "JsonError" ? "a bigint or a circular value" : error.reason._tag})`
+            })
+          ]
         })
-    }),
-    Effect.catchTag("RequestError", (error) =>
-      Effect.fail(
-        new TransportError({ ...where, message: `${call.method} ${call.path}: ${error.reason}: ${error.description ?? "request failed"}` })
-      )),
-    Effect.catchTag("ResponseError", (error) =>
-      Effect.fail(
-        new TransportError({
-          ...where,
-          message: `${call.method} ${call.path}: the body could not be read (${error.reason}${error.description ? `: ${error.description}` : ""})`
-        })
-      )),
-    Telemetry.exchange(call, config.baseUrl),
-    Effect.flatMap(({ headers, status, text }) =>
-      Effect.gen(function*() {
-        const usage = Usage.fromHeaders(headers)
-        if (status < 200 || status >= 300) {
-          const now = yield* Clock.currentTimeMillis
-          return yield* Effect.fail(
-            ErrorEnvelope.fromAnswer({ status, body: text, usage, retryAfterMillis: Usage.retryAfterMillis(headers, now) })
-          )
-        }
-        const decodeError = (description: string) =>
-          new ResponseDecodeError({
-            message: `${call.method} ${call.path}: the ${status} answer did not match the documented shape`,
-            status,
-            requestId: usage.requestId,
-            usage,
-            path: call.path,
-            description,
-            ...ErrorEnvelope.keptBody(text)
-          })
-        const json = ErrorEnvelope.parseJson(text)
-        if (Either.isLeft(json)) {
-          return yield* Effect.fail(decodeError(`not JSON (${json.left}): ${text.slice(0, 200)}`))
-        }
-        const body = call.decode(json.right)
-        if (Either.isLeft(body)) return yield* Effect.fail(decodeError(describeParseError(body.left)))
-        return { body: body.right, usage, raw: json.right }
-      })
+      )
     )
-  )
+  const max = config.maxResponseBytes
+  const tooLarge = (status: number, usage: Usage.Usage) => () =>
+    new ResponseDecodeError({
+      message: `${call.method} ${call.path}: the ${status} answer's body is larger than maxResponseBytes (${max} bytes)`,
+      status,
+      requestId: usage.requestId,
+      usage,
+      path: call.path,
+      description: `body larger than ${max} bytes; not read further`
+    })
+
+  return Effect.flatMap(request, (request) =>
+    httpClient.execute(request).pipe(
+      Effect.flatMap((response) => {
+        const usage = Usage.fromHeaders(response.headers)
+        const declared = Number(response.headers["content-length"])
+        return Effect.map(
+          Number.isFinite(declared) && declared > max
+            ? Effect.fail(tooLarge(response.status, usage)())
+            : readBounded(response.stream, max, tooLarge(response.status, usage)),
+          (text) => ({ status: response.status, headers: response.headers, usage, text })
+        )
+      }),
+      Effect.scoped,
+      Effect.timeoutFail({
+        duration: call.timeout,
+        onTimeout: () =>
+          new Timeout({
+            ...where,
+            message: `${call.method} ${call.path}: no answer within ${Duration.format(call.timeout)}`,
+            timeout: call.timeout
+          })
+      }),
+      Effect.catchTag("RequestError", (error) =>
+        Effect.fail(
+          new TransportError({ ...where, message: `${call.method} ${call.path}: ${error.reason}: ${error.description ?? "request failed"}` })
+        )),
+      Effect.catchTag("ResponseError", (error) =>
+        Effect.fail(
+          new TransportError({
+            ...where,
+            message: `${call.method} ${call.path}: the body could not be read (${error.reason}${error.description ? `: ${error.description}` : ""})`
+          })
+        )),
+      Telemetry.exchange(call, config.baseUrl),
+      Effect.flatMap(({ headers, status, text, usage }) =>
+        Effect.gen(function*() {
+          const now = yield* Clock.currentTimeMillis
+          const envelope = () =>
+            ErrorEnvelope.fromAnswer({ status, body: text, usage, retryAfterMillis: Usage.retryAfterMillis(headers, now) })
+          if (status < 200 || status >= 300) return yield* Effect.fail(envelope())
+          if (text.trim().length === 0) {
+            return yield* Effect.fail(
+              new UnexpectedStatus({
+                message: `${call.method} ${call.path}: cloro answered ${status} with an empty body`,
+                status,
+                requestId: usage.requestId,
+                usage
+              })
+            )
+          }
+          const decodeError = (description: string) =>
+            new ResponseDecodeError({
+              message: `${call.method} ${call.path}: the ${status} answer did not match the documented shape`,
+              status,
+              requestId: usage.requestId,
+              usage,
+              path: call.path,
+              description,
+              ...ErrorEnvelope.keptBody(text)
+            })
+          const json = ErrorEnvelope.parseJson(text)
+          if (Either.isLeft(json)) {
+            return yield* Effect.fail(decodeError(`not JSON (${json.left}): ${text.slice(0, 200)}`))
+          }
+          if (isErrorEnvelope(json.right)) return yield* Effect.fail(envelope())
+          const body = call.decode(json.right)
+          if (Either.isLeft(body)) return yield* Effect.fail(decodeError(describeParseError(body.left)))
+          return { body: body.right, usage, raw: json.right }
+        })
+      )
+    ))
 }

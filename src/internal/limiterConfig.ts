@@ -7,9 +7,13 @@ import * as Arr from "effect/Array"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { AdmissionTimeout, FieldIssue } from "../CloroError.js"
+import * as DurationHelper from "./duration.js"
+import * as Input from "./input.js"
+import { show } from "./input.js"
 
 /**
  * A limiter was given options it cannot work with (a limit below 1 or not a
@@ -31,52 +35,22 @@ export type LimiterKind = "concurrency" | "rate"
 /** An absent option passes; a present one must be a whole number >= `min`. */
 export const integerAtLeast = (
   field: string,
-  value: number | undefined,
+  value: unknown,
   min: number
 ): Effect.Effect<number | undefined, FieldIssue> =>
-  value === undefined || (Number.isInteger(value) && value >= min)
+  value === undefined || (typeof value === "number" && Number.isInteger(value) && value >= min)
     ? Effect.succeed(value)
-    : Effect.fail(new FieldIssue({ field, message: `must be a whole number >= ${min}, got ${String(value)}` }))
+    : Effect.fail(new FieldIssue({ field, message: `must be a whole number >= ${min}, got ${show(value)}` }))
 
-/** An absent option passes; a present one must decode to a duration of the allowed kind. */
+/** An absent option passes; a present one must decode to a duration of the allowed kind (see `duration.ts`). */
 export const duration = (
   field: string,
-  value: Duration.DurationInput | undefined,
-  allow: { readonly zero: boolean; readonly infinite: boolean }
-): Effect.Effect<Duration.Duration | undefined, FieldIssue> => {
-  if (value === undefined) {
-    return Effect.succeed(undefined)
-  }
-  // Duration quietly turns a negative or NaN input into zero; an option that
-  // says "-5 seconds" is a mistake worth reporting, not a zero.
-  if (isNegative(value)) {
-    return Effect.fail(new FieldIssue({ field, message: `must not be negative, got ${String(value)}` }))
-  }
-  const decoded = Duration.decodeUnknown(value)
-  if (Option.isNone(decoded)) {
-    return Effect.fail(new FieldIssue({ field, message: `is not a duration: ${String(value)}` }))
-  }
-  if (!allow.infinite && !Duration.isFinite(decoded.value)) {
-    return Effect.fail(new FieldIssue({ field, message: "must be finite" }))
-  }
-  if (!allow.zero && Duration.isZero(decoded.value)) {
-    return Effect.fail(new FieldIssue({ field, message: "must be longer than zero" }))
-  }
-  return Effect.succeed(decoded.value)
-}
-
-const isNegative = (value: Duration.DurationInput): boolean => {
-  if (typeof value === "number") {
-    return Number.isNaN(value) || value < 0
-  }
-  if (typeof value === "bigint") {
-    return value < BigInt(0)
-  }
-  if (typeof value === "string") {
-    return value.trimStart().startsWith("-")
-  }
-  return Array.isArray(value) && value.some((part) => Number.isNaN(part) || part < 0)
-}
+  value: unknown,
+  allow: DurationHelper.Allow
+): Effect.Effect<Duration.Duration | undefined, FieldIssue> => Either.match(DurationHelper.decodeOptional(field, value, allow), {
+  onLeft: Effect.fail,
+  onRight: Effect.succeed
+})
 
 /**
  * Turns the failures of `Effect.all(checks, { mode: "validate" })` into one
@@ -99,13 +73,47 @@ export const collectIssues =
  * anything else: a proxy may mangle headers, and a bad number must never
  * shrink a limiter to nothing.
  */
-export const sanitizeLimit = (limit: number | undefined): number | undefined => {
-  if (limit === undefined || !Number.isFinite(limit)) {
+export const sanitizeLimit = (limit: unknown): number | undefined => {
+  if (typeof limit !== "number" || !Number.isFinite(limit)) {
     return undefined
   }
   const whole = Math.floor(limit)
   return whole >= 1 ? whole : undefined
 }
+
+/**
+ * A reported limit kept within `[min, max]`: a header is a hint from the
+ * network, and one saying 1,000,000,000 or 1 must not open the floodgates or
+ * stall every call.
+ */
+export const clampLearned = (limit: number, bounds: { readonly min: number; readonly max: number }): number =>
+  Math.min(bounds.max, Math.max(bounds.min, limit))
+
+/** Options given as anything but an object are reported as one issue. */
+export const optionsOf = (
+  limiter: LimiterKind,
+  value: unknown
+): Effect.Effect<Readonly<Record<string, unknown>>, LimiterConfigError> =>
+  Input.options(value, (message) =>
+    new LimiterConfigError({
+      message: `Invalid ${limiter} limiter options: ${message}`,
+      limiter,
+      issues: [new FieldIssue({ field: "options", message })]
+    }))
+
+/** Builds a limiter from options any JS value may stand for: whatever reading them throws fails typed. */
+export const guardOptions = <A, E, R>(
+  limiter: LimiterKind,
+  build: () => Effect.Effect<A, E, R>
+): Effect.Effect<A, E | LimiterConfigError, R> =>
+  Input.guard(build, (cause) => {
+    const message = `could not be read (${Input.show(cause)})`
+    return new LimiterConfigError({
+      message: `Invalid ${limiter} limiter options: ${message}`,
+      limiter,
+      issues: [new FieldIssue({ field: "options", message })]
+    })
+  })
 
 /**
  * Waits for a waiter's turn, failing with `AdmissionTimeout` after `maxWait`

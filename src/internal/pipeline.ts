@@ -1,23 +1,26 @@
 /**
- * The path of one request through the limits, as the design card draws it:
+ * The path of one request through the limits, as the README draws it:
  *
- *   reserve credits → concurrency slot → rate token → send → read usage
- *   (feed limiters, ledger, monitor) → decode → release slot → retry on a
- *   retryable error (the slot is not held while waiting out a backoff).
+ *   reserve the most it can cost → concurrency slot → rate admission → send →
+ *   read usage (feed limiters, ledger, monitor) → decode → release slot →
+ *   settle → resend on a retryable error (the slot is not held while waiting
+ *   out a backoff).
  *
- * Every service is optional: `CloroClient` picks up whichever are in its
- * context, so the bare client works with only a config and an HttpClient.
+ * Every service is required: `CloroClient`'s layer names each one, and
+ * opting out of one is an explicit `layerUnlimited`/`layerNone`. Every resend
+ * (a retry, or a requeue after a concurrency 429) is decided by the retry
+ * policy and paid from its budget, only when it really happens.
  */
-import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
+import * as Cause from "effect/Cause"
 import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import type { CloroError } from "../CloroError.js"
 import type { CreditsShape, Reservation } from "../Credits.js"
-import * as RetryPolicy from "../RetryPolicy.js"
+import type * as RetryPolicy from "../RetryPolicy.js"
 import type { UsageMonitorShape } from "../UsageMonitor.js"
 import * as Usage from "../Usage.js"
 import type { Answer, Call, SendError } from "./http.js"
@@ -27,7 +30,8 @@ import * as Telemetry from "./telemetry.js"
 export interface SlotGate {
   readonly withPermit: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | CloroError, R>
   readonly learn: (limit: number) => Effect.Effect<void>
-  readonly size: Effect.Effect<number>
+  /** The number of slots; `undefined` when unlimited. */
+  readonly size: Effect.Effect<number | undefined>
 }
 
 /** What the pipeline needs of a rate limiter. */
@@ -39,32 +43,43 @@ export interface RateGate {
   ) => Effect.Effect<void>
 }
 
-/** The services a pipeline runs through; each may be absent. */
+/** The services a pipeline runs through. */
 export interface Services {
-  readonly slots: Option.Option<SlotGate>
-  readonly rate: Option.Option<RateGate>
-  readonly credits: Option.Option<CreditsShape>
-  readonly monitor: Option.Option<UsageMonitorShape>
+  readonly slots: SlotGate
+  readonly rate: RateGate
+  readonly credits: CreditsShape
+  readonly monitor: UsageMonitorShape
   readonly retry: RetryPolicy.RetryPolicyShape
 }
 
 /** Facts about a call that only the pipeline needs. */
 export interface Billing {
-  /** Credits the call will cost if it succeeds (0 for free calls). */
+  /** What the call is expected to cost if it succeeds (0 for free calls). */
   readonly estimate: number
+  /** The most it can cost (AI Mode's `expandProducts` adds up to 6): what is reserved. */
+  readonly maxCost: number
   /** The caller's tag for spend accounting. */
   readonly tag: string | undefined
   /** Engine name for spend metrics. */
   readonly engine: string | undefined
 }
 
-/**
- * How many times a request that hit a concurrency 429 may go straight back to
- * the limiter's line after shrinking it, before it falls back to the timer.
- */
-const MAX_SLOT_REQUEUES = 3
-
 const usageOf = (error: CloroError): Usage.Usage | undefined => ("usage" in error ? error.usage : undefined)
+
+/**
+ * What a failed call cost: what cloro said it charged when it said so;
+ * otherwise a 2xx whose body did not decode was answered, so it is counted
+ * at its estimate (over- rather than under-count spend); anything else (an
+ * error status, a 2xx with an empty or error body, no answer) is free.
+ */
+const chargeOfFailure = (error: CloroError, estimate: number): number | undefined => {
+  const charged = usageOf(error)?.credits.charged
+  if (charged !== undefined) return charged
+  return error._tag === "ResponseDecodeError" && error.status !== undefined && error.status >= 200 &&
+      error.status < 300
+    ? estimate
+    : undefined
+}
 
 /** Runs a call through the pipeline. */
 export const run = <A>(
@@ -80,92 +95,89 @@ export const run = <A>(
   const learn = (usage: Usage.Usage) => {
     const slotLimit = usesSlot ? usage.concurrency.limit : undefined
     return Effect.all([
-      Option.match(rate, {
-        onNone: () => Effect.void,
-        onSome: (gate) => gate.learn(route, usage.rateLimit)
-      }),
-      slotLimit === undefined
-        ? Effect.void
-        : Option.match(slots, { onNone: () => Effect.void, onSome: (gate) => gate.learn(slotLimit) }),
-      Option.match(monitor, { onNone: () => Effect.void, onSome: (m) => m.observe(call.path, usage) })
+      rate.learn(route, usage.rateLimit),
+      slotLimit === undefined ? Effect.void : slots.learn(slotLimit),
+      monitor.observe(call.path, usage)
     ], { discard: true })
   }
 
   // Built only once admitted: thousands of calls may wait for a slot, and each
   // would otherwise hold a fully built HTTP request and its effect tree.
   const wire = Effect.zipRight(
-    Option.match(rate, {
-      onNone: () => Effect.void,
-      onSome: (gate) => Telemetry.waitFor(call, "rate admission", (admitted) => Effect.zipRight(gate.take(route), admitted))
-    }),
+    Telemetry.waitFor(call, "rate admission", (admitted) => Effect.zipRight(rate.take(route), admitted)),
     Effect.suspend(() => send(call))
   ).pipe(
     Effect.tap((answer) => learn(answer.usage)),
     Effect.tapError((error) => {
       const usage = usageOf(error)
-      return Effect.zipRight(
-        usage === undefined ? Effect.void : learn(usage),
-        Option.match(monitor, { onNone: () => Effect.void, onSome: (m) => m.recordError(call.path, error) })
-      )
+      return Effect.zipRight(usage === undefined ? Effect.void : learn(usage), monitor.recordError(call.path, error))
     })
   )
+
+  /** Records a resend about to happen, once the policy's budget has paid for it. */
+  const paid = (error: CloroError) =>
+    Effect.flatMap(retry.spend(error), (ok) => ok ? Effect.as(monitor.recordRetry(call.path, error), true) : Effect.succeed(false))
 
   /**
    * One attempt: the slot is held only while the request is on the wire. A
    * concurrency 429 that our own limiter explains (the server's limit is below
-   * the size we were using) goes straight back to the limiter's line, which now
-   * has the right size: a slot frees when one of our own requests ends, so
+   * the size we were using) shrinks the limiter and, up to the policy's
+   * `slotRequeues` times and when its budget pays, goes straight back into the
+   * limiter's line: a slot frees when one of our own requests ends, so
    * sleeping would only waste time.
    */
   const attempt = (requeues: number): Effect.Effect<Answer<A>, CloroError> =>
-    Option.match(usesSlot ? slots : Option.none(), {
-      onNone: () => wire,
-      onSome: (gate) =>
-        // The size is read once admitted: it may shrink while the call waits in
-        // line, and only the size that let this call in can explain its 429.
-        Telemetry.waitFor(call, "a concurrency slot", (admitted) =>
-          gate.withPermit(Effect.zipRight(
-            admitted,
-            Effect.flatMap(gate.size, (sizeAdmitted) =>
-              Effect.map(Effect.either(wire), (result) => ({ result, sizeAdmitted })))
-          ))).pipe(
-            Effect.flatMap(({ result, sizeAdmitted }) =>
-              Either.match(result, {
-                onRight: Effect.succeed,
-                onLeft: (error) =>
-                  error._tag === "ConcurrentLimitExceeded" && error.limit !== undefined &&
-                    error.limit < sizeAdmitted && requeues < MAX_SLOT_REQUEUES
-                    ? Effect.zipRight(
-                      Effect.zipRight(Telemetry.logRequeue(call, error.limit, sizeAdmitted), gate.learn(error.limit)),
-                      attempt(requeues + 1)
-                    )
-                    : Effect.fail(error)
-              })
-            )
+    !usesSlot
+      ? wire
+      : Telemetry.waitFor(call, "a concurrency slot", (admitted) =>
+        slots.withPermit(Effect.zipRight(
+          admitted,
+          Effect.flatMap(slots.size, (sizeAdmitted) =>
+            Effect.map(Effect.either(wire), (result) => ({ result, sizeAdmitted })))
+        ))).pipe(
+          Effect.flatMap(({ result, sizeAdmitted }) =>
+            Either.match(result, {
+              onRight: Effect.succeed,
+              onLeft: (error) => {
+                if (
+                  error._tag !== "ConcurrentLimitExceeded" || error.limit === undefined || sizeAdmitted === undefined ||
+                  error.limit >= sizeAdmitted || requeues >= retry.options.slotRequeues
+                ) {
+                  return Effect.fail(error)
+                }
+                // Requeue only when the limiter really shrank: an unlimited or
+                // clamped limiter would send the call straight into another 429.
+                return Effect.zipRight(
+                  Effect.zipRight(Telemetry.logRequeue(call, error.limit, sizeAdmitted), slots.learn(error.limit)),
+                  slots.size
+                ).pipe(
+                  Effect.flatMap((size) =>
+                    size !== undefined && size < sizeAdmitted
+                      ? Effect.flatMap(paid(error), (ok) => ok ? attempt(requeues + 1) : Effect.fail(error))
+                      : Effect.fail(error)
+                  )
+                )
+              }
+            })
           )
-    })
+        )
 
-  // After a timeout or a dropped connection cloro may have acted on the call;
-  // sending a non-idempotent call again could create a second task.
+  // After a timeout or a dropped connection cloro may have acted on the call.
+  // A sync monitor call may be billed even so (cloro keeps running an
+  // abandoned attempt), so it is resent only when the policy says so; any
+  // other call only when sending it twice is safe.
   const ambiguous = (error: CloroError) => error._tag === "Timeout" || error._tag === "TransportError"
-  const retrySafe = call.idempotent === false
-    ? Schedule.whileInput(retry.schedule, (error: CloroError) => !ambiguous(error))
-    : retry.schedule
+  const resendAmbiguous = usesSlot ? retry.options.resendSyncTimeouts : call.idempotent !== false
 
+  // The policy's delays decide first, then this call's own conditions; the
+  // budget is charged last, so a retry that does not happen costs nothing.
   const schedule = () =>
-    retrySafe.pipe(
+    retry.delays.pipe(
+      Schedule.whileInput((error: CloroError) => resendAmbiguous || !ambiguous(error)),
       // The output becomes the delay before the next attempt, for the debug log.
       Schedule.delays,
-      // A check runs only once the schedule has decided to go on (`tapInput`
-      // would also count the failure that ends the retries).
       Schedule.checkEffect((error: CloroError, delay) =>
-        Effect.as(
-          Effect.zipRight(
-            Option.match(monitor, { onNone: () => Effect.void, onSome: (m) => m.recordRetry(call.path, error) }),
-            Telemetry.logRetry(call, error, delay)
-          ),
-          true
-        )
+        Effect.tap(paid(error), (ok) => ok ? Telemetry.logRetry(call, error, delay) : Effect.void)
       )
     )
 
@@ -186,36 +198,31 @@ export const run = <A>(
     Effect.tap(() => retry.onSuccess)
   )
 
-  if (billing.estimate <= 0 || Option.isNone(credits)) return retried
+  if (billing.maxCost <= 0) return retried
 
-  const ledger = credits.value
-  const settle = (reservation: Reservation, usage: Usage.Usage) => {
-    // Without X-Credits-Charged, count the estimate: better to over- than under-count spend.
-    const charged = usage.credits.charged ?? billing.estimate
-    return Effect.zipRight(
-      ledger.settle(reservation, charged, usage.credits.remaining),
-      Option.match(monitor, {
-        onNone: () => Effect.void,
-        onSome: (m) => m.recordSpend(billing.engine ?? call.path, charged)
-      })
+  const settle = (reservation: Reservation, charged: number, remaining: number | undefined) =>
+    Effect.zipRight(
+      reservation.settle(charged, remaining),
+      monitor.recordSpend(billing.engine ?? call.path, charged)
     )
-  }
   return Effect.acquireUseRelease(
-    ledger.reserve(billing.estimate, billing.tag),
+    credits.reserve(billing.maxCost, billing.tag),
     () => retried,
-    (reservation: Reservation, exit) =>
+    (reservation, exit) =>
       Exit.match(exit, {
         onFailure: (cause) =>
           Option.match(Cause.failureOption(cause), {
-            // A 2xx whose body did not decode was answered, so cloro charged it.
-            onSome: (error) =>
-              error._tag === "ResponseDecodeError" && error.status !== undefined && error.status >= 200 &&
-                error.status < 300
-                ? settle(reservation, error.usage ?? Usage.empty)
-                : ledger.release(reservation),
-            onNone: () => ledger.release(reservation)
+            onSome: (error) => {
+              const charged = chargeOfFailure(error, billing.estimate)
+              return charged === undefined
+                ? reservation.release
+                : settle(reservation, charged, usageOf(error)?.credits.remaining)
+            },
+            onNone: () => reservation.release
           }),
-        onSuccess: (answer) => settle(reservation, answer.usage)
+        // Without X-Credits-Charged, count the estimate: what cloro prices the call at.
+        onSuccess: (answer) =>
+          settle(reservation, answer.usage.credits.charged ?? billing.estimate, answer.usage.credits.remaining)
       })
   )
 }
