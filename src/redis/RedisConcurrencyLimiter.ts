@@ -82,16 +82,17 @@ end
 return { granted, size, inUse + granted }
 `
 
-// KEYS: holders; ARGV: lease ms, then the ids to renew. A lease that already
-// expired is not brought back: its slot may have been handed to someone else.
+// KEYS: holders; ARGV: lease ms, then the ids to renew. A missing lease is
+// added back: its request is still in flight (Redis restarted empty, or the
+// holder was cut off longer than the lease), so counting it is the truth and
+// only makes others wait.
 const renewScript = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local renewed = 0
 for i = 2, #ARGV do
-  if redis.call('ZADD', KEYS[1], 'XX', 'CH', now + tonumber(ARGV[1]), ARGV[i]) == 1 then renewed = renewed + 1 end
+  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[1]), ARGV[i])
 end
-return renewed
+return #ARGV - 1
 `
 
 // KEYS: holders; ARGV: channel, id
@@ -262,16 +263,25 @@ export const make = (
       }
     }).pipe(Effect.forever, Effect.interruptible, Effect.forkScoped)
 
-    // Renew every lease held, in one round trip, three times per lease.
-    yield* Effect.gen(function*() {
+    // Renew every lease held, in one round trip, three times per lease, and at
+    // once after a reconnect: a restarted Redis has lost them.
+    const renew = Effect.gen(function*() {
       const held = [...(yield* Ref.get(state)).held]
       if (held.length > 0) {
         yield* store.run("concurrency", (redis) => redis.eval(renewScript, 1, holdersKey, leaseMs, ...held)).pipe(
           Effect.catchAll((error) => Effect.logWarning("cloro: could not renew concurrency leases", error.reason))
         )
       }
-    }).pipe(
-      Effect.zipRight(Effect.sleep(Duration.millis(Math.max(1, Math.floor(leaseMs / 3))))),
+    })
+    const reconnected = yield* Queue.sliding<void>(1)
+    const onReady = () => reconnected.unsafeOffer(undefined)
+    store.client.on("ready", onReady)
+    yield* Effect.addFinalizer(() => Effect.sync(() => store.client.off("ready", onReady)))
+    const renewEvery = Duration.millis(Math.max(1, Math.floor(leaseMs / 3)))
+    yield* renew.pipe(
+      Effect.zipRight(Effect.race(Effect.as(Queue.take(reconnected), true), Effect.as(Effect.sleep(renewEvery), false))),
+      // After a reconnect the learned limit may be gone too: write it again with the next header.
+      Effect.tap((back) => back ? Effect.zipRight(Ref.update(state, (s) => ({ ...s, lastLearned: undefined })), signal) : Effect.void),
       Effect.forever,
       Effect.forkScoped
     )

@@ -6,10 +6,11 @@
  * connection from this service, so one process opens two connections in all:
  * one for commands and one for the release notifications (pub/sub).
  *
- * Commands fail fast while Redis is unreachable (no offline queue, a short
- * command timeout) so a limiter can fail closed with `LimiterUnavailable` at
- * once instead of piling requests up behind a dead socket; the connection
- * keeps reconnecting in the background and work resumes when Redis returns.
+ * Commands fail fast while Redis is unreachable (no retry of a command, a
+ * short command timeout) so a limiter can fail closed with
+ * `LimiterUnavailable` at once instead of piling requests up behind a dead
+ * socket; the connection keeps reconnecting in the background and work
+ * resumes when Redis returns.
  *
  * @since 0.2.0
  */
@@ -128,7 +129,9 @@ export const make = (options: RedisStoreOptions) =>
       ...(parsed.password === "" ? {} : { password: decodeURIComponent(parsed.password) }),
       db: parsed.pathname.length > 1 ? Number(parsed.pathname.slice(1)) : 0,
       ...(parsed.protocol === "rediss:" ? { tls: {} } : {}),
-      enableOfflineQueue: false,
+      // Queued only while a connection attempt is under way; a failed attempt
+      // fails them at once (maxRetriesPerRequest 0).
+      enableOfflineQueue: true,
       maxRetriesPerRequest: 0,
       commandTimeout,
       connectTimeout: commandTimeout,
