@@ -23,6 +23,9 @@ export interface Finished {
   readonly unavailable: number
   readonly errors: Record<string, number>
   readonly millis: number
+  /** epoch milliseconds at the first request and after the last answer */
+  readonly started: number
+  readonly ended: number
   readonly roundTrips: number
 }
 

@@ -64,7 +64,8 @@ const program = Effect.gen(function*() {
   const started = Date.now()
   yield* Effect.forEach(Array.from({ length: tasks }, (_, i) => i), one, { concurrency: fibers, discard: true })
   const c = yield* Ref.get(counts)
-  yield* say({ event: "finished", ...c, millis: Date.now() - started, roundTrips: yield* store.roundTrips })
+  const ended = Date.now()
+  yield* say({ event: "finished", ...c, millis: ended - started, started, ended, roundTrips: yield* store.roundTrips })
 })
 
 Effect.runPromise(Effect.provide(program, Client)).then(
