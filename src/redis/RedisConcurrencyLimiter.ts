@@ -33,7 +33,7 @@ import type { AdmissionQueueFull, AdmissionTimeout } from "../CloroError.js"
 import { AdmissionQueueFull as QueueFull, AdmissionTimeout as Timeout, LimiterUnavailable } from "../CloroError.js"
 import * as ConcurrencyLimiter from "../ConcurrencyLimiter.js"
 import * as LimiterConfig from "../internal/limiterConfig.js"
-import { RedisStore } from "./RedisStore.js"
+import { RedisStore, replyStrings } from "./RedisStore.js"
 
 /**
  * @since 0.2.0
@@ -219,7 +219,7 @@ export const make = (
           initial,
           checked.limit ?? "",
           ...line.map((w) => w.id)
-        ) as Promise<[number, number, number]>).pipe(Effect.either)
+        )).pipe(Effect.map((reply) => replyStrings(reply).map(Number)), Effect.either)
       if (taken._tag === "Left") {
         // Fail closed (or fall back): everyone now in line hears it at once.
         const failed = yield* Ref.modify(state, (s) => [s.waiters, { ...s, waiters: [] }])
@@ -229,7 +229,7 @@ export const make = (
         })
         return true
       }
-      const [granted, size, inUse] = taken.right
+      const [granted = 0, size = 1, inUse = 0] = taken.right
       const served = yield* Ref.modify(state, (s) => {
         const grantedIds = new Set(line.slice(0, granted).map((w) => w.id))
         const served = s.waiters.filter((w) => grantedIds.has(w.id))

@@ -198,3 +198,24 @@ export const layerConfig = (
       ({ prefix, url }) => make({ ...options, url, prefix })
     )
   )
+
+/**
+ * A script's or a transaction's reply as strings: Redis answers with arrays
+ * of numbers, strings and nils, typed `unknown` by ioredis.
+ *
+ * @since 0.2.0
+ * @category Utils
+ */
+export const replyStrings = (reply: unknown): ReadonlyArray<string> =>
+  Array.isArray(reply) ? reply.map((item) => (item === null || item === undefined ? "" : String(item))) : []
+
+/**
+ * A hash reply (`HGETALL`) as a record of strings.
+ *
+ * @since 0.2.0
+ * @category Utils
+ */
+export const replyRecord = (reply: unknown): Readonly<Record<string, string>> =>
+  typeof reply === "object" && reply !== null && !Array.isArray(reply)
+    ? Object.fromEntries(Object.entries(reply).map(([key, value]) => [key, String(value)]))
+    : {}

@@ -26,3 +26,10 @@ export * as RedisConcurrencyLimiter from "./RedisConcurrencyLimiter.js"
  * @since 0.2.0
  */
 export * as RedisRateLimiter from "./RedisRateLimiter.js"
+
+/**
+ * A credit ledger (spend per tag, reservations, budget, balance) shared by every worker, as the `Credits` service.
+ *
+ * @since 0.2.0
+ */
+export * as RedisCredits from "./RedisCredits.js"
