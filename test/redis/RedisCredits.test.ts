@@ -1,0 +1,50 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Context, Effect, Layer } from "effect"
+import { ConcurrencyLimiter, Credits } from "../../src/index.js"
+import { RedisConcurrencyLimiter, RedisCredits, RedisStore } from "../../src/redis/index.js"
+import { freePort, freshPrefix, redisUrl } from "./harness.js"
+
+/** A ledger as one worker would build it: its own connections, the shared key. */
+const worker = (url: string, prefix: string, options: RedisCredits.Options = {}) =>
+  Layer.build(RedisCredits.layer(options).pipe(Layer.provide(RedisStore.layer({ url, prefix })))).pipe(
+    Effect.map((context) => Context.get(context, Credits.Credits))
+  )
+
+describe.skipIf(redisUrl === undefined)("RedisCredits", () => {
+  it.scopedLive("a budget holds across workers, and spend per tag and the balance are shared", () =>
+    Effect.gen(function*() {
+      const prefix = freshPrefix()
+      const a = yield* worker(redisUrl ?? "", prefix, { budget: 10 })
+      const b = yield* worker(redisUrl ?? "", prefix)
+      const first = yield* a.reserve(6, "alpha")
+      const refused = yield* Effect.flip(b.reserve(6, "beta"))
+      expect(refused).toMatchObject({ _tag: "BudgetExceeded", spent: 0, reserved: 6, budget: 10 })
+      yield* a.settle(first, 5, 95)
+      const second = yield* b.reserve(5, "beta")
+      yield* b.settle(second, 4)
+      const snapshot = yield* a.snapshot
+      expect(snapshot).toMatchObject({ spent: 9, reserved: 0, budget: 10, balance: 91, spentByTag: { alpha: 5, beta: 4 } })
+      // a task's charge counts once, whichever worker settles it
+      const held = yield* a.reserve(1, "gamma")
+      yield* a.holdForTask(held, "task-1")
+      yield* b.settleTask("task-1", 1)
+      yield* a.settleTask("task-1", 1)
+      expect(yield* b.snapshot).toMatchObject({ spent: 10, reserved: 0, spentByTag: { gamma: 1 }, pendingTasks: 0 })
+    }))
+
+  it.scopedLive("fails closed with LimiterUnavailable when Redis cannot be reached", () =>
+    Effect.gen(function*() {
+      const port = yield* Effect.promise(freePort)
+      const ledger = yield* worker(`redis://127.0.0.1:${port}`, freshPrefix())
+      const error = yield* Effect.flip(ledger.reserve(1))
+      expect(error).toMatchObject({ _tag: "LimiterUnavailable", limiter: "credits" })
+      const limiter = yield* Layer.build(
+        RedisConcurrencyLimiter.layer({ limit: 2 }).pipe(
+          Layer.provide(RedisStore.layer({ url: `redis://127.0.0.1:${port}`, prefix: freshPrefix() }))
+        )
+      )
+      const slots = Context.get(limiter, ConcurrencyLimiter.ConcurrencyLimiter)
+      const refused = yield* Effect.flip(slots.withPermit(Effect.succeed(1)))
+      expect(refused).toMatchObject({ _tag: "LimiterUnavailable", limiter: "concurrency" })
+    }))
+})
