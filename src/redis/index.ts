@@ -33,3 +33,10 @@ export * as RedisRateLimiter from "./RedisRateLimiter.js"
  * @since 0.2.0
  */
 export * as RedisCredits from "./RedisCredits.js"
+
+/**
+ * Async runs shared by several workers: a journal in Redis and a claim on each input.
+ *
+ * @since 0.2.0
+ */
+export * as RedisAsyncTasks from "./RedisAsyncTasks.js"

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Effect, Layer } from "effect"
+import { Context, Effect, Layer, Option, Stream } from "effect"
 import { ConcurrencyLimiter, Credits } from "../../src/index.js"
-import { RedisConcurrencyLimiter, RedisCredits, RedisStore } from "../../src/redis/index.js"
+import { RedisAsyncTasks, RedisConcurrencyLimiter, RedisCredits, RedisStore } from "../../src/redis/index.js"
 import { freePort, freshPrefix, redisUrl } from "./harness.js"
 
 /** A ledger as one worker would build it: its own connections, the shared key. */
@@ -46,5 +46,25 @@ describe.skipIf(redisUrl === undefined)("RedisCredits", () => {
       const slots = Context.get(limiter, ConcurrencyLimiter.ConcurrencyLimiter)
       const refused = yield* Effect.flip(slots.withPermit(Effect.succeed(1)))
       expect(refused).toMatchObject({ _tag: "LimiterUnavailable", limiter: "concurrency" })
+    }))
+})
+
+describe.skipIf(redisUrl === undefined)("RedisAsyncTasks", () => {
+  it.scopedLive("workers reading the same inputs take each once, and find each other's tasks in the journal", () =>
+    Effect.gen(function*() {
+      const prefix = freshPrefix()
+      const store = (p: string) => Layer.build(RedisStore.layer({ url: redisUrl ?? "", prefix: p }))
+      const [one, two] = [yield* store(prefix), yield* store(prefix)]
+      const inputs = Stream.range(1, 50).pipe(Stream.map((n) => ({ id: `q-${n}` })))
+      const take = (context: Context.Context<RedisStore.RedisStore>) =>
+        RedisAsyncTasks.claimed("job-1", inputs).pipe(Stream.runCollect, Effect.provide(context))
+      const [a, b] = yield* Effect.all([take(one), take(two)], { concurrency: 2 })
+      const ids = [...a, ...b].map((input) => input.id).sort()
+      expect(ids).toEqual(Array.from({ length: 50 }, (_, i) => `q-${i + 1}`).sort())
+      const journalOne = yield* Effect.provide(RedisAsyncTasks.journal("job-1"), one)
+      const journalTwo = yield* Effect.provide(RedisAsyncTasks.journal("job-1"), two)
+      yield* journalOne.record([{ id: "q-1", index: 0, idempotencyKey: "k-1", taskId: "task-1" }])
+      expect(yield* journalTwo.lookup({ id: "q-1", index: 0, idempotencyKey: "k-1" })).toEqual(Option.some("task-1"))
+      expect(yield* journalTwo.lookup({ id: "q-2", index: 1, idempotencyKey: "k-2" })).toEqual(Option.none())
     }))
 })
