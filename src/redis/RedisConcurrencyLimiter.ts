@@ -207,7 +207,9 @@ export const make = (
     /** One try for everyone in line: one round trip, however many are served. */
     const serve = Effect.gen(function*() {
       yield* Queue.takeAll(wakeup)
-      const line = (yield* Ref.get(state)).waiters
+      const current = yield* Ref.get(state)
+      // No more than could be granted: a line of thousands needs no thousands of arguments.
+      const line = current.waiters.slice(0, Math.max(current.size, 32))
       if (line.length === 0) return true
       const taken = yield* store.run("concurrency", (redis) =>
         redis.eval(
@@ -249,6 +251,8 @@ export const make = (
       const left = line.slice(0, granted).filter((w) => !served.some((s) => s.id === w.id))
       yield* Effect.forEach(served, (w) => Deferred.succeed(w.deferred, { _tag: "Lease", id: w.id }), { discard: true })
       yield* Effect.forEach(left, (w) => release(w.id), { discard: true })
+      // All asked for were served and more wait: ask again at once.
+      if (granted >= line.length && current.waiters.length > line.length) yield* signal
       return granted >= line.length
     })
 
