@@ -52,6 +52,11 @@ export interface Options extends ConcurrencyLimiter.ConcurrencyLimiter.Options {
    * each sleep is jittered between half and all of it. Default 200 ms.
    */
   readonly poll?: Duration.DurationInput | undefined
+  /**
+   * Names this process's leases in Redis (`<holder>:<n>`), to see who holds
+   * the slots. Default: a random UUID, unique per limiter.
+   */
+  readonly holder?: string | undefined
 }
 
 // KEYS: holders (zset), shared (hash: ceiling, learned, peak)
@@ -154,7 +159,7 @@ export const make = (
     const holdersKey = `${base}:holders`
     const sharedKey = `${base}:shared`
     const channel = `${base}:released`
-    const owner = randomUUID()
+    const owner = options.holder ?? randomUUID()
     const counter = yield* Ref.make(0)
 
     // With a fallback, a process that cannot reach Redis admits at most its

@@ -27,7 +27,11 @@ const Store = RedisStore.layerConfig()
 const Limits = env("LOCAL", "0") === "1"
   ? Layer.mergeAll(ConcurrencyLimiter.layer({ limit: 20 }), RateLimiter.layer({ mode: "perEndpoint" }))
   : Layer.mergeAll(
-  RedisConcurrencyLimiter.layer({ lease: Number(env("LEASE_MS", "30000")), poll: Number(env("POLL_MS", "200")) }),
+  RedisConcurrencyLimiter.layer({
+    lease: Number(env("LEASE_MS", "30000")),
+    poll: Number(env("POLL_MS", "200")),
+    holder: `${env("HOLDER", "worker")}-${process.pid}`
+  }),
   RedisRateLimiter.layer({ mode: "perEndpoint" })
 )
 const Client = CloroClient.layer.pipe(
