@@ -3,8 +3,9 @@
  *
  * cloro's limits are per account, so workers that share an API key must share
  * their counts too. Every shared layer in `cloro-effect/redis` takes its
- * connection from this service, so one process opens two connections in all:
- * one for commands and one for the release notifications (pub/sub).
+ * connection from this service: one for commands and one for the release
+ * notifications (pub/sub); `RedisRateLimiter` opens a third, for
+ * @effect/experimental's store, with the same options.
  *
  * Commands fail fast while Redis is unreachable (no retry of a command, a
  * short command timeout) so a limiter can fail closed with
