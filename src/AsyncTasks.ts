@@ -933,7 +933,8 @@ const createsNothing: ReadonlySet<RunError["_tag"]> = new Set<RunError["_tag"]>(
   "RateLimitExceeded",
   "BudgetExceeded",
   "AdmissionTimeout",
-  "AdmissionQueueFull"
+  "AdmissionQueueFull",
+  "LimiterUnavailable"
 ])
 
 /** An outcome without a finished task; `creditsCharged` is 0 only when nothing can have been billed. */

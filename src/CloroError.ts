@@ -260,6 +260,21 @@ export class AdmissionQueueFull extends Schema.TaggedError<AdmissionQueueFull>()
 }) {}
 
 /**
+ * A shared limiter (concurrency, rate or credits kept in Redis) could not be
+ * reached, so the request was refused before anything was sent: without the
+ * shared count, sending could overshoot the account's limits. Nothing was
+ * spent; the request can be tried again once the store is back.
+ *
+ * @since 0.2.0
+ */
+export class LimiterUnavailable extends Schema.TaggedError<LimiterUnavailable>()("LimiterUnavailable", {
+  message: Schema.String,
+  limiter: Schema.Literal("concurrency", "rate", "credits", "journal", "webhooks"),
+  /** the store's own words (connection refused, timeout, ...) */
+  reason: Schema.String
+}) {}
+
+/**
  * The errors that come from cloro's answers (or their absence).
  *
  * @since 0.1.0
@@ -286,7 +301,12 @@ export type ApiError =
  *
  * @since 0.1.0
  */
-export type CloroError = ApiError | BudgetExceeded | AdmissionTimeout | AdmissionQueueFull
+export type CloroError =
+  | ApiError
+  | BudgetExceeded
+  | AdmissionTimeout
+  | AdmissionQueueFull
+  | LimiterUnavailable
 
 /**
  * The schema of the `CloroError` union, for encoding errors across process
@@ -312,5 +332,6 @@ export const CloroError = Schema.Union(
   ResponseDecodeError,
   BudgetExceeded,
   AdmissionTimeout,
-  AdmissionQueueFull
+  AdmissionQueueFull,
+  LimiterUnavailable
 )

@@ -21,6 +21,7 @@ import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
+import type { LimiterUnavailable } from "./CloroError.js"
 import { AdmissionQueueFull, AdmissionTimeout } from "./CloroError.js"
 import * as LimiterConfig from "./internal/limiterConfig.js"
 import * as WaitQueue from "./internal/waitQueue.js"
@@ -61,10 +62,12 @@ export interface ConcurrencyLimiter {
    * Runs `effect` holding one slot, after waiting for one in arrival order.
    * The slot is given back when `effect` succeeds, fails, dies or is
    * interrupted, and also when the wait itself is interrupted or times out.
+   * A shared (Redis) limiter fails with `LimiterUnavailable` when its store
+   * cannot be reached; the in-memory one never does.
    */
   readonly withPermit: <A, E, R>(
     effect: Effect.Effect<A, E, R>
-  ) => Effect.Effect<A, E | AdmissionTimeout | AdmissionQueueFull, R>
+  ) => Effect.Effect<A, E | AdmissionTimeout | AdmissionQueueFull | LimiterUnavailable, R>
   /**
    * Sets the number of slots, as an explicit configuration: it replaces what
    * was configured and learned, and later learned limits cannot exceed it.

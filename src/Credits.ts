@@ -19,6 +19,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as SynchronizedRef from "effect/SynchronizedRef"
+import type { LimiterUnavailable } from "./CloroError.js"
 import { BudgetExceeded } from "./CloroError.js"
 import * as Input from "./internal/input.js"
 
@@ -85,14 +86,18 @@ export interface CreditsShape {
   /**
    * Reserves `amount` credits for a request, or fails with `BudgetExceeded`
    * when spent + reserved + amount would pass the budget, or when the known
-   * balance minus reservations cannot pay.
+   * balance minus reservations cannot pay. A shared (Redis) ledger fails with
+   * `LimiterUnavailable` when its store cannot be reached.
    */
-  readonly reserve: (amount: number, tag?: string | undefined) => Effect.Effect<Reservation, BudgetExceeded>
+  readonly reserve: (
+    amount: number,
+    tag?: string | undefined
+  ) => Effect.Effect<Reservation, BudgetExceeded | LimiterUnavailable>
   /** Reserves several amounts at once, all or none (a batch of async tasks). */
   readonly reserveAll: (
     amounts: ReadonlyArray<number>,
     tag?: string | undefined
-  ) => Effect.Effect<ReadonlyArray<Reservation>, BudgetExceeded>
+  ) => Effect.Effect<ReadonlyArray<Reservation>, BudgetExceeded | LimiterUnavailable>
   /**
    * Settles the task's charge once (later calls for the same task are ignored):
    * from `creditsCharged` when the task COMPLETED or FAILED (0).

@@ -23,6 +23,7 @@ import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Ref from "effect/Ref"
 import type * as Scope from "effect/Scope"
+import type { LimiterUnavailable } from "./CloroError.js"
 import { AdmissionQueueFull, AdmissionTimeout, FieldIssue } from "./CloroError.js"
 import * as Input from "./internal/input.js"
 import { show } from "./internal/input.js"
@@ -66,9 +67,11 @@ export interface RateLimiter {
    * Waits until one request to `path` (e.g. `"/v1/monitor/chatgpt"`) may
    * start. In `"shared"` mode every path counts against one window; in
    * `"perEndpoint"` mode each path has its own. A take interrupted while
-   * waiting gives its place in line back to the ones behind it.
+   * waiting gives its place in line back to the ones behind it. A shared
+   * (Redis) limiter fails with `LimiterUnavailable` when its store cannot be
+   * reached; the in-memory one never does.
    */
-  readonly take: (path: string) => Effect.Effect<void, AdmissionTimeout | AdmissionQueueFull>
+  readonly take: (path: string) => Effect.Effect<void, AdmissionTimeout | AdmissionQueueFull | LimiterUnavailable>
   /**
    * Feeds what a response to `path` said in `X-RateLimit-Limit` and
    * `X-RateLimit-Remaining`. A reported limit is adopted within bounds: at

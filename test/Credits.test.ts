@@ -30,8 +30,7 @@ describe("Credits", () => {
       yield* ledger.observeBalance(10)
       yield* ledger.reserve(6)
       const error = yield* Effect.flip(ledger.reserve(6))
-      expect(error._tag).toBe("BudgetExceeded")
-      expect(error.balance).toBe(10)
+      expect(error).toMatchObject({ _tag: "BudgetExceeded", balance: 10 })
     }))
 
   it.effect("reserveAll is all or nothing", () =>
