@@ -1,6 +1,6 @@
 // Type-checks every TypeScript code block of README.md and every `@example` in a doc comment under src/.
 // Each block is written as its own module under .snippets/ (gitignored) and compiled with the project's
-// compiler options, with "cloro-effect" and "cloro-effect/testing" mapped to the sources.
+// compiler options, with "cloro-effect", "cloro-effect/testing" and "cloro-effect/redis" mapped to the sources.
 // A failing block fails the script, and the compiler's message names the file and line it came from.
 import { execFileSync } from "node:child_process"
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
@@ -75,7 +75,8 @@ writeFileSync(
         noUnusedParameters: false,
         paths: {
           "cloro-effect": ["../src/index.ts"],
-          "cloro-effect/testing": ["../src/testing/index.ts"]
+          "cloro-effect/testing": ["../src/testing/index.ts"],
+          "cloro-effect/redis": ["../src/redis/index.ts"]
         }
       },
       include: ["*.ts"]

@@ -551,7 +551,7 @@ describe("traps: inputs and answers the declared types do not cover", () => {
 
   it.effect("a 2xx whose body does not decode is still booked at its estimate (cloro answered it)", () =>
     Effect.gen(function*() {
-      const { client, ledger } = yield* withLedger(answer({ success: true, result: { nope: 1 } }, noCharge))
+      const { client, ledger } = yield* withLedger(answer({ success: true, result: { text: 5, sources: "nope" } }, noCharge))
       const error = yield* Effect.flip(client.monitor.chatgpt({ prompt: "hi", country: "US" }))
       expect(error._tag).toBe("ResponseDecodeError")
       const estimate = Pricing.estimate("chatgpt", { prompt: "hi", country: "US" }, { mode: "sync" })
