@@ -46,7 +46,8 @@ const samples: ReadonlyArray<CloroError.CloroError> = [
   }),
   new CloroError.BudgetExceeded({ message: "b", estimate: 7, spent: 95, reserved: 0, budget: 100, balance: 50, tag: "acme" }),
   new CloroError.AdmissionTimeout({ message: "t", limiter: "concurrency", waited: Duration.seconds(10) }),
-  new CloroError.AdmissionQueueFull({ message: "q", limiter: "rate", maxWaiting: 100 })
+  new CloroError.AdmissionQueueFull({ message: "q", limiter: "rate", maxWaiting: 100 }),
+  new CloroError.LimiterUnavailable({ message: "redis down", limiter: "concurrency", reason: "ECONNREFUSED" })
 ]
 
 describe("CloroError", () => {

@@ -54,7 +54,10 @@ describe("cloro run --mode async, resumed", () => {
       const stopped = yield* driveClock(first, "100 millis")
       expect(stopped.code).toBe(1)
       expect(readLines(out).filter((l) => l.status === "ok")).toHaveLength(0)
-      expect(readLines(Journal.pathFor(out))).toHaveLength(10)
+      // Each task's intent (written before its batch was sent) and its recorded task id.
+      const journal = readLines(Journal.pathFor(out))
+      expect(journal.filter((l) => l.taskId === undefined)).toHaveLength(10)
+      expect(journal.filter((l) => typeof l.taskId === "string")).toHaveLength(10)
 
       const console2 = yield* makeConsole()
       const second = yield* Effect.fork(cli(console2, ["run", input, "--out", out, "--mode", "async"]))
