@@ -143,7 +143,8 @@ export const runChild = <A>(
 ): Promise<ChildOutcome<A>> =>
   new Promise((resolve) => {
     const started = performance.now()
-    const child = fork(file, ["--child", ...args], {
+    // children size themselves from `quick` too
+    const child = fork(file, ["--child", ...args, ...(quick ? ["--quick"] : [])], {
       execArgv: [...(options.execArgv ?? []), ...process.execArgv],
       stdio: ["ignore", "pipe", "inherit", "ipc"]
     })

@@ -69,7 +69,7 @@ export const run = async (): Promise<ScenarioResult> => {
   for (const name of subjects) {
     process.stdout.write(`  (c) ${name}...\n`)
     const outcome = await runChild<Measurement>(fileURLToPath(import.meta.url), [name, server.url], {
-      budgetMillis: quick ? 30_000 : 45_000,
+      budgetMillis: quick ? 30_000 : 60_000,
       rssCapBytes: RSS_CAP,
       execArgv: ["--expose-gc", "--max-old-space-size=2048"]
     })
