@@ -19,7 +19,7 @@ import { childMain, type Check, mb, quick, runChild, type Row, type ScenarioResu
 
 const KEY = "sk_bench_bulk"
 const sizes = quick ? [500, 2_000] : [10_000, 100_000]
-const BUDGET = quick ? 60_000 : 100_000
+const BUDGET = quick ? 60_000 : 75_000
 
 interface Result {
   readonly tasks: number

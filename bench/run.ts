@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every scenario, one after the other, each table printed and
- * all of them written to bench/results/latest.json (`--quick` writes
- * bench/results/quick.json instead). `npm run bench -- --quick` is the small
+ * all of them written to bench/results/latest.json and latest.md (`--quick`
+ * writes bench/results/quick.* instead). `npm run bench -- --quick` is the small
  * version CI runs: it checks that the benchmarks run, not their numbers.
  * `npm run bench -- throughput rate` runs only the named scenarios.
  *
@@ -55,6 +55,14 @@ const write = (complete: boolean) => {
   writeFileSync(
     `${dir}${quick ? "quick" : "latest"}.json`,
     `${JSON.stringify({ date: new Date().toISOString(), quick, complete, machine, totalSeconds, results }, null, 2)}\n`
+  )
+  writeFileSync(
+    `${dir}${quick ? "quick" : "latest"}.md`,
+    `${results.map((r) => `${format(r)}\n\n(${(r.millis / 1000).toFixed(0)} s)`).join("\n\n")}\n\n${
+      complete ? "" : "(incomplete run) "
+    }${totalSeconds.toFixed(0)} s in all on ${machine.cores} cores (${machine.cpu}), Node ${machine.node}, load average ${
+      machine.loadBefore.map((l) => l.toFixed(1)).join(" ")
+    } before and ${machine.loadAfter.map((l) => l.toFixed(1)).join(" ")} after, ${new Date().toISOString()}\n`
   )
   return { machine, totalSeconds }
 }
