@@ -31,6 +31,8 @@ interface Result {
   readonly rssBefore: number
   /** peak RSS when 10 %, 20 %, ... of the tasks had ended */
   readonly rssAt: ReadonlyArray<number>
+  /** failed outcomes by error tag */
+  readonly failedBy: Readonly<Record<string, number>>
 }
 
 const peakRss = () => process.resourceUsage().maxRSS * 1024
@@ -45,6 +47,7 @@ childMain(async ([url, count]): Promise<Result> => {
   let done = 0
   let failed = 0
   const rssAt: Array<number> = []
+  const failedBy: Record<string, number> = {}
   const started = performance.now()
   const requests = Stream.range(1, n).pipe(
     Stream.map((i) => ({ id: `t-${i}`, task: Task.make("google", { query: `crm ${i}`, country: "US" }) }))
@@ -54,7 +57,10 @@ childMain(async ([url, count]): Promise<Result> => {
       Stream.runForEach((outcome) =>
         Effect.sync(() => {
           done++
-          if (outcome.result._tag === "Left") failed++
+          if (outcome.result._tag === "Left") {
+            failed++
+            failedBy[outcome.result.left._tag] = (failedBy[outcome.result.left._tag] ?? 0) + 1
+          }
           if (done % Math.max(1, Math.floor(n / 10)) === 0) {
             rssAt.push(peakRss())
             process.stdout.write(`progress ${JSON.stringify({ done, peakRss: peakRss() })}\n`)
@@ -64,7 +70,7 @@ childMain(async ([url, count]): Promise<Result> => {
       Effect.provide(layer)
     )
   )
-  return { tasks: n, done, failed, millis: performance.now() - started, peakRss: peakRss(), rssBefore, rssAt }
+  return { tasks: n, done, failed, millis: performance.now() - started, peakRss: peakRss(), rssBefore, rssAt, failedBy }
 })
 
 const progressOf = (progress: unknown): { done: number; peakRss: number } | undefined =>
@@ -94,6 +100,9 @@ export const run = async (): Promise<ScenarioResult> => {
     if (outcome._tag === "Done") {
       const r = outcome.value
       peaks.set(size, r.peakRss)
+      if (r.failed > 0) {
+        notes.push(`${size.toLocaleString("en-US")} tasks: failed outcomes by error: ${JSON.stringify(r.failedBy)}.`)
+      }
       rows.push({
         subject: `\`AsyncTasks.run\`, ${size.toLocaleString("en-US")} tasks`,
         cells: {
