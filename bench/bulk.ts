@@ -1,0 +1,159 @@
+/**
+ * Scenario (e), the bulk path: `AsyncTasks.run` with 10,000 and 100,000 google
+ * tasks (a lazy `Stream` of inputs) against `CloroSimulator.layerServer` in its
+ * own process (so the simulator's memory of every task is not the client's),
+ * polled every 500 ms, no rate limit on either side. The client process reports
+ * its peak RSS (the kernel's high-water mark) as it goes; a run past its time
+ * budget is stopped and reported with how far it got, so the run always ends.
+ */
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Schedule from "effect/Schedule"
+import * as Stream from "effect/Stream"
+import { fileURLToPath } from "node:url"
+import * as AsyncTasks from "../src/AsyncTasks.js"
+import * as Cloro from "../src/Cloro.js"
+import * as Task from "../src/Task.js"
+import { childMain, type Check, mb, quick, runChild, type Row, type ScenarioResult, startSimulator } from "./lib.js"
+
+const KEY = "sk_bench_bulk"
+const sizes = quick ? [500, 2_000] : [10_000, 100_000]
+const BUDGET = quick ? 60_000 : 75_000
+
+interface Result {
+  readonly tasks: number
+  readonly done: number
+  readonly failed: number
+  readonly millis: number
+  readonly peakRss: number
+  /** RSS once the modules and the layer were loaded, before the first task */
+  readonly rssBefore: number
+  /** peak RSS when 10 %, 20 %, ... of the tasks had ended */
+  readonly rssAt: ReadonlyArray<number>
+  /** failed outcomes by error tag */
+  readonly failedBy: Readonly<Record<string, number>>
+}
+
+const peakRss = () => process.resourceUsage().maxRSS * 1024
+
+childMain(async ([url, count]): Promise<Result> => {
+  if (url === undefined) throw new Error("usage: --child <url> <count>")
+  const n = Number(count)
+  const layer = Cloro.layer({ apiKey: KEY, baseUrl: url }, { monitor: "silent", rateLimit: "unlimited" }).pipe(
+    Layer.provide(NodeHttpClient.layerUndici)
+  )
+  const rssBefore = process.memoryUsage().rss
+  let done = 0
+  let failed = 0
+  const rssAt: Array<number> = []
+  const failedBy: Record<string, number> = {}
+  const started = performance.now()
+  const requests = Stream.range(1, n).pipe(
+    Stream.map((i) => ({ id: `t-${i}`, task: Task.make("google", { query: `crm ${i}`, country: "US" }) }))
+  )
+  await Effect.runPromise(
+    AsyncTasks.run(requests, { schedule: Schedule.spaced("500 millis") }).pipe(
+      Stream.runForEach((outcome) =>
+        Effect.sync(() => {
+          done++
+          if (outcome.result._tag === "Left") {
+            failed++
+            failedBy[outcome.result.left._tag] = (failedBy[outcome.result.left._tag] ?? 0) + 1
+          }
+          if (done % Math.max(1, Math.floor(n / 10)) === 0) {
+            rssAt.push(peakRss())
+            process.stdout.write(`progress ${JSON.stringify({ done, peakRss: peakRss() })}\n`)
+          }
+        })
+      ),
+      Effect.provide(layer)
+    )
+  )
+  return { tasks: n, done, failed, millis: performance.now() - started, peakRss: peakRss(), rssBefore, rssAt, failedBy }
+})
+
+const progressOf = (progress: unknown): { done: number; peakRss: number } | undefined =>
+  typeof progress === "object" && progress !== null && "done" in progress && "peakRss" in progress &&
+    typeof progress.done === "number" && typeof progress.peakRss === "number"
+    ? { done: progress.done, peakRss: progress.peakRss }
+    : undefined
+
+export const run = async (): Promise<ScenarioResult> => {
+  const started = performance.now()
+  const rows: Array<Row> = []
+  const notes: Array<string> = []
+  const peaks = new Map<number, number>()
+  for (const size of sizes) {
+    process.stdout.write(`  (e) ${size} tasks...\n`)
+    const sim = await startSimulator({
+      accounts: [{ apiKey: KEY, plan: { concurrency: 10_000, credits: 1_000_000_000 } }],
+      rateLimit: { mode: "perEndpoint", limit: 1_000_000 },
+      queueLimit: 200_000,
+      requestLogLimit: 0
+    })
+    const outcome = await runChild<Result>(fileURLToPath(import.meta.url), [sim.url, String(size)], {
+      budgetMillis: BUDGET,
+      rssCapBytes: 2e9
+    })
+    sim.close()
+    if (outcome._tag === "Done") {
+      const r = outcome.value
+      peaks.set(size, r.peakRss)
+      if (r.failed > 0) {
+        notes.push(`${size.toLocaleString("en-US")} tasks: failed outcomes by error: ${JSON.stringify(r.failedBy)}.`)
+      }
+      rows.push({
+        subject: `\`AsyncTasks.run\`, ${size.toLocaleString("en-US")} tasks`,
+        cells: {
+          "ended": r.done,
+          "failed": r.failed,
+          "tasks/s": (r.done / r.millis) * 1000,
+          "client peak RSS": mb(r.peakRss),
+          "RSS before the first task": mb(r.rssBefore),
+          "peak RSS at 10 %, 50 %, 100 % ended": [r.rssAt[0], r.rssAt[4], r.rssAt[9]].map((b) => mb(b) ?? "?").join(", ")
+        }
+      })
+    } else {
+      const progress = progressOf(outcome.progress)
+      if (progress !== undefined) peaks.set(size, progress.peakRss)
+      rows.push({
+        subject: `\`AsyncTasks.run\`, ${size.toLocaleString("en-US")} tasks (stopped)`,
+        cells: {
+          "ended": progress?.done ?? 0,
+          "tasks/s": progress === undefined ? undefined : (progress.done / outcome.afterMillis) * 1000,
+          "client peak RSS": mb(outcome.peakRss),
+          "peak RSS at 10 %, 50 %, 100 % ended": `${mb(progress?.peakRss) ?? "?"} at its last report`
+        }
+      })
+      notes.push(`${size.toLocaleString("en-US")} tasks: stopped, ${outcome.why}; figures are what it had reached.`)
+    }
+  }
+  const [small, large] = sizes
+  const largePeak = large === undefined ? undefined : peaks.get(large)
+  const smallPeak = small === undefined ? undefined : peaks.get(small)
+  const checks: Array<Check> = [
+    {
+      target: `${(large ?? 0).toLocaleString("en-US")} tasks: client peak RSS ≤ 150 MB`,
+      value: mb(largePeak) ?? "not measured",
+      met: largePeak === undefined ? undefined : largePeak <= 150e6
+    },
+    {
+      target: `flat between ${(small ?? 0).toLocaleString("en-US")} and ${(large ?? 0).toLocaleString("en-US")} (within 10 %)`,
+      value: largePeak === undefined || smallPeak === undefined ? "not measured" : `${((largePeak / smallPeak - 1) * 100).toFixed(0)} % more`,
+      met: largePeak === undefined || smallPeak === undefined ? undefined : largePeak <= smallPeak * 1.1
+    }
+  ]
+  notes.push(
+    "Default `inFlight` (1,000) and `pollConcurrency` (100); `Schedule.spaced(\"500 millis\")` polls; the simulator answers at once. RSS is the client process's alone."
+  )
+  return {
+    name: "bulk",
+    title: `(e) Bulk path: \`AsyncTasks.run\` against the simulator in its own process`,
+    columns: ["ended", "failed", "tasks/s", "client peak RSS", "RSS before the first task", "peak RSS at 10 %, 50 %, 100 % ended"],
+    rows,
+    checks,
+    notes,
+    millis: performance.now() - started
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * Scenario (a), zero latency: N chatgpt calls at concurrency 64 against the
+ * node:http stand-in in its own process. Each subject runs in a fresh child
+ * process: one warm-up round, then three timed rounds; requests/s and CPU µs
+ * per request (`process.cpuUsage` of the client process) are their medians.
+ */
+import { fileURLToPath } from "node:url"
+import {
+  childMain,
+  type Check,
+  median,
+  quick,
+  ratio,
+  runChild,
+  type Row,
+  type ScenarioResult,
+  startServer,
+  times
+} from "./lib.js"
+import { isSubjectName, label, makeSubject, type SubjectName } from "./subjects.js"
+
+const CONCURRENCY = 64
+const REQUESTS = quick ? 60 : 5_000
+const subjects: ReadonlyArray<SubjectName> = ["full", "bare", "effect-http", "fetch-plimit", "bottleneck", "undici"]
+
+interface Round {
+  readonly millis: number
+  readonly cpuMicros: number
+  readonly failed: number
+}
+
+childMain(async ([name, url, count]) => {
+  if (!isSubjectName(name) || url === undefined) throw new Error("usage: --child <subject> <url> <count>")
+  const n = Number(count)
+  const subject = makeSubject(name, { url, concurrency: CONCURRENCY, callerBound: true })
+  await subject.fire(Math.floor(n / 2))
+  const rounds: Array<Round> = []
+  for (let r = 0; r < 3; r++) {
+    const cpu = process.cpuUsage()
+    const started = performance.now()
+    const { failed } = await subject.fire(n)
+    const millis = performance.now() - started
+    const used = process.cpuUsage(cpu)
+    rounds.push({ millis, cpuMicros: used.user + used.system, failed })
+  }
+  await subject.close()
+  return rounds
+})
+
+export const run = async (): Promise<ScenarioResult> => {
+  const started = performance.now()
+  const server = await startServer()
+  await server.configure({ latencyMillis: 0, cap: 1_000_000, ratePerSecond: 1_000_000 })
+  const measured = new Map<SubjectName, { perSecond: number; cpuPerRequest: number; failed: number }>()
+  const notes: Array<string> = []
+  for (const name of subjects) {
+    process.stdout.write(`  (a) ${name}...\n`)
+    const outcome = await runChild<ReadonlyArray<Round>>(fileURLToPath(import.meta.url), [name, server.url, String(REQUESTS)], {
+      budgetMillis: 90_000
+    })
+    await server.stats()
+    if (outcome._tag === "Done") {
+      measured.set(name, {
+        perSecond: median(outcome.value.map((r) => (REQUESTS / r.millis) * 1000)),
+        cpuPerRequest: median(outcome.value.map((r) => r.cpuMicros / REQUESTS)),
+        failed: outcome.value.reduce((sum, r) => sum + r.failed, 0)
+      })
+    } else {
+      notes.push(`${label[name]}: ${outcome.why}`)
+    }
+  }
+  server.close()
+  const http = measured.get("effect-http")
+  const rows: Array<Row> = subjects.map((name) => {
+    const m = measured.get(name)
+    return {
+      subject: label[name],
+      cells: {
+        "requests/s": m?.perSecond,
+        "CPU µs/request": m?.cpuPerRequest,
+        "CPU × Effect HttpClient": times(ratio(m?.cpuPerRequest, http?.cpuPerRequest)),
+        "failed calls": m?.failed
+      }
+    }
+  })
+  const check = (name: SubjectName, bound: number): Check => {
+    const r = ratio(measured.get(name)?.cpuPerRequest, http?.cpuPerRequest)
+    return {
+      target: `${name === "full" ? "full pipeline" : "bare client"}: CPU/request ≤ ${bound}× Effect HttpClient`,
+      value: times(r) ?? "not measured",
+      met: r === undefined ? undefined : r <= bound
+    }
+  }
+  return {
+    name: "throughput",
+    title: `(a) Zero latency, ${REQUESTS.toLocaleString("en-US")} requests at concurrency ${CONCURRENCY} (median of 3 rounds after a warm-up)`,
+    columns: ["requests/s", "CPU µs/request", "CPU × Effect HttpClient", "failed calls"],
+    rows,
+    checks: [check("full", 1.25), check("bare", 1.1)],
+    notes,
+    millis: performance.now() - started
+  }
+}
