@@ -20,11 +20,14 @@ import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Ref from "effect/Ref"
+import * as Schema from "effect/Schema"
 import { Redis } from "ioredis"
 import { LimiterUnavailable } from "../CloroError.js"
+import * as DurationHelper from "../internal/duration.js"
 
 /**
  * What a shared limiter does when Redis cannot be reached: `"fail"` (the
@@ -111,6 +114,34 @@ export const RedisStore: Context.Tag<RedisStore, RedisStore> = Context.GenericTa
 const reasonOf = (cause: unknown): string => cause instanceof Error ? cause.message : String(cause)
 
 /**
+ * The store's settings were refused (a URL that is not `redis://` or
+ * `rediss://`, a bad port or database, a command timeout that is not a
+ * positive duration). The URL itself is never in the message: it may hold a
+ * password.
+ *
+ * @since 0.2.0
+ * @category Errors
+ */
+export class RedisConfigError extends Schema.TaggedError<RedisConfigError>()("RedisConfigError", {
+  message: Schema.String,
+  setting: Schema.Literal("url", "commandTimeout")
+}) {}
+
+const parseUrl = (url: string): Either.Either<URL, RedisConfigError> => {
+  const refuse = (why: string) =>
+    Either.left(new RedisConfigError({ message: `The Redis URL ${why}`, setting: "url" }))
+  if (!URL.canParse(url)) return refuse("cannot be parsed (expected redis://[user:password@]host[:port][/db])")
+  const parsed = new URL(url)
+  if (parsed.protocol !== "redis:" && parsed.protocol !== "rediss:") {
+    return refuse(`has the scheme ${JSON.stringify(parsed.protocol)}; expected redis: or rediss:`)
+  }
+  if (parsed.pathname.length > 1 && !/^\/\d{1,2}$/.test(parsed.pathname)) {
+    return refuse("names a database that is not a number")
+  }
+  return Either.right(parsed)
+}
+
+/**
  * Opens the two connections; they are closed when the scope closes. The layer
  * does not wait for Redis to answer: while it is unreachable, shared limits
  * fail (or fall back) per request, and they recover by themselves.
@@ -121,8 +152,12 @@ const reasonOf = (cause: unknown): string => cause instanceof Error ? cause.mess
 export const make = (options: RedisStoreOptions) =>
   Effect.gen(function*() {
     const url = Redacted.isRedacted(options.url) ? Redacted.value(options.url) : options.url
-    const commandTimeout = Duration.toMillis(Duration.decode(options.commandTimeout ?? "2 seconds"))
-    const parsed = new URL(url)
+    const parsed = yield* parseUrl(typeof url === "string" ? url : "")
+    const timeout = yield* Either.mapLeft(
+      DurationHelper.decode("commandTimeout", options.commandTimeout ?? "2 seconds", { zero: false, infinite: false }),
+      (issue) => new RedisConfigError({ message: DurationHelper.describe(issue), setting: "commandTimeout" })
+    )
+    const commandTimeout = Duration.toMillis(timeout)
     const connection: Connection = {
       host: parsed.hostname || "127.0.0.1",
       port: parsed.port === "" ? 6379 : Number(parsed.port),
@@ -177,7 +212,8 @@ export const make = (options: RedisStoreOptions) =>
  * @since 0.2.0
  * @category Layers
  */
-export const layer = (options: RedisStoreOptions): Layer.Layer<RedisStore> => Layer.scoped(RedisStore, make(options))
+export const layer = (options: RedisStoreOptions): Layer.Layer<RedisStore, RedisConfigError> =>
+  Layer.scoped(RedisStore, make(options))
 
 /**
  * Reads the URL from `CLORO_REDIS_URL` (a secret: it may hold a password) and
@@ -188,7 +224,7 @@ export const layer = (options: RedisStoreOptions): Layer.Layer<RedisStore> => La
  */
 export const layerConfig = (
   options: Omit<RedisStoreOptions, "url" | "prefix"> = {}
-): Layer.Layer<RedisStore, ConfigError.ConfigError> =>
+): Layer.Layer<RedisStore, ConfigError.ConfigError | RedisConfigError> =>
   Layer.scoped(
     RedisStore,
     Effect.flatMap(
