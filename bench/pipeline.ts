@@ -18,25 +18,13 @@ import * as Cloro from "../src/Cloro.js"
 import * as CloroClient from "../src/CloroClient.js"
 import * as CloroConfig from "../src/CloroConfig.js"
 import { CloroSimulator } from "../src/testing/index.js"
+import { chatgptAnswer } from "./answer.js"
 
 const KEY = "sk_bench"
 const REQUESTS = 5_000
 const CONCURRENCY = 50
 
-const answerBody = JSON.stringify({
-  success: true,
-  result: {
-    text: "Acme Corp is a fictional company. ".repeat(20),
-    sources: Array.from({ length: 8 }, (_, i) => ({
-      position: i + 1,
-      url: `https://example.com/${i}`,
-      label: `Source ${i}`,
-      description: "A source.",
-      footnote: false
-    })),
-    markdown: "**Acme**"
-  }
-})
+const answerBody = chatgptAnswer
 
 const answerHeaders = {
   "content-type": "application/json",

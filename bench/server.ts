@@ -17,6 +17,7 @@
  * `RATE_LIMIT_EXCEEDED`. `stats` returns and resets its counters.
  */
 import { createServer } from "node:http"
+import { chatgptAnswer } from "./answer.js"
 
 interface Settings {
   latencyMillis: number
@@ -30,20 +31,7 @@ let inFlight = 0
 let windowStart = 0
 let windowCount = 0
 
-const answer = Buffer.from(JSON.stringify({
-  success: true,
-  result: {
-    text: "Acme Corp is a fictional company. ".repeat(20),
-    sources: Array.from({ length: 8 }, (_, i) => ({
-      position: i + 1,
-      url: `https://example.com/${i}`,
-      label: `Source ${i}`,
-      description: "A source.",
-      footnote: false
-    })),
-    markdown: "**Acme**"
-  }
-}))
+const answer = Buffer.from(chatgptAnswer)
 
 const envelope = (code: string, message: string, details?: unknown) =>
   Buffer.from(JSON.stringify({

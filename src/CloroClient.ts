@@ -330,7 +330,7 @@ export const make: Effect.Effect<
       learn: concurrency.learn,
       size: Effect.map(concurrency.stats, (stats) => stats.size)
     }
-    const send = <A>(call: Http.Call<A>) => Http.send(httpClient, config, call)
+    const send = Http.makeSend(httpClient, config)
 
     const execute = <A>(
       call: Http.Call<A>,

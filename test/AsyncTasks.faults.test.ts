@@ -6,8 +6,6 @@
  */
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as HttpClient from "@effect/platform/HttpClient"
-import * as HttpServer from "@effect/platform/HttpServer"
-import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { describe, expect, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
@@ -16,7 +14,6 @@ import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
-import { createServer } from "node:http"
 import * as AsyncTasks from "../src/AsyncTasks.js"
 import * as Cloro from "../src/Cloro.js"
 import * as CloroClient from "../src/CloroClient.js"
@@ -24,7 +21,7 @@ import * as CloroConfig from "../src/CloroConfig.js"
 import * as Credits from "../src/Credits.js"
 import * as Task from "../src/Task.js"
 import * as CloroSimulator from "../src/testing/CloroSimulator.js"
-import * as Webhooks from "../src/Webhooks.js"
+import * as ServedReceiver from "./support/servedReceiver.js"
 import * as FaultProxy from "./support/faultProxy.js"
 
 const KEY = "sk_test_async_faults"
@@ -76,16 +73,7 @@ const setup = (options: { readonly seed: number; readonly latency?: CloroSimulat
     return { sim, proxy, ledger, runAll, http }
   })
 
-/** The webhook receiver served on loopback, as a user would deploy it. */
-const servedReceiver = Effect.gen(function*() {
-  const receiver = yield* Webhooks.makeReceiver({ secret, path: "/hooks/cloro" })
-  const context = yield* Layer.build(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" }))
-  const server = Context.get(context, HttpServer.HttpServer)
-  yield* server.serve(receiver.app)
-  const address = server.address
-  const url = address._tag === "TcpAddress" ? `http://127.0.0.1:${address.port}/hooks/cloro` : ""
-  return { receiver, url }
-})
+const servedReceiver = ServedReceiver.servedReceiver(secret)
 
 const inputs = (prefix: string, n: number): ReadonlyArray<AsyncTasks.RunRequest> =>
   Array.from({ length: n }, (_, i) => ({ id: `${prefix}-${i}`, task: Task.make("google", { query: `${prefix} ${i}`, country: "US" }) }))

@@ -4,14 +4,9 @@
  * the paid body kept by a `ResponseDecodeError`.
  */
 import { describe, expect, it } from "@effect/vitest"
-import * as HttpClient from "@effect/platform/HttpClient"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as Layer from "effect/Layer"
-import * as Redacted from "effect/Redacted"
-import * as Cloro from "../src/Cloro.js"
 import * as CloroClient from "../src/CloroClient.js"
-import * as CloroConfig from "../src/CloroConfig.js"
 import * as Engine from "../src/Engine.js"
 import * as Task from "../src/Task.js"
 import * as MockHttp from "./support/mockHttp.js"
@@ -19,15 +14,7 @@ import * as MockHttp from "./support/mockHttp.js"
 const withClient = <A, E>(handler: MockHttp.Handler, use: (client: CloroClient.CloroClientShape) => Effect.Effect<A, E>) =>
   Effect.gen(function*() {
     const mock = yield* MockHttp.make(handler)
-    const client = yield* CloroClient.make.pipe(
-      Effect.provide(
-        Layer.merge(
-          CloroConfig.layer({ apiKey: Redacted.make("sk_test_wire"), baseUrl: "https://api.cloro.dev" }),
-          Layer.succeed(HttpClient.HttpClient, mock.client)
-        )
-      ),
-      Effect.provide(Cloro.layerBare)
-    )
+    const client = yield* MockHttp.bareClient(mock.client)
     const result = yield* Effect.either(use(client))
     const sent = yield* mock.sent
     return { result, bodies: sent.map((request): unknown => JSON.parse(request.body ?? "null")) }

@@ -8,7 +8,6 @@ import { describe, expect, it } from "@effect/vitest"
 import * as HttpApi from "@effect/platform/HttpApi"
 import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
 import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
-import * as HttpClient from "@effect/platform/HttpClient"
 import * as OpenApi from "@effect/platform/OpenApi"
 import { Ajv2020 } from "ajv/dist/2020.js"
 import * as JSONSchema from "effect/JSONSchema"
@@ -16,13 +15,9 @@ import * as Schema from "effect/Schema"
 import type * as SchemaAST from "effect/SchemaAST"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as Layer from "effect/Layer"
-import * as Redacted from "effect/Redacted"
 import * as Ref from "effect/Ref"
 import * as fs from "node:fs"
-import * as Cloro from "../src/Cloro.js"
 import * as CloroClient from "../src/CloroClient.js"
-import * as CloroConfig from "../src/CloroConfig.js"
 import * as Index from "../src/index.js"
 import * as Task from "../src/Task.js"
 import * as MockHttp from "./support/mockHttp.js"
@@ -59,15 +54,7 @@ const calls: Record<string, Call> = {
 const makeClient = Effect.gen(function*() {
   const current = yield* Ref.make<unknown>(null)
   const mock = yield* MockHttp.make(() => Effect.map(Ref.get(current), (body) => MockHttp.json(body)))
-  const client = yield* CloroClient.make.pipe(
-    Effect.provide(
-      Layer.merge(
-        CloroConfig.layer({ apiKey: Redacted.make("sk_test_conformance"), baseUrl: "https://api.cloro.dev" }),
-        Layer.succeed(HttpClient.HttpClient, mock.client)
-      )
-    ),
-    Effect.provide(Cloro.layerBare)
-  )
+  const client = yield* MockHttp.bareClient(mock.client, "sk_test_conformance")
   return { client, answer: (body: unknown) => Ref.set(current, body) }
 })
 

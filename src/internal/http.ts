@@ -11,6 +11,7 @@ import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import type * as MetricLabel from "effect/MetricLabel"
 import * as ParseResult from "effect/ParseResult"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
@@ -126,6 +127,7 @@ const isErrorEnvelope = (json: unknown): boolean =>
 export const send = <A>(
   httpClient: HttpClient.HttpClient,
   config: CloroConfigShape,
+  server: ReadonlyArray<MetricLabel.MetricLabel>,
   call: Call<A>
 ): Effect.Effect<Answer<A>, SendError> => {
   const where = { method: call.method, path: call.path }
@@ -196,7 +198,7 @@ export const send = <A>(
             message: `${call.method} ${call.path}: the body could not be read (${error.reason}${error.description ? `: ${error.description}` : ""})`
           })
         )),
-      Telemetry.exchange(call, config.baseUrl),
+      Telemetry.exchange(call, server),
       Effect.flatMap(({ headers, status, text, usage }) =>
         Effect.gen(function*() {
           const now = yield* Clock.currentTimeMillis
@@ -234,4 +236,13 @@ export const send = <A>(
         })
       )
     ))
+}
+
+/**
+ * A client's `send`: what is the same for every call (the server's metric
+ * labels, parsed from the base URL) is worked out once, not on every attempt.
+ */
+export const makeSend = (httpClient: HttpClient.HttpClient, config: CloroConfigShape) => {
+  const server = Telemetry.serverOf(config.baseUrl)
+  return <A>(call: Call<A>): Effect.Effect<Answer<A>, SendError> => send(httpClient, config, server, call)
 }

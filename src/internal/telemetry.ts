@@ -128,7 +128,8 @@ export interface Exchange {
   readonly headers: Readonly<Record<string, string | undefined>>
 }
 
-const serverOf = (baseUrl: string): Array<MetricLabel.MetricLabel> => {
+/** `server.address` and `server.port` of a base URL: parsed once per client, not on every attempt. */
+export const serverOf = (baseUrl: string): ReadonlyArray<MetricLabel.MetricLabel> => {
   try {
     const url = new URL(baseUrl)
     const port = url.port !== "" ? url.port : url.protocol === "http:" ? "80" : "443"
@@ -143,7 +144,7 @@ const serverOf = (baseUrl: string): Array<MetricLabel.MetricLabel> => {
  * {url.template}`, records its duration with its status code or `error.type`,
  * and logs it when debug logging is on.
  */
-export const exchange = (call: CallInfo, baseUrl: string) =>
+export const exchange = (call: CallInfo, server: ReadonlyArray<MetricLabel.MetricLabel>) =>
 <A extends Exchange, E extends { readonly _tag: string }, R>(
   self: Effect.Effect<A, E, R>
 ): Effect.Effect<A, E, R> => {
@@ -153,7 +154,7 @@ export const exchange = (call: CallInfo, baseUrl: string) =>
     MetricLabel.make("http.request.method", call.method),
     MetricLabel.make("url.template", route),
     MetricLabel.make("unit", "s"),
-    ...serverOf(baseUrl)
+    ...server
   ]
   const record = (start: number, extra: ReadonlyArray<MetricLabel.MetricLabel>) =>
     Effect.flatMap(Clock.currentTimeMillis, (now) =>
