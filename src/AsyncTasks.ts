@@ -50,9 +50,9 @@ import {
   ResponseDecodeError,
   UnexpectedStatus
 } from "./CloroError.js"
-import * as Keys from "./internal/asyncTasksKeys.js"
+import * as Keys from "./internal/async/keys.js"
 import * as Pricing from "./Pricing.js"
-import * as Tracker from "./internal/asyncTasksTracker.js"
+import * as Tracker from "./internal/async/tracker.js"
 import * as RetryPolicy from "./RetryPolicy.js"
 import * as Task from "./Task.js"
 import type * as Webhooks from "./Webhooks.js"

@@ -14,7 +14,7 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as DurationHelper from "./internal/duration.js"
-import * as Input from "./internal/input.js"
+import * as Input from "./internal/request/input.js"
 
 /**
  * The configuration was refused: which setting and why. Never holds the key.

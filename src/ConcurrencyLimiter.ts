@@ -23,8 +23,8 @@ import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import type { LimiterUnavailable } from "./CloroError.js"
 import { AdmissionQueueFull, AdmissionTimeout } from "./CloroError.js"
-import * as LimiterConfig from "./internal/limiterConfig.js"
-import * as WaitQueue from "./internal/waitQueue.js"
+import * as LimiterConfig from "./internal/limits/limiterConfig.js"
+import * as WaitQueue from "./internal/limits/waitQueue.js"
 
 /**
  * Options that a limiter could not use: a limit below 1 or not a whole
@@ -33,7 +33,7 @@ import * as WaitQueue from "./internal/waitQueue.js"
  * @since 0.1.0
  * @category Errors
  */
-export { LimiterConfigError } from "./internal/limiterConfig.js"
+export { LimiterConfigError } from "./internal/limits/limiterConfig.js"
 
 /**
  * @since 0.1.0

@@ -21,7 +21,7 @@ import * as Schema from "effect/Schema"
 import * as SynchronizedRef from "effect/SynchronizedRef"
 import type { LimiterUnavailable } from "./CloroError.js"
 import { BudgetExceeded } from "./CloroError.js"
-import * as Input from "./internal/input.js"
+import * as Input from "./internal/request/input.js"
 
 /**
  * @since 0.2.0

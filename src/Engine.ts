@@ -13,10 +13,10 @@ import * as Predicate from "effect/Predicate"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as SchemaAST from "effect/SchemaAST"
-import * as FieldIssues from "./internal/fieldIssues.js"
+import * as FieldIssues from "./internal/request/fieldIssues.js"
 import { FieldIssue, InvalidRequest } from "./CloroError.js"
 import * as Engines from "./internal/engines.js"
-import * as RequestBody from "./internal/requestBody.js"
+import * as RequestBody from "./internal/request/requestBody.js"
 
 /**
  * Country and US-state codes, also under `Common`.

@@ -25,11 +25,11 @@ import * as Ref from "effect/Ref"
 import type * as Scope from "effect/Scope"
 import type { LimiterUnavailable } from "./CloroError.js"
 import { AdmissionQueueFull, AdmissionTimeout, FieldIssue } from "./CloroError.js"
-import * as Input from "./internal/input.js"
-import { show } from "./internal/input.js"
-import * as LimiterConfig from "./internal/limiterConfig.js"
-import * as SlidingLog from "./internal/slidingLog.js"
-import * as WaitQueue from "./internal/waitQueue.js"
+import * as Input from "./internal/request/input.js"
+import { show } from "./internal/request/input.js"
+import * as LimiterConfig from "./internal/limits/limiterConfig.js"
+import * as SlidingLog from "./internal/limits/slidingLog.js"
+import * as WaitQueue from "./internal/limits/waitQueue.js"
 
 /**
  * Options that a limiter could not use: a limit below 1 or not a whole
@@ -38,7 +38,7 @@ import * as WaitQueue from "./internal/waitQueue.js"
  * @since 0.1.0
  * @category Errors
  */
-export { LimiterConfigError } from "./internal/limiterConfig.js"
+export { LimiterConfigError } from "./internal/limits/limiterConfig.js"
 
 /**
  * @since 0.1.0

@@ -16,7 +16,7 @@ import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import type { CloroError } from "./CloroError.js"
 import * as DurationHelper from "./internal/duration.js"
-import * as Input from "./internal/input.js"
+import * as Input from "./internal/request/input.js"
 
 /**
  * The tags of errors that a retry can cure. `InvalidRequest`, `Unauthorized`,

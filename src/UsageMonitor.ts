@@ -22,7 +22,7 @@ import * as Stream from "effect/Stream"
 import * as Either from "effect/Either"
 import type { CloroError } from "./CloroError.js"
 import * as DurationHelper from "./internal/duration.js"
-import * as Input from "./internal/input.js"
+import * as Input from "./internal/request/input.js"
 import type { Usage } from "./Usage.js"
 
 /**

@@ -44,8 +44,8 @@ import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Crypto from "node:crypto"
-import * as Dedupe from "./internal/webhookDedupe.js"
-import * as Signature from "./internal/webhookSignature.js"
+import * as Dedupe from "./internal/webhooks/dedupe.js"
+import * as Signature from "./internal/webhooks/signature.js"
 import * as Task from "./Task.js"
 
 // ---------------------------------------------------------------------------

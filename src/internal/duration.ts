@@ -9,7 +9,7 @@ import * as Duration from "effect/Duration"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import { FieldIssue } from "../CloroError.js"
-import { show } from "./input.js"
+import { show } from "./request/input.js"
 
 /** What a setting accepts besides a positive, finite duration. */
 export interface Allow {

@@ -32,7 +32,7 @@ import type * as Scope from "effect/Scope"
 import type { AdmissionQueueFull, AdmissionTimeout } from "../CloroError.js"
 import { AdmissionQueueFull as QueueFull, AdmissionTimeout as Timeout, LimiterUnavailable } from "../CloroError.js"
 import * as ConcurrencyLimiter from "../ConcurrencyLimiter.js"
-import * as LimiterConfig from "../internal/limiterConfig.js"
+import * as LimiterConfig from "../internal/limits/limiterConfig.js"
 import { RedisStore, replyStrings } from "./RedisStore.js"
 
 /**

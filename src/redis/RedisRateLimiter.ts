@@ -22,7 +22,7 @@ import * as Ref from "effect/Ref"
 import type * as Scope from "effect/Scope"
 import type { AdmissionQueueFull } from "../CloroError.js"
 import { AdmissionQueueFull as QueueFull, AdmissionTimeout, LimiterUnavailable } from "../CloroError.js"
-import * as LimiterConfig from "../internal/limiterConfig.js"
+import * as LimiterConfig from "../internal/limits/limiterConfig.js"
 import * as RateLimiter from "../RateLimiter.js"
 import { RedisStore } from "./RedisStore.js"
 

@@ -10,10 +10,10 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import { AdmissionTimeout, FieldIssue } from "../CloroError.js"
-import * as DurationHelper from "./duration.js"
-import * as Input from "./input.js"
-import { show } from "./input.js"
+import { AdmissionTimeout, FieldIssue } from "../../CloroError.js"
+import * as DurationHelper from "../duration.js"
+import * as Input from "../request/input.js"
+import { show } from "../request/input.js"
 
 /**
  * A limiter was given options it cannot work with (a limit below 1 or not a

@@ -5,7 +5,7 @@
  */
 import * as Either from "effect/Either"
 import * as Predicate from "effect/Predicate"
-import { FieldIssue } from "../CloroError.js"
+import { FieldIssue } from "../../CloroError.js"
 
 /**
  * A copy without the keys whose value is `undefined`, at every depth of plain

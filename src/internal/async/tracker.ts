@@ -38,8 +38,8 @@ import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as ScheduleIntervals from "effect/ScheduleIntervals"
 import type * as Scope from "effect/Scope"
 import * as SynchronizedRef from "effect/SynchronizedRef"
-import type { CloroError } from "../CloroError.js"
-import * as Task from "../Task.js"
+import type { CloroError } from "../../CloroError.js"
+import * as Task from "../../Task.js"
 
 /** A finished task, as a webhook or a poll reports it. @internal */
 export type Finished = Task.Completed | Task.Failed

@@ -8,7 +8,7 @@
  */
 import * as Effect from "effect/Effect"
 import * as Crypto from "node:crypto"
-import { maxIdempotencyKeyLength } from "../Task.js"
+import { maxIdempotencyKeyLength } from "../../Task.js"
 
 /** Characters kept as they are; anything else (spaces, unicode, quotes) is hashed. */
 const plainId = /^[A-Za-z0-9._:@/+=-]+$/

@@ -23,8 +23,8 @@ import {
   ServiceUnavailable,
   Unauthorized,
   UnexpectedStatus
-} from "../CloroError.js"
-import type { Usage } from "../Usage.js"
+} from "../../CloroError.js"
+import type { Usage } from "../../Usage.js"
 
 /** What the parser needs to know about one answer. */
 export interface ErrorAnswer {

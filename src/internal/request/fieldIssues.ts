@@ -4,7 +4,7 @@
  * oddly on their own.
  */
 import * as ParseResult from "effect/ParseResult"
-import { FieldIssue } from "../CloroError.js"
+import { FieldIssue } from "../../CloroError.js"
 
 const unexpectedPrefix = "is unexpected, expected: "
 

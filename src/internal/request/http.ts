@@ -24,9 +24,9 @@ import {
   Timeout,
   TransportError,
   UnexpectedStatus
-} from "../CloroError.js"
-import type { CloroConfigShape } from "../CloroConfig.js"
-import * as Usage from "../Usage.js"
+} from "../../CloroError.js"
+import type { CloroConfigShape } from "../../CloroConfig.js"
+import * as Usage from "../../Usage.js"
 import * as ErrorEnvelope from "./errorEnvelope.js"
 import * as Telemetry from "./telemetry.js"
 

@@ -17,7 +17,7 @@ import * as Metric from "effect/Metric"
 import * as MetricBoundaries from "effect/MetricBoundaries"
 import * as MetricLabel from "effect/MetricLabel"
 import * as Option from "effect/Option"
-import { CloroLogLevel } from "../CloroLog.js"
+import { CloroLogLevel } from "../../CloroLog.js"
 
 /** What telemetry needs to know of a call. */
 export interface CallInfo {
