@@ -25,11 +25,8 @@
  *
  * @since 0.1.0
  */
-import * as Arr from "effect/Array"
 import * as Cause from "effect/Cause"
-import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
-import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -38,21 +35,27 @@ import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
-import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as CloroClient from "./CloroClient.js"
+import { type CloroError, FieldIssue, type InvalidRequest } from "./CloroError.js"
 import {
-  type CloroError,
-  DurationMillis,
-  FieldIssue,
-  InsufficientCredits,
-  InvalidRequest,
-  ResponseDecodeError,
-  UnexpectedStatus
-} from "./CloroError.js"
+  completedOrFailed,
+  describeError,
+  invalidOptions,
+  requestIssue,
+  type SubmittedUnfollowable,
+  type TaskFailed,
+  TaskTimeout,
+  unfollowable
+} from "./internal/async/errors.js"
+import { outcomeOf } from "./internal/async/follow.js"
 import * as Keys from "./internal/async/keys.js"
+import { pollUntilFinished } from "./internal/async/poll.js"
+import * as RunContext from "./internal/async/runContext.js"
+import { durationIssue, settingsOf } from "./internal/async/settings.js"
+import { createsNothingOnSubmit, isStream, transientSubmit } from "./internal/async/steps.js"
+import { submitGroup } from "./internal/async/submission.js"
 import * as Pricing from "./Pricing.js"
-import * as Tracker from "./internal/async/tracker.js"
 import * as RetryPolicy from "./RetryPolicy.js"
 import * as Task from "./Task.js"
 import type * as Webhooks from "./Webhooks.js"
@@ -61,65 +64,7 @@ import type * as Webhooks from "./Webhooks.js"
 // errors
 // ---------------------------------------------------------------------------
 
-/**
- * The task ended FAILED (after cloro's own retries; it was not charged).
- * `code` and `message` are the task's `response.error`.
- *
- * @since 0.1.0
- */
-export class TaskFailed extends Schema.TaggedError<TaskFailed>()("TaskFailed", {
-  message: Schema.String,
-  taskId: Schema.String,
-  taskType: Task.TaskType,
-  code: Schema.String,
-  details: Schema.optional(Schema.Unknown)
-}) {}
-
-/**
- * The task had not finished when the wait ended: the time limit passed, or
- * the poll schedule stopped. The task may still finish; wait for it again by
- * its `taskId`.
- *
- * @since 0.1.0
- */
-export class TaskTimeout extends Schema.TaggedError<TaskTimeout>()("TaskTimeout", {
-  message: Schema.String,
-  taskId: Schema.String,
-  taskType: Schema.optional(Task.TaskType),
-  /** The status of the last poll, when there was one. */
-  lastStatus: Schema.optional(Task.TaskStatus),
-  /** When the last polls failed: the last poll's error (`_tag: message`). Failed polls never end a wait early. */
-  lastPollError: Schema.optional(Schema.String),
-  waited: DurationMillis
-}) {}
-
-/**
- * cloro may have created (and will then bill) this task, but its id cannot be
- * learnt: a submission's answer was lost (a timeout, a dropped connection, an
- * unreadable answer) and sending it again found the idempotency key taken, or
- * the key was taken before this run and no journal knew its task. cloro's 409
- * does not carry the task id and there is no way to list tasks, so without a
- * webhook delivery nothing can follow it. It is not a failure of the task:
- * count it apart, and look it up in cloro's dashboard by `idempotencyKey`.
- *
- * @since 0.2.0
- */
-export class SubmittedUnfollowable extends Schema.TaggedError<SubmittedUnfollowable>()("SubmittedUnfollowable", {
-  message: Schema.String,
-  /** The key the task was (or may have been) created with; absent only for a single submit sent without one. */
-  idempotencyKey: Schema.optional(Schema.String),
-  /** Always true: cloro bills the task when it completes, and nothing here can tell whether it did. */
-  mayBeCharged: Schema.Literal(true),
-  /**
-   * `AmbiguousSubmit`: this run's own submission got no readable answer;
-   * `KeyAlreadyUsed`: the key was taken before this run sent it.
-   */
-  reason: Schema.Literal("AmbiguousSubmit", "KeyAlreadyUsed"),
-  /** cloro's estimate of the task, the most it is likely to be billed (AI Mode's expandProducts aside). */
-  creditsToCharge: Schema.optional(Schema.Number),
-  /** The error of the last submission attempt, `_tag: message`. */
-  lastError: Schema.optional(Schema.String)
-}) {}
+export { SubmittedUnfollowable, TaskFailed, TaskTimeout } from "./internal/async/errors.js"
 
 /**
  * Every way waiting for a task can fail.
@@ -127,18 +72,6 @@ export class SubmittedUnfollowable extends Schema.TaggedError<SubmittedUnfollowa
  * @since 0.1.0
  */
 export type WaitError = CloroError | TaskFailed | TaskTimeout
-
-const taskFailed = (state: Task.Failed): TaskFailed =>
-  new TaskFailed({
-    message: state.error.message,
-    taskId: state.task.id,
-    taskType: state.taskType,
-    code: state.error.code,
-    ...(state.error.details === undefined ? {} : { details: state.error.details })
-  })
-
-const completedOrFailed = (state: Task.Completed | Task.Failed): Effect.Effect<Task.Completed, TaskFailed> =>
-  state.status === "COMPLETED" ? Effect.succeed(state) : Effect.fail(taskFailed(state))
 
 // ---------------------------------------------------------------------------
 // polling
@@ -176,68 +109,6 @@ export const defaultPollRetrySchedule: Schedule.Schedule<unknown, CloroError> = 
   Schedule.union(Schedule.spaced(Duration.seconds(30))),
   Schedule.jittered
 )
-
-/** Poll errors that no later poll can cure, for a task id the caller gave `wait`. */
-const endsAWait: ReadonlySet<CloroError["_tag"]> = new Set<CloroError["_tag"]>(["NotFound", "InvalidRequest", "Unauthorized"])
-
-/**
- * Polls at once, then on the schedule, until the task is finished or the
- * schedule stops; gives the last state seen. A failed poll is tried again on
- * `retry` (restarted when it stops) unless it is one of `endsAWait`.
- */
-const pollUntilFinished = (
-  get: Effect.Effect<Task.TaskState, CloroError>,
-  schedule: Schedule.Schedule<unknown, Task.TaskState>,
-  retry: Schedule.Schedule<unknown, CloroError>,
-  lastError: Ref.Ref<Option.Option<CloroError>>
-): Effect.Effect<Task.TaskState, CloroError> =>
-  Effect.gen(function*() {
-    const driver = yield* Schedule.driver(schedule)
-    const retryDriver = yield* Schedule.driver(retry)
-    const poll: Effect.Effect<Task.TaskState, CloroError> = get.pipe(
-      Effect.tap(() => Effect.zipRight(Ref.set(lastError, Option.none()), retryDriver.reset)),
-      Effect.catchAll((error) =>
-        endsAWait.has(error._tag)
-          ? Effect.fail(error)
-          : Ref.set(lastError, Option.some(error)).pipe(
-            Effect.zipRight(Effect.catchAll(retryDriver.next(error), () => Effect.zipRight(retryDriver.reset, retryDriver.next(error)))),
-            Effect.catchAll(() => Effect.sleep(Duration.seconds(1))),
-            Effect.zipRight(Effect.suspend(() => poll))
-          )
-      )
-    )
-    const loop = (state: Task.TaskState): Effect.Effect<Task.TaskState, CloroError> =>
-      Task.isFinished(state)
-        ? Effect.succeed(state)
-        : Effect.matchEffect(driver.next(state), {
-          onFailure: () => Effect.succeed(state),
-          onSuccess: () => Effect.flatMap(poll, loop)
-        })
-    return yield* Effect.flatMap(poll, loop)
-  })
-
-const describeError = (error: { readonly _tag: string; readonly message: string }): string =>
-  `${error._tag}: ${error.message}`
-
-const invalidOptions = (issues: ReadonlyArray<FieldIssue>) =>
-  new InvalidRequest({
-    message: `Invalid options: ${issues.map((i) => `${i.field}: ${i.message}`).join("; ")}`,
-    source: "client",
-    issues: [...issues]
-  })
-
-/** A positive duration, or an issue for `field`. */
-const durationIssue = (
-  field: string,
-  input: Duration.DurationInput | undefined,
-  fallback: Duration.Duration
-): Either.Either<Duration.Duration, FieldIssue> => {
-  if (input === undefined) return Either.right(fallback)
-  return Option.match(Option.filter(Duration.decodeUnknown(input), Duration.greaterThan(Duration.zero)), {
-    onNone: () => Either.left(new FieldIssue({ field, message: "must be a positive duration (e.g. \"5 minutes\" or millis)" })),
-    onSome: Either.right
-  })
-}
 
 /**
  * Options of `wait`.
@@ -755,288 +626,6 @@ export const submit = (
     }
   }).pipe(Effect.withSpan("AsyncTasks.submit"))
 
-// ---------------------------------------------------------------------------
-// run: settings
-// ---------------------------------------------------------------------------
-
-interface Settings {
-  readonly batchSize: number
-  readonly batchWindow: Duration.Duration | undefined
-  readonly inFlight: number
-  readonly pollConcurrency: number
-  readonly pollRetrySchedule: Schedule.Schedule<unknown, CloroError>
-  readonly submitRetrySchedule: Schedule.Schedule<unknown, CloroError>
-  readonly batchSizeAfterAmbiguity: number
-  readonly schedule: Schedule.Schedule<unknown, Task.TaskState>
-  readonly timeout: Duration.Duration
-  readonly queueFullSchedule: Schedule.Schedule<unknown, CloroError>
-  readonly keyPrefix: string
-  readonly journal: Journal | undefined
-  readonly webhooks:
-    | {
-      readonly events: Stream.Stream<Webhooks.WebhookEvent>
-      readonly url: string
-      readonly fallbackAfter: Duration.Duration
-      readonly fallbackSchedule: Schedule.Schedule<unknown, Task.TaskState>
-    }
-    | undefined
-  readonly callOptions: CloroClient.CallOptions | undefined
-}
-
-const isWebhookTarget = Schema.is(Task.WebhookTarget)
-
-const countIssue = (field: string, value: number | undefined, fallback: number, max: number) =>
-  value === undefined
-    ? Either.right(fallback)
-    : Number.isInteger(value) && value >= 1 && value <= max
-    ? Either.right(value)
-    : Either.left(
-      new FieldIssue({ field, message: `must be an integer from 1${max === Infinity ? " up" : ` to ${max}`}` })
-    )
-
-/** Every schedule option that is given must be a `Schedule`. */
-const scheduleIssues = (options: RunOptions): Either.Either<undefined, FieldIssue> => {
-  const given = {
-    schedule: options.schedule,
-    pollRetrySchedule: options.pollRetrySchedule,
-    submitRetrySchedule: options.submitRetrySchedule,
-    queueFullSchedule: options.queueFullSchedule,
-    "webhooks.fallbackSchedule": options.webhooks?.fallbackSchedule
-  }
-  const bad = Object.entries(given).find(([, value]) => value !== undefined && !Schedule.isSchedule(value))
-  return bad === undefined ? Either.right(undefined) : Either.left(new FieldIssue({ field: bad[0], message: "must be a Schedule" }))
-}
-
-const settingsOf = (input: unknown): Either.Either<Settings, InvalidRequest> => {
-  if (input !== undefined && !Predicate.isRecord(input)) {
-    return Either.left(invalidOptions([new FieldIssue({ field: "(options)", message: "must be an object" })]))
-  }
-  // a record is read field by field below, each field checked; nothing else is assumed of it
-  const options: RunOptions = input ?? {}
-  const hooks = options.webhooks
-  if (hooks !== undefined && !(Predicate.isRecord(hooks) && Predicate.hasProperty(hooks.events, Stream.StreamTypeId))) {
-    return Either.left(
-      invalidOptions([new FieldIssue({ field: "webhooks", message: "must be { events: Stream, url, ... } (see makeReceiver)" })])
-    )
-  }
-  const keyPrefix = options.keyPrefix ?? ""
-  const fields = {
-    batchSize: countIssue("batchSize", options.batchSize, Task.maxBatchSize, Task.maxBatchSize),
-    inFlight: countIssue("inFlight", options.inFlight, 1_000, Infinity),
-    pollConcurrency: countIssue("pollConcurrency", options.pollConcurrency, 100, Infinity),
-    batchSizeAfterAmbiguity: countIssue("batchSizeAfterAmbiguity", options.batchSizeAfterAmbiguity, 25, Task.maxBatchSize),
-    timeout: durationIssue("timeout", options.timeout, defaultRunTimeout),
-    keyPrefix: Predicate.isString(keyPrefix) && Keys.validPrefix(keyPrefix)
-      ? Either.right(keyPrefix)
-      : Either.left(
-        new FieldIssue({
-          field: "keyPrefix",
-          message: `must be at most ${Keys.maxPrefixLength} letters, digits or . _ : @ / + = -`
-        })
-      ),
-    webhookUrl: hooks === undefined || isWebhookTarget({ url: hooks.url })
-      ? Either.right(hooks?.url)
-      : Either.left(new FieldIssue({ field: "webhooks.url", message: "must be an absolute http(s) URL" })),
-    fallbackAfter: durationIssue("webhooks.fallbackAfter", hooks?.fallbackAfter, Duration.minutes(2)),
-    schedules: scheduleIssues(options),
-    journal: options.journal === undefined ||
-        (Predicate.isRecord(options.journal) && Predicate.isFunction(options.journal.intend) &&
-          Predicate.isFunction(options.journal.record) && Predicate.isFunction(options.journal.lookup))
-      ? Either.right(undefined)
-      : Either.left(new FieldIssue({ field: "journal", message: "must have intend, record and lookup functions" })),
-    batchWindow: options.batchWindow === undefined
-      ? Either.right(undefined)
-      : durationIssue("batchWindow", options.batchWindow, Duration.zero)
-  }
-  return Either.all(fields).pipe(
-    // every issue, not only the first that `Either.all` stops at
-    Either.mapLeft(() => invalidOptions(Arr.getLefts(Object.values(fields)))),
-    Either.map((
-      { batchSize, batchSizeAfterAmbiguity, batchWindow, fallbackAfter, inFlight, pollConcurrency, timeout }
-    ): Settings => ({
-      batchSize,
-      batchSizeAfterAmbiguity: Math.min(batchSize, batchSizeAfterAmbiguity),
-      pollRetrySchedule: options.pollRetrySchedule ?? defaultPollRetrySchedule,
-      submitRetrySchedule: options.submitRetrySchedule ?? defaultSubmitRetrySchedule,
-      batchWindow,
-      inFlight,
-      pollConcurrency,
-      schedule: options.schedule ?? defaultPollSchedule,
-      timeout,
-      queueFullSchedule: options.queueFullSchedule ?? defaultQueueFullSchedule,
-      keyPrefix,
-      journal: options.journal,
-      webhooks: hooks === undefined ? undefined : {
-        events: hooks.events,
-        url: hooks.url,
-        fallbackAfter,
-        fallbackSchedule: hooks.fallbackSchedule ?? Schedule.spaced(Duration.minutes(1))
-      },
-      callOptions: options.callOptions
-    }))
-  )
-}
-
-// ---------------------------------------------------------------------------
-// run: steps
-// ---------------------------------------------------------------------------
-
-/** What an outcome says about the input, whatever became of it. */
-interface Origin {
-  readonly id: string | undefined
-  readonly index: number
-  readonly taskType: Task.TaskType | undefined
-  readonly idempotencyKey: string | undefined
-}
-
-/** A valid input, ready to be sent. */
-interface Prepared {
-  readonly origin: Origin
-  readonly key: string
-  readonly task: Task.SubmitTask
-  /** What cloro is likely to bill for it. */
-  readonly estimate: number
-}
-
-/** What a submission leaves to do for one input. */
-type Step =
-  | { readonly _tag: "Done"; readonly outcome: Outcome }
-  | {
-    readonly _tag: "Follow"
-    readonly origin: Origin
-    readonly key: string
-    readonly taskId: string
-    /** The state at submission, so that the first poll waits for the schedule. */
-    readonly initial: Option.Option<Task.TaskState>
-    readonly creditsToCharge: number | null
-    readonly delivered: Deferred.Deferred<Tracker.Finished, RunError>
-  }
-  | {
-    /** With webhooks, a task that may exist but whose id nothing knew: only its delivery can tell. */
-    readonly _tag: "AwaitDelivery"
-    readonly origin: Origin
-    readonly key: string
-    readonly estimate: number
-    readonly reason: SubmittedUnfollowable["reason"]
-    readonly delivered: Deferred.Deferred<Tracker.Finished, RunError>
-  }
-
-/**
- * Errors after which no task can exist: refused before sending, or by an
- * answer that creates nothing. Any other (a timeout, a 5xx) leaves it unknown.
- */
-const createsNothing: ReadonlySet<RunError["_tag"]> = new Set<RunError["_tag"]>([
-  "InvalidRequest",
-  "Unauthorized",
-  "InsufficientCredits",
-  "QueueLimitExceeded",
-  "RateLimitExceeded",
-  "BudgetExceeded",
-  "AdmissionTimeout",
-  "AdmissionQueueFull",
-  "LimiterUnavailable"
-])
-
-/** An outcome without a finished task; `creditsCharged` is 0 only when nothing can have been billed. */
-const failedOutcome = (
-  origin: Origin,
-  error: RunError,
-  known: { readonly taskId?: string | undefined; readonly creditsToCharge?: number | null } = {}
-): Outcome => ({
-  ...origin,
-  taskId: known.taskId,
-  result: Either.left(error),
-  creditsToCharge: known.creditsToCharge ?? null,
-  creditsCharged: known.taskId === undefined && createsNothing.has(error._tag) ? 0 : null
-})
-
-const finishedOutcome = (origin: Origin, state: Tracker.Finished): Outcome => ({
-  ...origin,
-  taskType: state.taskType,
-  taskId: state.task.id,
-  result: state.status === "COMPLETED" ? Either.right(state) : Either.left(taskFailed(state)),
-  creditsToCharge: state.credits.creditsToCharge,
-  creditsCharged: state.credits.creditsCharged
-})
-
-const unfollowable = (
-  key: string,
-  reason: SubmittedUnfollowable["reason"],
-  estimate: number,
-  lastError: string | undefined
-) =>
-  new SubmittedUnfollowable({
-    message: reason === "AmbiguousSubmit"
-      ? `cloro may have created task ${key} (the submission's answer was lost) and cannot say its id`
-      : `A task with idempotency key ${key} existed before this run, and nothing here knows its id (give a journal)`,
-    idempotencyKey: key,
-    mayBeCharged: true,
-    reason,
-    creditsToCharge: estimate,
-    ...(lastError === undefined ? {} : { lastError })
-  })
-
-/** Submission errors worth sending the same batch again for, on `submitRetrySchedule`. */
-const transientSubmit: ReadonlySet<CloroError["_tag"]> = new Set<CloroError["_tag"]>([
-  "Timeout",
-  "TransportError",
-  "ResponseDecodeError",
-  "ServerError",
-  "ServiceUnavailable",
-  "UnexpectedStatus",
-  "RequestCanceled",
-  "RateLimitExceeded",
-  "ConcurrentLimitExceeded"
-])
-
-/** Submission errors that say no task was created; any other leaves it unknown. */
-const createsNothingOnSubmit: ReadonlySet<CloroError["_tag"]> = new Set<CloroError["_tag"]>([
-  "InvalidRequest",
-  "Unauthorized",
-  "InsufficientCredits",
-  "QueueLimitExceeded",
-  "RateLimitExceeded",
-  "ConcurrentLimitExceeded",
-  "BudgetExceeded",
-  "AdmissionTimeout",
-  "AdmissionQueueFull",
-  "Conflict",
-  "NotFound"
-])
-
-const isTaskType = Schema.is(Task.TaskType)
-
-const requestIssue = (message: string) =>
-  new InvalidRequest({
-    message: `Invalid request: ${message}`,
-    source: "client",
-    issues: [new FieldIssue({ field: "(request)", message })]
-  })
-
-/** The issues of a batch item refused for validation, in either documented shape. */
-const itemIssues = (details: unknown): Array<FieldIssue> => {
-  const asIssue = (raw: unknown): Array<FieldIssue> =>
-    Predicate.isRecord(raw) && Predicate.isString(raw.field) && Predicate.isString(raw.message)
-      ? [new FieldIssue({ field: raw.field, message: raw.message })]
-      : []
-  if (Predicate.isRecord(details) && Arr.isArray(details.errors)) return details.errors.flatMap(asIssue)
-  if (Arr.isArray(details)) return details.flatMap(asIssue)
-  return asIssue(details)
-}
-
-const itemError = (error: Task.BatchItemError): CloroError => {
-  switch (error.code) {
-    case "VALIDATION_ERROR":
-      return new InvalidRequest({ message: error.message, source: "server", issues: itemIssues(error.details) })
-    case "INSUFFICIENT_CREDITS":
-      return new InsufficientCredits({ message: error.message, status: 403 })
-    default:
-      return new UnexpectedStatus({ message: error.message, code: error.code })
-  }
-}
-
-const isStream = <A, E, R>(input: Iterable<A> | Stream.Stream<A, E, R>): input is Stream.Stream<A, E, R> =>
-  Predicate.hasProperty(input, Stream.StreamTypeId)
 
 /**
  * Runs any number of tasks and streams one outcome per input, in the order
@@ -1081,340 +670,14 @@ export const run = <E = never, R = never>(
     if (!isStream(requests) && !Predicate.isIterable(requests)) {
       return yield* invalidOptions([new FieldIssue({ field: "requests", message: "must be an Iterable or a Stream of { id?, task }" })])
     }
-    const settings = yield* settingsOf(options)
-    const client = yield* CloroClient.CloroClient
-    const { callOptions, journal, webhooks } = settings
-    const tracker = yield* Tracker.make<RunError>({
-      // without the client's retry policy: a failed poll is retried on the tracker's own schedule, until the task's timeout
-      get: (taskId) =>
-        Effect.map(client.tasks.get(taskId, { ...callOptions, retry: RetryPolicy.none }), (response) => response.result),
-      concurrency: settings.pollConcurrency
+    const settings = yield* settingsOf(options, {
+      timeout: defaultRunTimeout,
+      schedule: defaultPollSchedule,
+      pollRetrySchedule: defaultPollRetrySchedule,
+      submitRetrySchedule: defaultSubmitRetrySchedule,
+      queueFullSchedule: defaultQueueFullSchedule
     })
-    // The batch size now: `batchSizeAfterAmbiguity` after a submission whose answer was lost, doubling back per clean batch.
-    const currentBatchSize = yield* Ref.make(settings.batchSize)
-
-    if (webhooks !== undefined) {
-      // Polls settle through the client's own ledger; deliveries are handed to it here.
-      yield* Stream.runForEach(webhooks.events, (event) =>
-        Effect.flatMap(tracker.deliver(event.state), (ours) => (ours ? client.tasks.settle(event.state, callOptions?.tag) : Effect.void))).pipe(
-          Effect.forkScoped
-        )
-    }
-
-    const prepare = (request: unknown, index: number): Effect.Effect<Either.Either<Prepared, Outcome>> =>
-      Effect.gen(function*() {
-        const invalid = (origin: Origin, error: InvalidRequest) => Either.left(failedOutcome(origin, error))
-        if (!Predicate.isRecord(request)) {
-          return invalid(
-            { id: undefined, index, taskType: undefined, idempotencyKey: undefined },
-            requestIssue("expected { id?, task }")
-          )
-        }
-        const rawId = request.id
-        const id = Predicate.isString(rawId) ? rawId : undefined
-        const task = request.task
-        const taskType = Predicate.isRecord(task) && isTaskType(task.taskType) ? task.taskType : undefined
-        const origin: Origin = { id, index, taskType, idempotencyKey: undefined }
-        if (rawId !== undefined && (id === undefined || id.length === 0)) {
-          return invalid(origin, requestIssue("id must be a non-empty string"))
-        }
-        if (!Predicate.isRecord(task)) return invalid(origin, requestIssue("task must be a task object"))
-        const key = Predicate.isString(task.idempotencyKey)
-          ? task.idempotencyKey
-          : id !== undefined
-          ? Keys.keyFor(id, settings.keyPrefix)
-          : yield* Keys.randomKey(settings.keyPrefix)
-        const candidate = {
-          ...task,
-          idempotencyKey: key,
-          ...(webhooks === undefined ? {} : { webhook: { url: webhooks.url } })
-        }
-        return Either.match(Task.validateSubmit(candidate), {
-          onLeft: (error) => invalid(origin, error),
-          onRight: (valid): Either.Either<Prepared, Outcome> =>
-            Either.right({ origin: { ...origin, idempotencyKey: key }, key, task: valid, estimate: Pricing.estimateTask(valid) })
-        })
-      })
-
-    /**
-     * Items that may exist at cloro but whose ids cannot be learnt. With
-     * webhooks their deliveries, which carry the key, tell; without, they are
-     * `SubmittedUnfollowable`, never plain failures.
-     */
-    const unresolved = (
-      item: Prepared,
-      delivered: Deferred.Deferred<Tracker.Finished, RunError>,
-      reason: SubmittedUnfollowable["reason"],
-      lastError: string | undefined
-    ): Effect.Effect<Step> =>
-      webhooks !== undefined
-        ? Effect.succeed({ _tag: "AwaitDelivery", origin: item.origin, key: item.key, estimate: item.estimate, reason, delivered })
-        : Effect.as(tracker.release(item.key), {
-          _tag: "Done",
-          outcome: failedOutcome(item.origin, unfollowable(item.key, reason, item.estimate, lastError), {
-            creditsToCharge: item.estimate
-          })
-        })
-
-    /** A key already taken: follow its task if anything knows its id. */
-    const alreadySubmitted = (
-      item: Prepared,
-      delivered: Deferred.Deferred<Tracker.Finished, RunError>,
-      ambiguous: boolean
-    ): Effect.Effect<Step> =>
-      Effect.gen(function*() {
-        const inRun = yield* tracker.taskIdOf(item.key)
-        const known = Option.isSome(inRun) || journal === undefined
-          ? inRun
-          : yield* journal.lookup({ id: item.origin.id, index: item.origin.index, idempotencyKey: item.key })
-        if (Option.isSome(known)) {
-          yield* tracker.assign(item.key, known.value)
-          return {
-            _tag: "Follow",
-            origin: item.origin,
-            key: item.key,
-            taskId: known.value,
-            initial: Option.none(),
-            creditsToCharge: null,
-            delivered
-          }
-        }
-        return yield* unresolved(
-          item,
-          delivered,
-          ambiguous ? "AmbiguousSubmit" : "KeyAlreadyUsed",
-          "RESOURCE_ALREADY_EXISTS: the idempotency key is taken and cloro's answer does not say by which task"
-        )
-      })
-
-    /** One POST of a batch, without the client's retry policy: every resend is decided here. */
-    const sendOnce = (items: Arr.NonEmptyReadonlyArray<Prepared>) =>
-      client.tasks.submitBatch(items.map((item) => item.task), { ...callOptions, retry: RetryPolicy.none }).pipe(
-        Effect.either
-      )
-
-    /**
-     * Sends a batch until every item is accepted, refused, or known to be
-     * unresolvable. A send whose answer was lost (timeout, dropped connection,
-     * unreadable answer, 5xx) may have created the tasks: it is sent again with
-     * the same keys, and the items then refused as already existing are the
-     * ones it created. An answer without a result for an item counts the same.
-     */
-    const submitValid = (valid: Arr.NonEmptyReadonlyArray<Prepared>): Effect.Effect<ReadonlyArray<Step>> =>
-      Effect.gen(function*() {
-        const delivered = new Map<string, Deferred.Deferred<Tracker.Finished, RunError>>()
-        for (const item of valid) delivered.set(item.key, yield* tracker.register(item.key))
-        const deferredOf = (item: Prepared) => delivered.get(item.key)!
-        if (journal !== undefined) {
-          // before sending: a crash after this leaves a record of every key that may exist at cloro
-          yield* journal.intend(valid.map((item) => ({ id: item.origin.id, index: item.origin.index, idempotencyKey: item.key })))
-        }
-        const retry = yield* Schedule.driver(settings.submitRetrySchedule)
-        const queueFull = yield* Schedule.driver(settings.queueFullSchedule)
-        const steps: Array<Step> = []
-        let pending: ReadonlyArray<Prepared> = valid
-        let ambiguous = false
-        while (Arr.isNonEmptyReadonlyArray(pending)) {
-          const batch: Arr.NonEmptyReadonlyArray<Prepared> = pending
-          const sent = yield* sendOnce(batch)
-          if (Either.isLeft(sent)) {
-            const error = sent.left
-            const lastError = describeError(error)
-            const wait = error._tag === "QueueLimitExceeded"
-              ? queueFull.next(error).pipe(
-                Effect.tap(() => Effect.logWarning("cloro's async queue is full; sending the batch again later"))
-              )
-              : transientSubmit.has(error._tag)
-              ? retry.next(error)
-              : Effect.fail(Option.none())
-            if (!createsNothingOnSubmit.has(error._tag)) ambiguous = true
-            const again = yield* Effect.either(wait)
-            if (Either.isRight(again)) continue
-            // no more sending: items that an earlier attempt may have created are unresolved, the rest refused
-            for (const item of batch) {
-              steps.push(
-                ambiguous
-                  ? yield* unresolved(item, deferredOf(item), "AmbiguousSubmit", lastError)
-                  : yield* Effect.as(tracker.release(item.key), {
-                    _tag: "Done" as const,
-                    outcome: failedOutcome(item.origin, error)
-                  })
-              )
-            }
-            break
-          }
-          const results = new Map(sent.right.result.results.map((result) => [result.index, result] as const))
-          const accepted = batch.flatMap((item, index) => {
-            const result = results.get(index)
-            return result?.success === true ? [{ item, result }] : []
-          })
-          // before the refusals are looked at, so that a key taken earlier in the same batch is known
-          yield* Effect.forEach(accepted, ({ item, result }) => tracker.assign(item.key, result.task.id), {
-            discard: true
-          })
-          if (journal !== undefined && accepted.length > 0) {
-            yield* journal.record(accepted.map(({ item, result }) => ({
-              id: item.origin.id,
-              index: item.origin.index,
-              idempotencyKey: item.key,
-              taskId: result.task.id
-            })))
-          }
-          const missing: Array<Prepared> = []
-          for (const [index, item] of batch.entries()) {
-            const result = results.get(index)
-            if (result === undefined) {
-              missing.push(item)
-            } else if (result.success) {
-              steps.push({
-                _tag: "Follow",
-                origin: item.origin,
-                key: item.key,
-                taskId: result.task.id,
-                initial: Option.some({
-                  status: result.task.status === "PROCESSING" ? "PROCESSING" : "QUEUED",
-                  taskType: result.task.taskType,
-                  task: result.task,
-                  credits: result.credits
-                }),
-                creditsToCharge: result.credits.creditsToCharge,
-                delivered: deferredOf(item)
-              })
-            } else if (result.error.code === "RESOURCE_ALREADY_EXISTS") {
-              steps.push(yield* alreadySubmitted(item, deferredOf(item), ambiguous))
-            } else {
-              steps.push(
-                yield* Effect.as(tracker.release(item.key), {
-                  _tag: "Done" as const,
-                  outcome: failedOutcome(item.origin, itemError(result.error))
-                })
-              )
-            }
-          }
-          if (missing.length > 0) {
-            // an answer that leaves items out says nothing about them: ask again
-            ambiguous = true
-            const error = new ResponseDecodeError({
-              message: "The batch answer has no result for some tasks",
-              path: "/v1/async/task/batch",
-              description: `${missing.length} of ${batch.length} results are missing`
-            })
-            const again = yield* Effect.either(retry.next(error))
-            if (Either.isLeft(again)) {
-              for (const item of missing) {
-                steps.push(yield* unresolved(item, deferredOf(item), "AmbiguousSubmit", describeError(error)))
-              }
-              break
-            }
-          }
-          pending = missing
-        }
-        // the blast radius of the next lost answer: smaller batches after one, back up after clean ones
-        yield* Ref.update(currentBatchSize, (size) =>
-          ambiguous ? Math.min(size, settings.batchSizeAfterAmbiguity) : Math.min(settings.batchSize, size * 2))
-        if (ambiguous) {
-          yield* Effect.logWarning(
-            `A batch answer was lost; sending batches of ${settings.batchSizeAfterAmbiguity} until answers come back`
-          )
-        }
-        return steps
-      }).pipe(Effect.withSpan("AsyncTasks.submitBatch", { attributes: { "cloro.batch.size": valid.length } }))
-
-    const submitGroup = (group: Chunk.Chunk<readonly [unknown, number]>): Effect.Effect<Chunk.Chunk<Step>> =>
-      Effect.gen(function*() {
-        const prepared = yield* Effect.forEach(group, ([request, index]) => prepare(request, index))
-        const [invalid, valid] = Arr.partitionMap(prepared, (p) => p)
-        const steps: Array<Step> = invalid.map((outcome): Step => ({ _tag: "Done", outcome }))
-        let rest: ReadonlyArray<Prepared> = valid
-        while (Arr.isNonEmptyReadonlyArray(rest)) {
-          const size = yield* Ref.get(currentBatchSize)
-          const batch = rest.slice(0, size)
-          rest = rest.slice(size)
-          if (Arr.isNonEmptyReadonlyArray(batch)) steps.push(...(yield* submitValid(batch)))
-        }
-        return Chunk.fromIterable(steps)
-      })
-
-    const timedOut = (taskId: string, origin: Origin) =>
-    (
-      why: Tracker.Expiry,
-      last: Option.Option<Task.TaskState>,
-      waited: Duration.Duration,
-      lastError: Option.Option<CloroError>
-    ): RunError =>
-      new TaskTimeout({
-        message: why === "deadline"
-          ? `Task ${taskId} did not finish within ${Duration.format(settings.timeout)}`
-          : `Task ${taskId} had not finished when the poll schedule stopped, after ${Duration.format(waited)}`,
-        taskId,
-        waited,
-        ...(origin.taskType === undefined ? {} : { taskType: origin.taskType }),
-        ...Option.match(last, { onNone: () => ({}), onSome: (state) => ({ lastStatus: state.status }) }),
-        ...Option.match(lastError, { onNone: () => ({}), onSome: (error) => ({ lastPollError: describeError(error) }) })
-      })
-
-    const planOf = (step: Extract<Step, { _tag: "Follow" | "AwaitDelivery" }>): Tracker.Plan<RunError> => {
-      if (step._tag === "AwaitDelivery") {
-        // A task whose id is unknown cannot be polled: only its delivery tells. One this run may have
-        // created is waited for as long as any task; one taken before the run, for `fallbackAfter`.
-        const wait = step.reason === "AmbiguousSubmit"
-          ? settings.timeout
-          : Duration.min(webhooks?.fallbackAfter ?? Duration.zero, settings.timeout)
-        return {
-          taskId: undefined,
-          schedule: settings.schedule,
-          first: { _tag: "Now" },
-          timeout: wait,
-          retry: settings.pollRetrySchedule,
-          expired: () =>
-            unfollowable(
-              step.key,
-              step.reason,
-              step.estimate,
-              `no webhook delivery carrying this key arrived within ${Duration.format(wait)}`
-            )
-        }
-      }
-      const expired = timedOut(step.taskId, step.origin)
-      return webhooks === undefined
-        ? {
-          taskId: step.taskId,
-          schedule: settings.schedule,
-          first: Option.match(step.initial, {
-            onNone: () => ({ _tag: "Now" }),
-            onSome: (state) => ({ _tag: "Schedule", state })
-          }),
-          timeout: settings.timeout,
-          retry: settings.pollRetrySchedule,
-          expired
-        }
-        : {
-          taskId: step.taskId,
-          schedule: webhooks.fallbackSchedule,
-          first: { _tag: "After", delay: webhooks.fallbackAfter },
-          timeout: settings.timeout,
-          retry: settings.pollRetrySchedule,
-          expired
-        }
-    }
-
-    const follow = (step: Extract<Step, { _tag: "Follow" | "AwaitDelivery" }>): Effect.Effect<Outcome> => {
-      const known = step._tag === "Follow"
-        ? { taskId: step.taskId, creditsToCharge: step.creditsToCharge }
-        : { creditsToCharge: step.estimate }
-      return tracker.watch(step.key, planOf(step)).pipe(
-        Effect.zipRight(Effect.either(Deferred.await(step.delivered))),
-        Effect.map(Either.match({
-          onLeft: (error) => failedOutcome(step.origin, error, known),
-          onRight: (state) => finishedOutcome(step.origin, state)
-        })),
-        Effect.ensuring(tracker.release(step.key))
-      )
-    }
-
-    const outcomeOf = (step: Step): Effect.Effect<Outcome> =>
-      step._tag === "Done" ? Effect.succeed(step.outcome) : follow(step)
-
+    const ctx = yield* RunContext.make(settings)
     // An iterable that throws while being read ends the input with a typed error, as a failing stream does.
     const source: Stream.Stream<unknown, E | InvalidRequest, R> = isStream(requests)
       ? requests
@@ -1438,9 +701,9 @@ export const run = <E = never, R = never>(
       settings.batchWindow === undefined
         ? Stream.grouped(settings.batchSize)
         : Stream.groupedWithin(settings.batchSize, settings.batchWindow),
-      Stream.mapEffect(submitGroup),
+      Stream.mapEffect((group) => submitGroup(ctx, group)),
       Stream.flattenChunks,
-      Stream.mapEffect(outcomeOf, { concurrency: settings.inFlight, unordered: true }),
+      Stream.mapEffect((step) => outcomeOf(ctx, step), { concurrency: settings.inFlight, unordered: true }),
       Stream.concat(failIfInputFailed)
     )
   }))
