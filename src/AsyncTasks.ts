@@ -9,6 +9,11 @@
  * webhooks instead of polling, keeping a slow poll as a safety net for
  * deliveries that never arrive.
  *
+ * This module owns the public surface: the types, defaults and entry
+ * points. The workings are in `internal/async/`: `wait.ts`, `submitOne.ts`,
+ * and `run.ts` with its stages (`settings.ts`, `submission.ts`, `follow.ts`,
+ * over the shared `runContext.ts` and the `tracker.ts` that polls).
+ *
  * @example
  * ```ts
  * import { Effect, Stream } from "effect"
@@ -25,38 +30,21 @@
  *
  * @since 0.1.0
  */
-import * as Cause from "effect/Cause"
-import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as HashMap from "effect/HashMap"
 import * as Option from "effect/Option"
-import * as Predicate from "effect/Predicate"
 import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as CloroClient from "./CloroClient.js"
-import { type CloroError, FieldIssue, type InvalidRequest } from "./CloroError.js"
-import {
-  completedOrFailed,
-  describeError,
-  invalidOptions,
-  requestIssue,
-  type SubmittedUnfollowable,
-  type TaskFailed,
-  TaskTimeout,
-  unfollowable
-} from "./internal/async/errors.js"
-import { outcomeOf } from "./internal/async/follow.js"
+import type { CloroError, InvalidRequest } from "./CloroError.js"
+import type { SubmittedUnfollowable, TaskFailed, TaskTimeout } from "./internal/async/errors.js"
 import * as Keys from "./internal/async/keys.js"
-import { pollUntilFinished } from "./internal/async/poll.js"
-import * as RunContext from "./internal/async/runContext.js"
-import { durationIssue, settingsOf } from "./internal/async/settings.js"
-import { createsNothingOnSubmit, isStream, transientSubmit } from "./internal/async/steps.js"
-import { submitGroup } from "./internal/async/submission.js"
-import * as Pricing from "./Pricing.js"
-import * as RetryPolicy from "./RetryPolicy.js"
+import * as Run from "./internal/async/run.js"
+import * as SubmitOne from "./internal/async/submitOne.js"
+import * as Wait from "./internal/async/wait.js"
 import * as Task from "./Task.js"
 import type * as Webhooks from "./Webhooks.js"
 
@@ -160,47 +148,11 @@ export const wait = (
   taskId: string,
   options: WaitOptions = {}
 ): Effect.Effect<Task.Completed, WaitError, CloroClient.CloroClient> =>
-  Effect.gen(function*() {
-    if (!Predicate.isString(taskId)) {
-      return yield* invalidOptions([new FieldIssue({ field: "taskId", message: "must be a task id string" })])
-    }
-    const opts: WaitOptions = Predicate.isRecord(options) ? options : {}
-    const timeout = yield* Either.mapLeft(
-      durationIssue("timeout", opts.timeout, defaultWaitTimeout),
-      (issue) => invalidOptions([issue])
-    )
-    const client = yield* CloroClient.CloroClient
-    const last = yield* Ref.make(Option.none<Task.TaskState>())
-    const lastError = yield* Ref.make(Option.none<CloroError>())
-    const start = yield* Clock.currentTimeMillis
-    const callOptions: CloroClient.CallOptions = { ...opts.callOptions, retry: opts.callOptions?.retry ?? RetryPolicy.none }
-    const get = client.tasks.get(taskId, callOptions).pipe(
-      Effect.map((response) => response.result),
-      Effect.tap((state) => Ref.set(last, Option.some(state)))
-    )
-    const polled = yield* pollUntilFinished(
-      get,
-      opts.schedule ?? defaultPollSchedule,
-      opts.pollRetrySchedule ?? defaultPollRetrySchedule,
-      lastError
-    ).pipe(Effect.timeoutOption(timeout))
-    if (Option.isSome(polled) && Task.isFinished(polled.value)) return yield* completedOrFailed(polled.value)
-    const seen = yield* Ref.get(last)
-    const failing = yield* Ref.get(lastError)
-    const waited = Duration.millis((yield* Clock.currentTimeMillis) - start)
-    return yield* new TaskTimeout({
-      message: Option.isNone(polled)
-        ? `Task ${taskId} did not finish within ${Duration.format(timeout)}`
-        : `Task ${taskId} had not finished when the poll schedule stopped, after ${Duration.format(waited)}`,
-      taskId,
-      waited,
-      ...Option.match(seen, {
-        onNone: () => ({}),
-        onSome: (state) => ({ taskType: state.taskType, lastStatus: state.status })
-      }),
-      ...Option.match(failing, { onNone: () => ({}), onSome: (error) => ({ lastPollError: describeError(error) }) })
-    })
-  }).pipe(Effect.withSpan("AsyncTasks.wait", { attributes: { "cloro.task.id": taskId } }))
+  Wait.wait(taskId, options, {
+    timeout: defaultWaitTimeout,
+    schedule: defaultPollSchedule,
+    pollRetrySchedule: defaultPollRetrySchedule
+  })
 
 // ---------------------------------------------------------------------------
 // run: models
@@ -568,63 +520,7 @@ export const submit = (
   task: Task.SubmitTask,
   options: SubmitOptions = {}
 ): Effect.Effect<Task.SubmitResponse, SubmitError, CloroClient.CloroClient> =>
-  Effect.gen(function*() {
-    const opts: SubmitOptions = Predicate.isRecord(options) ? options : {}
-    if (!Predicate.isRecord(task)) return yield* requestIssue("task must be a task object")
-    if (opts.retrySchedule !== undefined && !Schedule.isSchedule(opts.retrySchedule)) {
-      return yield* invalidOptions([new FieldIssue({ field: "retrySchedule", message: "must be a Schedule" })])
-    }
-    const client = yield* CloroClient.CloroClient
-    const key = Predicate.isString(task.idempotencyKey) ? task.idempotencyKey : yield* Keys.randomKey("")
-    const valid = yield* Task.validateSubmit({ ...task, idempotencyKey: key })
-    const estimate = Pricing.estimateTask(valid)
-    const journal = opts.journal
-    if (journal !== undefined) yield* journal.intend([{ id: undefined, index: 0, idempotencyKey: key }])
-    const retry = yield* Schedule.driver(opts.retrySchedule ?? defaultSubmitRetrySchedule)
-    const callOptions: CloroClient.CallOptions = { ...opts.callOptions, retry: RetryPolicy.none }
-    let ambiguous = false
-    let lastError: CloroError | undefined = undefined
-    while (true) {
-      const sent = yield* Effect.either(client.tasks.submit(valid, callOptions))
-      if (Either.isRight(sent)) {
-        if (journal !== undefined) {
-          yield* journal.record([{ id: undefined, index: 0, idempotencyKey: key, taskId: sent.right.result.task.id }])
-        }
-        return sent.right.result
-      }
-      const error = sent.left
-      if (error._tag === "Conflict") {
-        const known = journal === undefined ? Option.none() : yield* journal.lookup({ id: undefined, index: 0, idempotencyKey: key })
-        if (Option.isSome(known)) {
-          // the task exists and its id is known: give what a fresh submission would have
-          const state = yield* Effect.either(client.tasks.get(known.value, callOptions))
-          if (Either.isRight(state)) {
-            return { success: true, task: state.right.result.task, credits: state.right.result.credits }
-          }
-        }
-        return yield* unfollowable(
-          key,
-          ambiguous ? "AmbiguousSubmit" : "KeyAlreadyUsed",
-          estimate,
-          lastError === undefined ? describeError(error) : describeError(lastError)
-        )
-      }
-      if (!transientSubmit.has(error._tag)) {
-        if (ambiguous) {
-          return yield* unfollowable(key, "AmbiguousSubmit", estimate, describeError(error))
-        }
-        return yield* error
-      }
-      if (!createsNothingOnSubmit.has(error._tag)) {
-        ambiguous = true
-        lastError = error
-      }
-      const again = yield* Effect.either(retry.next(error))
-      if (Either.isLeft(again)) {
-        return yield* ambiguous ? unfollowable(key, "AmbiguousSubmit", estimate, describeError(error)) : Effect.fail(error)
-      }
-    }
-  }).pipe(Effect.withSpan("AsyncTasks.submit"))
+  SubmitOne.submit(task, options, defaultSubmitRetrySchedule)
 
 
 /**
@@ -666,44 +562,10 @@ export const run = <E = never, R = never>(
   requests: Iterable<RunRequest> | Stream.Stream<RunRequest, E, R>,
   options: RunOptions = {}
 ): Stream.Stream<Outcome, E | InvalidRequest, R | CloroClient.CloroClient> =>
-  Stream.unwrapScoped(Effect.gen(function*() {
-    if (!isStream(requests) && !Predicate.isIterable(requests)) {
-      return yield* invalidOptions([new FieldIssue({ field: "requests", message: "must be an Iterable or a Stream of { id?, task }" })])
-    }
-    const settings = yield* settingsOf(options, {
-      timeout: defaultRunTimeout,
-      schedule: defaultPollSchedule,
-      pollRetrySchedule: defaultPollRetrySchedule,
-      submitRetrySchedule: defaultSubmitRetrySchedule,
-      queueFullSchedule: defaultQueueFullSchedule
-    })
-    const ctx = yield* RunContext.make(settings)
-    // An iterable that throws while being read ends the input with a typed error, as a failing stream does.
-    const source: Stream.Stream<unknown, E | InvalidRequest, R> = isStream(requests)
-      ? requests
-      : Stream.fromIterable(requests).pipe(
-        Stream.catchAllCause((cause) =>
-          Stream.fail(requestIssue(`the input iterable threw while being read: ${Cause.pretty(cause).split("\n")[0]}`))
-        )
-      )
-    // A failing input stream must not drop the outcomes of tasks already submitted:
-    // the input ends there, every task sent so far is followed to its outcome, and
-    // only then does the run fail with the input's error.
-    const inputFailure = yield* Ref.make<Option.Option<E | InvalidRequest>>(Option.none())
-    const inputs = source.pipe(
-      Stream.catchAll((error) => Stream.fromEffect(Ref.set(inputFailure, Option.some(error))).pipe(Stream.drain))
-    )
-    const failIfInputFailed = Stream.fromEffect(Ref.get(inputFailure)).pipe(
-      Stream.flatMap(Option.match({ onNone: () => Stream.empty, onSome: Stream.fail }))
-    )
-    return inputs.pipe(
-      Stream.zipWithIndex,
-      settings.batchWindow === undefined
-        ? Stream.grouped(settings.batchSize)
-        : Stream.groupedWithin(settings.batchSize, settings.batchWindow),
-      Stream.mapEffect((group) => submitGroup(ctx, group)),
-      Stream.flattenChunks,
-      Stream.mapEffect((step) => outcomeOf(ctx, step), { concurrency: settings.inFlight, unordered: true }),
-      Stream.concat(failIfInputFailed)
-    )
-  }))
+  Run.run(requests, options, {
+    timeout: defaultRunTimeout,
+    schedule: defaultPollSchedule,
+    pollRetrySchedule: defaultPollRetrySchedule,
+    submitRetrySchedule: defaultSubmitRetrySchedule,
+    queueFullSchedule: defaultQueueFullSchedule
+  })
