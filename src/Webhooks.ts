@@ -9,6 +9,11 @@
  * `X-Cloro-Signature` (`v1=<hex HMAC-SHA256>`) and `X-Cloro-Webhook-Id`
  * (`<task id>-<attempt>`), see cloro-api.md §6.6.
  *
+ * This module owns the public surface and the receiver's settings; the
+ * workings are in `internal/webhooks/`: `verify.ts` (one delivery checked and
+ * decoded), `signature.ts` (the HMAC), `receive.ts` (the HTTP handling) and
+ * `dedupe.ts` (redeliveries and replays).
+ *
  * @example
  * ```ts
  * import { Config, Effect, Stream } from "effect"
@@ -29,23 +34,18 @@
  */
 import * as Headers from "@effect/platform/Headers"
 import type * as HttpApp from "@effect/platform/HttpApp"
-import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
-import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
-import * as Exit from "effect/Exit"
-import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
-import * as ParseResult from "effect/ParseResult"
 import * as Queue from "effect/Queue"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import * as Crypto from "node:crypto"
 import * as Dedupe from "./internal/webhooks/dedupe.js"
+import type { WebhookPayloadInvalid, WebhookSignatureInvalid, WebhookTimestampStale } from "./internal/webhooks/errors.js"
+import { type HandOverFailed, receive } from "./internal/webhooks/receive.js"
 import * as Signature from "./internal/webhooks/signature.js"
+import * as Verify from "./internal/webhooks/verify.js"
 import * as Task from "./Task.js"
 
 // ---------------------------------------------------------------------------
@@ -57,11 +57,7 @@ import * as Task from "./Task.js"
  *
  * @since 0.1.0
  */
-export const headerNames = {
-  signature: "X-Cloro-Signature",
-  timestamp: "X-Cloro-Timestamp",
-  webhookId: "X-Cloro-Webhook-Id"
-} as const
+export const headerNames = Verify.headerNames
 
 /**
  * How far a delivery's timestamp may be from now before it is refused as a
@@ -69,7 +65,7 @@ export const headerNames = {
  *
  * @since 0.1.0
  */
-export const defaultToleranceSeconds = 300
+export const defaultToleranceSeconds = Verify.defaultToleranceSeconds
 
 /**
  * A signing secret (`whsec_...`, shown once in the dashboard). Prefer
@@ -105,47 +101,7 @@ export interface WebhookEvent {
   readonly verified: boolean
 }
 
-/**
- * The delivery is not signed by any of the secrets: a header is missing or
- * malformed (`reason`), or no signature matches (`Mismatch`).
- *
- * @since 0.1.0
- */
-export class WebhookSignatureInvalid extends Schema.TaggedError<WebhookSignatureInvalid>()(
-  "WebhookSignatureInvalid",
-  {
-    message: Schema.String,
-    reason: Schema.Literal("MissingSignature", "MalformedSignature", "MissingTimestamp", "MalformedTimestamp", "Mismatch"),
-    webhookId: Schema.optional(Schema.String)
-  }
-) {}
-
-/**
- * The delivery is signed, but its timestamp is further from now (in the past
- * or the future) than the tolerance: a replay, or a badly wrong clock.
- *
- * @since 0.1.0
- */
-export class WebhookTimestampStale extends Schema.TaggedError<WebhookTimestampStale>()("WebhookTimestampStale", {
-  message: Schema.String,
-  /** The delivery's timestamp, unix seconds. */
-  timestamp: Schema.Number,
-  /** The receiver's clock, unix seconds. */
-  now: Schema.Number,
-  toleranceSeconds: Schema.Number,
-  webhookId: Schema.optional(Schema.String)
-}) {}
-
-/**
- * The body is not a finished cloro task; `description` says what did not match.
- *
- * @since 0.1.0
- */
-export class WebhookPayloadInvalid extends Schema.TaggedError<WebhookPayloadInvalid>()("WebhookPayloadInvalid", {
-  message: Schema.String,
-  description: Schema.String,
-  webhookId: Schema.optional(Schema.String)
-}) {}
+export { WebhookPayloadInvalid, WebhookSignatureInvalid, WebhookTimestampStale } from "./internal/webhooks/errors.js"
 
 /**
  * Every way a delivery can be refused.
@@ -196,79 +152,6 @@ export const signedHeaders = (options: {
 // verifying
 // ---------------------------------------------------------------------------
 
-const header = (headers: Headers.Headers, name: string): string | undefined =>
-  Option.getOrUndefined(Headers.get(headers, name))
-
-/**
- * Headers from whatever a caller passes: a record, `Headers`, or pairs.
- * Values that are not strings (or arrays of strings) are skipped rather than
- * trusted, so that a wrong-shaped input reads as a missing header, never a crash.
- */
-const headersOf = (input: unknown): Headers.Headers => {
-  const out: Record<string, string> = {}
-  const put = (name: unknown, value: unknown) => {
-    if (!Predicate.isString(name)) return
-    if (Predicate.isString(value)) out[name.toLowerCase()] = value
-    else if (Array.isArray(value) && value.every(Predicate.isString)) out[name.toLowerCase()] = value.join(", ")
-  }
-  try {
-    if (Predicate.isIterable(input) && !Predicate.isString(input)) {
-      for (const pair of input) if (Array.isArray(pair)) put(pair[0], pair[1])
-    } else if (Predicate.isRecord(input)) {
-      for (const [name, value] of Object.entries(input)) put(name, value)
-    }
-  } catch {
-    // an iterable that throws gives the headers read so far
-  }
-  return Headers.unsafeFromRecord(out)
-}
-
-/** A body as bytes or text, or `undefined` for anything else. */
-const bodyOf = (input: unknown): string | Uint8Array | undefined =>
-  Predicate.isString(input) || input instanceof Uint8Array ? input : undefined
-
-/** The secrets that can verify anything: non-empty strings or `Redacted` strings. */
-const usableSecrets = (input: unknown): ReadonlyArray<string> => {
-  const one = (secret: unknown): ReadonlyArray<string> => {
-    const value = Redacted.isRedacted(secret) ? Redacted.value(secret) : secret
-    return Predicate.isString(value) && value.length > 0 ? [value] : []
-  }
-  return Array.isArray(input) ? input.flatMap(one) : one(input)
-}
-
-const attemptOf = (webhookId: string | undefined, taskId: string): number | undefined => {
-  const rest = webhookId?.startsWith(`${taskId}-`) ? webhookId.slice(taskId.length + 1) : undefined
-  return rest !== undefined && /^\d{1,9}$/.test(rest) ? Number(rest) : undefined
-}
-
-const decodeBody = Schema.decodeUnknownEither(Schema.parseJson(Task.TaskStatusResponse), { errors: "all" })
-
-const textDecoder = new TextDecoder()
-
-const decodeEvent = (
-  rawBody: string | Uint8Array,
-  meta: { readonly webhookId: string | undefined; readonly timestamp: number | undefined; readonly verified: boolean }
-): Either.Either<WebhookEvent, WebhookPayloadInvalid> => {
-  const webhookId = meta.webhookId !== undefined ? { webhookId: meta.webhookId } : {}
-  const invalid = (description: string) =>
-    new WebhookPayloadInvalid({ message: "The webhook body is not a finished cloro task", description, ...webhookId })
-  return decodeBody(typeof rawBody === "string" ? rawBody : textDecoder.decode(rawBody)).pipe(
-    Either.mapLeft((error) => invalid(ParseResult.TreeFormatter.formatErrorSync(error))),
-    Either.flatMap((state) => {
-      // cloro delivers only finished tasks; anything else is not a delivery
-      if (!Task.isFinished(state)) return Either.left(invalid(`A delivery carries a finished task, got status ${state.status}`))
-      const attempt = attemptOf(meta.webhookId, state.task.id)
-      return Either.right({
-        state,
-        ...webhookId,
-        ...(attempt !== undefined ? { attempt } : {}),
-        ...(meta.timestamp !== undefined ? { timestamp: meta.timestamp } : {}),
-        verified: meta.verified
-      })
-    })
-  )
-}
-
 /**
  * Options of `verify`.
  *
@@ -278,44 +161,6 @@ export interface VerifyOptions {
   /** How far (seconds, either way) the timestamp may be from now; default 300. */
   readonly toleranceSeconds?: number | undefined
 }
-
-const checkSignature = (
-  secrets: Secrets,
-  headers: Headers.Headers,
-  rawBody: string | Uint8Array,
-  webhookId: string | undefined
-): Either.Either<number, WebhookSignatureInvalid> => {
-  const refuse = (reason: WebhookSignatureInvalid["reason"], message: string) =>
-    Either.left(new WebhookSignatureInvalid({ reason, message, ...(webhookId !== undefined ? { webhookId } : {}) }))
-  const signatureHeader = header(headers, headerNames.signature)
-  if (signatureHeader === undefined) return refuse("MissingSignature", `The ${headerNames.signature} header is missing`)
-  const timestampHeader = header(headers, headerNames.timestamp)
-  if (timestampHeader === undefined) return refuse("MissingTimestamp", `The ${headerNames.timestamp} header is missing`)
-  const timestamp = Signature.parseTimestamp(timestampHeader)
-  if (timestamp === undefined) {
-    return refuse("MalformedTimestamp", `The ${headerNames.timestamp} header is not unix seconds`)
-  }
-  const { malformed, signatures } = Signature.parse(signatureHeader)
-  if (signatures.length === 0) {
-    return refuse(
-      "MalformedSignature",
-      `The ${headerNames.signature} header holds no v1=<hex SHA-256> signature` +
-        (malformed > 0 ? ` (${malformed} malformed)` : "")
-    )
-  }
-  // Anyone can sign with an empty key, so an empty secret (an unset variable, say) verifies nothing.
-  const keys = usableSecrets(secrets)
-  if (keys.length === 0) return refuse("Mismatch", "No webhook secret is configured (the secret is empty)")
-  const expected = keys.map((secret) => Signature.digest(secret, timestamp, rawBody))
-  return Signature.matchesAny(expected, signatures)
-    ? Either.right(timestamp)
-    : refuse("Mismatch", "No signature matches the body and timestamp with the configured secret")
-}
-
-const toleranceOf = (options: VerifyOptions): number =>
-  Predicate.isNumber(options.toleranceSeconds) && Number.isFinite(options.toleranceSeconds) && options.toleranceSeconds >= 0
-    ? options.toleranceSeconds
-    : defaultToleranceSeconds
 
 /**
  * Verifies a delivery and decodes it: the signature (any `v1=` entry against
@@ -342,34 +187,7 @@ export const verify = (
   headers: Headers.Input,
   rawBody: string | Uint8Array,
   options: VerifyOptions = {}
-): Effect.Effect<WebhookEvent, WebhookError> =>
-  Effect.gen(function*() {
-    const all = headersOf(headers)
-    const webhookId = header(all, headerNames.webhookId)
-    const body = bodyOf(rawBody)
-    if (body === undefined) {
-      return yield* new WebhookPayloadInvalid({
-        message: "The webhook body is not a finished cloro task",
-        description: "rawBody must be the received bytes (a string or a Uint8Array)",
-        ...(webhookId !== undefined ? { webhookId } : {})
-      })
-    }
-    const timestamp = yield* checkSignature(secret, all, body, webhookId)
-    const now = Math.floor((yield* Clock.currentTimeMillis) / 1000)
-    const toleranceSeconds = toleranceOf(Predicate.isRecord(options) ? options : {})
-    if (Math.abs(now - timestamp) > toleranceSeconds) {
-      return yield* new WebhookTimestampStale({
-        message: `The delivery was signed ${Math.abs(now - timestamp)}s ${
-          timestamp < now ? "ago" : "in the future"
-        }, beyond the ${toleranceSeconds}s tolerance`,
-        timestamp,
-        now,
-        toleranceSeconds,
-        ...(webhookId !== undefined ? { webhookId } : {})
-      })
-    }
-    return yield* decodeEvent(body, { webhookId, timestamp, verified: true })
-  }).pipe(Effect.withSpan("Webhooks.verify"))
+): Effect.Effect<WebhookEvent, WebhookError> => Verify.verify(secret, headers, rawBody, options)
 
 /**
  * Decodes a delivery without checking its signature, for an organization
@@ -380,25 +198,7 @@ export const verify = (
 export const decode = (
   headers: Headers.Input,
   rawBody: string | Uint8Array
-): Effect.Effect<WebhookEvent, WebhookPayloadInvalid> =>
-  Effect.suspend(() => {
-    const all = headersOf(headers)
-    const timestamp = header(all, headerNames.timestamp)
-    const body = bodyOf(rawBody)
-    if (body === undefined) {
-      return Effect.fail(
-        new WebhookPayloadInvalid({
-          message: "The webhook body is not a finished cloro task",
-          description: "rawBody must be the received bytes (a string or a Uint8Array)"
-        })
-      )
-    }
-    return decodeEvent(body, {
-      webhookId: header(all, headerNames.webhookId),
-      timestamp: timestamp !== undefined ? Signature.parseTimestamp(timestamp) : undefined,
-      verified: false
-    })
-  })
+): Effect.Effect<WebhookEvent, WebhookPayloadInvalid> => Verify.decode(headers, rawBody)
 
 // ---------------------------------------------------------------------------
 // receiving
@@ -443,98 +243,6 @@ export interface ReceiverOptions {
   /** How many task ids to remember for deduplication; default 10,000. */
   readonly dedupeCapacity?: number | undefined
 }
-
-/** Why an accepted delivery could not be handed over; cloro will retry it. */
-interface HandOverFailed {
-  readonly status: number
-  readonly code: string
-  readonly message: string
-}
-
-const respond = (status: number, body: unknown) => HttpServerResponse.unsafeJson(body, { status })
-
-const refusal = (error: WebhookError | { readonly _tag: "BodyUnreadable"; readonly message: string }) =>
-  respond(error._tag === "WebhookSignatureInvalid" || error._tag === "WebhookTimestampStale" ? 401 : 400, {
-    error: { code: error._tag, message: error.message }
-  })
-
-const pathOf = (url: string): string => url.split("?")[0] ?? url
-
-/**
- * The request handling shared by the receiver and the handler: check, verify,
- * deduplicate on the task id, hand over. Only a successful hand-over keeps
- * the id claimed, so a delivery that could not be handled is handled when
- * cloro retries it.
- */
-const receive = <R>(
-  options: ReceiverOptions,
-  dedupe: Dedupe.WebhookDedupe,
-  replays: Dedupe.ReplayGuard,
-  handOver: (event: WebhookEvent) => Effect.Effect<void, HandOverFailed, R>
-): HttpApp.Default<never, R> =>
-  Effect.gen(function*() {
-    const request = yield* HttpServerRequest.HttpServerRequest
-    if (options.path !== undefined && pathOf(request.url) !== options.path) {
-      return respond(404, { error: { code: "NotFound", message: `Webhooks are received at ${options.path}` } })
-    }
-    if (request.method !== "POST") {
-      return HttpServerResponse.unsafeJson(
-        { error: { code: "MethodNotAllowed", message: "Webhooks are delivered with POST" } },
-        { status: 405, headers: { allow: "POST" } }
-      )
-    }
-    const body = yield* Effect.either(request.arrayBuffer)
-    if (Either.isLeft(body)) return refusal({ _tag: "BodyUnreadable", message: "The request body could not be read" })
-    const rawBody = new Uint8Array(body.right)
-    const received = yield* Effect.either(
-      options.secret === undefined && options.dangerouslyAcceptUnsignedDeliveries === true
-        ? decode(request.headers, rawBody)
-        : verify(options.secret ?? [], request.headers, rawBody, { toleranceSeconds: options.toleranceSeconds })
-    )
-    if (Either.isLeft(received)) {
-      yield* Effect.logWarning("cloro webhook refused", received.left.message).pipe(
-        Effect.annotateLogs({ reason: received.left._tag })
-      )
-      return refusal(received.left)
-    }
-    const event = received.right
-    const taskId = event.state.task.id
-    const claim = yield* dedupe.claim(taskId)
-    if (claim === "Handled") {
-      // already handled: a 2xx stops cloro's retries
-      return respond(200, { received: true, duplicate: true })
-    }
-    if (claim === "Pending") {
-      // the first attempt may still fail; a 2xx here would stop the retry that would then be needed
-      return respond(409, { error: { code: "InProgress", message: "This task's delivery is still being handled" } })
-    }
-    // A signed delivery is one (timestamp, body): a replay repeats both, and is refused for as long
-    // as the timestamp passes `verify`, however many deliveries came in between (the task-id memory
-    // above is bounded by count, so it cannot promise that).
-    const replayKey = event.verified && event.timestamp !== undefined
-      ? `${event.timestamp}.${Crypto.createHash("sha256").update(rawBody).digest("hex")}`
-      : undefined
-    if (replayKey !== undefined && event.timestamp !== undefined) {
-      const now = yield* Clock.currentTimeMillis
-      const tolerance = toleranceOf({ toleranceSeconds: options.toleranceSeconds })
-      const fresh = yield* replays.claim(replayKey, (event.timestamp + tolerance + 1) * 1000, now)
-      if (!fresh) {
-        yield* dedupe.confirm(taskId)
-        yield* Effect.logWarning("cloro webhook replay refused").pipe(Effect.annotateLogs({ taskId }))
-        return respond(200, { received: true, duplicate: true })
-      }
-    }
-    const forgetReplay = replayKey === undefined ? Effect.void : replays.release(replayKey)
-    const handedOver = yield* handOver(event).pipe(
-      Effect.onExit((exit) =>
-        Exit.isSuccess(exit) ? dedupe.confirm(taskId) : Effect.zipRight(dedupe.release(taskId), forgetReplay)
-      ),
-      Effect.either
-    )
-    return Either.isLeft(handedOver)
-      ? respond(handedOver.left.status, { error: { code: handedOver.left.code, message: handedOver.left.message } })
-      : respond(200, { received: true, duplicate: false })
-  })
 
 /**
  * A webhook receiver: an HTTP app and the stream of the tasks it accepted.
@@ -601,7 +309,7 @@ const checkReceiverOptions = (
   }
   if (secret !== undefined) {
     const list: ReadonlyArray<unknown> = Array.isArray(secret) ? secret : [secret]
-    const usable = usableSecrets(secret)
+    const usable = Verify.usableSecrets(secret)
     if (list.length === 0 || usable.length !== list.length) {
       return refuse("secret", "every secret must be a non-empty string or Redacted string (is the variable set?)")
     }
