@@ -8,10 +8,8 @@ import * as Exit from "effect/Exit"
 import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
-import * as Redacted from "effect/Redacted"
 import * as Ref from "effect/Ref"
 import * as TestClock from "effect/TestClock"
-import * as Cloro from "../src/Cloro.js"
 import * as CloroClient from "../src/CloroClient.js"
 import type { CloroError } from "../src/CloroError.js"
 import * as CloroConfig from "../src/CloroConfig.js"
@@ -20,6 +18,7 @@ import * as Pricing from "../src/Pricing.js"
 import * as RetryPolicy from "../src/RetryPolicy.js"
 import * as Usage from "../src/Usage.js"
 import examples from "./fixtures/openapi-examples.json" with { type: "json" }
+import * as Layers from "./support/layers.js"
 import * as MockHttp from "./support/mockHttp.js"
 
 const API_KEY = "sk_live_test_secret_key_123"
@@ -43,13 +42,7 @@ const withClient = <A, E>(
 ) =>
   Effect.gen(function*() {
     const mock = yield* MockHttp.make(handler)
-    const client = yield* CloroClient.make.pipe(
-      Effect.provide(
-        Layer.merge(
-          CloroConfig.layer({ apiKey: Redacted.make(API_KEY), baseUrl: "https://api.cloro.dev" }),
-          Layer.succeed(HttpClient.HttpClient, mock.client)
-        )
-      ), Effect.provide(Cloro.layerBare))
+    const client = yield* Layers.bareClientOf({ apiKey: API_KEY, http: mock.client })
     const result = yield* Effect.either(use(client))
     return { result, sent: yield* mock.sent }
   })
@@ -128,72 +121,77 @@ describe("CloroClient monitor endpoints", () => {
 })
 
 describe("CloroClient local validation", () => {
-  const refuse = (use: (client: CloroClient.CloroClientShape) => Effect.Effect<unknown, CloroError>) =>
-    Effect.gen(function*() {
-      const { result, sent } = yield* withClient(answer({}), use)
-      expect(sent).toHaveLength(0)
-      const error = failureOf(result)
-      if (error._tag !== "InvalidRequest") throw new Error(`expected InvalidRequest, got ${error._tag}`)
-      expect(error.source).toBe("client")
-      return error.issues.map((issue) => issue.field)
-    })
+  // One client for the block: every test here is refused before sending, so sharing it changes nothing they assert.
+  it.layer(Layers.recordingClient(API_KEY, answer({})))((it) => {
+    const refuse = (use: (client: CloroClient.CloroClientShape) => Effect.Effect<unknown, CloroError>) =>
+      Effect.gen(function*() {
+        const client = yield* CloroClient.CloroClient
+        const result = yield* Effect.either(use(client))
+        // one client for the block: nothing any of its tests asked was sent
+        expect(yield* yield* Layers.SentRequests).toHaveLength(0)
+        const error = failureOf(result)
+        if (error._tag !== "InvalidRequest") throw new Error(`expected InvalidRequest, got ${error._tag}`)
+        expect(error.source).toBe("client")
+        return error.issues.map((issue) => issue.field)
+      })
 
-  it.effect("refuses an empty prompt without sending", () =>
-    Effect.gen(function*() {
-      const fields = yield* refuse((client) => client.monitor.chatgpt({ prompt: "", country: "US" }))
-      expect(fields).toContain("prompt")
-    }))
+    it.effect("refuses an empty prompt without sending", () =>
+      Effect.gen(function*() {
+        const fields = yield* refuse((client) => client.monitor.chatgpt({ prompt: "", country: "US" }))
+        expect(fields).toContain("prompt")
+      }))
 
-  it.effect("refuses a prompt over 10,000 characters", () =>
-    Effect.gen(function*() {
-      const fields = yield* refuse((client) => client.monitor.gemini({ prompt: "x".repeat(10_001), country: "US" }))
-      expect(fields).toContain("prompt")
-    }))
+    it.effect("refuses a prompt over 10,000 characters", () =>
+      Effect.gen(function*() {
+        const fields = yield* refuse((client) => client.monitor.gemini({ prompt: "x".repeat(10_001), country: "US" }))
+        expect(fields).toContain("prompt")
+      }))
 
-  it.effect("lists every issue of a request at once", () =>
-    Effect.gen(function*() {
-      const fields = yield* refuse((client) =>
-        client.monitor.google({ query: "", country: "US", gl: "de", pages: 11, location: "Austin,Texas,United States", uule: "w+CAIQICI" })
-      )
-      expect(fields).toEqual(expect.arrayContaining(["query", "pages"]))
-      expect(fields.length).toBeGreaterThanOrEqual(4)
-    }))
+    it.effect("lists every issue of a request at once", () =>
+      Effect.gen(function*() {
+        const fields = yield* refuse((client) =>
+          client.monitor.google({ query: "", country: "US", gl: "de", pages: 11, location: "Austin,Texas,United States", uule: "w+CAIQICI" })
+        )
+        expect(fields).toEqual(expect.arrayContaining(["query", "pages"]))
+        expect(fields.length).toBeGreaterThanOrEqual(4)
+      }))
 
-  it.effect("refuses state outside the US, and an unknown include key", () =>
-    Effect.gen(function*() {
-      const stateFields = yield* refuse((client) => client.monitor.perplexity({ prompt: "hi", country: "DE", state: "CA" }))
-      expect(stateFields).toContain("state")
-      const includeFields = yield* refuse((client) =>
-        client.monitor.chatgpt(JSON.parse(`{"prompt":"hi","country":"US","include":{"screenshots":true}}`))
-      )
-      expect(includeFields.some((field) => field.startsWith("include"))).toBe(true)
-    }))
+    it.effect("refuses state outside the US, and an unknown include key", () =>
+      Effect.gen(function*() {
+        const stateFields = yield* refuse((client) => client.monitor.perplexity({ prompt: "hi", country: "DE", state: "CA" }))
+        expect(stateFields).toContain("state")
+        const includeFields = yield* refuse((client) =>
+          client.monitor.chatgpt(JSON.parse(`{"prompt":"hi","country":"US","include":{"screenshots":true}}`))
+        )
+        expect(includeFields.some((field) => field.startsWith("include"))).toBe(true)
+      }))
 
-  it.effect("refuses url together with query", () =>
-    Effect.gen(function*() {
-      const fields = yield* refuse((client) =>
-        client.monitor.google({ query: "crm", url: "https://www.google.com/search?q=crm", country: "US" })
-      )
-      expect(fields.length).toBeGreaterThan(0)
-    }))
+    it.effect("refuses url together with query", () =>
+      Effect.gen(function*() {
+        const fields = yield* refuse((client) =>
+          client.monitor.google({ query: "crm", url: "https://www.google.com/search?q=crm", country: "US" })
+        )
+        expect(fields.length).toBeGreaterThan(0)
+      }))
 
-  it.effect("refuses an empty batch and one over 500 tasks", () =>
-    Effect.gen(function*() {
-      yield* refuse((client) => client.tasks.submitBatch([]))
-      const task = { taskType: "CHATGPT", payload: { prompt: "hi", country: "US" } } as const
-      yield* refuse((client) => client.tasks.submitBatch(Array.from({ length: 501 }, () => task)))
-    }))
+    it.effect("refuses an empty batch and one over 500 tasks", () =>
+      Effect.gen(function*() {
+        yield* refuse((client) => client.tasks.submitBatch([]))
+        const task = { taskType: "CHATGPT", payload: { prompt: "hi", country: "US" } } as const
+        yield* refuse((client) => client.tasks.submitBatch(Array.from({ length: 501 }, () => task)))
+      }))
 
-  it.effect("refuses a bad task id, countries model and states country", () =>
-    Effect.gen(function*() {
-      yield* refuse((client) => client.tasks.get("../credits"))
-      yield* refuse((client) => client.account.states("us"))
-    }))
+    it.effect("refuses a bad task id, countries model and states country", () =>
+      Effect.gen(function*() {
+        yield* refuse((client) => client.tasks.get("../credits"))
+        yield* refuse((client) => client.account.states("us"))
+      }))
 
-  it.effect("refuses a goto link that is not Google's", () =>
-    Effect.gen(function*() {
-      yield* refuse((client) => client.monitor.googleGoto({ url: "https://evil.example/goto?x=1" }))
-    }))
+    it.effect("refuses a goto link that is not Google's", () =>
+      Effect.gen(function*() {
+        yield* refuse((client) => client.monitor.googleGoto({ url: "https://evil.example/goto?x=1" }))
+      }))
+  })
 })
 
 describe("CloroClient async and account endpoints", () => {
@@ -441,14 +439,7 @@ describe("CloroClient.withRetry", () => {
     Effect.gen(function*() {
       const mock = yield* MockHttp.make(() => Effect.succeed(MockHttp.json(errorBody("INTERNAL_SERVER_ERROR", "boom"), 500)))
       const policy = yield* RetryPolicy.make({ maxRetries: 2, base: "1 millis", jitter: false, budget: false })
-      const client = yield* CloroClient.make.pipe(
-        Effect.provide(
-          Layer.mergeAll(
-            CloroConfig.layer({ apiKey: API_KEY }),
-            Layer.succeed(HttpClient.HttpClient, mock.client),
-            RetryPolicy.layerNone
-          )
-        ), Effect.provide(Cloro.layerBare))
+      const client = yield* Layers.bareClientOf({ apiKey: API_KEY, http: mock.client, services: RetryPolicy.layerNone })
       yield* Effect.flip(client.account.credits())
       expect(yield* mock.sent).toHaveLength(1)
       const fiber = yield* Effect.fork(Effect.flip(client.account.credits()).pipe(CloroClient.withRetry(policy)))
@@ -472,14 +463,11 @@ describe("CloroClient retries of task submissions", () => {
           Effect.succeed(n === 0 ? "reset" as const : MockHttp.json(submitted)))
       )
       const policy = yield* RetryPolicy.make({ maxRetries: 3, base: "1 millis", jitter: false, budget: false })
-      const client = yield* CloroClient.make.pipe(
-        Effect.provide(
-          Layer.mergeAll(
-            CloroConfig.layer({ apiKey: API_KEY }),
-            Layer.succeed(HttpClient.HttpClient, mock.client),
-            Layer.succeed(RetryPolicy.RetryPolicy, policy)
-          )
-        ), Effect.provide(Cloro.layerBare))
+      const client = yield* Layers.bareClientOf({
+        apiKey: API_KEY,
+        http: mock.client,
+        services: Layer.succeed(RetryPolicy.RetryPolicy, policy)
+      })
       const fiber = yield* Effect.fork(Effect.either(client.tasks.submit(task)))
       yield* TestClock.adjust("1 second")
       return { result: yield* Fiber.join(fiber), sent: (yield* mock.sent).length }
@@ -519,14 +507,12 @@ describe("traps: inputs and answers the declared types do not cover", () => {
     Effect.gen(function*() {
       const mock = yield* MockHttp.make(handler)
       const ledger = yield* Credits.make()
-      const client = yield* CloroClient.make.pipe(
-        Effect.provide(Layer.merge(
-          CloroConfig.layer({ apiKey: API_KEY, ...connection }),
-          Layer.succeed(HttpClient.HttpClient, mock.client)
-        )),
-        Effect.provideService(Credits.Credits, ledger),
-        Effect.provide(Cloro.layerBare)
-      )
+      const client = yield* Layers.bareClientOf({
+        apiKey: API_KEY,
+        http: mock.client,
+        connection,
+        services: Layer.succeed(Credits.Credits, ledger)
+      })
       return { client, ledger, sent: mock.sent }
     })
   const noCharge = Object.fromEntries(Object.entries(headersOk).filter(([name]) => name !== "X-Credits-Charged"))
@@ -567,13 +553,11 @@ describe("traps: inputs and answers the declared types do not cover", () => {
           new Response(new ReadableStream({ pull: (controller) => controller.enqueue(chunk) }), { status: 200 })
         ))
       )
-      const client = yield* CloroClient.make.pipe(
-        Effect.provide(Layer.merge(
-          CloroConfig.layer({ apiKey: API_KEY, maxResponseBytes: 1024 * 1024 }),
-          Layer.succeed(HttpClient.HttpClient, endless)
-        )),
-        Effect.provide(Cloro.layerBare)
-      )
+      const client = yield* Layers.bareClientOf({
+        apiKey: API_KEY,
+        http: endless,
+        connection: { maxResponseBytes: 1024 * 1024 }
+      })
       const error = yield* Effect.flip(client.monitor.chatgpt({ prompt: "hi", country: "US" }))
       expect(error._tag).toBe("ResponseDecodeError")
       expect(error.message).toContain("maxResponseBytes")

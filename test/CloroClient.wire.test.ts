@@ -9,12 +9,13 @@ import * as Either from "effect/Either"
 import * as CloroClient from "../src/CloroClient.js"
 import * as Engine from "../src/Engine.js"
 import * as Task from "../src/Task.js"
+import * as Layers from "./support/layers.js"
 import * as MockHttp from "./support/mockHttp.js"
 
 const withClient = <A, E>(handler: MockHttp.Handler, use: (client: CloroClient.CloroClientShape) => Effect.Effect<A, E>) =>
   Effect.gen(function*() {
     const mock = yield* MockHttp.make(handler)
-    const client = yield* MockHttp.bareClient(mock.client)
+    const client = yield* Layers.bareClientOf({ apiKey: "sk_test_wire", http: mock.client })
     const result = yield* Effect.either(use(client))
     const sent = yield* mock.sent
     return { result, bodies: sent.map((request): unknown => JSON.parse(request.body ?? "null")) }

@@ -20,6 +20,7 @@ import * as fs from "node:fs"
 import * as CloroClient from "../src/CloroClient.js"
 import * as Index from "../src/index.js"
 import * as Task from "../src/Task.js"
+import * as Layers from "./support/layers.js"
 import * as MockHttp from "./support/mockHttp.js"
 import * as OpenApiVariants from "./support/openapiVariants.js"
 
@@ -54,7 +55,7 @@ const calls: Record<string, Call> = {
 const makeClient = Effect.gen(function*() {
   const current = yield* Ref.make<unknown>(null)
   const mock = yield* MockHttp.make(() => Effect.map(Ref.get(current), (body) => MockHttp.json(body)))
-  const client = yield* MockHttp.bareClient(mock.client, "sk_test_conformance")
+  const client = yield* Layers.bareClientOf({ apiKey: "sk_test_conformance", http: mock.client })
   return { client, answer: (body: unknown) => Ref.set(current, body) }
 })
 

@@ -6,10 +6,6 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Effect from "effect/Effect"
-import * as Redacted from "effect/Redacted"
-import * as Cloro from "../../src/Cloro.js"
-import * as CloroClient from "../../src/CloroClient.js"
-import * as CloroConfig from "../../src/CloroConfig.js"
 import * as Layer from "effect/Layer"
 import * as Ref from "effect/Ref"
 
@@ -70,15 +66,3 @@ export const layer = (handler: Handler) =>
     layer: Layer.succeed(HttpClient.HttpClient, client),
     sent
   }))
-
-/** The bare client (no limits, no retries) on a fake `HttpClient`, as the wire and conformance tests need it. */
-export const bareClient = (client: HttpClient.HttpClient, apiKey = "sk_test_wire") =>
-  CloroClient.make.pipe(
-    Effect.provide(
-      Layer.merge(
-        CloroConfig.layer({ apiKey: Redacted.make(apiKey), baseUrl: "https://api.cloro.dev" }),
-        Layer.succeed(HttpClient.HttpClient, client)
-      )
-    ),
-    Effect.provide(Cloro.layerBare)
-  )
