@@ -26,6 +26,7 @@ import * as Task from "../src/Task.js"
 import * as RetryPolicy from "../src/RetryPolicy.js"
 import * as UsageMonitor from "../src/UsageMonitor.js"
 import { CloroSimulator } from "../src/testing/index.js"
+import * as Layers from "./support/layers.js"
 
 const KEY = "sk_test_limits"
 
@@ -39,13 +40,15 @@ interface Setup {
 /** The simulator in memory and the full client pipeline in front of it. */
 const setup = (config: Setup = {}) =>
   Effect.gen(function*() {
-    const simLayer = CloroSimulator.layer({
-      ...config.sim,
-      accounts: [{ apiKey: KEY, id: "acme", plan: { concurrency: 10, credits: 100_000, ...config.plan } }]
-    })
-    const context = yield* Layer.build(
-      Cloro.layer({ apiKey: KEY, ...config.connection }, { monitor: "silent", ...config.options }).pipe(Layer.provideMerge(simLayer))
-    )
+    const context = yield* Layer.build(Layers.simulated({
+      apiKey: KEY,
+      sim: {
+        ...config.sim,
+        accounts: [{ apiKey: KEY, id: "acme", plan: { concurrency: 10, credits: 100_000, ...config.plan } }]
+      },
+      ...(config.connection === undefined ? {} : { connection: config.connection }),
+      options: { monitor: "silent", ...config.options }
+    }))
     return {
       client: Context.get(context, CloroClient.CloroClient),
       sim: Context.get(context, CloroSimulator.CloroSimulator),

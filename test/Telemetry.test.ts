@@ -11,14 +11,13 @@ import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-tr
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
-import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as Ref from "effect/Ref"
 import * as TestClock from "effect/TestClock"
-import * as Cloro from "../src/Cloro.js"
 import * as CloroClient from "../src/CloroClient.js"
 import * as CloroLog from "../src/CloroLog.js"
 import { CloroSimulator } from "../src/testing/index.js"
+import * as Layers from "./support/layers.js"
 
 const KEY = "sk_test_telemetry_9d1f"
 
@@ -36,12 +35,13 @@ class ManualReader extends MetricReader {
 }
 
 /** The full client on an in-memory simulator whose first chatgpt call gets a 503 with `Retry-After: 1`. */
-const Client = Cloro.layer({ apiKey: KEY }).pipe(
-  Layer.provideMerge(CloroSimulator.layer({
+const Client = Layers.simulated({
+  apiKey: KEY,
+  sim: {
     accounts: [{ apiKey: KEY, plan: { concurrency: 5 } }],
     faults: { script: [{ fault: "503", path: "/v1/monitor/chatgpt", retryAfter: 1 }] }
-  }))
-)
+  }
+})
 
 /** One chatgpt call that is retried once, one task read, and one call refused for a wrong key. */
 const workload = Effect.gen(function*() {
@@ -54,9 +54,7 @@ const workload = Effect.gen(function*() {
   const wrongKey = yield* Effect.either(
     Effect.flatMap(CloroClient.CloroClient, (other) => other.monitor.perplexity({ prompt: "best CRM", country: "US" }))
       .pipe(
-        Effect.provide(Cloro.layer({ apiKey: "sk_wrong_key" }).pipe(
-          Layer.provideMerge(CloroSimulator.layer({ accounts: [{ apiKey: KEY }] }))
-        ))
+        Effect.provide(Layers.simulated({ apiKey: "sk_wrong_key", sim: { accounts: [{ apiKey: KEY }] } }))
       )
   )
   return { answer, taskId: submitted.result.task.id, wrongKey }
@@ -211,12 +209,11 @@ describe("Debug logging", () => {
         yield* Fiber.join(fiber)
       }).pipe(
         Effect.provide(
-          Cloro.layer({ apiKey: KEY }, { concurrency: { limit: 1 } }).pipe(
-            Layer.provideMerge(CloroSimulator.layer({
-              accounts: [{ apiKey: KEY, plan: { concurrency: 1 } }],
-              latency: { default: CloroSimulator.fixed(2000) }
-            }))
-          )
+          Layers.simulated({
+            apiKey: KEY,
+            sim: { accounts: [{ apiKey: KEY, plan: { concurrency: 1 } }], latency: { default: CloroSimulator.fixed(2000) } },
+            options: { concurrency: { limit: 1 } }
+          })
         ),
         Effect.provide(logs.layer),
         Effect.provide(CloroLog.layer("debug"))
