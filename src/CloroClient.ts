@@ -37,6 +37,7 @@ import * as Credits from "./Credits.js"
 import * as Engine from "./Engine.js"
 import * as GoogleGoto from "./engines/GoogleGoto.js"
 import * as DurationHelper from "./internal/duration.js"
+import * as Engines from "./internal/engines.js"
 import * as FieldIssues from "./internal/request/fieldIssues.js"
 import * as Http from "./internal/request/http.js"
 import * as Input from "./internal/request/input.js"
@@ -110,6 +111,11 @@ export type MonitorMethod<N extends Engine.EngineName> = (
   request: Engine.Request<N>,
   options?: CallOptions
 ) => Effect.Effect<CloroResponse<Engine.Result<N>>, CloroError>
+
+/** `MonitorMethod` as a function of the engine, for the registry's `perEngine`. */
+interface MonitorMethodOf extends Engines.PerEngine {
+  readonly Out: MonitorMethod<Engines.EngineOf<this>>
+}
 
 /**
  * The client's endpoints.
@@ -546,17 +552,7 @@ export const make: Effect.Effect<
         }))
 
     return {
-      monitor: {
-        chatgpt: monitorCall("chatgpt"),
-        perplexity: monitorCall("perplexity"),
-        gemini: monitorCall("gemini"),
-        copilot: monitorCall("copilot"),
-        grok: monitorCall("grok"),
-        aimode: monitorCall("aimode"),
-        google: monitorCall("google"),
-        googleNews: monitorCall("googleNews"),
-        googleGoto
-      },
+      monitor: { ...Engines.perEngine<MonitorMethodOf>(monitorCall), googleGoto },
       tasks: {
         submit,
         submitBatch,
@@ -656,16 +652,11 @@ const validatedMonitor = <N extends Engine.EngineName>(
  */
 export const makeMock = (handlers: MockHandlers): CloroClientShape => {
   const { account = {}, monitor = {}, tasks = {} } = handlers
+  // without `googleGoto`, so that indexing with a generic engine keeps the handler's type
+  const mocked: { readonly [N in Engine.EngineName]?: MonitorMethod<N> | undefined } = monitor
   return {
     monitor: {
-      chatgpt: validatedMonitor("chatgpt", monitor.chatgpt),
-      perplexity: validatedMonitor("perplexity", monitor.perplexity),
-      gemini: validatedMonitor("gemini", monitor.gemini),
-      copilot: validatedMonitor("copilot", monitor.copilot),
-      grok: validatedMonitor("grok", monitor.grok),
-      aimode: validatedMonitor("aimode", monitor.aimode),
-      google: validatedMonitor("google", monitor.google),
-      googleNews: validatedMonitor("googleNews", monitor.googleNews),
+      ...Engines.perEngine<MonitorMethodOf>((name) => validatedMonitor(name, mocked[name])),
       googleGoto: monitor.googleGoto ?? notMocked("monitor.googleGoto")
     },
     tasks: {

@@ -3,8 +3,10 @@
  * async `taskType`, the schemas of its request and of its `result`, and the
  * cross-field rules its request must meet.
  *
- * The client, the simulator, the pricing table and the async API all read
- * this registry, so an engine is added in one place.
+ * The client, the simulator, the pricing table, the async API and the CLI
+ * all read one registry (`src/internal/engines.ts`), so an engine is added
+ * with one entry there and its schema file (CONTRIBUTING.md, "Adding an
+ * engine").
  *
  * @since 0.1.0
  */
@@ -37,7 +39,7 @@ export type EngineName = Engines.Name
  *
  * @since 0.1.0
  */
-export type TaskType = Engines.TaskTypes[EngineName]
+export type TaskType = Engines.TaskType
 
 /**
  * Everything the library knows about one engine.
@@ -118,7 +120,7 @@ export const names: ReadonlyArray<EngineName> = Engines.names
  *
  * @since 0.1.0
  */
-export const fromTaskType = <T extends TaskType>(taskType: T): Engines.ByTaskType[T] => Engines.byTaskType[taskType]
+export const fromTaskType = <T extends TaskType>(taskType: T): Engines.ByTaskType[T] => Engines.fromTaskType(taskType)
 
 /**
  * Decodes an engine's `result` object (the sync response's `result`, or a

@@ -25,6 +25,7 @@ import * as FieldIssues from "./internal/request/fieldIssues.js"
 import * as RequestBody from "./internal/request/requestBody.js"
 import { FieldIssue, InvalidRequest } from "./CloroError.js"
 import * as Engine from "./Engine.js"
+import * as Engines from "./internal/engines.js"
 
 // ---------------------------------------------------------------------------
 // task types and statuses
@@ -38,7 +39,7 @@ const oneOf = (what: string, literals: ReadonlyArray<string>) => (issue: ParseRe
   override: true
 })
 
-const taskTypes = ["AIMODE", "GOOGLE", "GOOGLE_NEWS", "GEMINI", "CHATGPT", "COPILOT", "PERPLEXITY", "GROK"] as const
+const taskTypes = Engines.taskTypes
 
 /**
  * The engine of a task, as the async API spells it. There is no AI Overview
@@ -49,8 +50,7 @@ const taskTypes = ["AIMODE", "GOOGLE", "GOOGLE_NEWS", "GEMINI", "CHATGPT", "COPI
 export const TaskType = Schema.Literal(...taskTypes).annotations({
   identifier: "TaskType",
   message: oneOf("a task type", taskTypes)
-  // `satisfies` makes this fail to compile when it disagrees with the engine registry
-}) satisfies Schema.Schema<Engine.TaskType>
+})
 
 /**
  * @since 0.1.0
@@ -62,7 +62,7 @@ export type TaskType = typeof TaskType.Type
  *
  * @since 0.1.0
  */
-export type TaskTypeOf<N extends Engine.EngineName> = (typeof Engine.engines)[N]["taskType"]
+export type TaskTypeOf<N extends Engine.EngineName> = Engines.TaskTypes[N]
 
 const taskStatuses = ["QUEUED", "PROCESSING", "COMPLETED", "FAILED"] as const
 
@@ -272,7 +272,11 @@ const submitOptionFields = {
   unknownPayloadFields: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.Unknown }))
 }
 
-const submitOf = <N extends Engine.EngineName>(name: N) =>
+interface SubmitOfLambda extends Engines.PerEngine {
+  readonly Out: Schema.Schema<SubmitTaskOf<Engines.EngineOf<this>>>
+}
+
+const submitOf = <N extends Engine.EngineName>(name: N): Schema.Schema<SubmitTaskOf<N>> =>
   Schema.Struct({
     taskType: Schema.Literal(Engine.engines[name].taskType),
     payload: Engine.engines[name].request,
@@ -289,14 +293,8 @@ const submitOf = <N extends Engine.EngineName>(name: N) =>
  * @since 0.1.0
  */
 export const SubmitTask: Schema.Schema<SubmitTask> = Schema.Union(
-  submitOf("chatgpt"),
-  submitOf("perplexity"),
-  submitOf("gemini"),
-  submitOf("copilot"),
-  submitOf("grok"),
-  submitOf("aimode"),
-  submitOf("google"),
-  submitOf("googleNews")
+  // `Object.values` of a table types its elements as the union of the per-engine schemas
+  ...Object.values(Engines.perEngine<SubmitOfLambda>(submitOf))
 ).annotations({ identifier: "SubmitTask" })
 
 /**
@@ -705,7 +703,11 @@ export interface CompletedOf<N extends Engine.EngineName> {
  */
 export type Completed = { readonly [N in Engine.EngineName]: CompletedOf<N> }[Engine.EngineName]
 
-const completedOf = <N extends Engine.EngineName>(name: N) =>
+interface CompletedOfLambda extends Engines.PerEngine {
+  readonly Out: Schema.Schema<CompletedOf<Engines.EngineOf<this>>>
+}
+
+const completedOf = <N extends Engine.EngineName>(name: N): Schema.Schema<CompletedOf<N>> =>
   Schema.Struct({
     status: Schema.Literal("COMPLETED"),
     ...stateFields,
@@ -718,14 +720,7 @@ const completedOf = <N extends Engine.EngineName>(name: N) =>
  * @since 0.1.0
  */
 export const Completed: Schema.Schema<Completed> = Schema.Union(
-  completedOf("chatgpt"),
-  completedOf("perplexity"),
-  completedOf("gemini"),
-  completedOf("copilot"),
-  completedOf("grok"),
-  completedOf("aimode"),
-  completedOf("google"),
-  completedOf("googleNews")
+  ...Object.values(Engines.perEngine<CompletedOfLambda>(completedOf))
 ).annotations({ identifier: "Completed" })
 
 /**
