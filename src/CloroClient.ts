@@ -291,7 +291,7 @@ export const make: Effect.Effect<
         const answer = yield* Pipeline.run({ slots, rate, credits, monitor, retry }, send, timed, billing)
         return { result: answer.body, usage: answer.usage, raw: answer.raw }
       }).pipe(
-        Telemetry.span(call, options.tag)
+        Telemetry.span(call, options.tag, options.operation)
       )
 
     const free = { estimate: 0, maxCost: 0, tag: undefined, engine: undefined }
@@ -301,7 +301,7 @@ export const make: Effect.Effect<
       name: string,
       options: unknown,
       body: (options: CheckedOptions) => Effect.Effect<A, CloroError>
-    ): Effect.Effect<A, CloroError> => guarded(name, () => Effect.flatMap(checkOptions(options), body))
+    ): Effect.Effect<A, CloroError> => guarded(name, () => Effect.flatMap(checkOptions(options), (checked) => body({ ...checked, operation: name })))
 
     const monitorCall = <N extends Engine.EngineName>(name: N): MonitorMethod<N> => {
       const spec = Engine.engines[name]

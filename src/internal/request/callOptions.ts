@@ -50,6 +50,8 @@ export interface CheckedOptions {
   readonly timeout: Duration.Duration | undefined
   readonly retry: RetryPolicy.RetryPolicyShape | undefined
   readonly unknownFields: Readonly<Record<string, unknown>> | undefined
+  /** The public method the call came through (`monitor.chatgpt`), which names its span. */
+  readonly operation?: string | undefined
 }
 
 /** @internal */
