@@ -12,6 +12,7 @@ import * as Schema from "effect/Schema"
  * `null` on the free tier; the balance may lag by up to 60 s.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const CreditsBalance = Schema.Struct({
   remaining: Schema.Number,
@@ -21,6 +22,7 @@ export const CreditsBalance = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface CreditsBalance extends Schema.Schema.Type<typeof CreditsBalance> {}
 
@@ -28,11 +30,13 @@ export interface CreditsBalance extends Schema.Schema.Type<typeof CreditsBalance
  * The answer to `GET /v1/countries`: ISO 3166-1 alpha-2 codes.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const Countries = Schema.Array(Schema.String).annotations({ identifier: "Countries" })
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export type Countries = typeof Countries.Type
 
@@ -40,6 +44,7 @@ export type Countries = typeof Countries.Type
  * A US state for `state` targeting.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const State = Schema.Struct({
   code: Schema.String,
@@ -48,6 +53,7 @@ export const State = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface State extends Schema.Schema.Type<typeof State> {}
 
@@ -55,10 +61,12 @@ export interface State extends Schema.Schema.Type<typeof State> {}
  * The answer to `GET /v1/states?country=US` (`[]` for other countries).
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const States = Schema.Array(State).annotations({ identifier: "States" })
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export type States = typeof States.Type

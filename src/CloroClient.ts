@@ -67,6 +67,7 @@ import * as UsageMonitor from "./UsageMonitor.js"
  * A decoded answer with what its headers said about the account.
  *
  * @since 0.1.0
+ * @category Models
  */
 export interface CloroResponse<A> {
   readonly result: A
@@ -84,6 +85,7 @@ export interface CloroResponse<A> {
  * Per-call options.
  *
  * @since 0.1.0
+ * @category Models
  */
 export interface CallOptions {
   /** Tags the call's spend in the `Credits` ledger (e.g. a customer id). */
@@ -105,6 +107,7 @@ export interface CallOptions {
  * `HttpClient`: the requirements of `CloroClient.layer`.
  *
  * @since 0.2.0
+ * @category Models
  */
 export type PipelineServices =
   | ConcurrencyLimiter.ConcurrencyLimiter
@@ -117,6 +120,7 @@ export type PipelineServices =
  * A sync monitor call for one engine.
  *
  * @since 0.1.0
+ * @category Models
  */
 export type MonitorMethod<N extends Engine.EngineName> = (
   request: Engine.Request<N>,
@@ -132,6 +136,7 @@ interface MonitorMethodOf extends Engines.PerEngine {
  * The client's endpoints.
  *
  * @since 0.1.0
+ * @category Models
  */
 export interface CloroClientShape {
   /** Sync scrapes (`POST /v1/monitor/*`): a concurrency slot each, billed with the +2 sync surcharge. */
@@ -184,6 +189,7 @@ export interface CloroClientShape {
  * The engines `GET /v1/countries?model=` accepts.
  *
  * @since 0.1.0
+ * @category Models
  */
 export type CountriesModel = "aimode" | "aioverview" | "chatgpt" | "copilot" | "gemini" | "google" | "grok" | "perplexity"
 
@@ -218,6 +224,7 @@ const countriesModels: ReadonlySet<string> = new Set<CountriesModel>([
  * ```
  *
  * @since 0.1.0
+ * @category Tags
  */
 export class CloroClient extends Context.Tag("cloro-effect/CloroClient")<CloroClient, CloroClientShape>() {}
 
@@ -239,6 +246,7 @@ const currentRetryOverride = FiberRef.unsafeMake<Option.Option<RetryPolicy.Retry
  * ```
  *
  * @since 0.1.0
+ * @category Functions
  */
 export const withRetry: {
   (policy: RetryPolicy.RetryPolicyShape): <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
@@ -257,6 +265,7 @@ export { makeMock, type MockHandlers }
  * services, all of them required.
  *
  * @since 0.1.0
+ * @category Constructors
  */
 export const make: Effect.Effect<
   CloroClientShape,
@@ -409,6 +418,7 @@ export const make: Effect.Effect<
  * service (`PipelineServices`); `Cloro.layer` wires them all.
  *
  * @since 0.1.0
+ * @category Layers
  */
 export const layer: Layer.Layer<CloroClient, never, CloroConfig | HttpClient.HttpClient | PipelineServices> = Layer
   .effect(CloroClient, make)
@@ -418,6 +428,7 @@ export const layer: Layer.Layer<CloroClient, never, CloroConfig | HttpClient.Htt
  * pipeline service.
  *
  * @since 0.1.0
+ * @category Layers
  */
 export const layerWith = (
   options: CloroConfigOptions
@@ -429,6 +440,7 @@ export const layerWith = (
  * `CLORO_BASE_URL`, ...); needs an `HttpClient` and every pipeline service.
  *
  * @since 0.1.0
+ * @category Layers
  */
 export const layerConfig: Layer.Layer<
   CloroClient,
@@ -441,6 +453,7 @@ export const layerConfig: Layer.Layer<
  * `makeMock` as a layer.
  *
  * @since 0.1.0
+ * @category Layers
  */
 export const layerMock = (handlers: MockHandlers): Layer.Layer<CloroClient> =>
   Layer.succeed(CloroClient, makeMock(handlers))

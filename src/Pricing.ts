@@ -27,6 +27,7 @@ import * as Prices from "./internal/prices.js"
  * `/v1/async/*`.
  *
  * @since 0.1.0
+ * @category Models
  */
 export type Mode = "sync" | "async"
 
@@ -35,6 +36,7 @@ export type Mode = "sync" | "async"
  * 4 on 2026-08-25; Copilot is 5 (older pages say 3).
  *
  * @since 0.1.0
+ * @category Constants
  */
 export const basePrices: { readonly [N in EngineName]: number } = Engines.perEngine<BasePrice>((name) =>
   Engines.registry[name].pricing.base
@@ -48,6 +50,7 @@ interface BasePrice extends Engines.PerEngine {
  * Added to every sync request (`/v1/monitor/*`); async requests are exempt.
  *
  * @since 0.1.0
+ * @category Constants
  */
 export const SYNC_SURCHARGE: number = Prices.SYNC_SURCHARGE
 
@@ -56,6 +59,7 @@ export const SYNC_SURCHARGE: number = Prices.SYNC_SURCHARGE
  * `searchQueries`, `ads` and `shopping`.
  *
  * @since 0.1.0
+ * @category Constants
  */
 export const CHATGPT_PAID_GROUP: number = Prices.CHATGPT_PAID_GROUP
 
@@ -63,6 +67,7 @@ export const CHATGPT_PAID_GROUP: number = Prices.CHATGPT_PAID_GROUP
  * US `state` targeting, on every engine that accepts `state`.
  *
  * @since 0.1.0
+ * @category Constants
  */
 export const STATE_TARGETING: number = Prices.STATE_TARGETING
 
@@ -70,6 +75,7 @@ export const STATE_TARGETING: number = Prices.STATE_TARGETING
  * Google Search and News: each page after the first.
  *
  * @since 0.1.0
+ * @category Constants
  */
 export const EXTRA_PAGE: number = Prices.EXTRA_PAGE
 
@@ -77,6 +83,7 @@ export const EXTRA_PAGE: number = Prices.EXTRA_PAGE
  * Google Search's AI Overview add-on (`include.aioverview`, `include.paaAioverview`).
  *
  * @since 0.1.0
+ * @category Constants
  */
 export const AI_OVERVIEW: number = Prices.AI_OVERVIEW
 
@@ -88,6 +95,7 @@ export const AI_OVERVIEW: number = Prices.AI_OVERVIEW
  * `X-Credits-Charged` says otherwise.
  *
  * @since 0.1.0
+ * @category Constants
  */
 export const AI_OVERVIEW_BILLING: "flat" | "each" = Prices.AI_OVERVIEW_BILLING
 
@@ -96,6 +104,7 @@ export const AI_OVERVIEW_BILLING: "flat" | "each" = Prices.AI_OVERVIEW_BILLING
  * after the fact, so it is not in the estimate.
  *
  * @since 0.1.0
+ * @category Constants
  */
 export const EXPAND_PRODUCTS_PER_CLUSTER: number = Prices.EXPAND_PRODUCTS_PER_CLUSTER
 
@@ -103,6 +112,7 @@ export const EXPAND_PRODUCTS_PER_CLUSTER: number = Prices.EXPAND_PRODUCTS_PER_CL
  * The most product clusters AI Mode expands per request.
  *
  * @since 0.1.0
+ * @category Constants
  */
 export const MAX_PRODUCT_CLUSTERS: number = Prices.MAX_PRODUCT_CLUSTERS
 
@@ -118,6 +128,7 @@ export const MAX_PRODUCT_CLUSTERS: number = Prices.MAX_PRODUCT_CLUSTERS
  * ```
  *
  * @since 0.1.0
+ * @category Functions
  */
 export const estimate = <N extends EngineName>(
   engine: N,
@@ -134,6 +145,7 @@ export const estimate = <N extends EngineName>(
  * returned (`result.productResults.length`), at most 6.
  *
  * @since 0.1.0
+ * @category Functions
  */
 export const charge = <N extends EngineName>(
   engine: N,
@@ -152,6 +164,7 @@ export const charge = <N extends EngineName>(
  * a budget must never be overrun.
  *
  * @since 0.1.0
+ * @category Functions
  */
 export const maxCharge = <N extends EngineName>(
   engine: N,
@@ -171,6 +184,7 @@ export const maxCharge = <N extends EngineName>(
  * ```
  *
  * @since 0.1.0
+ * @category Functions
  */
 export const estimateTask = (task: Task.SubmitTask): number =>
   estimate(Engine.fromTaskType(task.taskType).name, task.payload, { mode: "async" })
@@ -181,6 +195,7 @@ export const estimateTask = (task: Task.SubmitTask): number =>
  * client reserves for a task, so a budget is never overrun.
  *
  * @since 0.2.0
+ * @category Functions
  */
 export const maxChargeTask = (task: Task.SubmitTask): number =>
   maxCharge(Engine.fromTaskType(task.taskType).name, task.payload, { mode: "async" })

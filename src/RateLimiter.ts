@@ -90,6 +90,7 @@ export interface RateLimiterShape {
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export declare namespace RateLimiter {
   /**

@@ -81,6 +81,7 @@ export {
  * Queued tasks at one priority level.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const PriorityCount = Schema.Struct({
   priority: Schema.Number,
@@ -89,6 +90,7 @@ export const PriorityCount = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface PriorityCount extends Schema.Schema.Type<typeof PriorityCount> {}
 
@@ -96,6 +98,7 @@ export interface PriorityCount extends Schema.Schema.Type<typeof PriorityCount> 
  * Concurrency slots in use out of the plan's maximum.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const QueueConcurrency = Schema.Struct({
   used: Schema.optional(Schema.Number),
@@ -104,6 +107,7 @@ export const QueueConcurrency = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface QueueConcurrency extends Schema.Schema.Type<typeof QueueConcurrency> {}
 
@@ -114,6 +118,7 @@ export interface QueueConcurrency extends Schema.Schema.Type<typeof QueueConcurr
  * it is missing.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const AsyncStatus = Schema.Struct({
   queuedTasks: Schema.Number,
@@ -124,6 +129,7 @@ export const AsyncStatus = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface AsyncStatus extends Schema.Schema.Type<typeof AsyncStatus> {}
 
@@ -132,6 +138,7 @@ export interface AsyncStatus extends Schema.Schema.Type<typeof AsyncStatus> {}
  * (uncharged; repeating it is harmless).
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const ClearQueueResponse = Schema.Struct({
   success: Schema.Boolean,
@@ -140,5 +147,6 @@ export const ClearQueueResponse = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface ClearQueueResponse extends Schema.Schema.Type<typeof ClearQueueResponse> {}

@@ -19,6 +19,7 @@ interface MonitorMethodOf extends Engines.PerEngine {
  * Handlers for `layerMock`: any subset of the client's methods.
  *
  * @since 0.1.0
+ * @category Models
  */
 export interface MockHandlers {
   readonly monitor?: Partial<CloroClientShape["monitor"]> | undefined
@@ -61,6 +62,7 @@ const validatedMonitor = <N extends Engine.EngineName>(
  * ```
  *
  * @since 0.1.0
+ * @category Constructors
  */
 export const makeMock = (handlers: MockHandlers): CloroClientShape => {
   const { account = {}, monitor = {}, tasks = {} } = handlers

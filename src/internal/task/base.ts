@@ -28,6 +28,7 @@ const taskTypes = Engines.taskTypes
  * type: use `GOOGLE` with `include.aioverview`.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const TaskType = Schema.Literal(...taskTypes).annotations({
   identifier: "TaskType",
@@ -36,6 +37,7 @@ export const TaskType = Schema.Literal(...taskTypes).annotations({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export type TaskType = typeof TaskType.Type
 
@@ -43,6 +45,7 @@ export type TaskType = typeof TaskType.Type
  * The async task type of an engine, e.g. `TaskTypeOf<"googleNews">` is `"GOOGLE_NEWS"`.
  *
  * @since 0.1.0
+ * @category Models
  */
 export type TaskTypeOf<N extends Engine.EngineName> = Engines.TaskTypes[N]
 
@@ -52,6 +55,7 @@ const taskStatuses = ["QUEUED", "PROCESSING", "COMPLETED", "FAILED"] as const
  * Where a task is in its life: `QUEUED` → `PROCESSING` → `COMPLETED` or `FAILED`.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const TaskStatus = Schema.Literal(...taskStatuses).annotations({
   identifier: "TaskStatus",
@@ -60,6 +64,7 @@ export const TaskStatus = Schema.Literal(...taskStatuses).annotations({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export type TaskStatus = typeof TaskStatus.Type
 
@@ -75,6 +80,7 @@ export type TaskStatus = typeof TaskStatus.Type
  * versions, and `null` while unknown or unset.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const TaskSummary = Schema.Struct({
   id: Schema.String,
@@ -88,6 +94,7 @@ export const TaskSummary = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface TaskSummary extends Schema.Schema.Type<typeof TaskSummary> {}
 
@@ -98,6 +105,7 @@ export interface TaskSummary extends Schema.Schema.Type<typeof TaskSummary> {}
  * with `include.expandProducts` (+1 per product cluster).
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const TaskCredits = Schema.Struct({
   creditsToCharge: Schema.Number,
@@ -106,6 +114,7 @@ export const TaskCredits = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface TaskCredits extends Schema.Schema.Type<typeof TaskCredits> {}
 
@@ -115,6 +124,7 @@ export interface TaskCredits extends Schema.Schema.Type<typeof TaskCredits> {}
  * delivery itself.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const WebhookDelivery = Schema.Struct({
   url: Schema.String,
@@ -124,6 +134,7 @@ export const WebhookDelivery = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface WebhookDelivery extends Schema.Schema.Type<typeof WebhookDelivery> {}
 
@@ -132,6 +143,7 @@ export interface WebhookDelivery extends Schema.Schema.Type<typeof WebhookDelive
  * has extra context; its shape is not documented.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const TaskError = Schema.Struct({
   code: Schema.String,
@@ -141,5 +153,6 @@ export const TaskError = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface TaskError extends Schema.Schema.Type<typeof TaskError> {}

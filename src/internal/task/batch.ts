@@ -20,6 +20,7 @@ import { SubmitTask, invalid, maxBatchSize, validateSubmit } from "./submit.js"
  * The answer to `POST /v1/async/task`: the new task (QUEUED) and its estimated cost.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const SubmitResponse = Schema.Struct({
   success: Schema.Boolean,
@@ -29,6 +30,7 @@ export const SubmitResponse = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface SubmitResponse extends Schema.Schema.Type<typeof SubmitResponse> {}
 
@@ -36,6 +38,7 @@ export interface SubmitResponse extends Schema.Schema.Type<typeof SubmitResponse
  * A task of a batch that was queued.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const BatchSuccessItem = Schema.Struct({
   success: Schema.Literal(true),
@@ -47,6 +50,7 @@ export const BatchSuccessItem = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface BatchSuccessItem extends Schema.Schema.Type<typeof BatchSuccessItem> {}
 
@@ -57,6 +61,7 @@ export interface BatchSuccessItem extends Schema.Schema.Type<typeof BatchSuccess
  * `{ field, message }` (older API: `details` is one `{ field, message }`).
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const BatchItemError = Schema.Struct({
   code: Schema.String,
@@ -67,6 +72,7 @@ export const BatchItemError = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface BatchItemError extends Schema.Schema.Type<typeof BatchItemError> {}
 
@@ -74,6 +80,7 @@ export interface BatchItemError extends Schema.Schema.Type<typeof BatchItemError
  * A task of a batch that was refused; the others are unaffected.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const BatchFailureItem = Schema.Struct({
   success: Schema.Literal(false),
@@ -84,6 +91,7 @@ export const BatchFailureItem = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface BatchFailureItem extends Schema.Schema.Type<typeof BatchFailureItem> {}
 
@@ -91,6 +99,7 @@ export interface BatchFailureItem extends Schema.Schema.Type<typeof BatchFailure
  * Counts of a batch.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const BatchSummary = Schema.Struct({
   total: Schema.Number,
@@ -100,6 +109,7 @@ export const BatchSummary = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface BatchSummary extends Schema.Schema.Type<typeof BatchSummary> {}
 
@@ -108,6 +118,7 @@ export interface BatchSummary extends Schema.Schema.Type<typeof BatchSummary> {}
  * order, discriminated on `success`.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const BatchResponse = Schema.Struct({
   success: Schema.Boolean,
@@ -117,6 +128,7 @@ export const BatchResponse = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface BatchResponse extends Schema.Schema.Type<typeof BatchResponse> {}
 
@@ -128,6 +140,7 @@ export interface BatchResponse extends Schema.Schema.Type<typeof BatchResponse> 
  * A batch split the way cloro treats it: each task on its own.
  *
  * @since 0.1.0
+ * @category Models
  */
 export interface BatchPlan {
   /** The tasks that passed local validation, with their index in the submitted array. */
@@ -144,6 +157,7 @@ export interface BatchPlan {
  * rest can still be sent.
  *
  * @since 0.1.0
+ * @category Functions
  */
 export const planBatch = (inputs: unknown, timestamp: string): Either.Either<BatchPlan, InvalidRequest> => {
   if (!Arr.isArray(inputs) || inputs.length === 0 || inputs.length > maxBatchSize) {
@@ -181,6 +195,7 @@ export const planBatch = (inputs: unknown, timestamp: string): Either.Either<Bat
  * Without an answer (nothing was sent) only the refusals are listed.
  *
  * @since 0.1.0
+ * @category Functions
  */
 export const mergeBatch = (plan: BatchPlan, sent: BatchResponse | undefined): BatchResponse => {
   const remote = (sent?.results ?? []).map((item) => ({ ...item, index: plan.send[item.index]?.index ?? item.index }))

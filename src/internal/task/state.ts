@@ -33,6 +33,7 @@ const stateFields = {
  * A task waiting in the queue.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const Queued = Schema.Struct({ status: Schema.Literal("QUEUED"), ...stateFields }).annotations({
   identifier: "Queued"
@@ -40,6 +41,7 @@ export const Queued = Schema.Struct({ status: Schema.Literal("QUEUED"), ...state
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface Queued extends Schema.Schema.Type<typeof Queued> {}
 
@@ -47,6 +49,7 @@ export interface Queued extends Schema.Schema.Type<typeof Queued> {}
  * A task a worker is running; it holds one of the plan's concurrency slots.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const Processing = Schema.Struct({ status: Schema.Literal("PROCESSING"), ...stateFields }).annotations({
   identifier: "Processing"
@@ -54,6 +57,7 @@ export const Processing = Schema.Struct({ status: Schema.Literal("PROCESSING"), 
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface Processing extends Schema.Schema.Type<typeof Processing> {}
 
@@ -61,12 +65,14 @@ export interface Processing extends Schema.Schema.Type<typeof Processing> {}
  * A task that failed for good (after cloro's own retries); never charged.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const Failed = Schema.Struct({ status: Schema.Literal("FAILED"), ...stateFields, error: TaskError })
   .annotations({ identifier: "Failed" })
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface Failed extends Schema.Schema.Type<typeof Failed> {}
 
@@ -74,6 +80,7 @@ export interface Failed extends Schema.Schema.Type<typeof Failed> {}
  * A completed task of engine `N`, with that engine's `result`.
  *
  * @since 0.1.0
+ * @category Models
  */
 export interface CompletedOf<N extends Engine.EngineName> {
   readonly status: "COMPLETED"
@@ -88,6 +95,7 @@ export interface CompletedOf<N extends Engine.EngineName> {
  * A completed task of any engine; narrow `taskType` to type `result`.
  *
  * @since 0.1.0
+ * @category Models
  */
 export type Completed = { readonly [N in Engine.EngineName]: CompletedOf<N> }[Engine.EngineName]
 
@@ -106,6 +114,7 @@ const completedOf = <N extends Engine.EngineName>(name: N): Schema.Schema<Comple
 
 /**
  * @since 0.1.0
+ * @category Schemas
  */
 export const Completed: Schema.Schema<Completed> = Schema.Union(
   ...Object.values(Engines.perEngine<CompletedOfLambda>(completedOf))
@@ -130,6 +139,7 @@ export const Completed: Schema.Schema<Completed> = Schema.Union(
  * ```
  *
  * @since 0.1.0
+ * @category Models
  */
 export type TaskState = Queued | Processing | Completed | Failed
 
@@ -137,6 +147,7 @@ export type TaskState = Queued | Processing | Completed | Failed
  * The schema of a decoded `TaskState` (its own type on both sides).
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const TaskState: Schema.Schema<TaskState> = Schema.Union(Queued, Processing, Completed, Failed)
   .annotations({ identifier: "TaskState" })
@@ -154,6 +165,7 @@ const TaskStatusWire = Schema.Struct({
  * so that such a task still reads as FAILED rather than as a decoding error.
  *
  * @since 0.1.0
+ * @category Constants
  */
 export const unknownFailureCode = "UNKNOWN"
 
@@ -187,6 +199,7 @@ const decodeResult = <N extends Engine.EngineName>(name: N, response: unknown, o
  * Encoding gives the wire shape back, for the simulator.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const TaskStatusResponse: Schema.Schema<TaskState, Schema.Schema.Encoded<typeof TaskStatusWire>> = Schema
   .transformOrFail(TaskStatusWire, Schema.typeSchema(TaskState), {
@@ -244,6 +257,7 @@ export const TaskStatusResponse: Schema.Schema<TaskState, Schema.Schema.Encoded<
  * delivery); every issue is reported.
  *
  * @since 0.1.0
+ * @category Functions
  */
 export const decodeTaskStatus: (json: unknown) => Either.Either<TaskState, ParseResult.ParseError> = Schema
   .decodeUnknownEither(TaskStatusResponse, { errors: "all" })
@@ -252,6 +266,7 @@ export const decodeTaskStatus: (json: unknown) => Either.Either<TaskState, Parse
  * Encodes a task state into the body cloro sends for it.
  *
  * @since 0.1.0
+ * @category Functions
  */
 export const encodeTaskStatus: (
   state: TaskState
@@ -263,6 +278,7 @@ export const encodeTaskStatus: (
  * Whether a task has reached its final state (COMPLETED or FAILED).
  *
  * @since 0.1.0
+ * @category Guards
  */
 export const isFinished = (state: TaskState): state is Completed | Failed =>
   state.status === "COMPLETED" || state.status === "FAILED"

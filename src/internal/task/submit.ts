@@ -25,6 +25,7 @@ import { TaskType, type TaskTypeOf } from "./base.js"
  * this bound keeps a runaway key (a whole prompt, say) from being sent.
  *
  * @since 0.1.0
+ * @category Constants
  */
 export const maxIdempotencyKeyLength = 255
 
@@ -32,6 +33,7 @@ export const maxIdempotencyKeyLength = 255
  * The most tasks one batch may hold.
  *
  * @since 0.1.0
+ * @category Constants
  */
 export const maxBatchSize = 500
 
@@ -40,6 +42,7 @@ export const maxBatchSize = 500
  * FIFO within a level.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const Priority = Schema.Number.annotations({ message: () => "priority must be a number" }).pipe(
   Schema.filter((n) => (Number.isInteger(n) && n >= 1 && n <= 10) || `priority must be an integer from 1 to 10 (got ${n})`),
@@ -51,6 +54,7 @@ export const Priority = Schema.Number.annotations({ message: () => "priority mus
  * (~24 h); reusing it gives 409 `RESOURCE_ALREADY_EXISTS`.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const IdempotencyKey = Schema.String.annotations({ message: () => "idempotencyKey must be a string" }).pipe(
   Schema.filter((key) => key.trim().length > 0 || "idempotencyKey cannot be empty"),
@@ -72,6 +76,7 @@ const isHttpUrl = (s: string): boolean => {
  * only field cloro accepts here.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const WebhookTarget = Schema.Struct({
   url: Schema.String.annotations({ message: () => "webhook.url must be a string" }).pipe(
@@ -81,6 +86,7 @@ export const WebhookTarget = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface WebhookTarget extends Schema.Schema.Type<typeof WebhookTarget> {}
 
@@ -88,6 +94,7 @@ export interface WebhookTarget extends Schema.Schema.Type<typeof WebhookTarget> 
  * The optional parts of a submission.
  *
  * @since 0.1.0
+ * @category Models
  */
 export interface SubmitOptions {
   /** 1 (default) to 10; higher runs first. */
@@ -106,6 +113,7 @@ export interface SubmitOptions {
  * A task for engine `N`: its `taskType` and that engine's request as `payload`.
  *
  * @since 0.1.0
+ * @category Models
  */
 export interface SubmitTaskOf<N extends Engine.EngineName> extends SubmitOptions {
   readonly taskType: TaskTypeOf<N>
@@ -116,6 +124,7 @@ export interface SubmitTaskOf<N extends Engine.EngineName> extends SubmitOptions
  * A task to submit, discriminated on `taskType`: narrowing it types `payload`.
  *
  * @since 0.1.0
+ * @category Models
  */
 export type SubmitTask = { readonly [N in Engine.EngineName]: SubmitTaskOf<N> }[Engine.EngineName]
 
@@ -145,6 +154,7 @@ const submitOf = <N extends Engine.EngineName>(name: N): Schema.Schema<SubmitTas
  * with US, `country` or `gl`...): use `validateSubmit` on untrusted input.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const SubmitTask: Schema.Schema<SubmitTask> = Schema.Union(
   // `Object.values` of a table types its elements as the union of the per-engine schemas
@@ -166,6 +176,7 @@ export const SubmitTask: Schema.Schema<SubmitTask> = Schema.Union(
  * ```
  *
  * @since 0.1.0
+ * @category Constructors
  */
 export const make = <N extends Engine.EngineName>(
   engine: N,
@@ -251,6 +262,7 @@ export const invalid = (what: string, issues: ReadonlyArray<FieldIssue>): Invali
  * ```
  *
  * @since 0.1.0
+ * @category Functions
  */
 export const validateSubmit = (input: unknown): Either.Either<SubmitTask, InvalidRequest> => {
   const issues = submitIssues(input)
@@ -267,6 +279,7 @@ export const validateSubmit = (input: unknown): Either.Either<SubmitTask, Invali
  * merged into `payload`, every other field as it is.
  *
  * @since 0.1.0
+ * @category Functions
  */
 export const toWire = (task: SubmitTask): Readonly<Record<string, unknown>> => {
   const { unknownPayloadFields, ...rest } = task
@@ -282,6 +295,7 @@ export const toWire = (task: SubmitTask): Readonly<Record<string, unknown>> => {
  * which refuses per task as cloro does and sends the rest.
  *
  * @since 0.1.0
+ * @category Functions
  */
 export const validateBatch = (inputs: unknown): Either.Either<Arr.NonEmptyReadonlyArray<SubmitTask>, InvalidRequest> => {
   if (!Arr.isArray(inputs) || inputs.length === 0 || inputs.length > maxBatchSize) {
