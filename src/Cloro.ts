@@ -22,6 +22,7 @@ import * as UsageMonitor from "./UsageMonitor.js"
  * How to set up each piece; every field is optional.
  *
  * @since 0.1.0
+ * @category Models
  */
 export interface CloroOptions {
   /** Concurrency slots for `/v1/monitor/*`: options, or `"unlimited"`. Default: learn the plan's limit, starting at 1. */
@@ -40,6 +41,7 @@ export interface CloroOptions {
  * Every service `Cloro.layer` provides.
  *
  * @since 0.1.0
+ * @category Models
  */
 export type Services =
   | CloroClient.CloroClient
@@ -54,6 +56,7 @@ export type Services =
  * Any configuration error of the pieces.
  *
  * @since 0.1.0
+ * @category Models
  */
 export type SetupError =
   | CloroConfig.CloroConfigError
@@ -66,6 +69,7 @@ export type SetupError =
  * The pipeline services alone, for a client built with `CloroClient.layer`.
  *
  * @since 0.1.0
+ * @category Layers
  */
 export const layerServices = (options: CloroOptions = {}): Layer.Layer<
   | ConcurrencyLimiter.ConcurrencyLimiter
@@ -102,6 +106,7 @@ export const layerServices = (options: CloroOptions = {}): Layer.Layer<
  * `CloroClient.layerWith(connection).pipe(Layer.provide(Cloro.layerBare))`.
  *
  * @since 0.2.0
+ * @category Layers
  */
 export const layerBare: Layer.Layer<
   | ConcurrencyLimiter.ConcurrencyLimiter
@@ -133,6 +138,7 @@ export const layerBare: Layer.Layer<
  * ```
  *
  * @since 0.1.0
+ * @category Layers
  */
 export const layer = (
   connection: CloroConfig.CloroConfigOptions,
@@ -147,6 +153,7 @@ export const layer = (
  * environment (`CLORO_API_KEY`, `CLORO_BASE_URL`, ...).
  *
  * @since 0.1.0
+ * @category Layers
  */
 export const layerConfig = (
   options: CloroOptions = {}

@@ -13,48 +13,61 @@
  * Every method takes any JS value: input outside its declared type fails as
  * a typed `InvalidRequest`, never a throw or a defect.
  *
+ * This file owns the service, its method table (one `monitor.*` method per
+ * engine of the registry) and its layers; the options guard is in
+ * `internal/request/callOptions.ts`, the task calls and their credit
+ * reservations in `internal/request/taskCalls.ts`, the mock in
+ * `internal/request/mock.ts`.
+ *
  * @since 0.1.0
  */
 import * as HttpClient from "@effect/platform/HttpClient"
 import type * as ConfigError from "effect/ConfigError"
-import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
-import * as Exit from "effect/Exit"
 import * as FiberRef from "effect/FiberRef"
 import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
-import { type CloroError, FieldIssue, InvalidRequest } from "./CloroError.js"
+import * as Account from "./Account.js"
+import type { CloroError } from "./CloroError.js"
 import { CloroConfig, type CloroConfigOptions } from "./CloroConfig.js"
 import * as CloroConfigModule from "./CloroConfig.js"
 import * as ConcurrencyLimiter from "./ConcurrencyLimiter.js"
 import * as Credits from "./Credits.js"
 import * as Engine from "./Engine.js"
 import * as GoogleGoto from "./engines/GoogleGoto.js"
-import * as DurationHelper from "./internal/duration.js"
-import * as FieldIssues from "./internal/request/fieldIssues.js"
+import * as Engines from "./internal/engines.js"
+import {
+  checkOptions,
+  type CheckedOptions,
+  fromEither,
+  gotoWithUnknownFields,
+  guarded,
+  invalid,
+  isPolicy,
+  validateGoto
+} from "./internal/request/callOptions.js"
 import * as Http from "./internal/request/http.js"
+import { makeMock, type MockHandlers } from "./internal/request/mock.js"
 import * as Input from "./internal/request/input.js"
+import * as TaskCalls from "./internal/request/taskCalls.js"
 import * as Pipeline from "./internal/request/pipeline.js"
-import * as RequestBody from "./internal/request/requestBody.js"
 import * as Telemetry from "./internal/request/telemetry.js"
 import * as Pricing from "./Pricing.js"
 import * as RateLimiter from "./RateLimiter.js"
 import * as RetryPolicy from "./RetryPolicy.js"
 import * as Task from "./Task.js"
 import type { Usage } from "./Usage.js"
-import * as UsageModule from "./Usage.js"
 import * as UsageMonitor from "./UsageMonitor.js"
 
 /**
  * A decoded answer with what its headers said about the account.
  *
  * @since 0.1.0
+ * @category Models
  */
 export interface CloroResponse<A> {
   readonly result: A
@@ -72,6 +85,7 @@ export interface CloroResponse<A> {
  * Per-call options.
  *
  * @since 0.1.0
+ * @category Models
  */
 export interface CallOptions {
   /** Tags the call's spend in the `Credits` ledger (e.g. a customer id). */
@@ -93,6 +107,7 @@ export interface CallOptions {
  * `HttpClient`: the requirements of `CloroClient.layer`.
  *
  * @since 0.2.0
+ * @category Models
  */
 export type PipelineServices =
   | ConcurrencyLimiter.ConcurrencyLimiter
@@ -105,16 +120,23 @@ export type PipelineServices =
  * A sync monitor call for one engine.
  *
  * @since 0.1.0
+ * @category Models
  */
 export type MonitorMethod<N extends Engine.EngineName> = (
   request: Engine.Request<N>,
   options?: CallOptions
 ) => Effect.Effect<CloroResponse<Engine.Result<N>>, CloroError>
 
+/** `MonitorMethod` as a function of the engine, for the registry's `perEngine`. */
+interface MonitorMethodOf extends Engines.PerEngine {
+  readonly Out: MonitorMethod<Engines.EngineOf<this>>
+}
+
 /**
  * The client's endpoints.
  *
  * @since 0.1.0
+ * @category Models
  */
 export interface CloroClientShape {
   /** Sync scrapes (`POST /v1/monitor/*`): a concurrency slot each, billed with the +2 sync surcharge. */
@@ -151,15 +173,15 @@ export interface CloroClientShape {
   }
   /** Free reference endpoints. */
   readonly account: {
-    readonly credits: (options?: CallOptions) => Effect.Effect<CloroResponse<Task.CreditsBalance>, CloroError>
+    readonly credits: (options?: CallOptions) => Effect.Effect<CloroResponse<Account.CreditsBalance>, CloroError>
     readonly countries: (
       model?: CountriesModel | undefined,
       options?: CallOptions
-    ) => Effect.Effect<CloroResponse<Task.Countries>, CloroError>
+    ) => Effect.Effect<CloroResponse<Account.Countries>, CloroError>
     readonly states: (
       country?: string | undefined,
       options?: CallOptions
-    ) => Effect.Effect<CloroResponse<Task.States>, CloroError>
+    ) => Effect.Effect<CloroResponse<Account.States>, CloroError>
   }
 }
 
@@ -167,6 +189,7 @@ export interface CloroClientShape {
  * The engines `GET /v1/countries?model=` accepts.
  *
  * @since 0.1.0
+ * @category Models
  */
 export type CountriesModel = "aimode" | "aioverview" | "chatgpt" | "copilot" | "gemini" | "google" | "grok" | "perplexity"
 
@@ -201,6 +224,7 @@ const countriesModels: ReadonlySet<string> = new Set<CountriesModel>([
  * ```
  *
  * @since 0.1.0
+ * @category Tags
  */
 export class CloroClient extends Context.Tag("cloro-effect/CloroClient")<CloroClient, CloroClientShape>() {}
 
@@ -222,6 +246,7 @@ const currentRetryOverride = FiberRef.unsafeMake<Option.Option<RetryPolicy.Retry
  * ```
  *
  * @since 0.1.0
+ * @category Functions
  */
 export const withRetry: {
   (policy: RetryPolicy.RetryPolicyShape): <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
@@ -232,84 +257,15 @@ export const withRetry: {
     Effect.locally(effect, currentRetryOverride, Option.some(policy))
 )
 
-const invalid = (field: string, message: string) =>
-  new InvalidRequest({ message: `${field}: ${message}`, source: "client", issues: [new FieldIssue({ field, message })] })
-
-const fromEither = <A>(either: Either.Either<A, InvalidRequest>): Effect.Effect<A, InvalidRequest> =>
-  Either.match(either, { onLeft: Effect.fail, onRight: Effect.succeed })
-
-/**
- * Runs a public method on arbitrary input: whatever building or running it
- * throws (a getter or a proxy in the input, a value no validator foresaw)
- * becomes an `InvalidRequest`, so a caller always gets an `Effect` and a
- * typed failure.
- */
-const guarded = <A, E>(name: string, build: () => Effect.Effect<A, E>): Effect.Effect<A, E | InvalidRequest> =>
-  Input.guard(build, (cause) =>
-    invalid(name, `could not be handled (${cause instanceof Error ? cause.message : Input.show(cause)})`))
-
-const isPolicy = (value: unknown): value is RetryPolicy.RetryPolicyShape =>
-  Input.isRecord(value) && Input.isRecord(value.options) && Schedule.isSchedule(value.delays) &&
-  typeof value.spend === "function" && Effect.isEffect(value.onSuccess)
-
-/** The per-call options, checked: anything outside `CallOptions` is an `InvalidRequest`. */
-interface CheckedOptions {
-  readonly tag: string | undefined
-  readonly timeout: Duration.Duration | undefined
-  readonly retry: RetryPolicy.RetryPolicyShape | undefined
-  readonly unknownFields: Readonly<Record<string, unknown>> | undefined
-}
-
-const checkOptions = (options: unknown): Effect.Effect<CheckedOptions, InvalidRequest> => {
-  if (options === undefined) {
-    return Effect.succeed({ tag: undefined, timeout: undefined, retry: undefined, unknownFields: undefined })
-  }
-  if (!Input.isRecord(options)) return Effect.fail(invalid("options", `must be an object, got ${Input.show(options)}`))
-  const { retry, tag, timeout, unknownFields } = options
-  if (tag !== undefined && typeof tag !== "string") {
-    return Effect.fail(invalid("tag", `must be a string, got ${Input.show(tag)}`))
-  }
-  if (retry !== undefined && !isPolicy(retry)) {
-    return Effect.fail(invalid("retry", "must be a RetryPolicy (e.g. RetryPolicy.none)"))
-  }
-  if (unknownFields !== undefined && !Input.isRecord(unknownFields)) {
-    return Effect.fail(invalid("unknownFields", `must be an object of field names to JSON values, got ${Input.show(unknownFields)}`))
-  }
-  return Either.match(DurationHelper.decodeOptional("timeout", timeout, { zero: false, infinite: false }), {
-    onLeft: (issue) => Effect.fail(invalid(issue.field, issue.message)),
-    onRight: (checked) => Effect.succeed({ tag, timeout: checked, retry, unknownFields })
-  })
-}
-
-const validateGoto = (input: unknown): Either.Either<GoogleGoto.Request, InvalidRequest> =>
-  Either.mapLeft(
-    Schema.decodeUnknownEither(GoogleGoto.Request, { errors: "all", onExcessProperty: "error" })(input),
-    (error) => {
-      const issues = FieldIssues.fromParseError(error)
-      return new InvalidRequest({
-        message: `Invalid googleGoto request: ${issues.map((i) => `${i.field}: ${i.message}`).join("; ")}`,
-        source: "client",
-        issues
-      })
-    }
-  )
-
-const gotoWithUnknownFields = (valid: GoogleGoto.Request, unknownFields: CallOptions["unknownFields"]) =>
-  Either.mapLeft(
-    RequestBody.withUnknownFields(valid, unknownFields, ["url"]),
-    (issues) =>
-      new InvalidRequest({
-        message: `Invalid googleGoto request: ${issues.map((i) => `${i.field}: ${i.message}`).join("; ")}`,
-        source: "client",
-        issues
-      })
-  )
+// `makeMock` and `MockHandlers` live in internal/request/mock.ts, documented there
+export { makeMock, type MockHandlers }
 
 /**
  * Builds a client from the config, an `HttpClient`, and the pipeline
  * services, all of them required.
  *
  * @since 0.1.0
+ * @category Constructors
  */
 export const make: Effect.Effect<
   CloroClientShape,
@@ -344,7 +300,7 @@ export const make: Effect.Effect<
         const answer = yield* Pipeline.run({ slots, rate, credits, monitor, retry }, send, timed, billing)
         return { result: answer.body, usage: answer.usage, raw: answer.raw }
       }).pipe(
-        Telemetry.span(call, options.tag)
+        Telemetry.span(call, options.tag, options.operation)
       )
 
     const free = { estimate: 0, maxCost: 0, tag: undefined, engine: undefined }
@@ -354,7 +310,7 @@ export const make: Effect.Effect<
       name: string,
       options: unknown,
       body: (options: CheckedOptions) => Effect.Effect<A, CloroError>
-    ): Effect.Effect<A, CloroError> => guarded(name, () => Effect.flatMap(checkOptions(options), body))
+    ): Effect.Effect<A, CloroError> => guarded(name, () => Effect.flatMap(checkOptions(options), (checked) => body({ ...checked, operation: name })))
 
     const monitorCall = <N extends Engine.EngineName>(name: N): MonitorMethod<N> => {
       const spec = Engine.engines[name]
@@ -399,128 +355,21 @@ export const make: Effect.Effect<
       ...extra
     })
 
-    const isTaskState = Schema.is(Task.TaskState)
+    const { get, settle: settleFinished, submit, submitBatch } = TaskCalls.make({
+      credits,
+      execute,
+      method,
+      referenceCall,
+      free
+    })
 
-    /** Settles a finished task's charge in the ledger (once per task id). */
-    /** The task's own hold keeps the tag it was submitted with; `tag` counts tasks followed without one. */
-    const settleFinished = (state: Task.TaskState, tag?: string): Effect.Effect<void> =>
-      Effect.suspend(() => {
-        if (!isTaskState(state) || (tag !== undefined && typeof tag !== "string")) {
-          return Effect.logWarning("CloroClient.tasks.settle ignored a value that is not a task state and an optional tag")
-        }
-        return Task.isFinished(state)
-          // cloro documents creditsCharged as set once a task finishes; should it be missing,
-          // a failure is free and a completion is counted at its estimate rather than never.
-          ? credits.settleTask(
-            state.task.id,
-            state.credits.creditsCharged ?? (state.status === "FAILED" ? 0 : state.credits.creditsToCharge),
-            tag
-          )
-          : Effect.void
-      }).pipe(Effect.catchAllDefect((defect) =>
-        Effect.logWarning(`CloroClient.tasks.settle ignored a value it could not read (${Input.show(defect)})`)
-      ))
-
-    /**
-     * Reserves the most each task can cost before sending (so a budget
-     * refuses the submission before any HTTP call), then moves the
-     * reservations of accepted tasks onto their task ids until they finish,
-     * and releases the rest.
-     */
-    const withTaskReservations = <A>(
-      tasks: ReadonlyArray<Task.SubmitTask>,
-      tag: string | undefined,
-      send: Effect.Effect<A, CloroError>,
-      acceptedIds: (result: A) => ReadonlyArray<string | undefined>
-    ): Effect.Effect<A, CloroError> =>
-      // Released on any failure or interruption; moved onto task ids (or released) on success.
-      Effect.acquireUseRelease(
-        credits.reserveAll(tasks.map(Pricing.maxChargeTask), tag),
-        () => send,
-        (reservations, exit) => {
-          const ids = Exit.isSuccess(exit) ? acceptedIds(exit.value) : []
-          return Effect.forEach(reservations, (reservation, index) => {
-            const id = ids[index]
-            return id === undefined ? reservation.release : reservation.holdForTask(id)
-          }, { discard: true })
-        }
-      )
-
-    const submit = (task: Task.SubmitTask, options?: CallOptions) =>
-      method("tasks.submit", options, (checked) =>
-        Effect.flatMap(fromEither(Task.validateSubmit(task)), (valid) =>
-          withTaskReservations(
-            [valid],
-            checked.tag,
-            execute(
-              {
-                ...referenceCall("POST", "/v1/async/task", Task.SubmitResponse, { body: Task.toWire(valid) }),
-                idempotent: valid.idempotencyKey !== undefined
-              },
-              checked,
-              free
-            ),
-            (response) => [response.result.task.id]
-          )))
-
-    /** Refuses invalid tasks per item, as cloro does, and sends the rest (nothing when none is valid). */
-    const submitBatch = (tasks: ReadonlyArray<Task.SubmitTask>, options?: CallOptions) =>
-      method("tasks.submitBatch", options, (checked) =>
-        Effect.gen(function*() {
-          const timestamp = new Date(yield* Clock.currentTimeMillis).toISOString()
-          const plan = yield* fromEither(Task.planBatch(tasks, timestamp))
-          const valid = plan.send.map((item) => item.task)
-          if (valid.length === 0) return { result: Task.mergeBatch(plan, undefined), usage: UsageModule.empty }
-          const response = yield* withTaskReservations(
-            valid,
-            checked.tag,
-            execute(
-              {
-                ...referenceCall("POST", "/v1/async/task/batch", Task.BatchResponse, { body: valid.map(Task.toWire) }),
-                idempotent: valid.every((task) => task.idempotencyKey !== undefined)
-              },
-              checked,
-              free
-            ),
-            (response) => {
-              const ids: Array<string | undefined> = valid.map(() => undefined)
-              for (const item of response.result.results) {
-                if (item.success) ids[item.index] = item.task.id
-              }
-              return ids
-            }
-          )
-          return { ...response, result: Task.mergeBatch(plan, response.result) }
-        }))
-    const get = (taskId: string, options?: CallOptions) =>
-      method("tasks.get", options, (checked) =>
-        Effect.gen(function*() {
-          const id = typeof taskId === "string" ? taskId.trim() : ""
-          if (id.length === 0 || id.length > 200 || !/^[A-Za-z0-9_-]+$/.test(id)) {
-            return yield* invalid(
-              "taskId",
-              `must be a non-empty id of letters, digits, '-' or '_', got ${Input.show(taskId)}`
-            )
-          }
-          const response = yield* execute(
-            {
-              ...referenceCall("GET", `/v1/async/task/${encodeURIComponent(id)}`, Schema.Unknown),
-              route: "/v1/async/task/{taskId}",
-              decode: Task.decodeTaskStatus
-            },
-            checked,
-            free
-          )
-          yield* settleFinished(response.result, checked.tag)
-          return response
-        }))
 
     const countries = (model?: CountriesModel, options?: CallOptions) =>
       method("account.countries", options, (checked) =>
         model !== undefined && !(typeof model === "string" && countriesModels.has(model))
           ? Effect.fail(invalid("model", `must be one of ${[...countriesModels].join(", ")}, got ${Input.show(model)}`))
           : execute(
-            referenceCall("GET", "/v1/countries", Task.Countries, model === undefined ? {} : { urlParams: { model } }),
+            referenceCall("GET", "/v1/countries", Account.Countries, model === undefined ? {} : { urlParams: { model } }),
             checked,
             free
           ))
@@ -528,12 +377,12 @@ export const make: Effect.Effect<
     const states = (country: string = "US", options?: CallOptions) =>
       method("account.states", options, (checked) =>
         typeof country === "string" && /^[A-Z]{2}$/.test(country)
-          ? execute(referenceCall("GET", "/v1/states", Task.States, { urlParams: { country } }), checked, free)
+          ? execute(referenceCall("GET", "/v1/states", Account.States, { urlParams: { country } }), checked, free)
           : Effect.fail(invalid("country", `must be two uppercase letters (ISO 3166-1 alpha-2), got ${Input.show(country)}`)))
 
     const accountCredits = (options?: CallOptions) =>
       method("account.credits", options, (checked) =>
-        execute(referenceCall("GET", "/v1/credits", Task.CreditsBalance), checked, free).pipe(
+        execute(referenceCall("GET", "/v1/credits", Account.CreditsBalance), checked, free).pipe(
           Effect.tap((response) => credits.observeBalance(response.result.remaining))
         ))
 
@@ -546,17 +395,7 @@ export const make: Effect.Effect<
         }))
 
     return {
-      monitor: {
-        chatgpt: monitorCall("chatgpt"),
-        perplexity: monitorCall("perplexity"),
-        gemini: monitorCall("gemini"),
-        copilot: monitorCall("copilot"),
-        grok: monitorCall("grok"),
-        aimode: monitorCall("aimode"),
-        google: monitorCall("google"),
-        googleNews: monitorCall("googleNews"),
-        googleGoto
-      },
+      monitor: { ...Engines.perEngine<MonitorMethodOf>(monitorCall), googleGoto },
       tasks: {
         submit,
         submitBatch,
@@ -579,6 +418,7 @@ export const make: Effect.Effect<
  * service (`PipelineServices`); `Cloro.layer` wires them all.
  *
  * @since 0.1.0
+ * @category Layers
  */
 export const layer: Layer.Layer<CloroClient, never, CloroConfig | HttpClient.HttpClient | PipelineServices> = Layer
   .effect(CloroClient, make)
@@ -588,6 +428,7 @@ export const layer: Layer.Layer<CloroClient, never, CloroConfig | HttpClient.Htt
  * pipeline service.
  *
  * @since 0.1.0
+ * @category Layers
  */
 export const layerWith = (
   options: CloroConfigOptions
@@ -599,6 +440,7 @@ export const layerWith = (
  * `CLORO_BASE_URL`, ...); needs an `HttpClient` and every pipeline service.
  *
  * @since 0.1.0
+ * @category Layers
  */
 export const layerConfig: Layer.Layer<
   CloroClient,
@@ -608,86 +450,10 @@ export const layerConfig: Layer.Layer<
 
 
 /**
- * Handlers for `layerMock`: any subset of the client's methods.
- *
- * @since 0.1.0
- */
-export interface MockHandlers {
-  readonly monitor?: Partial<CloroClientShape["monitor"]> | undefined
-  readonly tasks?: Partial<CloroClientShape["tasks"]> | undefined
-  readonly account?: Partial<CloroClientShape["account"]> | undefined
-}
-
-const notMocked = (name: string) => () =>
-  Effect.dieMessage(`CloroClient.layerMock: ${name} was called but the mock has no handler for it`)
-
-/**
- * Wraps a monitor handler so the mock refuses what the real client refuses:
- * a test written against the mock sees the same `InvalidRequest`.
- */
-const validatedMonitor = <N extends Engine.EngineName>(
-  name: N,
-  handler: MonitorMethod<N> | undefined
-): MonitorMethod<N> =>
-(request, options) =>
-  Effect.flatMap(
-    fromEither(Engine.validate(name, request)),
-    (valid) => handler === undefined ? notMocked(`monitor.${name}`)() : handler(valid, options)
-  )
-
-/**
- * A client answered by scripted handlers, for unit tests of code that uses
- * `CloroClient`: monitor requests are validated as the real client does, and
- * a method without a handler dies with a message naming it.
- *
- * @example
- * ```ts
- * import { CloroClient, Usage } from "cloro-effect"
- * import { Effect } from "effect"
- *
- * const ClientTest = CloroClient.layerMock({
- *   monitor: {
- *     chatgpt: () => Effect.succeed({ result: { text: "Acme", sources: [] }, usage: Usage.empty })
- *   }
- * })
- * ```
- *
- * @since 0.1.0
- */
-export const makeMock = (handlers: MockHandlers): CloroClientShape => {
-  const { account = {}, monitor = {}, tasks = {} } = handlers
-  return {
-    monitor: {
-      chatgpt: validatedMonitor("chatgpt", monitor.chatgpt),
-      perplexity: validatedMonitor("perplexity", monitor.perplexity),
-      gemini: validatedMonitor("gemini", monitor.gemini),
-      copilot: validatedMonitor("copilot", monitor.copilot),
-      grok: validatedMonitor("grok", monitor.grok),
-      aimode: validatedMonitor("aimode", monitor.aimode),
-      google: validatedMonitor("google", monitor.google),
-      googleNews: validatedMonitor("googleNews", monitor.googleNews),
-      googleGoto: monitor.googleGoto ?? notMocked("monitor.googleGoto")
-    },
-    tasks: {
-      submit: tasks.submit ?? notMocked("tasks.submit"),
-      submitBatch: tasks.submitBatch ?? notMocked("tasks.submitBatch"),
-      get: tasks.get ?? notMocked("tasks.get"),
-      status: tasks.status ?? notMocked("tasks.status"),
-      clearQueue: tasks.clearQueue ?? notMocked("tasks.clearQueue"),
-      settle: tasks.settle ?? (() => Effect.void)
-    },
-    account: {
-      credits: account.credits ?? notMocked("account.credits"),
-      countries: account.countries ?? notMocked("account.countries"),
-      states: account.states ?? notMocked("account.states")
-    }
-  }
-}
-
-/**
  * `makeMock` as a layer.
  *
  * @since 0.1.0
+ * @category Layers
  */
 export const layerMock = (handlers: MockHandlers): Layer.Layer<CloroClient> =>
   Layer.succeed(CloroClient, makeMock(handlers))

@@ -20,6 +20,7 @@ import * as Input from "./internal/request/input.js"
  * The configuration was refused: which setting and why. Never holds the key.
  *
  * @since 0.1.0
+ * @category Errors
  */
 export class CloroConfigError extends Schema.TaggedError<CloroConfigError>()("CloroConfigError", {
   setting: Schema.String,
@@ -30,6 +31,7 @@ export class CloroConfigError extends Schema.TaggedError<CloroConfigError>()("Cl
  * Default base URL of the API.
  *
  * @since 0.1.0
+ * @category Constants
  */
 export const DEFAULT_BASE_URL = "https://api.cloro.dev"
 
@@ -39,6 +41,7 @@ export const DEFAULT_BASE_URL = "https://api.cloro.dev"
  * still pay for) requests that were about to succeed.
  *
  * @since 0.1.0
+ * @category Constants
  */
 export const DEFAULT_MONITOR_TIMEOUT: Duration.Duration = Duration.seconds(300)
 
@@ -46,6 +49,7 @@ export const DEFAULT_MONITOR_TIMEOUT: Duration.Duration = Duration.seconds(300)
  * Reference, polling and async-submit endpoints answer at once; a minute is generous.
  *
  * @since 0.1.0
+ * @category Constants
  */
 export const DEFAULT_REFERENCE_TIMEOUT: Duration.Duration = Duration.seconds(60)
 
@@ -55,6 +59,7 @@ export const DEFAULT_REFERENCE_TIMEOUT: Duration.Duration = Duration.seconds(60)
  * far below what a never-ending body would take of a process.
  *
  * @since 0.2.0
+ * @category Constants
  */
 export const DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024
 
@@ -62,6 +67,7 @@ export const DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024
  * The configuration every part of the client reads.
  *
  * @since 0.1.0
+ * @category Models
  */
 export interface CloroConfigShape {
   readonly apiKey: Redacted.Redacted<string>
@@ -80,6 +86,7 @@ export interface CloroConfigShape {
  * Options of `CloroConfig.layer` and `CloroConfig.make`.
  *
  * @since 0.1.0
+ * @category Models
  */
 export interface CloroConfigOptions {
   readonly apiKey: Redacted.Redacted<string> | string
@@ -105,6 +112,7 @@ export interface CloroConfigOptions {
  * ```
  *
  * @since 0.1.0
+ * @category Tags
  */
 export class CloroConfig extends Context.Tag("cloro-effect/CloroConfig")<CloroConfig, CloroConfigShape>() {}
 
@@ -146,6 +154,7 @@ const checkTimeout = (
  * or any value of the wrong type is a `CloroConfigError`, never a throw.
  *
  * @since 0.1.0
+ * @category Constructors
  */
 export const make = (options: CloroConfigOptions): Effect.Effect<CloroConfigShape, CloroConfigError> =>
   Input.guard(
@@ -204,6 +213,7 @@ export const make = (options: CloroConfigOptions): Effect.Effect<CloroConfigShap
  * A layer from explicit options.
  *
  * @since 0.1.0
+ * @category Layers
  */
 export const layer = (options: CloroConfigOptions): Layer.Layer<CloroConfig, CloroConfigError> =>
   Layer.effect(CloroConfig, make(options))
@@ -214,6 +224,7 @@ export const layer = (options: CloroConfigOptions): Layer.Layer<CloroConfig, Clo
  * (durations such as `"300 seconds"`).
  *
  * @since 0.1.0
+ * @category Layers
  */
 export const layerConfig = (
   config: Config.Config.Wrap<CloroConfigOptions> = {

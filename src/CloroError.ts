@@ -17,6 +17,7 @@ import { Usage } from "./Usage.js"
  * string `"Infinity"`, so that every error encodes to JSON and decodes back.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const DurationMillis: Schema.Schema<Duration.Duration, number | "Infinity"> = Schema.transform(
   Schema.Union(Schema.Number.pipe(Schema.nonNegative()), Schema.Literal("Infinity")),
@@ -40,6 +41,7 @@ const responseFields = {
  * One problem with a request: which field and what is wrong with it.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export class FieldIssue extends Schema.Class<FieldIssue>("FieldIssue")({
   field: Schema.String,
@@ -52,6 +54,7 @@ export class FieldIssue extends Schema.Class<FieldIssue>("FieldIssue")({
  * when one of the account's requests ends, so waiting for a slot beats sleeping.
  *
  * @since 0.1.0
+ * @category Errors
  */
 export class ConcurrentLimitExceeded extends Schema.TaggedError<ConcurrentLimitExceeded>()(
   "ConcurrentLimitExceeded",
@@ -68,6 +71,7 @@ export class ConcurrentLimitExceeded extends Schema.TaggedError<ConcurrentLimitE
  * 429 `RATE_LIMIT_EXCEEDED`: more requests per second than the account allows.
  *
  * @since 0.1.0
+ * @category Errors
  */
 export class RateLimitExceeded extends Schema.TaggedError<RateLimitExceeded>()("RateLimitExceeded", {
   ...responseFields,
@@ -79,6 +83,7 @@ export class RateLimitExceeded extends Schema.TaggedError<RateLimitExceeded>()("
  * 429 `QUEUE_LIMIT_EXCEEDED`: the async queue holds its maximum of QUEUED tasks.
  *
  * @since 0.1.0
+ * @category Errors
  */
 export class QueueLimitExceeded extends Schema.TaggedError<QueueLimitExceeded>()("QueueLimitExceeded", {
   ...responseFields,
@@ -90,6 +95,7 @@ export class QueueLimitExceeded extends Schema.TaggedError<QueueLimitExceeded>()
  * 403 `INSUFFICIENT_CREDITS`: the balance cannot pay for the request.
  *
  * @since 0.1.0
+ * @category Errors
  */
 export class InsufficientCredits extends Schema.TaggedError<InsufficientCredits>()("InsufficientCredits", {
   ...responseFields
@@ -100,6 +106,7 @@ export class InsufficientCredits extends Schema.TaggedError<InsufficientCredits>
  * and the legacy 403 `INSUFFICIENT_PERMISSIONS`.
  *
  * @since 0.1.0
+ * @category Errors
  */
 export class Unauthorized extends Schema.TaggedError<Unauthorized>()("Unauthorized", {
   ...responseFields,
@@ -111,6 +118,7 @@ export class Unauthorized extends Schema.TaggedError<Unauthorized>()("Unauthoriz
  * refused before sending it (`source: "client"`), with every issue found.
  *
  * @since 0.1.0
+ * @category Errors
  */
 export class InvalidRequest extends Schema.TaggedError<InvalidRequest>()("InvalidRequest", {
   ...responseFields,
@@ -122,6 +130,7 @@ export class InvalidRequest extends Schema.TaggedError<InvalidRequest>()("Invali
  * 404 `RESOURCE_NOT_FOUND`: an unknown route, or a task that never existed or expired.
  *
  * @since 0.1.0
+ * @category Errors
  */
 export class NotFound extends Schema.TaggedError<NotFound>()("NotFound", {
   ...responseFields,
@@ -132,6 +141,7 @@ export class NotFound extends Schema.TaggedError<NotFound>()("NotFound", {
  * 409 `RESOURCE_ALREADY_EXISTS` (an idempotency key reused) or the legacy `RESOURCE_CONFLICT`.
  *
  * @since 0.1.0
+ * @category Errors
  */
 export class Conflict extends Schema.TaggedError<Conflict>()("Conflict", {
   ...responseFields,
@@ -144,6 +154,7 @@ export class Conflict extends Schema.TaggedError<Conflict>()("Conflict", {
  * 499 `REQUEST_CANCELED`: the connection closed before cloro answered.
  *
  * @since 0.1.0
+ * @category Errors
  */
 export class RequestCanceled extends Schema.TaggedError<RequestCanceled>()("RequestCanceled", {
   ...responseFields
@@ -154,6 +165,7 @@ export class RequestCanceled extends Schema.TaggedError<RequestCanceled>()("Requ
  * (502, with the upstream `service`).
  *
  * @since 0.1.0
+ * @category Errors
  */
 export class ServerError extends Schema.TaggedError<ServerError>()("ServerError", {
   ...responseFields,
@@ -165,6 +177,7 @@ export class ServerError extends Schema.TaggedError<ServerError>()("ServerError"
  * 503 `SERVICE_UNAVAILABLE`, with the server's `Retry-After`.
  *
  * @since 0.1.0
+ * @category Errors
  */
 export class ServiceUnavailable extends Schema.TaggedError<ServiceUnavailable>()("ServiceUnavailable", {
   ...responseFields,
@@ -175,6 +188,7 @@ export class ServiceUnavailable extends Schema.TaggedError<ServiceUnavailable>()
  * Any other 4xx the API does not document; kept typed with its status and code.
  *
  * @since 0.1.0
+ * @category Errors
  */
 export class UnexpectedStatus extends Schema.TaggedError<UnexpectedStatus>()("UnexpectedStatus", {
   ...responseFields,
@@ -185,6 +199,7 @@ export class UnexpectedStatus extends Schema.TaggedError<UnexpectedStatus>()("Un
  * The request never got an HTTP answer: DNS, connection refused or reset, TLS.
  *
  * @since 0.1.0
+ * @category Errors
  */
 export class TransportError extends Schema.TaggedError<TransportError>()("TransportError", {
   message: Schema.String,
@@ -196,6 +211,7 @@ export class TransportError extends Schema.TaggedError<TransportError>()("Transp
  * No answer within the configured timeout.
  *
  * @since 0.1.0
+ * @category Errors
  */
 export class Timeout extends Schema.TaggedError<Timeout>()("Timeout", {
   message: Schema.String,
@@ -211,6 +227,7 @@ export class Timeout extends Schema.TaggedError<Timeout>()("Timeout", {
  * longer) and `usage` what the headers reported, credits charged included.
  *
  * @since 0.1.0
+ * @category Errors
  */
 export class ResponseDecodeError extends Schema.TaggedError<ResponseDecodeError>()("ResponseDecodeError", {
   ...responseFields,
@@ -225,6 +242,7 @@ export class ResponseDecodeError extends Schema.TaggedError<ResponseDecodeError>
  * the budget, or the known balance below zero.
  *
  * @since 0.1.0
+ * @category Errors
  */
 export class BudgetExceeded extends Schema.TaggedError<BudgetExceeded>()("BudgetExceeded", {
   message: Schema.String,
@@ -241,6 +259,7 @@ export class BudgetExceeded extends Schema.TaggedError<BudgetExceeded>()("Budget
  * or a rate-limit token.
  *
  * @since 0.1.0
+ * @category Errors
  */
 export class AdmissionTimeout extends Schema.TaggedError<AdmissionTimeout>()("AdmissionTimeout", {
   message: Schema.String,
@@ -252,6 +271,7 @@ export class AdmissionTimeout extends Schema.TaggedError<AdmissionTimeout>()("Ad
  * A request found the limiter's waiting line already at its maximum length.
  *
  * @since 0.1.0
+ * @category Errors
  */
 export class AdmissionQueueFull extends Schema.TaggedError<AdmissionQueueFull>()("AdmissionQueueFull", {
   message: Schema.String,
@@ -266,6 +286,7 @@ export class AdmissionQueueFull extends Schema.TaggedError<AdmissionQueueFull>()
  * spent; the request can be tried again once the store is back.
  *
  * @since 0.2.0
+ * @category Errors
  */
 export class LimiterUnavailable extends Schema.TaggedError<LimiterUnavailable>()("LimiterUnavailable", {
   message: Schema.String,
@@ -278,6 +299,7 @@ export class LimiterUnavailable extends Schema.TaggedError<LimiterUnavailable>()
  * The errors that come from cloro's answers (or their absence).
  *
  * @since 0.1.0
+ * @category Models
  */
 export type ApiError =
   | ConcurrentLimitExceeded
@@ -300,6 +322,7 @@ export type ApiError =
  * Every failure a `CloroClient` call can end with.
  *
  * @since 0.1.0
+ * @category Models
  */
 export type CloroError =
   | ApiError
@@ -313,6 +336,7 @@ export type CloroError =
  * boundaries (a queue, a log store, an RPC).
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const CloroError = Schema.Union(
   ConcurrentLimitExceeded,

@@ -56,7 +56,7 @@ export type TypeId = "~cloro-effect/ConcurrencyLimiter"
  * @since 0.1.0
  * @category Models
  */
-export interface ConcurrencyLimiter {
+export interface ConcurrencyLimiterShape {
   readonly [TypeId]: TypeId
   /**
    * Runs `effect` holding one slot, after waiting for one in arrival order.
@@ -90,6 +90,7 @@ export interface ConcurrencyLimiter {
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export declare namespace ConcurrencyLimiter {
   /**
@@ -158,9 +159,7 @@ export const MAX_LEARNED_LIMIT = 500
  * @since 0.1.0
  * @category Tags
  */
-export const ConcurrencyLimiter: Context.Tag<ConcurrencyLimiter, ConcurrencyLimiter> = Context.GenericTag<
-  ConcurrencyLimiter
->("cloro-effect/ConcurrencyLimiter")
+export class ConcurrencyLimiter extends Context.Tag("cloro-effect/ConcurrencyLimiter")<ConcurrencyLimiter, ConcurrencyLimiterShape>() {}
 
 interface State {
   /** the configured limit, or the last `resize` */
@@ -251,7 +250,7 @@ const wakeAll = (wake: Wake): Effect.Effect<void> =>
  */
 export const make = (
   options: ConcurrencyLimiter.Options = {}
-): Effect.Effect<ConcurrencyLimiter, LimiterConfig.LimiterConfigError> =>
+): Effect.Effect<ConcurrencyLimiterShape, LimiterConfig.LimiterConfigError> =>
   LimiterConfig.guardOptions("concurrency", () => Effect.gen(function*() {
     const given = yield* LimiterConfig.optionsOf("concurrency", options)
     const checked = yield* Effect.all({
@@ -375,7 +374,7 @@ export const make = (
  * @since 0.1.0
  * @category Constructors
  */
-export const unlimited: ConcurrencyLimiter = ConcurrencyLimiter.of({
+export const unlimited: ConcurrencyLimiterShape = ConcurrencyLimiter.of({
   [TypeId]: TypeId,
   withPermit: (effect) => effect,
   resize: () => Effect.void,

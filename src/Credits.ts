@@ -42,6 +42,7 @@ export type ReservationTypeId = typeof ReservationTypeId
  * or released twice, and a hand-made record changes no ledger.
  *
  * @since 0.1.0
+ * @category Models
  */
 export interface Reservation {
   readonly [ReservationTypeId]: ReservationTypeId
@@ -63,6 +64,7 @@ export interface Reservation {
  * What the ledger knows at one moment.
  *
  * @since 0.1.0
+ * @category Models
  */
 export interface Snapshot {
   /** Last balance cloro reported, minus charges seen since; absent until known. */
@@ -81,6 +83,7 @@ export interface Snapshot {
  * The ledger service.
  *
  * @since 0.1.0
+ * @category Models
  */
 export interface CreditsShape {
   /**
@@ -114,6 +117,7 @@ export interface CreditsShape {
  * The ledger's configuration was refused.
  *
  * @since 0.1.0
+ * @category Errors
  */
 export class CreditsConfigError extends Schema.TaggedError<CreditsConfigError>()("CreditsConfigError", {
   message: Schema.String
@@ -133,6 +137,7 @@ export class CreditsConfigError extends Schema.TaggedError<CreditsConfigError>()
  * ```
  *
  * @since 0.1.0
+ * @category Tags
  */
 export class Credits extends Context.Tag("cloro-effect/Credits")<Credits, CreditsShape>() {}
 
@@ -191,6 +196,7 @@ const addSpend = (state: State, tag: string | undefined, amount: number): State 
  * Options of the memory ledger.
  *
  * @since 0.1.0
+ * @category Models
  */
 export interface CreditsOptions {
   /** Most credits this ledger may spend (spent + reserved). */
@@ -208,6 +214,7 @@ export interface CreditsOptions {
  * Builds an in-memory ledger.
  *
  * @since 0.1.0
+ * @category Constructors
  */
 export const make = (options: CreditsOptions = {}): Effect.Effect<CreditsShape, CreditsConfigError> =>
   Input.guard(() => Effect.gen(function*() {
@@ -363,6 +370,7 @@ export const make = (options: CreditsOptions = {}): Effect.Effect<CreditsShape, 
  * An in-memory ledger layer.
  *
  * @since 0.1.0
+ * @category Layers
  */
 export const layer = (options: CreditsOptions = {}): Layer.Layer<Credits, CreditsConfigError> =>
   Layer.effect(Credits, make(options))

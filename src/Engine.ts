@@ -3,8 +3,10 @@
  * async `taskType`, the schemas of its request and of its `result`, and the
  * cross-field rules its request must meet.
  *
- * The client, the simulator, the pricing table and the async API all read
- * this registry, so an engine is added in one place.
+ * The client, the simulator, the pricing table, the async API and the CLI
+ * all read one registry (`src/internal/engines.ts`), so an engine is added
+ * with one entry there and its schema file (CONTRIBUTING.md, "Adding an
+ * engine").
  *
  * @since 0.1.0
  */
@@ -29,6 +31,7 @@ export { CountryCode, countryCodes, UsState, usStates } from "./engines/Common.j
  * An engine's short name, as the client's `monitor.*` methods spell it.
  *
  * @since 0.1.0
+ * @category Models
  */
 export type EngineName = Engines.Name
 
@@ -36,13 +39,15 @@ export type EngineName = Engines.Name
  * The engine's name in the async API (`taskType`).
  *
  * @since 0.1.0
+ * @category Models
  */
-export type TaskType = Engines.TaskTypes[EngineName]
+export type TaskType = Engines.TaskType
 
 /**
  * Everything the library knows about one engine.
  *
  * @since 0.1.0
+ * @category Models
  */
 export interface EngineSpec<Name extends string, Type extends string, Req, Res, ResEncoded = Res> {
   readonly name: Name
@@ -69,6 +74,7 @@ export interface EngineSpec<Name extends string, Type extends string, Req, Res, 
  * The request type of an engine.
  *
  * @since 0.1.0
+ * @category Models
  */
 export type Request<N extends EngineName> = Engines.Requests[N]
 
@@ -76,6 +82,7 @@ export type Request<N extends EngineName> = Engines.Requests[N]
  * The `result` type of an engine.
  *
  * @since 0.1.0
+ * @category Models
  */
 export type Result<N extends EngineName> = Engines.Results[N]
 
@@ -83,6 +90,7 @@ export type Result<N extends EngineName> = Engines.Results[N]
  * The `result` of an engine as it travels in JSON (before defaults are applied).
  *
  * @since 0.1.0
+ * @category Models
  */
 export type ResultEncoded<N extends EngineName> = Engines.ResultsEncoded[N]
 
@@ -90,6 +98,7 @@ export type ResultEncoded<N extends EngineName> = Engines.ResultsEncoded[N]
  * Every engine by name.
  *
  * @since 0.1.0
+ * @category Constants
  */
 export const engines: {
   readonly [N in EngineName]: EngineSpec<N, Engines.TaskTypes[N], Request<N>, Result<N>, ResultEncoded<N>>
@@ -100,6 +109,7 @@ export const engines: {
  * Every engine name, in a stable order.
  *
  * @since 0.1.0
+ * @category Constants
  */
 export const names: ReadonlyArray<EngineName> = Engines.names
 
@@ -117,14 +127,16 @@ export const names: ReadonlyArray<EngineName> = Engines.names
  * ```
  *
  * @since 0.1.0
+ * @category Functions
  */
-export const fromTaskType = <T extends TaskType>(taskType: T): Engines.ByTaskType[T] => Engines.byTaskType[taskType]
+export const fromTaskType = <T extends TaskType>(taskType: T): Engines.ByTaskType[T] => Engines.fromTaskType(taskType)
 
 /**
  * Decodes an engine's `result` object (the sync response's `result`, or a
  * completed task's `response`), ignoring fields the schema does not know.
  *
  * @since 0.1.0
+ * @category Functions
  */
 export const decodeResult = <N extends EngineName>(
   name: N,
@@ -154,6 +166,7 @@ const invalidRequest = (name: EngineName, issues: ReadonlyArray<FieldIssue>): In
  * ```
  *
  * @since 0.1.0
+ * @category Functions
  */
 export const validate = <N extends EngineName>(
   name: N,
@@ -180,6 +193,7 @@ export const validate = <N extends EngineName>(
  * `unknownFields` escape hatch does not shadow a checked field.
  *
  * @since 0.1.0
+ * @category Functions
  */
 export const knownFields = (name: EngineName): ReadonlyArray<string> =>
   SchemaAST.getPropertySignatures(Engines.registry[name].request.ast).map((signature) => String(signature.name))
@@ -199,6 +213,7 @@ export const knownFields = (name: EngineName): ReadonlyArray<string> =>
  * ```
  *
  * @since 0.1.0
+ * @category Functions
  */
 export const withUnknownFields = <N extends EngineName>(
   name: N,

@@ -17,13 +17,17 @@
  * @since 0.1.0
  */
 import type * as Task from "./Task.js"
+import * as Engine from "./Engine.js"
 import type { EngineName, Request } from "./Engine.js"
+import * as Engines from "./internal/engines.js"
+import * as Prices from "./internal/prices.js"
 
 /**
  * Whether the request goes through `/v1/monitor/*` (sync, surcharged) or
  * `/v1/async/*`.
  *
  * @since 0.1.0
+ * @category Models
  */
 export type Mode = "sync" | "async"
 
@@ -32,53 +36,56 @@ export type Mode = "sync" | "async"
  * 4 on 2026-08-25; Copilot is 5 (older pages say 3).
  *
  * @since 0.1.0
+ * @category Constants
  */
-export const basePrices: { readonly [N in EngineName]: number } = {
-  chatgpt: 5,
-  perplexity: 4,
-  gemini: 4,
-  copilot: 5,
-  grok: 4,
-  aimode: 4,
-  google: 3,
-  googleNews: 3
+export const basePrices: { readonly [N in EngineName]: number } = Engines.perEngine<BasePrice>((name) =>
+  Engines.registry[name].pricing.base
+)
+
+interface BasePrice extends Engines.PerEngine {
+  readonly Out: number
 }
 
 /**
  * Added to every sync request (`/v1/monitor/*`); async requests are exempt.
  *
  * @since 0.1.0
+ * @category Constants
  */
-export const SYNC_SURCHARGE = 2
+export const SYNC_SURCHARGE: number = Prices.SYNC_SURCHARGE
 
 /**
  * ChatGPT's paid group: one flat charge for any of `include.rawResponse`,
  * `searchQueries`, `ads` and `shopping`.
  *
  * @since 0.1.0
+ * @category Constants
  */
-export const CHATGPT_PAID_GROUP = 2
+export const CHATGPT_PAID_GROUP: number = Prices.CHATGPT_PAID_GROUP
 
 /**
  * US `state` targeting, on every engine that accepts `state`.
  *
  * @since 0.1.0
+ * @category Constants
  */
-export const STATE_TARGETING = 2
+export const STATE_TARGETING: number = Prices.STATE_TARGETING
 
 /**
  * Google Search and News: each page after the first.
  *
  * @since 0.1.0
+ * @category Constants
  */
-export const EXTRA_PAGE = 2
+export const EXTRA_PAGE: number = Prices.EXTRA_PAGE
 
 /**
  * Google Search's AI Overview add-on (`include.aioverview`, `include.paaAioverview`).
  *
  * @since 0.1.0
+ * @category Constants
  */
-export const AI_OVERVIEW = 2
+export const AI_OVERVIEW: number = Prices.AI_OVERVIEW
 
 /**
  * How the AI Overview add-on is counted. The newest OpenAPI says one flat
@@ -88,59 +95,26 @@ export const AI_OVERVIEW = 2
  * `X-Credits-Charged` says otherwise.
  *
  * @since 0.1.0
+ * @category Constants
  */
-export const AI_OVERVIEW_BILLING: "flat" | "each" = "flat"
+export const AI_OVERVIEW_BILLING: "flat" | "each" = Prices.AI_OVERVIEW_BILLING
 
 /**
  * AI Mode `include.expandProducts`: charged per product cluster returned,
  * after the fact, so it is not in the estimate.
  *
  * @since 0.1.0
+ * @category Constants
  */
-export const EXPAND_PRODUCTS_PER_CLUSTER = 1
+export const EXPAND_PRODUCTS_PER_CLUSTER: number = Prices.EXPAND_PRODUCTS_PER_CLUSTER
 
 /**
  * The most product clusters AI Mode expands per request.
  *
  * @since 0.1.0
+ * @category Constants
  */
-export const MAX_PRODUCT_CLUSTERS = 6
-
-const stateAddOn = (request: { readonly state?: string | undefined }): number =>
-  request.state === undefined ? 0 : STATE_TARGETING
-
-const pagesAddOn = (request: { readonly pages?: number | undefined }): number =>
-  Math.max(0, Math.trunc(request.pages ?? 1) - 1) * EXTRA_PAGE
-
-/**
- * The add-ons known before sending. A mapped type, so that indexing it with a
- * generic engine name still types the request.
- */
-const addOns: { readonly [N in EngineName]: (request: Request<N>) => number } = {
-  chatgpt: (request) => {
-    const include = request.include
-    const paidGroup = include !== undefined &&
-      (include.rawResponse === true || include.searchQueries === true || include.ads === true ||
-        include.shopping === true)
-    return (paidGroup ? CHATGPT_PAID_GROUP : 0) + stateAddOn(request)
-  },
-  perplexity: stateAddOn,
-  gemini: stateAddOn,
-  copilot: stateAddOn,
-  grok: stateAddOn,
-  aimode: () => 0,
-  google: (request) => {
-    const aioverview = request.include?.aioverview !== undefined ? 1 : 0
-    const paa = request.include?.paaAioverview === true ? 1 : 0
-    const overviews = AI_OVERVIEW_BILLING === "flat" ? Math.min(1, aioverview + paa) : aioverview + paa
-    return pagesAddOn(request) + overviews * AI_OVERVIEW
-  },
-  googleNews: pagesAddOn
-}
-
-const expandsProducts = (engine: EngineName, request: { readonly include?: object | undefined }): boolean =>
-  engine === "aimode" && request.include !== undefined && "expandProducts" in request.include &&
-  request.include.expandProducts === true
+export const MAX_PRODUCT_CLUSTERS: number = Prices.MAX_PRODUCT_CLUSTERS
 
 /**
  * What cloro reports as `creditsToCharge`: base price, add-ons known before
@@ -154,12 +128,16 @@ const expandsProducts = (engine: EngineName, request: { readonly include?: objec
  * ```
  *
  * @since 0.1.0
+ * @category Functions
  */
 export const estimate = <N extends EngineName>(
   engine: N,
   request: Request<N>,
   options: { readonly mode: Mode }
-): number => basePrices[engine] + addOns[engine](request) + (options.mode === "sync" ? SYNC_SURCHARGE : 0)
+): number => {
+  const pricing = Engines.registry[engine].pricing
+  return pricing.base + pricing.addOns(request) + (options.mode === "sync" ? SYNC_SURCHARGE : 0)
+}
 
 /**
  * What a successful request is actually charged: the estimate plus, for AI
@@ -167,13 +145,14 @@ export const estimate = <N extends EngineName>(
  * returned (`result.productResults.length`), at most 6.
  *
  * @since 0.1.0
+ * @category Functions
  */
 export const charge = <N extends EngineName>(
   engine: N,
   request: Request<N>,
   options: { readonly mode: Mode; readonly productClusters?: number | undefined }
 ): number => {
-  const clusters = expandsProducts(engine, request)
+  const clusters = Engines.registry[engine].pricing.perProductCluster?.(request) === true
     ? Math.min(MAX_PRODUCT_CLUSTERS, Math.max(0, Math.trunc(options.productClusters ?? 0)))
     : 0
   return estimate(engine, request, options) + clusters * EXPAND_PRODUCTS_PER_CLUSTER
@@ -185,6 +164,7 @@ export const charge = <N extends EngineName>(
  * a budget must never be overrun.
  *
  * @since 0.1.0
+ * @category Functions
  */
 export const maxCharge = <N extends EngineName>(
   engine: N,
@@ -194,7 +174,7 @@ export const maxCharge = <N extends EngineName>(
 
 /**
  * The estimated price of an async task (no sync surcharge), by its
- * `taskType`; the typed switch keeps each payload with its own engine.
+ * `taskType`.
  *
  * @example
  * ```ts
@@ -204,28 +184,10 @@ export const maxCharge = <N extends EngineName>(
  * ```
  *
  * @since 0.1.0
+ * @category Functions
  */
-export const estimateTask = (task: Task.SubmitTask): number => {
-  const async = { mode: "async" } as const
-  switch (task.taskType) {
-    case "CHATGPT":
-      return estimate("chatgpt", task.payload, async)
-    case "PERPLEXITY":
-      return estimate("perplexity", task.payload, async)
-    case "GEMINI":
-      return estimate("gemini", task.payload, async)
-    case "COPILOT":
-      return estimate("copilot", task.payload, async)
-    case "GROK":
-      return estimate("grok", task.payload, async)
-    case "AIMODE":
-      return estimate("aimode", task.payload, async)
-    case "GOOGLE":
-      return estimate("google", task.payload, async)
-    case "GOOGLE_NEWS":
-      return estimate("googleNews", task.payload, async)
-  }
-}
+export const estimateTask = (task: Task.SubmitTask): number =>
+  estimate(Engine.fromTaskType(task.taskType).name, task.payload, { mode: "async" })
 
 /**
  * The most an async task can be charged: `estimateTask`, plus the full
@@ -233,8 +195,7 @@ export const estimateTask = (task: Task.SubmitTask): number => {
  * client reserves for a task, so a budget is never overrun.
  *
  * @since 0.2.0
+ * @category Functions
  */
 export const maxChargeTask = (task: Task.SubmitTask): number =>
-  task.taskType === "AIMODE"
-    ? maxCharge("aimode", task.payload, { mode: "async" })
-    : estimateTask(task)
+  maxCharge(Engine.fromTaskType(task.taskType).name, task.payload, { mode: "async" })

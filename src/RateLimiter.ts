@@ -61,7 +61,7 @@ export type TypeId = "~cloro-effect/RateLimiter"
  * @since 0.1.0
  * @category Models
  */
-export interface RateLimiter {
+export interface RateLimiterShape {
   readonly [TypeId]: TypeId
   /**
    * Waits until one request to `path` (e.g. `"/v1/monitor/chatgpt"`) may
@@ -90,6 +90,7 @@ export interface RateLimiter {
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export declare namespace RateLimiter {
   /**
@@ -159,9 +160,7 @@ export declare namespace RateLimiter {
  * @since 0.1.0
  * @category Tags
  */
-export const RateLimiter: Context.Tag<RateLimiter, RateLimiter> = Context.GenericTag<RateLimiter>(
-  "cloro-effect/RateLimiter"
-)
+export class RateLimiter extends Context.Tag("cloro-effect/RateLimiter")<RateLimiter, RateLimiterShape>() {}
 
 /**
  * One rate window: the log of its recent starts, a hold set by a response that
@@ -268,7 +267,7 @@ const learnedBounds = (configured: number | undefined) => {
  */
 export const make = (
   options: RateLimiter.Options = {}
-): Effect.Effect<RateLimiter, LimiterConfig.LimiterConfigError, Scope.Scope> =>
+): Effect.Effect<RateLimiterShape, LimiterConfig.LimiterConfigError, Scope.Scope> =>
   LimiterConfig.guardOptions("rate", () => Effect.gen(function*() {
     const given = yield* LimiterConfig.optionsOf("rate", options)
     const checked = yield* Effect.all({
@@ -507,7 +506,7 @@ export const make = (
  * @since 0.1.0
  * @category Constructors
  */
-export const unlimited: RateLimiter = RateLimiter.of({
+export const unlimited: RateLimiterShape = RateLimiter.of({
   [TypeId]: TypeId,
   take: () => Effect.void,
   learn: () => Effect.void,

@@ -24,6 +24,7 @@ import * as Input from "./internal/request/input.js"
  * admission errors are never retried: sending again cannot change them.
  *
  * @since 0.1.0
+ * @category Constants
  */
 export const retryableTags: ReadonlySet<CloroError["_tag"]> = new Set<CloroError["_tag"]>([
   "ConcurrentLimitExceeded",
@@ -38,6 +39,7 @@ export const retryableTags: ReadonlySet<CloroError["_tag"]> = new Set<CloroError
  * Whether an error is worth another attempt.
  *
  * @since 0.1.0
+ * @category Guards
  */
 export const isRetryable = (error: CloroError): boolean => retryableTags.has(error._tag)
 
@@ -45,6 +47,7 @@ export const isRetryable = (error: CloroError): boolean => retryableTags.has(err
  * The delay the server asked for, if any.
  *
  * @since 0.1.0
+ * @category Functions
  */
 export const retryAfterOf = (error: CloroError): Duration.Duration | undefined =>
   "retryAfter" in error ? error.retryAfter : undefined
@@ -55,6 +58,7 @@ export const retryAfterOf = (error: CloroError): Duration.Duration | undefined =
  * at once instead of multiplying the load on a server that is already down.
  *
  * @since 0.1.0
+ * @category Models
  */
 export interface RetryBudgetOptions {
   /** Tokens when full (default 500). */
@@ -71,6 +75,7 @@ export interface RetryBudgetOptions {
  * The settings of a retry policy.
  *
  * @since 0.1.0
+ * @category Models
  */
 export interface RetryOptions {
   /** Retries after the first attempt (default 4; 0 disables retrying). */
@@ -112,6 +117,7 @@ export interface RetryOptions {
  * The default retry budget.
  *
  * @since 0.1.0
+ * @category Constants
  */
 export const defaultBudget: RetryBudgetOptions = { capacity: 500, retryCost: 5, timeoutCost: 10, successRefund: 1 }
 
@@ -119,6 +125,7 @@ export const defaultBudget: RetryBudgetOptions = { capacity: 500, retryCost: 5, 
  * The default settings.
  *
  * @since 0.1.0
+ * @category Constants
  */
 export const defaults: RetryOptions = {
   maxRetries: 4,
@@ -137,6 +144,7 @@ export const defaults: RetryOptions = {
  * Options as a caller writes them: any subset, durations in any form.
  *
  * @since 0.1.0
+ * @category Models
  */
 export interface RetryOptionsInput {
   readonly maxRetries?: number | undefined
@@ -155,6 +163,7 @@ export interface RetryOptionsInput {
  * A retry policy was configured with nonsense (a negative count, a factor below 1...).
  *
  * @since 0.1.0
+ * @category Errors
  */
 export class RetryPolicyError extends Schema.TaggedError<RetryPolicyError>()("RetryPolicyError", {
   setting: Schema.String,
@@ -165,6 +174,7 @@ export class RetryPolicyError extends Schema.TaggedError<RetryPolicyError>()("Re
  * A retry policy: its settings, its `Schedule`, and its budget.
  *
  * @since 0.1.0
+ * @category Models
  */
 export interface RetryPolicyShape {
   readonly options: RetryOptions
@@ -204,6 +214,7 @@ export interface RetryPolicyShape {
  * ```
  *
  * @since 0.1.0
+ * @category Tags
  */
 export class RetryPolicy extends Context.Tag("cloro-effect/RetryPolicy")<RetryPolicy, RetryPolicyShape>() {}
 
@@ -274,6 +285,7 @@ const validate = (raw: unknown): Effect.Effect<RetryOptions, RetryPolicyError> =
  * test the delays a policy produces.
  *
  * @since 0.1.0
+ * @category Functions
  */
 export const delaySchedule = (options: RetryOptions): Schedule.Schedule<unknown, CloroError> =>
   Schedule.exponential(options.base, options.factor).pipe(
@@ -311,6 +323,7 @@ const costOf = (budget: RetryBudgetOptions, error: CloroError): number =>
  * Builds a policy (with its own budget) from options.
  *
  * @since 0.1.0
+ * @category Constructors
  */
 export const make = (input: RetryOptionsInput = {}): Effect.Effect<RetryPolicyShape, RetryPolicyError> =>
   Input.guard(() =>
@@ -349,6 +362,7 @@ export const make = (input: RetryOptionsInput = {}): Effect.Effect<RetryPolicySh
  * no requeue after a concurrency 429).
  *
  * @since 0.1.0
+ * @category Constructors
  */
 export const none: RetryPolicyShape = {
   options: { ...defaults, maxRetries: 0, budget: undefined, slotRequeues: 0, resendSyncTimeouts: false },
@@ -363,6 +377,7 @@ export const none: RetryPolicyShape = {
  * A layer with a policy built from options.
  *
  * @since 0.1.0
+ * @category Layers
  */
 export const layer = (input: RetryOptionsInput = {}): Layer.Layer<RetryPolicy, RetryPolicyError> =>
   Layer.effect(RetryPolicy, make(input))
@@ -373,6 +388,7 @@ export const layer = (input: RetryOptionsInput = {}): Layer.Layer<RetryPolicy, R
  * 60 s, with a retry budget.
  *
  * @since 0.1.0
+ * @category Layers
  */
 export const layerDefault: Layer.Layer<RetryPolicy> = Layer.effect(RetryPolicy, Effect.orDie(make()))
 
@@ -380,5 +396,6 @@ export const layerDefault: Layer.Layer<RetryPolicy> = Layer.effect(RetryPolicy, 
  * A layer that never retries.
  *
  * @since 0.1.0
+ * @category Layers
  */
 export const layerNone: Layer.Layer<RetryPolicy> = Layer.succeed(RetryPolicy, none)

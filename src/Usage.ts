@@ -17,6 +17,7 @@ import * as Schema from "effect/Schema"
  * The per-second request allowance, from `X-RateLimit-Limit` and `X-RateLimit-Remaining`.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export class RateLimitUsage extends Schema.Class<RateLimitUsage>("RateLimitUsage")({
   limit: Schema.optional(Schema.Number),
@@ -27,6 +28,7 @@ export class RateLimitUsage extends Schema.Class<RateLimitUsage>("RateLimitUsage
  * Credits charged for this request and left on the account, from `X-Credits-*`.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export class CreditsUsage extends Schema.Class<CreditsUsage>("CreditsUsage")({
   charged: Schema.optional(Schema.Number),
@@ -38,6 +40,7 @@ export class CreditsUsage extends Schema.Class<CreditsUsage>("CreditsUsage")({
  * older `X-Concurrent-*` spelling.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export class ConcurrencyUsage extends Schema.Class<ConcurrencyUsage>("ConcurrencyUsage")({
   limit: Schema.optional(Schema.Number),
@@ -57,6 +60,7 @@ export class ConcurrencyUsage extends Schema.Class<ConcurrencyUsage>("Concurrenc
  * ```
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export class Usage extends Schema.Class<Usage>("Usage")({
   rateLimit: RateLimitUsage,
@@ -70,6 +74,7 @@ export class Usage extends Schema.Class<Usage>("Usage")({
  * A `Usage` with every field absent, for responses that carried no headers.
  *
  * @since 0.1.0
+ * @category Constructors
  */
 export const empty: Usage = new Usage({
   rateLimit: new RateLimitUsage({}),
@@ -104,6 +109,7 @@ const concurrencyHeader = (headers: Headers.Headers, suffix: string): number | u
  * both spellings of the concurrency headers.
  *
  * @since 0.1.0
+ * @category Functions
  */
 export const fromHeaders = (input: Headers.Input | Headers.Headers): Usage => {
   const headers = Headers.isHeaders(input) ? input : Headers.fromInput(input)
@@ -131,6 +137,7 @@ export const fromHeaders = (input: Headers.Input | Headers.Headers): Usage => {
  * `nowMillis`). Garbage and negative values are absent.
  *
  * @since 0.1.0
+ * @category Functions
  */
 export const retryAfterMillis = (
   input: Headers.Input | Headers.Headers,

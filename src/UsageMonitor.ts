@@ -29,6 +29,7 @@ import type { Usage } from "./Usage.js"
  * The balance fell below the threshold.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export class LowCredits extends Schema.TaggedClass<LowCredits>()("LowCredits", {
   remaining: Schema.Number,
@@ -39,6 +40,7 @@ export class LowCredits extends Schema.TaggedClass<LowCredits>()("LowCredits", {
  * More of the plan's concurrent slots are in use than the threshold allows.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export class HighConcurrency extends Schema.TaggedClass<HighConcurrency>()("HighConcurrency", {
   current: Schema.Number,
@@ -50,6 +52,7 @@ export class HighConcurrency extends Schema.TaggedClass<HighConcurrency>()("High
  * The per-second allowance left fell below the threshold.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export class LowRateRemaining extends Schema.TaggedClass<LowRateRemaining>()("LowRateRemaining", {
   remaining: Schema.Number,
@@ -61,6 +64,7 @@ export class LowRateRemaining extends Schema.TaggedClass<LowRateRemaining>()("Lo
  * A request failed with a 429 (any code).
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export class LimitHit extends Schema.TaggedClass<LimitHit>()("LimitHit", {
   errorTag: Schema.String,
@@ -71,6 +75,7 @@ export class LimitHit extends Schema.TaggedClass<LimitHit>()("LimitHit", {
  * Every event the monitor publishes.
  *
  * @since 0.1.0
+ * @category Models
  */
 export type UsageEvent = LowCredits | HighConcurrency | LowRateRemaining | LimitHit
 
@@ -78,6 +83,7 @@ export type UsageEvent = LowCredits | HighConcurrency | LowRateRemaining | Limit
  * When to warn.
  *
  * @since 0.1.0
+ * @category Models
  */
 export interface Thresholds {
   /** Warn when the balance falls below this (default 100). */
@@ -92,6 +98,7 @@ export interface Thresholds {
  * The default thresholds.
  *
  * @since 0.1.0
+ * @category Constants
  */
 export const defaultThresholds: Thresholds = { lowCredits: 100, highConcurrency: 0.8, lowRateRemaining: 50 }
 
@@ -99,6 +106,7 @@ export const defaultThresholds: Thresholds = { lowCredits: 100, highConcurrency:
  * The monitor service.
  *
  * @since 0.1.0
+ * @category Models
  */
 export interface UsageMonitorShape {
   /** Feeds the usage of one response to `path`. */
@@ -137,6 +145,7 @@ export interface UsageMonitorShape {
  * ```
  *
  * @since 0.1.0
+ * @category Tags
  */
 export class UsageMonitor extends Context.Tag("cloro-effect/UsageMonitor")<UsageMonitor, UsageMonitorShape>() {}
 
@@ -144,6 +153,7 @@ export class UsageMonitor extends Context.Tag("cloro-effect/UsageMonitor")<Usage
  * The metrics the monitor keeps up to date.
  *
  * @since 0.1.0
+ * @category Constants
  */
 export const metrics = {
   creditsRemaining: Metric.gauge("cloro.credits.remaining", { description: "Credit balance last reported by cloro" }),
@@ -163,6 +173,7 @@ export const metrics = {
  * The monitor's thresholds were nonsense.
  *
  * @since 0.1.0
+ * @category Errors
  */
 export class UsageMonitorConfigError extends Schema.TaggedError<UsageMonitorConfigError>()(
   "UsageMonitorConfigError",
@@ -198,6 +209,7 @@ const describe = (event: UsageEvent): string => {
  * Options of the monitor.
  *
  * @since 0.1.0
+ * @category Models
  */
 export interface UsageMonitorOptions {
   readonly thresholds?: Partial<Thresholds> | undefined
@@ -216,6 +228,7 @@ export interface UsageMonitorOptions {
  * `UsageMonitorConfigError`.
  *
  * @since 0.1.0
+ * @category Constructors
  */
 export const make = (options: UsageMonitorOptions = {}): Effect.Effect<UsageMonitorShape, UsageMonitorConfigError> =>
   Input.guard(() => Effect.gen(function*() {
@@ -363,6 +376,7 @@ export const make = (options: UsageMonitorOptions = {}): Effect.Effect<UsageMoni
  * The monitor with warnings logged.
  *
  * @since 0.1.0
+ * @category Layers
  */
 export const layer = (options: UsageMonitorOptions = {}): Layer.Layer<UsageMonitor, UsageMonitorConfigError> =>
   Layer.effect(UsageMonitor, make(options))
@@ -371,6 +385,7 @@ export const layer = (options: UsageMonitorOptions = {}): Layer.Layer<UsageMonit
  * The monitor without log lines; events and metrics still flow.
  *
  * @since 0.1.0
+ * @category Layers
  */
 export const layerSilent = (
   options: Omit<UsageMonitorOptions, "log"> = {}

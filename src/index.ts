@@ -4,6 +4,9 @@
  * @since 0.1.0
  */
 
+/** The free account endpoints' schemas: credits balance, countries, US states. @since 0.3.0 */
+export * as Account from "./Account.js"
+
 /** Waiting for async tasks, and running any number of them through batches, polls or webhooks. @since 0.1.0 */
 export * as AsyncTasks from "./AsyncTasks.js"
 

@@ -10,7 +10,7 @@ import * as TestClock from "effect/TestClock"
 import { AdmissionQueueFull, AdmissionTimeout } from "../src/CloroError.js"
 import * as ConcurrencyLimiter from "../src/ConcurrencyLimiter.js"
 
-type Limiter = ConcurrencyLimiter.ConcurrencyLimiter
+type Limiter = ConcurrencyLimiter.ConcurrencyLimiterShape
 type Stats = ConcurrencyLimiter.ConcurrencyLimiter.Stats
 
 /** Yields until the limiter's stats satisfy `predicate`; gives up loudly instead of hanging. */

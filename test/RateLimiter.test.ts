@@ -8,7 +8,7 @@ import * as TestClock from "effect/TestClock"
 import { AdmissionQueueFull, AdmissionTimeout } from "../src/CloroError.js"
 import * as RateLimiter from "../src/RateLimiter.js"
 
-type Limiter = RateLimiter.RateLimiter
+type Limiter = RateLimiter.RateLimiterShape
 type Stats = RateLimiter.RateLimiter.Stats
 
 interface Start {

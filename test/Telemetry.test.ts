@@ -70,7 +70,7 @@ const captureLogs = Effect.gen(function*() {
 })
 
 describe("Telemetry", () => {
-  it.effect("spans: an INTERNAL span per call named by route template, CLIENT spans per attempt inside it", () => {
+  it.effect("spans: an INTERNAL span per call named after the client method, CLIENT spans per attempt inside it", () => {
     const exporter = new InMemorySpanExporter()
     const reader = new ManualReader()
     const Otel = NodeSdk.layer(() => ({
@@ -84,12 +84,12 @@ describe("Telemetry", () => {
       const spans = exporter.getFinishedSpans()
       const names = spans.map((s) => s.name)
 
-      // No span name carries a task id, and every name is a method and a route.
+      // No span name carries a task id: a call's span is named after the client method, an attempt's by route.
       expect(names.some((n) => n.includes(taskId))).toBe(false)
-      expect(names).toContain("cloro GET /v1/async/task/{taskId}")
+      expect(names).toContain("CloroClient.tasks.get")
       expect(names).toContain("GET /v1/async/task/{taskId}")
 
-      const outer = spans.filter((s) => s.name === "cloro POST /v1/monitor/chatgpt")
+      const outer = spans.filter((s) => s.name === "CloroClient.monitor.chatgpt")
       expect(outer).toHaveLength(1)
       const call = outer[0]!
       expect(call.kind).toBe(SpanKind.INTERNAL)
@@ -106,7 +106,7 @@ describe("Telemetry", () => {
       expect(attempts.map((s) => s.attributes["http.response.status_code"])).toEqual([503, 200])
 
       // A call without a tag records no `cloro.tag` at all (never the string "undefined").
-      const read = spans.find((s) => s.name === "cloro GET /v1/async/task/{taskId}")!
+      const read = spans.find((s) => s.name === "CloroClient.tasks.get")!
       expect(read.kind).toBe(SpanKind.INTERNAL)
       expect("cloro.tag" in read.attributes).toBe(false)
       for (const span of spans) {
@@ -118,7 +118,7 @@ describe("Telemetry", () => {
       }
 
       // A failed call: status ERROR and `error.type` with the typed error's tag.
-      const refused = spans.find((s) => s.name === "cloro POST /v1/monitor/perplexity")!
+      const refused = spans.find((s) => s.name === "CloroClient.monitor.perplexity")!
       expect(refused.status.code).toBe(SpanStatusCode.ERROR)
       expect(refused.attributes["error.type"]).toBe("Unauthorized")
     }).pipe(Effect.provide(Otel))

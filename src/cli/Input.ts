@@ -85,9 +85,9 @@ export const invalidLine = (field: string, message: string): CloroError.InvalidR
     issues: [new CloroError.FieldIssue({ field, message })]
   })
 
-/** Google Search and News take a `query`; every other engine a `prompt`. */
+/** An engine whose request has a `prompt` takes the line as its prompt; the others (Google Search and News) a `query`. */
 const textField = (engine: Engine.EngineName): "query" | "prompt" =>
-  engine === "google" || engine === "googleNews" ? "query" : "prompt"
+  Engine.knownFields(engine).includes("prompt") ? "prompt" : "query"
 
 const prepare = <N extends Engine.EngineName>(
   engine: N,

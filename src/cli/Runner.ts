@@ -17,7 +17,7 @@ import * as Predicate from "effect/Predicate"
 import * as Queue from "effect/Queue"
 import * as Ref from "effect/Ref"
 import * as Stream from "effect/Stream"
-import { AsyncTasks, CloroClient, CloroError, ConcurrencyLimiter, Engine, Pricing, Task } from "../index.js"
+import { AsyncTasks, CloroClient, ConcurrencyLimiter, Engine, Pricing, Task } from "../index.js"
 import * as Input from "./Input.js"
 import * as Output from "./Output.js"
 import * as Stats from "./Stats.js"
@@ -103,30 +103,16 @@ const interruptedError = {
   message: "interrupted in flight by a second Ctrl-C; it may or may not have been charged"
 } as const
 
-type Caller<N extends Engine.EngineName> = (
-  client: CloroClient.CloroClientShape,
-  request: Engine.Request<N>,
-  options: CloroClient.CallOptions
-) => Effect.Effect<CloroClient.CloroResponse<Engine.Result<N>>, CloroError.CloroError>
-
-/** A mapped table, so that indexing it with a generic engine keeps request and result typed. */
-const callers: { readonly [N in Engine.EngineName]: Caller<N> } = {
-  chatgpt: (client, request, options) => client.monitor.chatgpt(request, options),
-  perplexity: (client, request, options) => client.monitor.perplexity(request, options),
-  gemini: (client, request, options) => client.monitor.gemini(request, options),
-  copilot: (client, request, options) => client.monitor.copilot(request, options),
-  grok: (client, request, options) => client.monitor.grok(request, options),
-  aimode: (client, request, options) => client.monitor.aimode(request, options),
-  google: (client, request, options) => client.monitor.google(request, options),
-  googleNews: (client, request, options) => client.monitor.googleNews(request, options)
-}
-
 /** The sync call, typed by the prepared request's engine. */
 const callSync = <N extends Engine.EngineName>(
   client: CloroClient.CloroClientShape,
   prepared: Input.Prepared<N>,
   options: CloroClient.CallOptions
-) => callers[prepared.engine](client, prepared.request, options)
+) => {
+  // without `googleGoto`, so that indexing with a generic engine keeps request and result typed
+  const monitor: { readonly [N in Engine.EngineName]: CloroClient.MonitorMethod<N> } = client.monitor
+  return monitor[prepared.engine](prepared.request, options)
+}
 
 const costs = (prepared: Input.Prepared, mode: Pricing.Mode) => {
   const here = Input.estimate(prepared, mode)

@@ -30,6 +30,7 @@ import {
  * cluster returned (at most 6), so it is charged after the fact.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const Include = Schema.Struct({
   html: flag,
@@ -41,6 +42,7 @@ export const Include = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface Include extends Schema.Schema.Type<typeof Include> {}
 
@@ -48,11 +50,13 @@ export interface Include extends Schema.Schema.Type<typeof Include> {}
  * The device AI Mode is run from.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const Device = Enum("device", "desktop", "mobile")
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export type Device = typeof Device.Type
 
@@ -68,6 +72,7 @@ export type Device = typeof Device.Type
  * ```
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const Request = Schema.Struct({
   prompt: Prompt,
@@ -85,6 +90,7 @@ export const Request = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface Request extends Schema.Schema.Type<typeof Request> {}
 
@@ -92,6 +98,7 @@ export interface Request extends Schema.Schema.Type<typeof Request> {}
  * A product card. `reviews` is Google's display string (e.g. `"1.2K"`).
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const ShoppingCard = Schema.Struct({
   title: opt(Schema.String),
@@ -109,6 +116,7 @@ export const ShoppingCard = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface ShoppingCard extends Schema.Schema.Type<typeof ShoppingCard> {}
 
@@ -116,6 +124,7 @@ export interface ShoppingCard extends Schema.Schema.Type<typeof ShoppingCard> {}
  * One sponsored product.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const Ad = Schema.Struct({
   title: opt(Schema.String),
@@ -132,6 +141,7 @@ export const Ad = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface Ad extends Schema.Schema.Type<typeof Ad> {}
 
@@ -139,6 +149,7 @@ export interface Ad extends Schema.Schema.Type<typeof Ad> {}
  * The sponsored block: an object with a heading and its ads (not an array).
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const Ads = Schema.Struct({
   title: opt(Schema.String),
@@ -147,6 +158,7 @@ export const Ads = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface Ads extends Schema.Schema.Type<typeof Ads> {}
 
@@ -154,6 +166,7 @@ export interface Ads extends Schema.Schema.Type<typeof Ads> {}
  * A product shown inside the answer text.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const InlineProduct = Schema.Struct({
   title: opt(Schema.String),
@@ -167,6 +180,7 @@ export const InlineProduct = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface InlineProduct extends Schema.Schema.Type<typeof InlineProduct> {}
 
@@ -174,6 +188,7 @@ export interface InlineProduct extends Schema.Schema.Type<typeof InlineProduct> 
  * A video card.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const Video = Schema.Struct({
   title: opt(Schema.String),
@@ -187,6 +202,7 @@ export const Video = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface Video extends Schema.Schema.Type<typeof Video> {}
 
@@ -194,6 +210,7 @@ export interface Video extends Schema.Schema.Type<typeof Video> {}
  * The `result` of an AI Mode answer.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const Result = Schema.Struct({
   text: Common.answerText,
@@ -214,5 +231,6 @@ export const Result = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface Result extends Schema.Schema.Type<typeof Result> {}

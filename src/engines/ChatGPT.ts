@@ -13,6 +13,7 @@ import { blockedCountries, Country, flag, OpenLiteral, opt, optionalField, optNu
  * `shopping` are one paid group: a flat +2 credits for any of them.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const Include = Schema.Struct({
   html: flag,
@@ -25,6 +26,7 @@ export const Include = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface Include extends Schema.Schema.Type<typeof Include> {}
 
@@ -39,6 +41,7 @@ export interface Include extends Schema.Schema.Type<typeof Include> {}
  * ```
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const Request = Schema.Struct({
   prompt: Prompt,
@@ -54,6 +57,7 @@ export const Request = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface Request extends Schema.Schema.Type<typeof Request> {}
 
@@ -61,6 +65,7 @@ export interface Request extends Schema.Schema.Type<typeof Request> {}
  * A source of a ChatGPT answer; `label` is the article title.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const Source = Schema.Struct({
   ...Common.Source.fields,
@@ -71,6 +76,7 @@ export const Source = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface Source extends Schema.Schema.Type<typeof Source> {}
 
@@ -78,6 +84,7 @@ export interface Source extends Schema.Schema.Type<typeof Source> {}
  * A citation pill; on ChatGPT `citationPillId` is 0-based.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const CitationPill = Schema.Struct({
   ...Common.CitationPill.fields,
@@ -87,6 +94,7 @@ export const CitationPill = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface CitationPill extends Schema.Schema.Type<typeof CitationPill> {}
 
@@ -94,6 +102,7 @@ export interface CitationPill extends Schema.Schema.Type<typeof CitationPill> {}
  * One merchant's offer for a shopping product.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const ShoppingOffer = Schema.Struct({
   merchant_name: opt(Schema.String),
@@ -126,6 +135,7 @@ export const ShoppingOffer = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface ShoppingOffer extends Schema.Schema.Type<typeof ShoppingOffer> {}
 
@@ -134,6 +144,7 @@ export interface ShoppingOffer extends Schema.Schema.Type<typeof ShoppingOffer> 
  * and flat across all cards.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const ShoppingProduct = Schema.Struct({
   title: opt(Schema.String),
@@ -172,6 +183,7 @@ export const ShoppingProduct = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface ShoppingProduct extends Schema.Schema.Type<typeof ShoppingProduct> {}
 
@@ -179,6 +191,7 @@ export interface ShoppingProduct extends Schema.Schema.Type<typeof ShoppingProdu
  * A shopping card: products grouped under ChatGPT's tags.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const ShoppingCard = Schema.Struct({
   tags: opt(Schema.Array(Schema.String)),
@@ -187,6 +200,7 @@ export const ShoppingCard = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface ShoppingCard extends Schema.Schema.Type<typeof ShoppingCard> {}
 
@@ -194,6 +208,7 @@ export interface ShoppingCard extends Schema.Schema.Type<typeof ShoppingCard> {}
  * A product shown inside the answer text.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const InlineProduct = Schema.Struct({
   product: opt(ShoppingProduct),
@@ -202,6 +217,7 @@ export const InlineProduct = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface InlineProduct extends Schema.Schema.Type<typeof InlineProduct> {}
 
@@ -209,6 +225,7 @@ export interface InlineProduct extends Schema.Schema.Type<typeof InlineProduct> 
  * A named entity ChatGPT detected (e.g. a product or brand).
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const Entity = Schema.Struct({
   type: Schema.String,
@@ -217,6 +234,7 @@ export const Entity = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface Entity extends Schema.Schema.Type<typeof Entity> {}
 
@@ -224,6 +242,7 @@ export interface Entity extends Schema.Schema.Type<typeof Entity> {}
  * A place of a map answer. `provider` is e.g. `yelp`, `b1`/`b3` (Google) or `yelp-feed`.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const MapPlace = Schema.Struct({
   id: opt(Schema.String),
@@ -243,6 +262,7 @@ export const MapPlace = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface MapPlace extends Schema.Schema.Type<typeof MapPlace> {}
 
@@ -250,6 +270,7 @@ export interface MapPlace extends Schema.Schema.Type<typeof MapPlace> {}
  * A sponsored block ChatGPT showed.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const Ad = Schema.Struct({
   brand: opt(Schema.Struct({ name: opt(Schema.String), url: opt(Schema.String), favicon: opt(Schema.String) })),
@@ -266,6 +287,7 @@ export const Ad = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface Ad extends Schema.Schema.Type<typeof Ad> {}
 
@@ -274,6 +296,7 @@ export interface Ad extends Schema.Schema.Type<typeof Ad> {}
  * since 2026-08) `model`, `searchQueries` and `mapSearchQueries` are often empty.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const Result = Schema.Struct({
   text: Common.answerText,
@@ -297,5 +320,6 @@ export const Result = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface Result extends Schema.Schema.Type<typeof Result> {}

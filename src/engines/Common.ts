@@ -12,6 +12,7 @@ import * as Schema from "effect/Schema"
  * 250 codes including `XK`). Each engine serves a subset of them.
  *
  * @since 0.1.0
+ * @category Constants
  */
 export const countryCodes = [
   "AD", "AE", "AF", "AG", "AI", "AL", "AM", "AO", "AQ", "AR", "AS", "AT", "AU", "AW", "AX", "AZ",
@@ -36,6 +37,7 @@ export const countryCodes = [
  * An uppercase ISO 3166-1 alpha-2 country code.
  *
  * @since 0.1.0
+ * @category Models
  */
 export type CountryCode = (typeof countryCodes)[number]
 
@@ -46,6 +48,7 @@ const allCountries: ReadonlySet<string> = new Set(countryCodes)
  * cloro's OpenAPI document). An engine's `country` field is narrower: see `Country`.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const CountryCode: Schema.Schema<CountryCode> = Schema.Literal(...countryCodes).annotations({
   identifier: "CountryCode",
@@ -57,6 +60,7 @@ export const CountryCode: Schema.Schema<CountryCode> = Schema.Literal(...country
  * Checks that a string is one of cloro's country codes (uppercase).
  *
  * @since 0.1.0
+ * @category Guards
  */
 export const isCountryCode = (u: unknown): u is CountryCode => typeof u === "string" && allCountries.has(u)
 
@@ -69,6 +73,7 @@ export const isCountryCode = (u: unknown): u is CountryCode => typeof u === "str
  * since 2026-09-24.
  *
  * @since 0.1.0
+ * @category Constants
  */
 export const blockedCountries = {
   chatgpt: ["CN", "HK", "IR", "MO", "RU", "VE"],
@@ -102,6 +107,7 @@ const countryMessage = (engine: string, blocked: ReadonlySet<string>) => (actual
  * code gives one readable issue instead of one per allowed code.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const Country = <const Blocked extends ReadonlyArray<CountryCode>>(
   engine: string,
@@ -125,6 +131,7 @@ export const Country = <const Blocked extends ReadonlyArray<CountryCode>>(
  * The Google family's `gl`: a country code in either case, served by the engine.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const Gl = (engine: string, blocked: ReadonlyArray<CountryCode>): Schema.Schema<string> => {
   const blockedSet: ReadonlySet<string> = new Set(blocked)
@@ -142,6 +149,7 @@ export const Gl = (engine: string, blocked: ReadonlyArray<CountryCode>): Schema.
  * Google's free-form interface language (`en`, `de`, `pt-BR`...).
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const Hl: Schema.Schema<string> = Schema.String.annotations({
   message: () => `Expected a language code string such as "en"`
@@ -151,6 +159,7 @@ export const Hl: Schema.Schema<string> = Schema.String.annotations({
  * The 50 US states plus DC, as 2-letter USPS codes (`GET /v1/states?country=US`).
  *
  * @since 0.1.0
+ * @category Constants
  */
 export const usStates = [
   "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "DC", "FL", "GA", "HI", "ID", "IL", "IN", "IA", "KS",
@@ -162,6 +171,7 @@ export const usStates = [
  * A US state code.
  *
  * @since 0.1.0
+ * @category Models
  */
 export type UsState = (typeof usStates)[number]
 
@@ -172,6 +182,7 @@ const allStates: ReadonlySet<string> = new Set(usStates)
  * across fields). A paid add-on (+2 credits).
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const UsState: Schema.Schema<UsState> = Schema.declare(
   (u: unknown): u is UsState => typeof u === "string" && allStates.has(u),
@@ -190,6 +201,7 @@ export const UsState: Schema.Schema<UsState> = Schema.declare(
  * (rather than one per allowed value) when it does not match.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const Enum = <const L extends readonly [string, ...Array<string>]>(field: string, ...literals: L) =>
   Schema.Literal(...literals).annotations({
@@ -210,6 +222,7 @@ const text = (label: "Prompt" | "Query"): Schema.Schema<string> =>
  * The longest prompt or query cloro accepts, in characters after trimming.
  *
  * @since 0.1.0
+ * @category Constants
  */
 export const maxPromptLength = 10_000
 
@@ -217,6 +230,7 @@ export const maxPromptLength = 10_000
  * An AI engine's `prompt`: 1 to 10,000 characters once trimmed.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const Prompt: Schema.Schema<string> = text("Prompt")
 
@@ -224,6 +238,7 @@ export const Prompt: Schema.Schema<string> = text("Prompt")
  * A Google Search / News `query`: 1 to 10,000 characters once trimmed.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const Query: Schema.Schema<string> = text("Query")
 
@@ -232,6 +247,7 @@ export const Query: Schema.Schema<string> = text("Query")
  * (as it does in JSON), so the type reads `boolean | undefined`.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const flag = Schema.optional(Schema.Boolean)
 
@@ -239,6 +255,7 @@ export const flag = Schema.optional(Schema.Boolean)
  * An optional request field of the given schema; `undefined` means absent.
  *
  * @since 0.1.0
+ * @category Functions
  */
 export const optionalField = <S extends Schema.Schema.Any>(schema: S) => Schema.optional(schema)
 
@@ -252,6 +269,7 @@ export const optionalField = <S extends Schema.Schema.Any>(schema: S) => Schema.
  * An optional result field, which cloro omits (rather than nulls) when absent.
  *
  * @since 0.1.0
+ * @category Functions
  */
 export const opt = <S extends Schema.Schema.Any>(schema: S) => Schema.optional(schema)
 
@@ -259,6 +277,7 @@ export const opt = <S extends Schema.Schema.Any>(schema: S) => Schema.optional(s
  * An optional result field that the provider may also send as `null`.
  *
  * @since 0.1.0
+ * @category Functions
  */
 export const optNull = <S extends Schema.Schema.Any>(schema: S) => Schema.optional(Schema.NullOr(schema))
 
@@ -268,6 +287,7 @@ export const optNull = <S extends Schema.Schema.Any>(schema: S) => Schema.option
  * value must not turn a paid result into a decode error.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const OpenLiteral = <const L extends ReadonlyArray<string>>(
   ...literals: L
@@ -285,6 +305,7 @@ export const OpenLiteral = <const L extends ReadonlyArray<string>>(
  * credits were spent.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const answerText = Schema.optionalWith(Schema.String, { nullable: true, default: () => "" })
 
@@ -293,6 +314,7 @@ export const answerText = Schema.optionalWith(Schema.String, { nullable: true, d
  * but does not require the field, so an absent (or `null`) list decodes to `[]`.
  *
  * @since 0.1.0
+ * @category Functions
  */
 export const sourcesOf = <S extends Schema.Schema.Any>(source: S) =>
   Schema.optionalWith(Schema.Array(source), {
@@ -304,6 +326,7 @@ export const sourcesOf = <S extends Schema.Schema.Any>(source: S) =>
  * Provider stream chunks or other undocumented, provider-specific data.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const RawResponse = Schema.Array(Schema.Unknown)
 
@@ -311,6 +334,7 @@ export const RawResponse = Schema.Array(Schema.Unknown)
  * A source the answer cites. `position` is 1-based.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const Source = Schema.Struct({
   position: opt(Schema.Number),
@@ -322,6 +346,7 @@ export const Source = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface Source extends Schema.Schema.Type<typeof Source> {}
 
@@ -331,6 +356,7 @@ export interface Source extends Schema.Schema.Type<typeof Source> {}
  * ChatGPT (0-based); `position` is the 1-based index into `sources`.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const CitationPill = Schema.Struct({
   /** May be empty; read `domain` / `url` then. */
@@ -344,6 +370,7 @@ export const CitationPill = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface CitationPill extends Schema.Schema.Type<typeof CitationPill> {}
 
@@ -352,6 +379,7 @@ export interface CitationPill extends Schema.Schema.Type<typeof CitationPill> {}
  * omitted (or `null`, as cloro's older OpenAPI document allows).
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const Price = Schema.Struct({
   value: optNull(Schema.Number),
@@ -361,6 +389,7 @@ export const Price = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface Price extends Schema.Schema.Type<typeof Price> {}
 
@@ -369,6 +398,7 @@ export interface Price extends Schema.Schema.Type<typeof Price> {}
  * `GoogleGoto` if needed).
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const redirectLink = opt(Schema.String)
 
@@ -376,6 +406,7 @@ export const redirectLink = opt(Schema.String)
  * A source in a Google-family answer.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const GoogleSource = Schema.Struct({
   ...Source.fields,
@@ -384,6 +415,7 @@ export const GoogleSource = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface GoogleSource extends Schema.Schema.Type<typeof GoogleSource> {}
 
@@ -391,6 +423,7 @@ export interface GoogleSource extends Schema.Schema.Type<typeof GoogleSource> {}
  * A citation pill in a Google-family answer.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const GoogleCitationPill = Schema.Struct({
   ...CitationPill.fields,
@@ -399,6 +432,7 @@ export const GoogleCitationPill = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface GoogleCitationPill extends Schema.Schema.Type<typeof GoogleCitationPill> {}
 
@@ -422,6 +456,7 @@ const googlePlaceFields = {
  * A place card (AI Mode, AI Overview).
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const GooglePlace = Schema.Struct({
   ...googlePlaceFields,
@@ -431,6 +466,7 @@ export const GooglePlace = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface GooglePlace extends Schema.Schema.Type<typeof GooglePlace> {}
 
@@ -438,6 +474,7 @@ export interface GooglePlace extends Schema.Schema.Type<typeof GooglePlace> {}
  * A place on the map pack, with its Maps link and coordinates.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const GoogleMapPlace = Schema.Struct({
   ...googlePlaceFields,
@@ -447,6 +484,7 @@ export const GoogleMapPlace = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface GoogleMapPlace extends Schema.Schema.Type<typeof GoogleMapPlace> {}
 
@@ -454,6 +492,7 @@ export interface GoogleMapPlace extends Schema.Schema.Type<typeof GoogleMapPlace
  * A merchant offering a product of a `ProductResult`.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const ProductStore = Schema.Struct({
   name: Schema.String,
@@ -472,6 +511,7 @@ export const ProductStore = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface ProductStore extends Schema.Schema.Type<typeof ProductStore> {}
 
@@ -480,6 +520,7 @@ export interface ProductStore extends Schema.Schema.Type<typeof ProductStore> {}
  * `include.expandProducts`). Only `title` is guaranteed.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const ProductResult = Schema.Struct({
   title: Schema.String,
@@ -504,6 +545,7 @@ export const ProductResult = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface ProductResult extends Schema.Schema.Type<typeof ProductResult> {}
 
@@ -512,6 +554,7 @@ export interface ProductResult extends Schema.Schema.Type<typeof ProductResult> 
  * `rawResponse` (Perplexity, Gemini, Copilot, Grok); all free.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const BasicInclude = Schema.Struct({
   html: flag,
@@ -525,6 +568,7 @@ export const BasicInclude = Schema.Struct({
  * Gemini, Copilot and Grok share, each with its own blocked countries.
  *
  * @since 0.1.0
+ * @category Functions
  */
 export const promptRequest = <const Blocked extends ReadonlyArray<CountryCode>>(engine: string, blocked: Blocked) =>
   Schema.Struct({
@@ -539,6 +583,7 @@ export const promptRequest = <const Blocked extends ReadonlyArray<CountryCode>>(
  * Result pages of Google Search and Google News: 1 to 10, +2 credits per page after the first.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const Pages = Schema.Number.annotations({ message: () => "pages must be a number" }).pipe(
   Schema.filter((n) => (Number.isInteger(n) && n >= 1 && n <= 10) || "pages must be an integer from 1 to 10")

@@ -11,11 +11,13 @@ import { BasicInclude, blockedCountries, CitationPill, opt, optNull, promptReque
  * Optional parts of the answer; all free.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const Include = BasicInclude
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface Include extends Schema.Schema.Type<typeof Include> {}
 
@@ -23,11 +25,13 @@ export interface Include extends Schema.Schema.Type<typeof Include> {}
  * The request body.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const Request = promptRequest("Microsoft Copilot", blockedCountries.copilot)
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface Request extends Schema.Schema.Type<typeof Request> {}
 
@@ -35,6 +39,7 @@ export interface Request extends Schema.Schema.Type<typeof Request> {}
  * A price on a Copilot product.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const Price = Schema.Struct({
   amount: opt(Schema.Number),
@@ -44,6 +49,7 @@ export const Price = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface Price extends Schema.Schema.Type<typeof Price> {}
 
@@ -51,6 +57,7 @@ export interface Price extends Schema.Schema.Type<typeof Price> {}
  * A product of a shopping card.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const ShoppingProduct = Schema.Struct({
   product: opt(Schema.Struct({
@@ -84,6 +91,7 @@ export const ShoppingProduct = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface ShoppingProduct extends Schema.Schema.Type<typeof ShoppingProduct> {}
 
@@ -91,6 +99,7 @@ export interface ShoppingProduct extends Schema.Schema.Type<typeof ShoppingProdu
  * A shopping card (`type` e.g. `shoppingProducts`, `layout` e.g. `Carousel`).
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const ShoppingCard = Schema.Struct({
   type: opt(Schema.String),
@@ -100,6 +109,7 @@ export const ShoppingCard = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface ShoppingCard extends Schema.Schema.Type<typeof ShoppingCard> {}
 
@@ -107,6 +117,7 @@ export interface ShoppingCard extends Schema.Schema.Type<typeof ShoppingCard> {}
  * A place of a map answer.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const MapPlace = Schema.Struct({
   name: opt(Schema.String),
@@ -141,6 +152,7 @@ export const MapPlace = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface MapPlace extends Schema.Schema.Type<typeof MapPlace> {}
 
@@ -148,6 +160,7 @@ export interface MapPlace extends Schema.Schema.Type<typeof MapPlace> {}
  * The `result` of a Copilot answer.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const Result = Schema.Struct({
   text: Common.answerText,
@@ -165,5 +178,6 @@ export const Result = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface Result extends Schema.Schema.Type<typeof Result> {}

@@ -11,11 +11,13 @@ import { BasicInclude, blockedCountries, CitationPill, opt, Price, promptRequest
  * Optional parts of the answer; all free.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const Include = BasicInclude
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface Include extends Schema.Schema.Type<typeof Include> {}
 
@@ -23,11 +25,13 @@ export interface Include extends Schema.Schema.Type<typeof Include> {}
  * The request body.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const Request = promptRequest("Gemini", blockedCountries.gemini)
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface Request extends Schema.Schema.Type<typeof Request> {}
 
@@ -35,6 +39,7 @@ export interface Request extends Schema.Schema.Type<typeof Request> {}
  * A place card.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const Place = Schema.Struct({
   index: opt(Schema.Number),
@@ -50,6 +55,7 @@ export const Place = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface Place extends Schema.Schema.Type<typeof Place> {}
 
@@ -57,6 +63,7 @@ export interface Place extends Schema.Schema.Type<typeof Place> {}
  * A product card (since 2026-09-22).
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const ShoppingCard = Schema.Struct({
   position: opt(Schema.Number),
@@ -82,6 +89,7 @@ export const ShoppingCard = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface ShoppingCard extends Schema.Schema.Type<typeof ShoppingCard> {}
 
@@ -89,6 +97,7 @@ export interface ShoppingCard extends Schema.Schema.Type<typeof ShoppingCard> {}
  * The `result` of a Gemini answer.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const Result = Schema.Struct({
   text: Common.answerText,
@@ -104,5 +113,6 @@ export const Result = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface Result extends Schema.Schema.Type<typeof Result> {}

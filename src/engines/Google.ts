@@ -31,6 +31,7 @@ import {
  * What `include.aioverview` accepts: `true`, or options for the overview.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const AiOverviewOption = Schema.Union(
   Schema.Literal(true),
@@ -41,6 +42,7 @@ export const AiOverviewOption = Schema.Union(
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export type AiOverviewOption = typeof AiOverviewOption.Type
 
@@ -49,6 +51,7 @@ export type AiOverviewOption = typeof AiOverviewOption.Type
  * (see `Pricing`).
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const Include = Schema.Struct({
   html: flag,
@@ -61,6 +64,7 @@ export const Include = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface Include extends Schema.Schema.Type<typeof Include> {}
 
@@ -68,11 +72,13 @@ export interface Include extends Schema.Schema.Type<typeof Include> {}
  * The device the search runs from; `mobile` is an alias of `android`.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const Device = Enum("device", "desktop", "mobile", "ios", "android")
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export type Device = typeof Device.Type
 
@@ -97,6 +103,7 @@ const searchUrlIssue = (raw: string): string | undefined => {
  * A complete Google web search URL (`https://www.google.com/search?q=...`).
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const SearchUrl: Schema.Schema<string> = Schema.String.annotations({
   message: () => "url must be a string"
@@ -114,6 +121,7 @@ export const SearchUrl: Schema.Schema<string> = Schema.String.annotations({
  * ```
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const Request = Schema.Struct({
   query: optionalField(Query),
@@ -132,6 +140,7 @@ export const Request = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface Request extends Schema.Schema.Type<typeof Request> {}
 
@@ -139,6 +148,7 @@ export interface Request extends Schema.Schema.Type<typeof Request> {}
  * A link with its title, as in sitelinks and knowledge-graph lists.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const Link = Schema.Struct({
   title: opt(Schema.String),
@@ -148,6 +158,7 @@ export const Link = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface Link extends Schema.Schema.Type<typeof Link> {}
 
@@ -155,6 +166,7 @@ export interface Link extends Schema.Schema.Type<typeof Link> {}
  * An organic (unpaid) result.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const OrganicResult = Schema.Struct({
   position: opt(Schema.Number),
@@ -171,6 +183,7 @@ export const OrganicResult = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface OrganicResult extends Schema.Schema.Type<typeof OrganicResult> {}
 
@@ -179,6 +192,7 @@ export interface OrganicResult extends Schema.Schema.Type<typeof OrganicResult> 
  * `sources` only with `include.paaAioverview`.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const PeopleAlsoAsk = Schema.Struct({
   question: opt(Schema.String),
@@ -199,6 +213,7 @@ export const PeopleAlsoAsk = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface PeopleAlsoAsk extends Schema.Schema.Type<typeof PeopleAlsoAsk> {}
 
@@ -206,6 +221,7 @@ export interface PeopleAlsoAsk extends Schema.Schema.Type<typeof PeopleAlsoAsk> 
  * A "People are saying" post.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const PeopleAreSaying = Schema.Struct({
   position: opt(Schema.Number),
@@ -217,6 +233,7 @@ export const PeopleAreSaying = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface PeopleAreSaying extends Schema.Schema.Type<typeof PeopleAreSaying> {}
 
@@ -224,6 +241,7 @@ export interface PeopleAreSaying extends Schema.Schema.Type<typeof PeopleAreSayi
  * A local-pack business. `reviews` is Google's display string.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const LocalResult = Schema.Struct({
   position: opt(Schema.Number),
@@ -247,6 +265,7 @@ export const LocalResult = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface LocalResult extends Schema.Schema.Type<typeof LocalResult> {}
 
@@ -254,6 +273,7 @@ export interface LocalResult extends Schema.Schema.Type<typeof LocalResult> {}
  * A related search at the foot of the page.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const RelatedSearch = Schema.Struct({
   query: opt(Schema.String),
@@ -262,6 +282,7 @@ export const RelatedSearch = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface RelatedSearch extends Schema.Schema.Type<typeof RelatedSearch> {}
 
@@ -269,6 +290,7 @@ export interface RelatedSearch extends Schema.Schema.Type<typeof RelatedSearch> 
  * A sponsored result or shopping ad.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const Ad = Schema.Struct({
   position: opt(Schema.Number),
@@ -294,6 +316,7 @@ export const Ad = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface Ad extends Schema.Schema.Type<typeof Ad> {}
 
@@ -302,6 +325,7 @@ export interface Ad extends Schema.Schema.Type<typeof Ad> {}
  * overview's `sources`.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const RelatedLink = Schema.Struct({
   label: Schema.String,
@@ -314,6 +338,7 @@ export const RelatedLink = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface RelatedLink extends Schema.Schema.Type<typeof RelatedLink> {}
 
@@ -321,6 +346,7 @@ export interface RelatedLink extends Schema.Schema.Type<typeof RelatedLink> {}
  * A video in the AI Overview.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const AiOverviewVideo = Schema.Struct({
   url: opt(Schema.String),
@@ -335,6 +361,7 @@ export const AiOverviewVideo = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface AiOverviewVideo extends Schema.Schema.Type<typeof AiOverviewVideo> {}
 
@@ -342,6 +369,7 @@ export interface AiOverviewVideo extends Schema.Schema.Type<typeof AiOverviewVid
  * An ad inside the AI Overview (note `old_price` in snake_case here).
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const AiOverviewAd = Schema.Struct({
   position: opt(Schema.Number),
@@ -358,6 +386,7 @@ export const AiOverviewAd = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface AiOverviewAd extends Schema.Schema.Type<typeof AiOverviewAd> {}
 
@@ -365,6 +394,7 @@ export interface AiOverviewAd extends Schema.Schema.Type<typeof AiOverviewAd> {}
  * Google's AI Overview (`include.aioverview`).
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const AiOverview = Schema.Struct({
   text: opt(Schema.String),
@@ -381,6 +411,7 @@ export const AiOverview = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface AiOverview extends Schema.Schema.Type<typeof AiOverview> {}
 
@@ -388,6 +419,7 @@ export interface AiOverview extends Schema.Schema.Type<typeof AiOverview> {}
  * A product card. `reviews` is Google's display string.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const ShoppingCard = Schema.Struct({
   title: opt(Schema.String),
@@ -404,6 +436,7 @@ export const ShoppingCard = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface ShoppingCard extends Schema.Schema.Type<typeof ShoppingCard> {}
 
@@ -413,6 +446,7 @@ export interface ShoppingCard extends Schema.Schema.Type<typeof ShoppingCard> {}
  * streaming options, admissions...) are kept as they come.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const KnowledgeGraph = Schema.Struct({
   title: opt(Schema.String),
@@ -432,6 +466,7 @@ export const KnowledgeGraph = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface KnowledgeGraph extends Schema.Schema.Type<typeof KnowledgeGraph> {}
 
@@ -440,6 +475,7 @@ export interface KnowledgeGraph extends Schema.Schema.Type<typeof KnowledgeGraph
  * item tagged with its `page` where relevant.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const Result = Schema.Struct({
   organicResults: opt(Schema.Array(OrganicResult)),
@@ -461,5 +497,6 @@ export const Result = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface Result extends Schema.Schema.Type<typeof Result> {}

@@ -10,6 +10,7 @@ import * as Schema from "effect/Schema"
  * The path of the endpoint.
  *
  * @since 0.1.0
+ * @category Constants
  */
 export const path = "/v1/monitor/google/goto"
 
@@ -28,6 +29,7 @@ const redirectIssue = (raw: string): string | undefined => {
  * The request body: a `redirectLink` as shipped beside Google results.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const Request = Schema.Struct({
   url: Schema.String.annotations({ message: () => "url must be a string" }).pipe(
@@ -37,6 +39,7 @@ export const Request = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface Request extends Schema.Schema.Type<typeof Request> {}
 
@@ -44,6 +47,7 @@ export interface Request extends Schema.Schema.Type<typeof Request> {}
  * The response body: where the link leads.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const Response = Schema.Struct({
   url: Schema.String
@@ -51,5 +55,6 @@ export const Response = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface Response extends Schema.Schema.Type<typeof Response> {}

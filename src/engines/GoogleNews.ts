@@ -23,6 +23,7 @@ import {
  * Optional parts of the answer.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const Include = Schema.Struct({
   html: flag
@@ -30,6 +31,7 @@ export const Include = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface Include extends Schema.Schema.Type<typeof Include> {}
 
@@ -37,11 +39,13 @@ export interface Include extends Schema.Schema.Type<typeof Include> {}
  * The device the search runs from; `mobile` is an alias of `android`.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const Device = Enum("device", "desktop", "mobile", "ios", "android")
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export type Device = typeof Device.Type
 
@@ -49,6 +53,7 @@ export type Device = typeof Device.Type
  * The request body. One of `gl` or `country` (its deprecated alias) is required.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const Request = Schema.Struct({
   query: Query,
@@ -64,6 +69,7 @@ export const Request = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface Request extends Schema.Schema.Type<typeof Request> {}
 
@@ -71,6 +77,7 @@ export interface Request extends Schema.Schema.Type<typeof Request> {}
  * A news article.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const NewsResult = Schema.Struct({
   position: opt(Schema.Number),
@@ -87,6 +94,7 @@ export const NewsResult = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface NewsResult extends Schema.Schema.Type<typeof NewsResult> {}
 
@@ -94,6 +102,7 @@ export interface NewsResult extends Schema.Schema.Type<typeof NewsResult> {}
  * The `result` of a Google News search.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const Result = Schema.Struct({
   newsResults: opt(Schema.Array(NewsResult)),
@@ -103,5 +112,6 @@ export const Result = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface Result extends Schema.Schema.Type<typeof Result> {}

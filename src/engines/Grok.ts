@@ -11,11 +11,13 @@ import { BasicInclude, blockedCountries, opt, optNull, promptRequest, RawRespons
  * Optional parts of the answer; all free.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const Include = BasicInclude
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface Include extends Schema.Schema.Type<typeof Include> {}
 
@@ -23,11 +25,13 @@ export interface Include extends Schema.Schema.Type<typeof Include> {}
  * The request body.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const Request = promptRequest("Grok", blockedCountries.grok)
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface Request extends Schema.Schema.Type<typeof Request> {}
 
@@ -35,6 +39,7 @@ export interface Request extends Schema.Schema.Type<typeof Request> {}
  * A source of a Grok answer, with the preview Grok rendered for it.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const Source = Schema.Struct({
   ...Common.Source.fields,
@@ -49,6 +54,7 @@ export const Source = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface Source extends Schema.Schema.Type<typeof Source> {}
 
@@ -56,6 +62,7 @@ export interface Source extends Schema.Schema.Type<typeof Source> {}
  * The `result` of a Grok answer.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const Result = Schema.Struct({
   text: Common.answerText,
@@ -71,5 +78,6 @@ export const Result = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface Result extends Schema.Schema.Type<typeof Result> {}

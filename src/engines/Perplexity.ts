@@ -11,11 +11,13 @@ import { BasicInclude, blockedCountries, CitationPill, opt, optNull, promptReque
  * Optional parts of the answer; all free.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const Include = BasicInclude
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface Include extends Schema.Schema.Type<typeof Include> {}
 
@@ -23,11 +25,13 @@ export interface Include extends Schema.Schema.Type<typeof Include> {}
  * The request body.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const Request = promptRequest("Perplexity", blockedCountries.perplexity)
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface Request extends Schema.Schema.Type<typeof Request> {}
 
@@ -35,6 +39,7 @@ export interface Request extends Schema.Schema.Type<typeof Request> {}
  * An image or video card.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const MediaItem = Schema.Struct({
   title: opt(Schema.String),
@@ -50,6 +55,7 @@ export const MediaItem = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface MediaItem extends Schema.Schema.Type<typeof MediaItem> {}
 
@@ -57,6 +63,7 @@ export interface MediaItem extends Schema.Schema.Type<typeof MediaItem> {}
  * A hotel card.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const Hotel = Schema.Struct({
   name: opt(Schema.String),
@@ -76,6 +83,7 @@ export const Hotel = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface Hotel extends Schema.Schema.Type<typeof Hotel> {}
 
@@ -83,6 +91,7 @@ export interface Hotel extends Schema.Schema.Type<typeof Hotel> {}
  * A place card.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const Place = Schema.Struct({
   name: opt(Schema.String),
@@ -98,6 +107,7 @@ export const Place = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface Place extends Schema.Schema.Type<typeof Place> {}
 
@@ -105,6 +115,7 @@ export interface Place extends Schema.Schema.Type<typeof Place> {}
  * A merchant's offer for a shopping product.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const ShoppingOffer = Schema.Struct({
   url: opt(Schema.String),
@@ -121,6 +132,7 @@ export const ShoppingOffer = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface ShoppingOffer extends Schema.Schema.Type<typeof ShoppingOffer> {}
 
@@ -128,6 +140,7 @@ export interface ShoppingOffer extends Schema.Schema.Type<typeof ShoppingOffer> 
  * A product of a shopping card.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const ShoppingProduct = Schema.Struct({
   title: opt(Schema.String),
@@ -148,6 +161,7 @@ export const ShoppingProduct = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface ShoppingProduct extends Schema.Schema.Type<typeof ShoppingProduct> {}
 
@@ -155,6 +169,7 @@ export interface ShoppingProduct extends Schema.Schema.Type<typeof ShoppingProdu
  * A shopping card.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const ShoppingCard = Schema.Struct({
   tags: opt(Schema.Array(Schema.String)),
@@ -163,6 +178,7 @@ export const ShoppingCard = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface ShoppingCard extends Schema.Schema.Type<typeof ShoppingCard> {}
 
@@ -171,6 +187,7 @@ export interface ShoppingCard extends Schema.Schema.Type<typeof ShoppingCard> {}
  * show objects naming the search engine, so both decode.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const SearchModelQuery = Schema.Union(
   Schema.String,
@@ -183,6 +200,7 @@ export const SearchModelQuery = Schema.Union(
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export type SearchModelQuery = typeof SearchModelQuery.Type
 
@@ -191,6 +209,7 @@ export type SearchModelQuery = typeof SearchModelQuery.Type
  * (`related_queries`, `shopping_cards`, `search_model_queries`) on this engine.
  *
  * @since 0.1.0
+ * @category Schemas
  */
 export const Result = Schema.Struct({
   text: Common.answerText,
@@ -211,5 +230,6 @@ export const Result = Schema.Struct({
 
 /**
  * @since 0.1.0
+ * @category Models
  */
 export interface Result extends Schema.Schema.Type<typeof Result> {}

@@ -6,6 +6,7 @@
  */
 import * as Predicate from "effect/Predicate"
 import { FieldIssue } from "../CloroError.js"
+import type * as Schema from "effect/Schema"
 import type { EngineSpec } from "../Engine.js"
 import * as AiMode from "../engines/AiMode.js"
 import * as ChatGPT from "../engines/ChatGPT.js"
@@ -15,72 +16,7 @@ import * as Google from "../engines/Google.js"
 import * as GoogleNews from "../engines/GoogleNews.js"
 import * as Grok from "../engines/Grok.js"
 import * as Perplexity from "../engines/Perplexity.js"
-
-/** @internal */
-export interface Requests {
-  readonly chatgpt: ChatGPT.Request
-  readonly perplexity: Perplexity.Request
-  readonly gemini: Gemini.Request
-  readonly copilot: Copilot.Request
-  readonly grok: Grok.Request
-  readonly aimode: AiMode.Request
-  readonly google: Google.Request
-  readonly googleNews: GoogleNews.Request
-}
-
-/** @internal */
-export interface Results {
-  readonly chatgpt: ChatGPT.Result
-  readonly perplexity: Perplexity.Result
-  readonly gemini: Gemini.Result
-  readonly copilot: Copilot.Result
-  readonly grok: Grok.Result
-  readonly aimode: AiMode.Result
-  readonly google: Google.Result
-  readonly googleNews: GoogleNews.Result
-}
-
-/** @internal */
-export interface ResultsEncoded {
-  readonly chatgpt: typeof ChatGPT.Result.Encoded
-  readonly perplexity: typeof Perplexity.Result.Encoded
-  readonly gemini: typeof Gemini.Result.Encoded
-  readonly copilot: typeof Copilot.Result.Encoded
-  readonly grok: typeof Grok.Result.Encoded
-  readonly aimode: typeof AiMode.Result.Encoded
-  readonly google: typeof Google.Result.Encoded
-  readonly googleNews: typeof GoogleNews.Result.Encoded
-}
-
-/** @internal */
-export interface TaskTypes {
-  readonly chatgpt: "CHATGPT"
-  readonly perplexity: "PERPLEXITY"
-  readonly gemini: "GEMINI"
-  readonly copilot: "COPILOT"
-  readonly grok: "GROK"
-  readonly aimode: "AIMODE"
-  readonly google: "GOOGLE"
-  readonly googleNews: "GOOGLE_NEWS"
-}
-
-/** @internal */
-export type Name = keyof Requests
-
-/**
- * A mapped type, so that indexing it with a generic name still yields an
- * `EngineSpec` whose request and result types follow the name.
- *
- * @internal
- */
-export type Registry = {
-  readonly [N in Name]: EngineSpec<N, TaskTypes[N], Requests[N], Results[N], ResultsEncoded[N]>
-}
-
-/** @internal */
-export type ByTaskType = {
-  readonly [N in Name as TaskTypes[N]]: Registry[N]
-}
+import * as Prices from "./prices.js"
 
 // ---------------------------------------------------------------------------
 // cross-field rules: they read the raw body defensively, since it may not
@@ -160,97 +96,234 @@ const googleIssues = (body: Body): Array<FieldIssue> => {
 }
 
 // ---------------------------------------------------------------------------
-// the registry
+// the registry: the one place an engine is named
 // ---------------------------------------------------------------------------
 
-/** @internal */
-export const registry: Registry = {
-  chatgpt: {
+/**
+ * Everything the library derives from an engine: the public `EngineSpec`
+ * plus its prices. The client's `monitor.*` methods, the task types and
+ * task schemas, the price table, the simulator's routes and answers and the
+ * CLI all read these entries.
+ *
+ * @internal
+ */
+export interface Entry<N extends string, T extends string, Req, Res, ResEncoded>
+  extends EngineSpec<N, T, Req, Res, ResEncoded>
+{
+  /** A small valid request, for the registry's coverage test and the docs. */
+  // `NoInfer`: the request type comes from the `request` schema alone, so these are checked against it
+  readonly example: NoInfer<Req>
+  readonly pricing: {
+    /** Credits per async request, before add-ons. */
+    readonly base: number
+    /** The add-ons known before sending (pages, state targeting, paid flags...). */
+    readonly addOns: (request: NoInfer<Req>) => number
+    /** Whether the answer may be charged per product cluster returned (AI Mode's `expandProducts`). */
+    readonly perProductCluster?: ((request: NoInfer<Req>) => boolean) | undefined
+  }
+}
+
+/** Keeps the literal types of an entry (name, task type) and ties its rules to its request type. */
+const define = <const N extends string, const T extends string, Req, Res, ResEncoded>(
+  entry: Entry<N, T, Req, Res, ResEncoded>
+): Entry<N, T, Req, Res, ResEncoded> => entry
+
+const definitions = {
+  chatgpt: define({
     name: "chatgpt",
     taskType: "CHATGPT",
     path: "/v1/monitor/chatgpt",
     request: ChatGPT.Request,
     result: ChatGPT.Result,
-    crossFieldIssues: stateIssues
-  },
-  perplexity: {
+    crossFieldIssues: stateIssues,
+    example: { prompt: "Best CRM for startups?", country: "US" },
+    pricing: { base: 5, addOns: Prices.chatgptAddOns }
+  }),
+  perplexity: define({
     name: "perplexity",
     taskType: "PERPLEXITY",
     path: "/v1/monitor/perplexity",
     request: Perplexity.Request,
     result: Perplexity.Result,
-    crossFieldIssues: stateIssues
-  },
-  gemini: {
+    crossFieldIssues: stateIssues,
+    // 3 until 2026-08-25
+    example: { prompt: "Best CRM for startups?", country: "US" },
+    pricing: { base: 4, addOns: Prices.stateAddOn }
+  }),
+  gemini: define({
     name: "gemini",
     taskType: "GEMINI",
     path: "/v1/monitor/gemini",
     request: Gemini.Request,
     result: Gemini.Result,
-    crossFieldIssues: stateIssues
-  },
-  copilot: {
+    crossFieldIssues: stateIssues,
+    example: { prompt: "Best CRM for startups?", country: "US" },
+    pricing: { base: 4, addOns: Prices.stateAddOn }
+  }),
+  copilot: define({
     name: "copilot",
     taskType: "COPILOT",
     path: "/v1/monitor/copilot",
     request: Copilot.Request,
     result: Copilot.Result,
-    crossFieldIssues: stateIssues
-  },
-  grok: {
+    crossFieldIssues: stateIssues,
+    // older pages say 3
+    example: { prompt: "Best CRM for startups?", country: "US" },
+    pricing: { base: 5, addOns: Prices.stateAddOn }
+  }),
+  grok: define({
     name: "grok",
     taskType: "GROK",
     path: "/v1/monitor/grok",
     request: Grok.Request,
     result: Grok.Result,
-    crossFieldIssues: stateIssues
-  },
-  aimode: {
+    crossFieldIssues: stateIssues,
+    example: { prompt: "Best CRM for startups?", country: "US" },
+    pricing: { base: 4, addOns: Prices.stateAddOn }
+  }),
+  aimode: define({
     name: "aimode",
     taskType: "AIMODE",
     path: "/v1/monitor/aimode",
     request: AiMode.Request,
     result: AiMode.Result,
-    crossFieldIssues: (body) => [...geoIssues(body, { requirePresence: true }), ...locationIssues(body)]
-  },
-  google: {
+    crossFieldIssues: (body) => [...geoIssues(body, { requirePresence: true }), ...locationIssues(body)],
+    example: { prompt: "Best running shoes", gl: "us" },
+    pricing: { base: 4, addOns: () => 0, perProductCluster: Prices.expandsProducts }
+  }),
+  google: define({
     name: "google",
     taskType: "GOOGLE",
     path: "/v1/monitor/google",
     request: Google.Request,
     result: Google.Result,
-    crossFieldIssues: googleIssues
-  },
-  googleNews: {
+    crossFieldIssues: googleIssues,
+    example: { query: "best crm", gl: "us" },
+    pricing: { base: 3, addOns: Prices.googleAddOns }
+  }),
+  googleNews: define({
     name: "googleNews",
     taskType: "GOOGLE_NEWS",
     path: "/v1/monitor/google/news",
     request: GoogleNews.Request,
     result: GoogleNews.Result,
-    crossFieldIssues: (body) => geoIssues(body, { requirePresence: true })
+    crossFieldIssues: (body) => geoIssues(body, { requirePresence: true }),
+    example: { query: "crm", gl: "us" },
+    pricing: { base: 3, addOns: Prices.pagesAddOn }
+  })
+}
+
+type Definitions = typeof definitions
+
+/** @internal */
+export type Name = keyof Definitions
+
+/** @internal */
+export type Requests = { readonly [N in Name]: Schema.Schema.Type<Definitions[N]["request"]> }
+
+/** @internal */
+export type Results = { readonly [N in Name]: Schema.Schema.Type<Definitions[N]["result"]> }
+
+/** @internal */
+export type ResultsEncoded = { readonly [N in Name]: Schema.Schema.Encoded<Definitions[N]["result"]> }
+
+/** @internal */
+export type TaskTypes = { readonly [N in Name]: Definitions[N]["taskType"] }
+
+/**
+ * A mapped type, so that indexing it with a generic name still yields an
+ * entry whose request and result types follow the name.
+ *
+ * @internal
+ */
+export type Registry = {
+  readonly [N in Name]: Entry<N, TaskTypes[N], Requests[N], Results[N], ResultsEncoded[N]>
+}
+
+/** @internal */
+export type ByTaskType = {
+  readonly [N in Name as TaskTypes[N]]: Registry[N]
+}
+
+/** @internal */
+export const registry: Registry = definitions
+
+const isName = (key: string): key is Name => Object.hasOwn(registry, key)
+
+/**
+ * Every engine name, in the registry's order.
+ *
+ * @internal
+ */
+export const names: ReadonlyArray<Name> = Object.keys(registry).filter(isName)
+
+/**
+ * A type that depends on an engine's name, for `perEngine`: extend it with
+ * `readonly Out: SomeType<EngineOf<this>>` (the encoding Effect's `HKT` uses).
+ *
+ * @internal
+ */
+export interface PerEngine {
+  readonly Name: unknown
+  readonly Out: unknown
+}
+
+/** The engine a `PerEngine` is applied to. @internal */
+export type EngineOf<F extends PerEngine> = F["Name"] & Name
+
+/** `F` applied to the engine `N`. @internal */
+export type Apply<F extends PerEngine, N extends Name> = F extends { readonly Out: unknown } ?
+  (F & { readonly Name: N })["Out"]
+  : never
+
+/** A table with one `F` per engine. @internal */
+export type Table<F extends PerEngine> = { readonly [N in Name]: Apply<F, N> }
+
+/**
+ * One value per engine, typed per engine: `perEngine<MonitorLambda>(monitorCall)`
+ * is the client's `monitor` table, `perEngine<SubmitOfLambda>(submitOf)` the
+ * members of `SubmitTask`. TypeScript cannot build a mapped object from a
+ * generic function without a cast, so this lists the names once more; its
+ * return type makes the compiler ask for a new engine's line here as soon as
+ * the engine has a registry entry.
+ *
+ * @internal
+ */
+export const perEngine = <F extends PerEngine>(f: <N extends Name>(name: N) => Apply<F, N>): Table<F> => ({
+  chatgpt: f("chatgpt"),
+  perplexity: f("perplexity"),
+  gemini: f("gemini"),
+  copilot: f("copilot"),
+  grok: f("grok"),
+  aimode: f("aimode"),
+  google: f("google"),
+  googleNews: f("googleNews")
+})
+
+/** @internal */
+export type TaskType = TaskTypes[Name]
+
+/**
+ * The entry of a task type. The predicate checks the one fact that
+ * `ByTaskType[T]` states, the entry's `taskType`.
+ *
+ * @internal
+ */
+export const fromTaskType = <T extends TaskType>(taskType: T): ByTaskType[T] => {
+  const isIt = (entry: { readonly taskType: string }): entry is ByTaskType[T] => entry.taskType === taskType
+  for (const name of names) {
+    const entry = registry[name]
+    if (isIt(entry)) return entry
   }
+  throw new TypeError(`Unknown task type ${JSON.stringify(taskType)}: expected one of ${taskTypes.join(", ")}`)
 }
 
-/** @internal */
-export const names: ReadonlyArray<Name> = [
-  "chatgpt",
-  "perplexity",
-  "gemini",
-  "copilot",
-  "grok",
-  "aimode",
-  "google",
-  "googleNews"
+/**
+ * Every task type, in the registry's order (non-empty, for `Schema.Literal`).
+ *
+ * @internal
+ */
+export const taskTypes: readonly [TaskType, ...Array<TaskType>] = [
+  registry.chatgpt.taskType,
+  ...names.filter((name) => name !== "chatgpt").map((name) => registry[name].taskType)
 ]
-
-/** @internal */
-export const byTaskType: ByTaskType = {
-  CHATGPT: registry.chatgpt,
-  PERPLEXITY: registry.perplexity,
-  GEMINI: registry.gemini,
-  COPILOT: registry.copilot,
-  GROK: registry.grok,
-  AIMODE: registry.aimode,
-  GOOGLE: registry.google,
-  GOOGLE_NEWS: registry.googleNews
-}

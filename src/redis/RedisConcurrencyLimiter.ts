@@ -140,7 +140,7 @@ const millis = (input: Duration.DurationInput | undefined, fallback: Duration.Du
  */
 export const make = (
   options: Options = {}
-): Effect.Effect<ConcurrencyLimiter.ConcurrencyLimiter, LimiterConfig.LimiterConfigError, RedisStore | Scope.Scope> =>
+): Effect.Effect<ConcurrencyLimiter.ConcurrencyLimiterShape, LimiterConfig.LimiterConfigError, RedisStore | Scope.Scope> =>
   Effect.gen(function*() {
     const store = yield* RedisStore
     const checked = yield* Effect.all({

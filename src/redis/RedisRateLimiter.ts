@@ -52,7 +52,7 @@ interface State {
  */
 export const make = (
   options: Options = {}
-): Effect.Effect<RateLimiter.RateLimiter, LimiterConfig.LimiterConfigError, RedisStore | Scope.Scope> =>
+): Effect.Effect<RateLimiter.RateLimiterShape, LimiterConfig.LimiterConfigError, RedisStore | Scope.Scope> =>
   Effect.gen(function*() {
     const store = yield* RedisStore
     const checked = yield* Effect.all({

@@ -80,7 +80,7 @@ export interface Connection {
  * @since 0.2.0
  * @category Models
  */
-export interface RedisStore {
+export interface RedisStoreShape {
   /** the command connection */
   readonly client: Redis
   /** a connection in subscriber mode, for release notifications */
@@ -107,9 +107,7 @@ export interface RedisStore {
  * @since 0.2.0
  * @category Tags
  */
-export const RedisStore: Context.Tag<RedisStore, RedisStore> = Context.GenericTag<RedisStore>(
-  "cloro-effect/redis/RedisStore"
-)
+export class RedisStore extends Context.Tag("cloro-effect/redis/RedisStore")<RedisStore, RedisStoreShape>() {}
 
 const reasonOf = (cause: unknown): string => cause instanceof Error ? cause.message : String(cause)
 

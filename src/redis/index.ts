@@ -10,6 +10,7 @@
  * The Redis connection every shared layer uses; `layerConfig` reads `CLORO_REDIS_URL`.
  *
  * @since 0.2.0
+ * @category Constants
  */
 export * as RedisStore from "./RedisStore.js"
 
@@ -17,6 +18,7 @@ export * as RedisStore from "./RedisStore.js"
  * A distributed counting semaphore with leases, as the `ConcurrencyLimiter` service.
  *
  * @since 0.2.0
+ * @category Constants
  */
 export * as RedisConcurrencyLimiter from "./RedisConcurrencyLimiter.js"
 
@@ -24,6 +26,7 @@ export * as RedisConcurrencyLimiter from "./RedisConcurrencyLimiter.js"
  * A per-window admission count shared through @effect/experimental's Redis store, as the `RateLimiter` service.
  *
  * @since 0.2.0
+ * @category Constants
  */
 export * as RedisRateLimiter from "./RedisRateLimiter.js"
 
@@ -31,6 +34,7 @@ export * as RedisRateLimiter from "./RedisRateLimiter.js"
  * A credit ledger (spend per tag, reservations, budget, balance) shared by every worker, as the `Credits` service.
  *
  * @since 0.2.0
+ * @category Constants
  */
 export * as RedisCredits from "./RedisCredits.js"
 
@@ -38,5 +42,6 @@ export * as RedisCredits from "./RedisCredits.js"
  * Async runs shared by several workers: a journal in Redis and a claim on each input.
  *
  * @since 0.2.0
+ * @category Constants
  */
 export * as RedisAsyncTasks from "./RedisAsyncTasks.js"

@@ -1,8 +1,10 @@
 /**
  * Spans, metrics and debug logs of a call, after the OpenTelemetry HTTP client
  * conventions: the library's span around a whole call (limits, retries) is
- * INTERNAL and the platform's span around each HTTP attempt is CLIENT; names
- * use route templates, never task ids; attributes that have no value are left
+ * INTERNAL and named after the public function called (`CloroClient.monitor.chatgpt`,
+ * as `AsyncTasks.wait` and `Webhooks.verify` are), and the platform's span
+ * around each HTTP attempt is CLIENT, named `{method} {route}`; names use
+ * route templates, never task ids; attributes that have no value are left
  * out; failures carry `error.type`; each attempt is measured in the
  * `http.client.request.duration` histogram, in seconds.
  */
@@ -101,7 +103,7 @@ export const logRequeue = (call: CallInfo, serverLimit: number, sizeAdmitted: nu
  * INTERNAL: the CLIENT span of each HTTP attempt is the platform's, inside it.
  * Also decides, once per call, whether debug logging is on.
  */
-export const span = (call: CallInfo, tag: string | undefined) =>
+export const span = (call: CallInfo, tag: string | undefined, operation: string | undefined) =>
 <A, E extends { readonly _tag: string }, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => {
   const route = routeOf(call)
   const attributes: Record<string, string> = { "http.request.method": call.method, "url.template": route }
@@ -109,7 +111,7 @@ export const span = (call: CallInfo, tag: string | undefined) =>
   return Effect.flatMap(debugEnabled, (on) =>
     self.pipe(
       Effect.tapError((error) => Effect.annotateCurrentSpan("error.type", error._tag)),
-      Effect.withSpan(`cloro ${call.method} ${route}`, {
+      Effect.withSpan(operation === undefined ? `CloroClient ${call.method} ${route}` : `CloroClient.${operation}`, {
         // The call site is always the same line, so a captured stack would only cost time.
         captureStackTrace: false,
         kind: "internal",

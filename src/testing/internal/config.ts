@@ -6,25 +6,16 @@
  * @internal
  */
 import * as Schema from "effect/Schema"
-import type * as Engine from "../../Engine.js"
+import * as Engine from "../../Engine.js"
+
+/** The registry's engines. @internal */
+export const engineNames: ReadonlyArray<Engine.EngineName> = Engine.names
 
 /** @internal */
-export const engineNames = [
-  "chatgpt",
-  "perplexity",
-  "gemini",
-  "copilot",
-  "grok",
-  "aimode",
-  "google",
-  "googleNews"
-] as const satisfies ReadonlyArray<Engine.EngineName>
+export type EngineName = Engine.EngineName
 
 /** @internal */
-export type EngineName = (typeof engineNames)[number]
-
-/** @internal */
-export const EngineName = Schema.Literal(...engineNames)
+export const EngineName: Schema.Schema<EngineName> = Schema.Literal(...engineNames)
 
 const Millis = Schema.Number.pipe(
   Schema.finite({ message: () => "Expected a finite number of milliseconds" }),

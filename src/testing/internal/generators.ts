@@ -13,8 +13,10 @@
 import { chatgpt, copilot, gemini, grok, perplexity } from "./answers/assistants.js"
 import { sites } from "./answers/common.js"
 import { aimode, google, googleNews } from "./answers/google.js"
+import * as Engine from "../../Engine.js"
 import type { EngineName } from "./config.js"
 import type { Prng } from "./prng.js"
+import * as SchemaAnswer from "./schemaAnswer.js"
 
 /** A JSON object as the simulator sends it. @internal */
 export type Json = Record<string, unknown>
@@ -31,9 +33,12 @@ export interface Generated {
  *
  * @internal
  */
-export const generate = (engine: EngineName, prng: Prng, body: unknown): Generated => generators[engine](prng, body)
+export const generate = <N extends EngineName>(engine: N, prng: Prng, body: unknown): Generated =>
+  generators[engine]?.(prng, body) ??
+    { result: SchemaAnswer.fromSchema(Engine.engines[engine].result, prng) ?? {}, productClusters: 0 }
 
-const generators: { readonly [N in EngineName]: (prng: Prng, body: unknown) => Generated } = {
+/** Hand-written answers; an engine without one is answered from its result schema (`schemaAnswer.ts`). */
+const generators: { readonly [N in EngineName]?: (prng: Prng, body: unknown) => Generated } = {
   chatgpt,
   perplexity,
   gemini,
