@@ -44,6 +44,7 @@ import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Crypto from "node:crypto"
+import type { LimiterUnavailable } from "./CloroError.js"
 import * as Dedupe from "./internal/webhooks/dedupe.js"
 import * as Signature from "./internal/webhooks/signature.js"
 import * as Task from "./Task.js"
@@ -442,6 +443,30 @@ export interface ReceiverOptions {
   readonly path?: string | undefined
   /** How many task ids to remember for deduplication; default 10,000. */
   readonly dedupeCapacity?: number | undefined
+  /**
+   * Where accepted signed deliveries are remembered to refuse their replays;
+   * default: in this process. Several receivers behind one URL share one
+   * (`RedisWebhooks.replayStore` from `cloro-effect/redis`), so a delivery
+   * replayed to another of them is refused too.
+   */
+  readonly replayStore?: ReplayStore | undefined
+}
+
+/**
+ * The replay memory of a receiver: signed deliveries (timestamp and body
+ * hash) accepted within the tolerance window.
+ *
+ * @since 0.2.0
+ */
+export interface ReplayStore {
+  /**
+   * `true` the first time `key` is claimed before `expiresAtMillis`, `false`
+   * for a replay. A store that cannot be reached fails, and the delivery gets
+   * 503 (cloro retries it) rather than being accepted unchecked.
+   */
+  readonly claim: (key: string, expiresAtMillis: number, nowMillis: number) => Effect.Effect<boolean, LimiterUnavailable>
+  /** Forgets a delivery whose hand-over failed, so that cloro's retry is handled. */
+  readonly release: (key: string) => Effect.Effect<void>
 }
 
 /** Why an accepted delivery could not be handed over; cloro will retry it. */
@@ -469,7 +494,7 @@ const pathOf = (url: string): string => url.split("?")[0] ?? url
 const receive = <R>(
   options: ReceiverOptions,
   dedupe: Dedupe.WebhookDedupe,
-  replays: Dedupe.ReplayGuard,
+  replays: ReplayStore,
   handOver: (event: WebhookEvent) => Effect.Effect<void, HandOverFailed, R>
 ): HttpApp.Default<never, R> =>
   Effect.gen(function*() {
@@ -517,8 +542,14 @@ const receive = <R>(
     if (replayKey !== undefined && event.timestamp !== undefined) {
       const now = yield* Clock.currentTimeMillis
       const tolerance = toleranceOf({ toleranceSeconds: options.toleranceSeconds })
-      const fresh = yield* replays.claim(replayKey, (event.timestamp + tolerance + 1) * 1000, now)
-      if (!fresh) {
+      const claimed = yield* Effect.either(replays.claim(replayKey, (event.timestamp + tolerance + 1) * 1000, now))
+      if (Either.isLeft(claimed)) {
+        // Unchecked, it could be a replay: refuse for now, cloro retries.
+        yield* dedupe.release(taskId)
+        yield* Effect.logWarning("cloro webhook replay store unavailable", claimed.left.reason)
+        return respond(503, { error: { code: "Unavailable", message: "The replay store cannot be reached" } })
+      }
+      if (!claimed.right) {
         yield* dedupe.confirm(taskId)
         yield* Effect.logWarning("cloro webhook replay refused").pipe(Effect.annotateLogs({ taskId }))
         return respond(200, { received: true, duplicate: true })
@@ -616,6 +647,10 @@ const checkReceiverOptions = (
     return refuse("bufferSize", "must be a whole number ≥ 1")
   }
   if (options.path !== undefined && !Predicate.isString(options.path)) return refuse("path", "must be a string")
+  const store: unknown = options.replayStore
+  if (store !== undefined && !(Predicate.isRecord(store) && Predicate.isFunction(store.claim) && Predicate.isFunction(store.release))) {
+    return refuse("replayStore", "must be { claim, release } (see ReplayStore)")
+  }
   return Effect.succeed(options)
 }
 
@@ -636,7 +671,7 @@ export const makeReceiver = (
       Queue.shutdown
     )
     const dedupe = yield* Dedupe.make(options.dedupeCapacity ?? defaultDedupeCapacity)
-    const replays = yield* Dedupe.makeReplayGuard
+    const replays = options.replayStore ?? (yield* Dedupe.makeReplayGuard)
     const unavailable = (message: string): HandOverFailed => ({ status: 503, code: "Unavailable", message })
     const app = receive(options, dedupe, replays, (event) =>
       Effect.flatMap(Queue.isShutdown(queue), (closed) =>
@@ -694,7 +729,7 @@ export const makeHandler = <E, R>(
       return yield* new WebhookConfigError({ setting: "onEvent", message: "must be a function of the event" })
     }
     const dedupe = yield* Dedupe.make(options.dedupeCapacity ?? defaultDedupeCapacity)
-    const replays = yield* Dedupe.makeReplayGuard
+    const replays = options.replayStore ?? (yield* Dedupe.makeReplayGuard)
     return receive(options, dedupe, replays, (event) =>
       Effect.suspend(() => onEvent(event)).pipe(
         Effect.catchAllCause((cause) =>

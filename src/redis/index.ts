@@ -40,3 +40,10 @@ export * as RedisCredits from "./RedisCredits.js"
  * @since 0.2.0
  */
 export * as RedisAsyncTasks from "./RedisAsyncTasks.js"
+
+/**
+ * Webhook receivers shared by several workers: one replay memory, and every delivery seen by every worker's run.
+ *
+ * @since 0.2.0
+ */
+export * as RedisWebhooks from "./RedisWebhooks.js"
