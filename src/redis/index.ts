@@ -1,7 +1,7 @@
 /**
  * Limits shared across processes and machines through Redis
- * (`cloro-effect/redis`). ioredis and @effect/experimental are optional peer
- * dependencies, loaded only by this entry point.
+ * (`cloro-effect/redis`). ioredis is an optional peer dependency, loaded only
+ * by this entry point.
  *
  * @since 0.2.0
  */
@@ -21,7 +21,7 @@ export * as RedisStore from "./RedisStore.js"
 export * as RedisConcurrencyLimiter from "./RedisConcurrencyLimiter.js"
 
 /**
- * A per-window admission count shared through @effect/experimental's Redis store, as the `RateLimiter` service.
+ * A sliding log of starts shared through Redis (at most `limit` in any rolling window), as the `RateLimiter` service.
  *
  * @since 0.2.0
  */
