@@ -22,6 +22,7 @@
  * @since 0.2.0
  */
 import { randomUUID } from "node:crypto"
+import * as Chunk from "effect/Chunk"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -157,15 +158,21 @@ export const make = (
         yield* Effect.forEach(orphans, (id) => release(id), { discard: true })
       })
 
-    /** Gives a slot back (or leaves the line): one round trip, which also hands it on. */
+    const forget = (id: string) =>
+      Ref.update(state, (s) => {
+        if (!s.held.has(id)) return s
+        const held = new Set(s.held)
+        held.delete(id)
+        return { ...s, held, inUse: Math.max(0, s.inUse - 1) }
+      })
+
+    /** A request's slot, given back with the taking fiber's next trip. */
+    const handBack = (id: string): Effect.Effect<void> => Effect.zipRight(forget(id), signal({ _tag: "Release", id }))
+
+    /** Gives a slot back (or leaves the line) at once: one round trip, which also hands it on. */
     const release = (id: string): Effect.Effect<void> =>
       Effect.zipRight(
-        Ref.update(state, (s) => {
-          if (!s.held.has(id)) return s
-          const held = new Set(s.held)
-          held.delete(id)
-          return { ...s, held, inUse: Math.max(0, s.inUse - 1) }
-        }),
+        forget(id),
         store.run("concurrency", (redis) => redis.eval(Scripts.release, keys.length, ...keys, ...scriptArgs, id)).pipe(
           Effect.flatMap((raw) => {
             const { granted, inUse, size } = Scripts.parseReply(replyStrings(raw))
@@ -176,16 +183,19 @@ export const make = (
         )
       )
 
-    /** One round trip for the new waiters (and, on a check, those in line). */
-    const serve = (check: boolean) =>
+    /** One round trip for the slots given back and the new waiters (and, on a check, those in line). */
+    const serve = (check: boolean, released: ReadonlyArray<string>) =>
       Effect.gen(function*() {
         const current = yield* Ref.get(state)
         const fresh = current.waiters.filter((w) => !w.sent).slice(0, 256)
         const asked = check ? current.waiters.filter((w) => w.sent).slice(0, Math.max(current.size, 32)) : []
-        if (fresh.length === 0 && asked.length === 0 && !check) return
+        if (fresh.length === 0 && asked.length === 0 && released.length === 0 && !check) return
         const ids = [...fresh, ...asked].map((w) => w.id)
+        // An unreachable Redis cannot be told of the releases; their leases run out by themselves.
         const taken = yield* store.run("concurrency", (redis) =>
-          redis.eval(Scripts.take, keys.length, ...keys, ...scriptArgs, ...ids)).pipe(Effect.either)
+          redis.eval(Scripts.take, keys.length, ...keys, ...scriptArgs, released.length, ...released, ...ids)).pipe(
+            Effect.either
+          )
         if (taken._tag === "Left") {
           // Fail closed (or fall back): everyone now in line hears it at once.
           const failed = yield* Ref.modify(state, (s) => [s.waiters, { ...s, waiters: [] }])
@@ -214,10 +224,13 @@ export const make = (
       const first = waiting
         ? yield* Effect.race(Queue.take(events), Effect.as(Effect.flatMap(jitter, Effect.sleep), Line.checkEvent))
         : yield* Queue.take(events)
+      // Let the fibers woken by the last trip ask for their next slot first, so it rides along.
+      yield* Effect.yieldNow()
       const all = [first, ...(yield* Queue.takeAll(events))]
       yield* settle(all.flatMap((e) => (e._tag === "Granted" ? [e.id] : [])))
       const check = all.some((e) => e._tag === "Check")
-      if (check || all.some((e) => e._tag === "New")) yield* serve(check)
+      const released = all.flatMap((e) => (e._tag === "Release" ? [e.id] : []))
+      if (check || released.length > 0 || all.some((e) => e._tag === "New")) yield* serve(check, released)
     }).pipe(Effect.forever, Effect.interruptible, Effect.forkScoped)
 
     yield* Line.renewLeases({
@@ -235,7 +248,10 @@ export const make = (
 
     // Slots still held at shutdown are given back at once rather than at their expiry.
     yield* Effect.addFinalizer(() =>
-      Effect.flatMap(Ref.get(state), (s) => Effect.forEach(s.held, (id) => release(id), { discard: true }))
+      Effect.gen(function*() {
+        const pending = (yield* Queue.takeAll(events)).pipe(Chunk.toReadonlyArray).flatMap((e) => (e._tag === "Release" ? [e.id] : []))
+        yield* Effect.forEach([...(yield* Ref.get(state)).held, ...pending], (id) => release(id), { discard: true })
+      })
     )
 
     const acquire = (
@@ -288,7 +304,7 @@ export const make = (
         Effect.flatMap(acquire(restore), (grant) =>
           grant._tag === "Local" && local !== undefined
             ? restore(local.withPermit(effect))
-            : Effect.ensuring(restore(effect), grant._tag === "Lease" ? release(grant.id) : Effect.void))
+            : Effect.ensuring(restore(effect), grant._tag === "Lease" ? handBack(grant.id) : Effect.void))
       )
 
     const writeShared = (fields: Record<string, number | string>, clear: ReadonlyArray<string> = []) =>

@@ -38,11 +38,16 @@ export interface State {
   readonly lastLearned: number | undefined
 }
 
-/** `New`: waiters to send; `Check`: also ask about those in line (a poll); `Granted`: a slot handed over. */
+/**
+ * `New`: waiters to send; `Check`: also ask about those in line (a poll);
+ * `Granted`: a slot handed over; `Release`: a slot given back, sent with the
+ * next trip (so a request's release and the next one's take share one).
+ */
 export type Event =
   | { readonly _tag: "New" }
   | { readonly _tag: "Check" }
   | { readonly _tag: "Granted"; readonly id: string }
+  | { readonly _tag: "Release"; readonly id: string }
 
 export const checkEvent: Event = { _tag: "Check" }
 

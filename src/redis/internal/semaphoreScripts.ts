@@ -83,16 +83,21 @@ end
 `
 
 /**
- * Takes slots for this process's waiters: the line is served first; then
- * each id is granted (held already: a grant whose message was lost), still
- * in line, or new, when it gets a free slot if nobody waits before it, else
- * a place at the end of the line. ARGV[6..]: the ids.
+ * Gives back this process's released slots, then takes slots for its
+ * waiters: the line is served first; then each id is granted (held already:
+ * a grant whose message was lost), still in line, or new, when it gets a
+ * free slot if nobody waits before it, else a place at the end of the line.
+ * ARGV[6]: how many released ids follow, then those ids, then the waiters'.
  * Returns `{ size, inUse, granted ids... }`.
  */
 export const take = `${prologue}
 redis.call('ZADD', KEYS[4], now + lease, ARGV[5])
+local released = tonumber(ARGV[6])
+for i = 7, 6 + released do
+  if redis.call('ZREM', KEYS[1], ARGV[i]) == 1 then inUse = inUse - 1 end
+end
 serveLine(ARGV[5])
-for i = 6, #ARGV do
+for i = 7 + released, #ARGV do
   local id = ARGV[i]
   if redis.call('ZSCORE', KEYS[1], id) then
     table.insert(mine, id)
