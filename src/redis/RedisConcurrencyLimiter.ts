@@ -12,12 +12,13 @@
  * the new holders in one atomic step, which only a script gives.
  *
  * Waiters form one line in Redis, first come first served across processes.
- * In each process one fiber sends its new waiters, several per round trip. A
- * release hands the freed slot to the head of the line in the same script and
- * tells that waiter's process alone (one message on its own channel), so a
- * slot changes hands in one round trip and wakes exactly one waiter; a short
- * jittered poll while waiting covers a lost message and the expiry of a dead
- * holder's leases. See `internal/semaphoreScripts.ts`.
+ * In each process one fiber sends its new waiters and its released slots,
+ * all in one round trip. The script hands each freed slot to the head of the
+ * line and tells that waiter's process alone (one message on its own
+ * channel), so a slot changes hands without a further round trip and wakes
+ * exactly one waiter; a short jittered poll while waiting covers a lost
+ * message and the expiry of a dead holder's leases. See
+ * `internal/semaphoreScripts.ts`.
  *
  * @since 0.2.0
  */
@@ -135,28 +136,7 @@ export const make = (
     const toSource = (size: number, s: State): ConcurrencyLimiter.ConcurrencyLimiter.Source =>
       s.lastLearned !== undefined && size === s.lastLearned ? "learned" : checked.limit === size ? "configured" : s.source
 
-    /** Hands granted slots to their waiters; a slot whose waiter left is given back. */
-    const settle = (granted: ReadonlyArray<string>, figures?: { readonly size: number; readonly inUse: number }) =>
-      Effect.gen(function*() {
-        if (granted.length === 0 && figures === undefined) return
-        const ids = new Set(granted)
-        const [served, orphans] = yield* Ref.modify(state, (s) => {
-          const served = s.waiters.filter((w) => ids.has(w.id))
-          const orphans = granted.filter((id) => !s.held.has(id) && !served.some((w) => w.id === id))
-          const held = new Set(s.held)
-          for (const w of served) held.add(w.id)
-          const next: State = figures === undefined ? s : {
-            ...s,
-            size: figures.size,
-            inUse: figures.inUse,
-            peakInUse: Math.max(s.peakInUse, figures.inUse),
-            source: toSource(figures.size, s)
-          }
-          return [[served, orphans] as const, { ...next, waiters: s.waiters.filter((w) => !ids.has(w.id)), held }]
-        })
-        yield* Effect.forEach(served, (w) => Deferred.succeed(w.deferred, { _tag: "Lease", id: w.id }), { discard: true })
-        yield* Effect.forEach(orphans, (id) => release(id), { discard: true })
-      })
+    const settle = Line.settle(state, toSource, (id) => release(id))
 
     const forget = (id: string) =>
       Ref.update(state, (s) => {

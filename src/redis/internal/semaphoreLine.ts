@@ -5,10 +5,11 @@
  *
  * @internal
  */
-import type * as Deferred from "effect/Deferred"
+import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Queue from "effect/Queue"
+import * as Ref from "effect/Ref"
 import type * as Scope from "effect/Scope"
 import type { LimiterUnavailable } from "../../CloroError.js"
 import type * as ConcurrencyLimiter from "../../ConcurrencyLimiter.js"
@@ -81,4 +82,35 @@ export const renewLeases = (options: {
       Effect.forever,
       Effect.forkScoped
     )
+  })
+
+/**
+ * Hands granted slots to their waiters and records what Redis saw (`size`,
+ * `inUse`); a slot whose waiter already left is given back with `release`.
+ */
+export const settle = (
+  state: Ref.Ref<State>,
+  toSource: (size: number, s: State) => ConcurrencyLimiter.ConcurrencyLimiter.Source,
+  release: (id: string) => Effect.Effect<void>
+) =>
+(granted: ReadonlyArray<string>, figures?: { readonly size: number; readonly inUse: number }): Effect.Effect<void> =>
+  Effect.gen(function*() {
+    if (granted.length === 0 && figures === undefined) return
+    const ids = new Set(granted)
+    const [served, orphans] = yield* Ref.modify(state, (s) => {
+      const served = s.waiters.filter((w) => ids.has(w.id))
+      const orphans = granted.filter((id) => !s.held.has(id) && !served.some((w) => w.id === id))
+      const held = new Set(s.held)
+      for (const w of served) held.add(w.id)
+      const next: State = figures === undefined ? s : {
+        ...s,
+        size: figures.size,
+        inUse: figures.inUse,
+        peakInUse: Math.max(s.peakInUse, figures.inUse),
+        source: toSource(figures.size, s)
+      }
+      return [[served, orphans] as const, { ...next, waiters: s.waiters.filter((w) => !ids.has(w.id)), held }]
+    })
+    yield* Effect.forEach(served, (w) => Deferred.succeed(w.deferred, { _tag: "Lease", id: w.id }), { discard: true })
+    yield* Effect.forEach(orphans, (id) => release(id), { discard: true })
   })
