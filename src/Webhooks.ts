@@ -578,7 +578,8 @@ export interface Receiver {
    * task already accepted (so cloro stops retrying), 409 for a redelivery
    * while the first attempt is still being handed over, 401 for a bad signature
    * or a stale timestamp, 400 for a body that is not a finished task, 405 for
-   * another method, 503 once the receiver's scope is closed or its buffer full.
+   * another method, 503 once the receiver's scope is closed or its buffer full, or while
+   * its `replayStore` cannot be reached.
    */
   readonly app: HttpApp.Default
   /**
