@@ -11,6 +11,7 @@
 import { execFileSync } from "node:child_process"
 import { Context, Effect, Layer } from "effect"
 import { CloroSimulator } from "../src/testing/index.js"
+import { quick, type ScenarioResult } from "./lib.js"
 import { type Finished, freePort, freshPrefix, kill, spawnWorker, startRedis } from "../test/redis/harness.js"
 
 const API_KEY = "sk_test_bench_redis"
@@ -58,46 +59,65 @@ const scenario = (url: string, workers: number, tasks: number, local: boolean) =
     return { ...throughput(reports), rejected, peak: Math.max(0, ...Object.values(counters.peakConcurrency)) }
   }))
 
-/** Runs the scenario and prints its lines. */
-export const run = async (): Promise<void> => {
+/** Runs the scenario (part of `npm run bench` and `--quick`). */
+export const run = async (): Promise<ScenarioResult> => {
+  const began = performance.now()
+  const title = `Shared limits through Redis: 4 processes, concurrency ${LIMIT}, ${LATENCY_MS} ms per request (bound ${BOUND}/s)`
+  const columns = ["requests", "seconds", "req/s", "of bound", "429s", "peak", "Redis trips/req"]
   let url = process.env.CLORO_REDIS_URL
   let server: Awaited<ReturnType<typeof startRedis>> | undefined
   if (url === undefined) {
     if (!hasRedisServer()) {
-      console.log("\nredis: skipped (no CLORO_REDIS_URL and no redis-server; see README, Shared limits through Redis)\n")
-      return
+      const why = "skipped: no CLORO_REDIS_URL and no redis-server (see README, Shared limits through Redis)"
+      return { name: "redis", title, columns, rows: [], checks: [{ target: "≥ 0.95 of the bound", value: why, met: undefined }], notes: [why], millis: performance.now() - began }
     }
     const port = await freePort()
     server = await startRedis(port)
     url = `redis://127.0.0.1:${port}`
   }
   try {
-    process.stdout.write("  running 1 process, in-memory limiter...\n")
-    const local = await Effect.runPromise(scenario(url, 1, 800, true))
-    process.stdout.write("  running 4 processes sharing Redis...\n")
-    const shared = await Effect.runPromise(scenario(url, 4, 200, false))
-    const line = (name: string, r: typeof shared) =>
-      `${name.padEnd(34)} ${String(r.ok).padStart(5)} ${r.seconds.toFixed(2).padStart(7)} ${
-        r.perSecond.toFixed(0).padStart(6)
-      } ${(r.perSecond / BOUND).toFixed(3).padStart(9)} ${String(r.rejected).padStart(5)} ${
-        String(r.peak).padStart(5)
-      } ${(r.roundTrips / r.ok).toFixed(2).padStart(10)}`
-    console.log([
-      "",
-      `Shared limits through Redis: concurrency ${LIMIT}, ${LATENCY_MS} ms per request, bound ${BOUND} requests/s`,
-      `${"scenario".padEnd(34)} ${"reqs".padStart(5)} ${"seconds".padStart(7)} ${"req/s".padStart(6)} ${
-        "of bound".padStart(9)
-      } ${"429s".padStart(5)} ${"peak".padStart(5)} ${"trips/req".padStart(10)}`,
-      line("1 process, in-memory limiter", local),
-      line("4 processes, Redis limiter", shared),
-      `4 processes vs 1 in-memory: ×${(shared.perSecond / local.perSecond).toFixed(3)} (target for "of bound": ≥ 0.95)`,
-      ""
-    ].join("\n"))
+    const perWorker = quick ? 50 : 300
+    const local = await Effect.runPromise(scenario(url, 1, 4 * perWorker, true))
+    const shared = await Effect.runPromise(scenario(url, 4, perWorker, false))
+    const row = (subject: string, r: typeof shared) => ({
+      subject,
+      cells: {
+        requests: r.ok,
+        seconds: r.seconds,
+        "req/s": Math.round(r.perSecond),
+        "of bound": Number((r.perSecond / BOUND).toFixed(3)),
+        "429s": r.rejected,
+        peak: r.peak,
+        "Redis trips/req": Number((r.roundTrips / r.ok).toFixed(2))
+      }
+    })
+    const ofBound = shared.perSecond / BOUND
+    return {
+      name: "redis",
+      title,
+      columns,
+      rows: [row("1 process, in-memory limiter", local), row("4 processes, Redis limiters", shared)],
+      checks: [
+        { target: "4 processes: ≥ 0.95 of the bound", value: ofBound.toFixed(3), met: ofBound >= 0.95 },
+        { target: "4 processes: 0 429s", value: String(shared.rejected), met: shared.rejected === 0 },
+        {
+          target: "4 processes vs 1 in-memory (same run)",
+          value: `×${(shared.perSecond / local.perSecond).toFixed(3)}`,
+          met: undefined
+        }
+      ],
+      notes: [
+        "Seconds run from the first request of any worker to the last answer; worker start-up (tsx) is outside.",
+        "Redis trips/req: commands sent by the limiters (each script is one), all workers together, per request."
+      ],
+      millis: performance.now() - began
+    }
   } finally {
     if (server !== undefined) await kill(server, "SIGTERM")
   }
 }
 
 if (process.argv[1]?.endsWith("redis.ts") === true) {
-  await run()
+  const { format } = await import("./lib.js")
+  console.log(format(await run()))
 }

@@ -41,6 +41,7 @@ import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import type { LimiterUnavailable } from "./CloroError.js"
 import * as Dedupe from "./internal/webhooks/dedupe.js"
 import type { WebhookPayloadInvalid, WebhookSignatureInvalid, WebhookTimestampStale } from "./internal/webhooks/errors.js"
 import { type HandOverFailed, receive } from "./internal/webhooks/receive.js"
@@ -242,6 +243,30 @@ export interface ReceiverOptions {
   readonly path?: string | undefined
   /** How many task ids to remember for deduplication; default 10,000. */
   readonly dedupeCapacity?: number | undefined
+  /**
+   * Where accepted signed deliveries are remembered to refuse their replays;
+   * default: in this process. Several receivers behind one URL share one
+   * (`RedisWebhooks.replayStore` from `cloro-effect/redis`), so a delivery
+   * replayed to another of them is refused too.
+   */
+  readonly replayStore?: ReplayStore | undefined
+}
+
+/**
+ * The replay memory of a receiver: signed deliveries (timestamp and body
+ * hash) accepted within the tolerance window.
+ *
+ * @since 0.2.0
+ */
+export interface ReplayStore {
+  /**
+   * `true` the first time `key` is claimed before `expiresAtMillis`, `false`
+   * for a replay. A store that cannot be reached fails, and the delivery gets
+   * 503 (cloro retries it) rather than being accepted unchecked.
+   */
+  readonly claim: (key: string, expiresAtMillis: number, nowMillis: number) => Effect.Effect<boolean, LimiterUnavailable>
+  /** Forgets a delivery whose hand-over failed, so that cloro's retry is handled. */
+  readonly release: (key: string) => Effect.Effect<void>
 }
 
 /**
@@ -255,7 +280,8 @@ export interface Receiver {
    * task already accepted (so cloro stops retrying), 409 for a redelivery
    * while the first attempt is still being handed over, 401 for a bad signature
    * or a stale timestamp, 400 for a body that is not a finished task, 405 for
-   * another method, 503 once the receiver's scope is closed or its buffer full.
+   * another method, 503 once the receiver's scope is closed or its buffer full, or while
+   * its `replayStore` cannot be reached.
    */
   readonly app: HttpApp.Default
   /**
@@ -324,6 +350,10 @@ const checkReceiverOptions = (
     return refuse("bufferSize", "must be a whole number ≥ 1")
   }
   if (options.path !== undefined && !Predicate.isString(options.path)) return refuse("path", "must be a string")
+  const store: unknown = options.replayStore
+  if (store !== undefined && !(Predicate.isRecord(store) && Predicate.isFunction(store.claim) && Predicate.isFunction(store.release))) {
+    return refuse("replayStore", "must be { claim, release } (see ReplayStore)")
+  }
   return Effect.succeed(options)
 }
 
@@ -344,7 +374,7 @@ export const makeReceiver = (
       Queue.shutdown
     )
     const dedupe = yield* Dedupe.make(options.dedupeCapacity ?? defaultDedupeCapacity)
-    const replays = yield* Dedupe.makeReplayGuard
+    const replays = options.replayStore ?? (yield* Dedupe.makeReplayGuard)
     const unavailable = (message: string): HandOverFailed => ({ status: 503, code: "Unavailable", message })
     const app = receive(options, dedupe, replays, (event) =>
       Effect.flatMap(Queue.isShutdown(queue), (closed) =>
@@ -402,7 +432,7 @@ export const makeHandler = <E, R>(
       return yield* new WebhookConfigError({ setting: "onEvent", message: "must be a function of the event" })
     }
     const dedupe = yield* Dedupe.make(options.dedupeCapacity ?? defaultDedupeCapacity)
-    const replays = yield* Dedupe.makeReplayGuard
+    const replays = options.replayStore ?? (yield* Dedupe.makeReplayGuard)
     return receive(options, dedupe, replays, (event) =>
       Effect.suspend(() => onEvent(event)).pipe(
         Effect.catchAllCause((cause) =>

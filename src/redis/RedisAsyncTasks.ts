@@ -4,8 +4,8 @@
  * and a claim on each input, so that workers reading the same input take
  * each one once.
  *
- * The webhook receiver's replay memory is not shared yet: `Webhooks` takes no
- * replay store, so each receiver remembers its own deliveries.
+ * Deliveries are shared by `RedisWebhooks`: one replay memory for every
+ * receiver, and every delivery seen by every worker's run.
  *
  * @since 0.2.0
  */

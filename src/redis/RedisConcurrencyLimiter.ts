@@ -11,14 +11,19 @@
  * take must read the expired leases, the shared limit and the holders and add
  * the new holders in one atomic step, which only a script gives.
  *
- * In each process one fiber takes slots for the local line, several per
- * round trip, in FIFO order. A release publishes on a channel, so waiters in
- * other processes wake at once; a short jittered poll covers a lost message
- * and the expiry of a dead holder's leases.
+ * Waiters form one line in Redis, first come first served across processes.
+ * In each process one fiber sends its new waiters and its released slots,
+ * all in one round trip. The script hands each freed slot to the head of the
+ * line and tells that waiter's process alone (one message on its own
+ * channel), so a slot changes hands without a further round trip and wakes
+ * exactly one waiter; a short jittered poll while waiting covers a lost
+ * message and the expiry of a dead holder's leases. See
+ * `internal/semaphoreScripts.ts`.
  *
  * @since 0.2.0
  */
 import { randomUUID } from "node:crypto"
+import * as Chunk from "effect/Chunk"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -33,6 +38,9 @@ import type { AdmissionQueueFull, AdmissionTimeout } from "../CloroError.js"
 import { AdmissionQueueFull as QueueFull, AdmissionTimeout as Timeout, LimiterUnavailable } from "../CloroError.js"
 import * as ConcurrencyLimiter from "../ConcurrencyLimiter.js"
 import * as LimiterConfig from "../internal/limits/limiterConfig.js"
+import * as Line from "./internal/semaphoreLine.js"
+import type { Event, Grant, State, Waiter } from "./internal/semaphoreLine.js"
+import * as Scripts from "./internal/semaphoreScripts.js"
 import { RedisStore, replyStrings } from "./RedisStore.js"
 
 /**
@@ -48,8 +56,9 @@ export interface Options extends ConcurrencyLimiter.ConcurrencyLimiter.Options {
    */
   readonly lease?: Duration.DurationInput | undefined
   /**
-   * The longest a waiter sleeps between two tries when no release is heard;
-   * each sleep is jittered between half and all of it. Default 200 ms.
+   * The longest a waiter sleeps between two checks when no hand-over is heard
+   * (a lost message, or the lease of a dead holder running out);
+   * each sleep is jittered between half and all of it. Default 1 second.
    */
   readonly poll?: Duration.DurationInput | undefined
   /**
@@ -57,75 +66,6 @@ export interface Options extends ConcurrencyLimiter.ConcurrencyLimiter.Options {
    * the slots. Default: a random UUID, unique per limiter.
    */
   readonly holder?: string | undefined
-}
-
-// KEYS: holders (zset), shared (hash: ceiling, learned, peak)
-// ARGV: lease ms, initial size, configured ceiling ("" for none), then the ids wanting a slot
-const takeScript = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-local shared = redis.call('HMGET', KEYS[2], 'ceiling', 'learned', 'peak')
-local ceiling = tonumber(shared[1]) or tonumber(ARGV[3])
-local learned = tonumber(shared[2])
-local size = tonumber(ARGV[2])
-if ceiling then
-  size = ceiling
-  if learned and learned < ceiling then size = learned end
-elseif learned then
-  size = learned
-end
-local inUse = redis.call('ZCARD', KEYS[1])
-local want = #ARGV - 3
-local granted = math.max(0, math.min(size - inUse, want))
-for i = 1, granted do
-  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[1]), ARGV[3 + i])
-end
-if granted > 0 and inUse + granted > (tonumber(shared[3]) or 0) then
-  redis.call('HSET', KEYS[2], 'peak', inUse + granted)
-end
-return { granted, size, inUse + granted }
-`
-
-// KEYS: holders; ARGV: lease ms, then the ids to renew. A missing lease is
-// added back: its request is still in flight (Redis restarted empty, or the
-// holder was cut off longer than the lease), so counting it is the truth and
-// only makes others wait.
-const renewScript = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-for i = 2, #ARGV do
-  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[1]), ARGV[i])
-end
-return #ARGV - 1
-`
-
-// KEYS: holders; ARGV: channel, id
-const releaseScript = `
-local removed = redis.call('ZREM', KEYS[1], ARGV[2])
-redis.call('PUBLISH', ARGV[1], '1')
-return removed
-`
-
-type Grant =
-  | { readonly _tag: "Lease"; readonly id: string }
-  | { readonly _tag: "Local" }
-
-interface Waiter {
-  readonly id: string
-  readonly deferred: Deferred.Deferred<Grant, LimiterUnavailable>
-}
-
-interface State {
-  /** local line, first in line first; only the taking fiber and leavers change it */
-  readonly waiters: ReadonlyArray<Waiter>
-  readonly held: ReadonlySet<string>
-  readonly size: number
-  readonly inUse: number
-  readonly peakInUse: number
-  readonly source: ConcurrencyLimiter.ConcurrencyLimiter.Source
-  /** the limit last written to Redis by `learn`, to skip writing it again */
-  readonly lastLearned: number | undefined
 }
 
 const millis = (input: Duration.DurationInput | undefined, fallback: Duration.DurationInput) =>
@@ -153,14 +93,15 @@ export const make = (
     }, { mode: "validate" }).pipe(Effect.mapError(LimiterConfig.collectIssues("concurrency")))
     const initial = checked.initialLimit ?? 1
     const leaseMs = millis(checked.lease, "30 seconds")
-    const pollMs = millis(checked.poll, "200 millis")
+    const pollMs = millis(checked.poll, "1 second")
     const maxWait = checked.maxWait !== undefined && Duration.isFinite(checked.maxWait) ? checked.maxWait : undefined
     const base = `${store.prefix}${options.key ?? "concurrency"}`
-    const holdersKey = `${base}:holders`
-    const sharedKey = `${base}:shared`
-    const channel = `${base}:released`
+    const keys = Scripts.keysOf(base)
+    const [holdersKey = "", sharedKey = "", , ownersKey = ""] = keys
     const owner = options.holder ?? randomUUID()
+    const channel = Scripts.grantChannel(base, owner)
     const counter = yield* Ref.make(0)
+    const scriptArgs = [leaseMs, initial, checked.limit ?? "", Scripts.grantChannel(base, ""), owner] as const
 
     // With a fallback, a process that cannot reach Redis admits at most its
     // share of the last known size.
@@ -180,125 +121,117 @@ export const make = (
       source: checked.limit === undefined ? "initial" : "configured",
       lastLearned: undefined
     })
-    const wakeup = yield* Queue.sliding<void>(1)
-    const signal = Queue.offer(wakeup, undefined)
+    const events = yield* Queue.unbounded<Event>()
+    const signal = (event: Event) => Queue.offer(events, event)
 
-    // Another process's release: try again now instead of at the next poll.
-    const onMessage = (ch: string) => {
-      if (ch === channel) wakeup.unsafeOffer(undefined)
+    // A slot handed to one of our waiters by another process's release.
+    const onMessage = (ch: string, id: string) => {
+      if (ch === channel) events.unsafeOffer({ _tag: "Granted", id })
     }
     store.subscriber.on("message", onMessage)
     yield* Effect.addFinalizer(() => Effect.sync(() => store.subscriber.off("message", onMessage)))
     yield* Effect.promise(() => store.subscriber.subscribe(channel).catch(() => 0))
     // ioredis re-subscribes after a reconnect by itself.
 
-    const release = (id: string) =>
-      Effect.zipRight(
-        Ref.update(state, (s) => {
-          const held = new Set(s.held)
-          held.delete(id)
-          return { ...s, held, inUse: Math.max(0, s.inUse - 1) }
-        }),
-        store.run("concurrency", (redis) => redis.eval(releaseScript, 1, holdersKey, channel, id)).pipe(
-          // An unreachable Redis cannot be told; the lease runs out by itself.
-          Effect.catchAll(() => Effect.void),
-          Effect.zipRight(signal)
-        )
-      )
-
     const toSource = (size: number, s: State): ConcurrencyLimiter.ConcurrencyLimiter.Source =>
       s.lastLearned !== undefined && size === s.lastLearned ? "learned" : checked.limit === size ? "configured" : s.source
 
-    /** One try for everyone in line: one round trip, however many are served. */
-    const serve = Effect.gen(function*() {
-      yield* Queue.takeAll(wakeup)
-      const current = yield* Ref.get(state)
-      // No more than could be granted: a line of thousands needs no thousands of arguments.
-      const line = current.waiters.slice(0, Math.max(current.size, 32))
-      if (line.length === 0) return true
-      const taken = yield* store.run("concurrency", (redis) =>
-        redis.eval(
-          takeScript,
-          2,
-          holdersKey,
-          sharedKey,
-          leaseMs,
-          initial,
-          checked.limit ?? "",
-          ...line.map((w) => w.id)
-        )).pipe(Effect.map((reply) => replyStrings(reply).map(Number)), Effect.either)
-      if (taken._tag === "Left") {
-        // Fail closed (or fall back): everyone now in line hears it at once.
-        const failed = yield* Ref.modify(state, (s) => [s.waiters, { ...s, waiters: [] }])
-        yield* Effect.forEach(failed, (w) =>
-          local === undefined ? Deferred.fail(w.deferred, taken.left) : Deferred.succeed(w.deferred, { _tag: "Local" }), {
-          discard: true
-        })
-        return true
-      }
-      const [granted = 0, size = 1, inUse = 0] = taken.right
-      const served = yield* Ref.modify(state, (s) => {
-        const grantedIds = new Set(line.slice(0, granted).map((w) => w.id))
-        const served = s.waiters.filter((w) => grantedIds.has(w.id))
+    const settle = Line.settle(state, toSource, (id) => release(id))
+
+    const forget = (id: string) =>
+      Ref.update(state, (s) => {
+        if (!s.held.has(id)) return s
         const held = new Set(s.held)
-        for (const w of served) held.add(w.id)
-        return [served, {
-          ...s,
-          waiters: s.waiters.filter((w) => !grantedIds.has(w.id)),
-          held,
-          size,
-          inUse,
-          peakInUse: Math.max(s.peakInUse, inUse),
-          source: toSource(size, s)
-        }]
+        held.delete(id)
+        return { ...s, held, inUse: Math.max(0, s.inUse - 1) }
       })
-      // A waiter that left while its slot was being taken gives the slot back.
-      const left = line.slice(0, granted).filter((w) => !served.some((s) => s.id === w.id))
-      yield* Effect.forEach(served, (w) => Deferred.succeed(w.deferred, { _tag: "Lease", id: w.id }), { discard: true })
-      yield* Effect.forEach(left, (w) => release(w.id), { discard: true })
-      // All asked for were served and more wait: ask again at once.
-      if (granted >= line.length && current.waiters.length > line.length) yield* signal
-      return granted >= line.length
-    })
+
+    /** A request's slot, given back with the taking fiber's next trip. */
+    const handBack = (id: string): Effect.Effect<void> => Effect.zipRight(forget(id), signal({ _tag: "Release", id }))
+
+    /** Gives a slot back (or leaves the line) at once: one round trip, which also hands it on. */
+    const release = (id: string): Effect.Effect<void> =>
+      Effect.zipRight(
+        forget(id),
+        store.run("concurrency", (redis) => redis.eval(Scripts.release, keys.length, ...keys, ...scriptArgs, id)).pipe(
+          Effect.flatMap((raw) => {
+            const { granted, inUse, size } = Scripts.parseReply(replyStrings(raw))
+            return settle(granted, { size, inUse })
+          }),
+          // An unreachable Redis cannot be told; the lease runs out by itself.
+          Effect.catchAll(() => Effect.void)
+        )
+      )
+
+    /** One round trip for the slots given back and the new waiters (and, on a check, those in line). */
+    const serve = (check: boolean, released: ReadonlyArray<string>) =>
+      Effect.gen(function*() {
+        const current = yield* Ref.get(state)
+        const fresh = current.waiters.filter((w) => !w.sent).slice(0, 256)
+        const asked = check ? current.waiters.filter((w) => w.sent).slice(0, Math.max(current.size, 32)) : []
+        if (fresh.length === 0 && asked.length === 0 && released.length === 0 && !check) return
+        const ids = [...fresh, ...asked].map((w) => w.id)
+        // An unreachable Redis cannot be told of the releases; their leases run out by themselves.
+        const taken = yield* store.run("concurrency", (redis) =>
+          redis.eval(Scripts.take, keys.length, ...keys, ...scriptArgs, released.length, ...released, ...ids)).pipe(
+            Effect.either
+          )
+        if (taken._tag === "Left") {
+          // Fail closed (or fall back): everyone now in line hears it at once.
+          const failed = yield* Ref.modify(state, (s) => [s.waiters, { ...s, waiters: [] }])
+          yield* Effect.forEach(failed, (w) =>
+            local === undefined ? Deferred.fail(w.deferred, taken.left) : Deferred.succeed(w.deferred, { _tag: "Local" }), {
+            discard: true
+          })
+          return
+        }
+        const sentIds = new Set(fresh.map((w) => w.id))
+        yield* Ref.update(state, (s) => ({
+          ...s,
+          waiters: s.waiters.map((w) => (sentIds.has(w.id) ? { ...w, sent: true } : w))
+        }))
+        const { granted, inUse, size } = Scripts.parseReply(replyStrings(taken.right))
+        yield* settle(granted, { size, inUse })
+        // More new waiters than one trip carries: send the rest at once.
+        if ((yield* Ref.get(state)).waiters.some((w) => !w.sent)) yield* signal({ _tag: "New" })
+      })
 
     const jitter = Effect.map(Random.nextIntBetween(Math.ceil(pollMs / 2), pollMs + 1), Duration.millis)
 
     yield* Effect.gen(function*() {
-      const done = yield* serve
-      if ((yield* Ref.get(state)).waiters.length === 0) {
-        yield* Queue.take(wakeup).pipe(Effect.zipRight(signal))
-      } else if (!done) {
-        yield* Effect.race(Queue.take(wakeup).pipe(Effect.zipRight(signal)), Effect.flatMap(jitter, Effect.sleep))
-      }
+      const waiting = (yield* Ref.get(state)).waiters.length > 0
+      // While someone waits, a poll asks again in case a message was lost or a dead holder's lease ran out.
+      const first = waiting
+        ? yield* Effect.race(Queue.take(events), Effect.as(Effect.flatMap(jitter, Effect.sleep), Line.checkEvent))
+        : yield* Queue.take(events)
+      // Let the fibers woken by the last trip ask for their next slot first, so it rides along.
+      yield* Effect.yieldNow()
+      const all = [first, ...(yield* Queue.takeAll(events))]
+      yield* settle(all.flatMap((e) => (e._tag === "Granted" ? [e.id] : [])))
+      const check = all.some((e) => e._tag === "Check")
+      const released = all.flatMap((e) => (e._tag === "Release" ? [e.id] : []))
+      if (check || released.length > 0 || all.some((e) => e._tag === "New")) yield* serve(check, released)
     }).pipe(Effect.forever, Effect.interruptible, Effect.forkScoped)
 
-    // Renew every lease held, in one round trip, three times per lease, and at
-    // once after a reconnect: a restarted Redis has lost them.
-    const renew = Effect.gen(function*() {
-      const held = [...(yield* Ref.get(state)).held]
-      if (held.length > 0) {
-        yield* store.run("concurrency", (redis) => redis.eval(renewScript, 1, holdersKey, leaseMs, ...held)).pipe(
-          Effect.catchAll((error) => Effect.logWarning("cloro: could not renew concurrency leases", error.reason))
-        )
-      }
+    yield* Line.renewLeases({
+      store,
+      keys: [holdersKey, ownersKey],
+      owner,
+      leaseMs,
+      held: Effect.map(Ref.get(state), (s) => [...s.held]),
+      // After a reconnect the line and the learned limit may be gone too: send the waiters and the next header again.
+      reconnected: Effect.zipRight(
+        Ref.update(state, (s) => ({ ...s, lastLearned: undefined, waiters: s.waiters.map((w) => ({ ...w, sent: false })) })),
+        signal(Line.checkEvent)
+      )
     })
-    const reconnected = yield* Queue.sliding<void>(1)
-    const onReady = () => reconnected.unsafeOffer(undefined)
-    store.client.on("ready", onReady)
-    yield* Effect.addFinalizer(() => Effect.sync(() => store.client.off("ready", onReady)))
-    const renewEvery = Duration.millis(Math.max(1, Math.floor(leaseMs / 3)))
-    yield* renew.pipe(
-      Effect.zipRight(Effect.race(Effect.as(Queue.take(reconnected), true), Effect.as(Effect.sleep(renewEvery), false))),
-      // After a reconnect the learned limit may be gone too: write it again with the next header.
-      Effect.tap((back) => back ? Effect.zipRight(Ref.update(state, (s) => ({ ...s, lastLearned: undefined })), signal) : Effect.void),
-      Effect.forever,
-      Effect.forkScoped
-    )
 
     // Slots still held at shutdown are given back at once rather than at their expiry.
     yield* Effect.addFinalizer(() =>
-      Effect.flatMap(Ref.get(state), (s) =>
-        Effect.forEach(s.held, (id) => release(id), { discard: true }))
+      Effect.gen(function*() {
+        const pending = (yield* Queue.takeAll(events)).pipe(Chunk.toReadonlyArray).flatMap((e) => (e._tag === "Release" ? [e.id] : []))
+        yield* Effect.forEach([...(yield* Ref.get(state)).held, ...pending], (id) => release(id), { discard: true })
+      })
     )
 
     const acquire = (
@@ -306,7 +239,7 @@ export const make = (
     ): Effect.Effect<Grant, AdmissionTimeout | AdmissionQueueFull | LimiterUnavailable> =>
       Effect.gen(function*() {
         const n = yield* Ref.getAndUpdate(counter, (c) => c + 1)
-        const waiter: Waiter = { id: `${owner}:${n}`, deferred: yield* Deferred.make<Grant, LimiterUnavailable>() }
+        const waiter: Waiter = { id: `${owner}:${n}`, sent: false, deferred: yield* Deferred.make<Grant, LimiterUnavailable>() }
         const queued = yield* Ref.modify(state, (s) =>
           checked.maxWaiting !== undefined && s.waiters.length >= checked.maxWaiting
             ? [false, s]
@@ -318,7 +251,7 @@ export const make = (
             maxWaiting: checked.maxWaiting ?? 0
           })
         }
-        yield* signal
+        yield* signal({ _tag: "New" })
         const turn = Deferred.await(waiter.deferred)
         return yield* restore(
           maxWait === undefined ? turn : Effect.timeoutFail(turn, {
@@ -329,9 +262,10 @@ export const make = (
         ).pipe(
           Effect.onExit((exit) =>
             Exit.isSuccess(exit) ? Effect.void : Effect.gen(function*() {
-              const wasWaiting = yield* Ref.modify(state, (s) =>
-                [s.waiters.some((w) => w.id === waiter.id), { ...s, waiters: s.waiters.filter((w) => w.id !== waiter.id) }])
-              if (wasWaiting) return
+              const left = yield* Ref.modify(state, (s) =>
+                [s.waiters.find((w) => w.id === waiter.id), { ...s, waiters: s.waiters.filter((w) => w.id !== waiter.id) }])
+              // Out of the line in Redis too; a slot granted meanwhile is handed on by the same script.
+              if (left !== undefined) return left.sent ? yield* release(waiter.id) : undefined
               // Served in the same instant it gave up: give the slot back.
               const grant = yield* Deferred.poll(waiter.deferred)
               if (Option.isSome(grant)) {
@@ -350,7 +284,7 @@ export const make = (
         Effect.flatMap(acquire(restore), (grant) =>
           grant._tag === "Local" && local !== undefined
             ? restore(local.withPermit(effect))
-            : Effect.ensuring(restore(effect), grant._tag === "Lease" ? release(grant.id) : Effect.void))
+            : Effect.ensuring(restore(effect), grant._tag === "Lease" ? handBack(grant.id) : Effect.void))
       )
 
     const writeShared = (fields: Record<string, number | string>, clear: ReadonlyArray<string> = []) =>
@@ -369,7 +303,7 @@ export const make = (
           )
         ),
         Effect.zipRight(Ref.update(state, (s): State => ({ ...s, size, source: "configured", lastLearned: undefined }))),
-        Effect.zipRight(signal)
+        Effect.zipRight(signal({ _tag: "Check" }))
       )
 
     // Written only when it changes, so a header on every response costs no round trip.
@@ -379,7 +313,7 @@ export const make = (
       return Effect.flatMap(Ref.get(state), (s) =>
         s.lastLearned === learned ? Effect.void : writeShared({ learned }).pipe(
           Effect.zipRight(Ref.update(state, (s) => ({ ...s, lastLearned: learned }))),
-          Effect.zipRight(signal),
+          Effect.zipRight(signal({ _tag: "Check" })),
           Effect.catchAll((error) => Effect.logWarning("cloro: could not share a learned concurrency limit", error.reason))
         ))
     }
@@ -430,7 +364,7 @@ export const sharedInUse = (key = "concurrency"): Effect.Effect<number, LimiterU
     ))
 
 /**
- * Forgets the key's holders, learned limit and peak: for tests and for a
+ * Forgets the key's holders, line, learned limit and peak: for tests and for a
  * fresh start after a change of plan.
  *
  * @since 0.2.0
@@ -439,7 +373,7 @@ export const sharedInUse = (key = "concurrency"): Effect.Effect<number, LimiterU
 export const reset = (key = "concurrency"): Effect.Effect<void, LimiterUnavailable, RedisStore> =>
   Effect.flatMap(RedisStore, (store) =>
     Effect.asVoid(
-      store.run("concurrency", (redis) => redis.del(`${store.prefix}${key}:holders`, `${store.prefix}${key}:shared`))
+      store.run("concurrency", (redis) => redis.del(...Scripts.keysOf(`${store.prefix}${key}`)))
     ))
 
 /**

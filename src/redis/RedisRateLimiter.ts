@@ -1,20 +1,20 @@
 /**
  * A `RateLimiter` shared by every process on the same Redis: at most `limit`
- * starts per window across all of them.
+ * starts in any rolling window (1 s by default) across all of them.
  *
- * It is @effect/experimental's `RateLimiter` on its Redis store (fixed
- * window, `onExceeded: "delay"`): each start takes the next place in the
- * shared count in one round trip and learns how long to wait for its window,
- * so waiting costs no further round trips. A fixed window lets up to
- * `2 × limit` start in a rolling second that straddles two windows; cloro's
- * per-second limit (500 or 1,000 per second) is far above what concurrency
- * lets through in practice, and a configured `limit` below the plan's keeps a
- * margin where that matters.
+ * A sliding log in Lua, not @effect/experimental's `RateLimiter`: its Redis
+ * store offers a fixed window, which lets up to `2 × limit` start in a
+ * rolling second that straddles two windows, and a token bucket, which lets a
+ * full bucket start at once and the refill follow within the same second (up
+ * to `2 × limit` too); cloro counts per rolling second, so either would draw
+ * 429s at full speed. Here each start is a member of a sorted set scored by
+ * its start time: one script (one round trip) finds the earliest time at
+ * which the window behind it holds fewer than `limit` starts, no earlier than
+ * the last start given out (first come, first served), records it and
+ * answers how long to wait, so waiting costs no further round trips.
  *
  * @since 0.2.0
  */
-import * as ExperimentalRateLimiter from "@effect/experimental/RateLimiter"
-import * as ExperimentalRedis from "@effect/experimental/RateLimiter/Redis"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -25,6 +25,30 @@ import { AdmissionQueueFull as QueueFull, AdmissionTimeout, LimiterUnavailable }
 import * as LimiterConfig from "../internal/limits/limiterConfig.js"
 import * as RateLimiter from "../RateLimiter.js"
 import { RedisStore } from "./RedisStore.js"
+
+// KEYS: log (zset: start id → start time, ms), seq (counter)
+// ARGV: window ms, limit, hold ms, max wait ms ("" for none)
+// Returns the wait in ms before this start, or -1 when it is beyond max wait (nothing recorded).
+const takeScript = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local window = tonumber(ARGV[1])
+local limit = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. (now - window))
+local at = now + tonumber(ARGV[3])
+local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')[2]
+if last and tonumber(last) > at then at = tonumber(last) end
+if redis.call('ZCARD', KEYS[1]) >= limit then
+  -- the limit-th latest start must leave the window (closed at both ends) first
+  local kth = tonumber(redis.call('ZRANGE', KEYS[1], -limit, -limit, 'WITHSCORES')[2])
+  if kth + window + 1 > at then at = kth + window + 1 end
+end
+if ARGV[4] ~= '' and at > now and at - now >= tonumber(ARGV[4]) then return -1 end
+redis.call('ZADD', KEYS[1], at, redis.call('INCR', KEYS[2]))
+redis.call('PEXPIRE', KEYS[1], at - now + window + 1000)
+redis.call('PEXPIRE', KEYS[2], at - now + window + 1000)
+return at - now
+`
 
 /**
  * @since 0.2.0
@@ -68,12 +92,6 @@ export const make = (
     const maxWait = checked.maxWait !== undefined && Duration.isFinite(checked.maxWait) ? checked.maxWait : undefined
     const prefix = `${store.prefix}${options.key ?? "rate"}:`
 
-    const experimental = yield* ExperimentalRateLimiter.make.pipe(
-      Effect.provideServiceEffect(
-        ExperimentalRateLimiter.RateLimiterStore,
-        ExperimentalRedis.make({ ...store.connection, prefix })
-      )
-    )
     const fallback = store.onUnavailable === "fail" ? undefined : store.onUnavailable.fallback.workers
     const local = fallback === undefined ? undefined : yield* RateLimiter.make({
       ...options,
@@ -102,20 +120,22 @@ export const make = (
           })
         }
         const hold = Math.max(0, (s.holds.get(key) ?? 0) - Date.now())
-        const consumed = yield* Effect.either(Effect.zipRight(
-          store.countRoundTrip,
-          experimental.consume({ algorithm: "fixed-window", onExceeded: "delay", window, limit: limitOf(s), key })
-        ))
+        const consumed = yield* Effect.either(store.run("rate", (redis) =>
+          redis.eval(
+            takeScript,
+            2,
+            `${prefix}${key}:log`,
+            `${prefix}${key}:seq`,
+            windowMs,
+            limitOf(s),
+            hold,
+            maxWait === undefined ? "" : Duration.toMillis(maxWait)
+          )))
         if (consumed._tag === "Left") {
-          const unavailable = new LimiterUnavailable({
-            message: "The shared rate store (Redis) could not be reached",
-            limiter: "rate",
-            reason: consumed.left.message
-          })
-          return yield* local === undefined ? Effect.fail(unavailable) : local.take(path)
+          return yield* local === undefined ? Effect.fail(consumed.left) : local.take(path)
         }
-        const delay = Math.max(hold, Duration.toMillis(consumed.right.delay))
-        if (maxWait !== undefined && delay >= Duration.toMillis(maxWait)) {
+        const delay = Number(consumed.right)
+        if (maxWait !== undefined && delay < 0) {
           return yield* new AdmissionTimeout({
             message: "Waited too long for a rate-limit token",
             limiter: "rate",
@@ -139,7 +159,7 @@ export const make = (
       Ref.update(state, (s) => {
         const learned = LimiterConfig.sanitizeLimit(rate.limit) ?? s.learned
         const key = mode === "shared" ? "all" : path
-        // The server's count may be ahead of ours (a fixed window about to reset): hold for one window.
+        // The server's count may be ahead of ours: hold this process's starts for one window.
         const holds = rate.remaining === 0 ? new Map(s.holds).set(key, Date.now() + windowMs) : s.holds
         return { ...s, learned, holds }
       })

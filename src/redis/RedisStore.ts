@@ -3,9 +3,9 @@
  *
  * cloro's limits are per account, so workers that share an API key must share
  * their counts too. Every shared layer in `cloro-effect/redis` takes its
- * connection from this service: one for commands and one for the release
- * notifications (pub/sub); `RedisRateLimiter` opens a third, for
- * @effect/experimental's store, with the same options.
+ * connection from this service: one for commands and one for the slot
+ * hand-over notifications (pub/sub); `RedisWebhooks.deliveries` opens one of
+ * its own for its blocking reads, with the same options.
  *
  * Commands fail fast while Redis is unreachable (no retry of a command, a
  * short command timeout) so a limiter can fail closed with
@@ -83,9 +83,9 @@ export interface Connection {
 export interface RedisStoreShape {
   /** the command connection */
   readonly client: Redis
-  /** a connection in subscriber mode, for release notifications */
+  /** a connection in subscriber mode, for slot hand-over notifications */
   readonly subscriber: Redis
-  /** how the connections were opened, for stores that open their own (the rate limiter's) */
+  /** how the connections were opened, for readers that need their own (blocking reads) */
   readonly connection: Connection
   readonly prefix: string
   readonly onUnavailable: OnUnavailable

@@ -1,7 +1,7 @@
 /**
  * Limits shared across processes and machines through Redis
- * (`cloro-effect/redis`). ioredis and @effect/experimental are optional peer
- * dependencies, loaded only by this entry point.
+ * (`cloro-effect/redis`). ioredis is an optional peer dependency, loaded only
+ * by this entry point.
  *
  * @since 0.2.0
  */
@@ -23,7 +23,7 @@ export * as RedisStore from "./RedisStore.js"
 export * as RedisConcurrencyLimiter from "./RedisConcurrencyLimiter.js"
 
 /**
- * A per-window admission count shared through @effect/experimental's Redis store, as the `RateLimiter` service.
+ * A sliding log of starts shared through Redis (at most `limit` in any rolling window), as the `RateLimiter` service.
  *
  * @since 0.2.0
  * @category Constants
@@ -45,3 +45,10 @@ export * as RedisCredits from "./RedisCredits.js"
  * @category Constants
  */
 export * as RedisAsyncTasks from "./RedisAsyncTasks.js"
+
+/**
+ * Webhook receivers shared by several workers: one replay memory, and every delivery seen by every worker's run.
+ *
+ * @since 0.2.0
+ */
+export * as RedisWebhooks from "./RedisWebhooks.js"

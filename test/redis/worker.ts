@@ -29,7 +29,7 @@ const Limits = env("LOCAL", "0") === "1"
   : Layer.mergeAll(
   RedisConcurrencyLimiter.layer({
     lease: Number(env("LEASE_MS", "30000")),
-    poll: Number(env("POLL_MS", "200")),
+    ...(process.env.POLL_MS === undefined ? {} : { poll: Number(process.env.POLL_MS) }),
     holder: `${env("HOLDER", "worker")}-${process.pid}`
   }),
   RedisRateLimiter.layer({ mode: "perEndpoint" })

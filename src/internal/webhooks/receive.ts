@@ -15,7 +15,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Crypto from "node:crypto"
-import type { ReceiverOptions, WebhookError, WebhookEvent } from "../../Webhooks.js"
+import type { ReceiverOptions, ReplayStore, WebhookError, WebhookEvent } from "../../Webhooks.js"
 import type * as Dedupe from "./dedupe.js"
 import { decode, toleranceOf, verify } from "./verify.js"
 
@@ -46,7 +46,7 @@ const pathOf = (url: string): string => url.split("?")[0] ?? url
 export const receive = <R>(
   options: ReceiverOptions,
   dedupe: Dedupe.WebhookDedupe,
-  replays: Dedupe.ReplayGuard,
+  replays: ReplayStore,
   handOver: (event: WebhookEvent) => Effect.Effect<void, HandOverFailed, R>
 ): HttpApp.Default<never, R> =>
   Effect.gen(function*() {
@@ -94,8 +94,14 @@ export const receive = <R>(
     if (replayKey !== undefined && event.timestamp !== undefined) {
       const now = yield* Clock.currentTimeMillis
       const tolerance = toleranceOf({ toleranceSeconds: options.toleranceSeconds })
-      const fresh = yield* replays.claim(replayKey, (event.timestamp + tolerance + 1) * 1000, now)
-      if (!fresh) {
+      const claimed = yield* Effect.either(replays.claim(replayKey, (event.timestamp + tolerance + 1) * 1000, now))
+      if (Either.isLeft(claimed)) {
+        // Unchecked, it could be a replay: refuse for now, cloro retries.
+        yield* dedupe.release(taskId)
+        yield* Effect.logWarning("cloro webhook replay store unavailable", claimed.left.reason)
+        return respond(503, { error: { code: "Unavailable", message: "The replay store cannot be reached" } })
+      }
+      if (!claimed.right) {
         yield* dedupe.confirm(taskId)
         yield* Effect.logWarning("cloro webhook replay refused").pipe(Effect.annotateLogs({ taskId }))
         return respond(200, { received: true, duplicate: true })

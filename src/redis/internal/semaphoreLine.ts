@@ -1,0 +1,116 @@
+/**
+ * The local side of the shared semaphore (`RedisConcurrencyLimiter`): the
+ * process's line of waiters, the events its taking fiber serves, and the
+ * fiber that keeps the process's leases and place in line alive.
+ *
+ * @internal
+ */
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Queue from "effect/Queue"
+import * as Ref from "effect/Ref"
+import type * as Scope from "effect/Scope"
+import type { LimiterUnavailable } from "../../CloroError.js"
+import type * as ConcurrencyLimiter from "../../ConcurrencyLimiter.js"
+import type { RedisStoreShape } from "../RedisStore.js"
+import * as Scripts from "./semaphoreScripts.js"
+
+export type Grant =
+  | { readonly _tag: "Lease"; readonly id: string }
+  | { readonly _tag: "Local" }
+
+export interface Waiter {
+  readonly id: string
+  readonly deferred: Deferred.Deferred<Grant, LimiterUnavailable>
+  /** whether its id is in the line in Redis */
+  readonly sent: boolean
+}
+
+export interface State {
+  /** local line, first in line first */
+  readonly waiters: ReadonlyArray<Waiter>
+  readonly held: ReadonlySet<string>
+  readonly size: number
+  readonly inUse: number
+  readonly peakInUse: number
+  readonly source: ConcurrencyLimiter.ConcurrencyLimiter.Source
+  /** the limit last written to Redis by `learn`, to skip writing it again */
+  readonly lastLearned: number | undefined
+}
+
+/**
+ * `New`: waiters to send; `Check`: also ask about those in line (a poll);
+ * `Granted`: a slot handed over; `Release`: a slot given back, sent with the
+ * next trip (so a request's release and the next one's take share one).
+ */
+export type Event =
+  | { readonly _tag: "New" }
+  | { readonly _tag: "Check" }
+  | { readonly _tag: "Granted"; readonly id: string }
+  | { readonly _tag: "Release"; readonly id: string }
+
+export const checkEvent: Event = { _tag: "Check" }
+
+/**
+ * Renews the process's liveness and the leases it holds, in one round trip,
+ * three times per lease, and at once after a reconnect (a restarted Redis has
+ * lost them), then runs `reconnected`. Lives as long as the scope.
+ */
+export const renewLeases = (options: {
+  readonly store: RedisStoreShape
+  readonly keys: readonly [holders: string, owners: string]
+  readonly owner: string
+  readonly leaseMs: number
+  readonly held: Effect.Effect<ReadonlyArray<string>>
+  readonly reconnected: Effect.Effect<unknown>
+}): Effect.Effect<void, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const { keys, leaseMs, owner, store } = options
+    const renew = Effect.flatMap(options.held, (held) =>
+      store.run("concurrency", (redis) => redis.eval(Scripts.renew, 2, ...keys, leaseMs, owner, ...held)).pipe(
+        Effect.catchAll((error) => Effect.logWarning("cloro: could not renew concurrency leases", error.reason))
+      ))
+    const reconnected = yield* Queue.sliding<void>(1)
+    const onReady = () => reconnected.unsafeOffer(undefined)
+    store.client.on("ready", onReady)
+    yield* Effect.addFinalizer(() => Effect.sync(() => store.client.off("ready", onReady)))
+    const every = Duration.millis(Math.max(1, Math.floor(leaseMs / 3)))
+    yield* renew.pipe(
+      Effect.zipRight(Effect.race(Effect.as(Queue.take(reconnected), true), Effect.as(Effect.sleep(every), false))),
+      Effect.tap((back) => (back ? options.reconnected : Effect.void)),
+      Effect.forever,
+      Effect.forkScoped
+    )
+  })
+
+/**
+ * Hands granted slots to their waiters and records what Redis saw (`size`,
+ * `inUse`); a slot whose waiter already left is given back with `release`.
+ */
+export const settle = (
+  state: Ref.Ref<State>,
+  toSource: (size: number, s: State) => ConcurrencyLimiter.ConcurrencyLimiter.Source,
+  release: (id: string) => Effect.Effect<void>
+) =>
+(granted: ReadonlyArray<string>, figures?: { readonly size: number; readonly inUse: number }): Effect.Effect<void> =>
+  Effect.gen(function*() {
+    if (granted.length === 0 && figures === undefined) return
+    const ids = new Set(granted)
+    const [served, orphans] = yield* Ref.modify(state, (s) => {
+      const served = s.waiters.filter((w) => ids.has(w.id))
+      const orphans = granted.filter((id) => !s.held.has(id) && !served.some((w) => w.id === id))
+      const held = new Set(s.held)
+      for (const w of served) held.add(w.id)
+      const next: State = figures === undefined ? s : {
+        ...s,
+        size: figures.size,
+        inUse: figures.inUse,
+        peakInUse: Math.max(s.peakInUse, figures.inUse),
+        source: toSource(figures.size, s)
+      }
+      return [[served, orphans] as const, { ...next, waiters: s.waiters.filter((w) => !ids.has(w.id)), held }]
+    })
+    yield* Effect.forEach(served, (w) => Deferred.succeed(w.deferred, { _tag: "Lease", id: w.id }), { discard: true })
+    yield* Effect.forEach(orphans, (id) => release(id), { discard: true })
+  })
