@@ -20,8 +20,12 @@ import {
 import { isSubjectName, label, makeSubject, type SubjectName } from "./subjects.js"
 
 const CONCURRENCY = 64
-const REQUESTS = quick ? 60 : 5_000
-const subjects: ReadonlyArray<SubjectName> = ["full", "bare", "effect-http", "fetch-plimit", "bottleneck", "undici"]
+// `BENCH_REQUESTS=2000` for a shorter round (profiling, a loaded machine)
+const REQUESTS = quick ? 60 : Number(process.env.BENCH_REQUESTS ?? 5_000)
+const allSubjects: ReadonlyArray<SubjectName> = ["full", "bare", "effect-http", "fetch-plimit", "bottleneck", "undici"]
+// `BENCH_SUBJECTS=full,bare,effect-http npm run bench -- throughput`: only those, for profiling and quick before/after checks.
+const only = process.env.BENCH_SUBJECTS?.split(",").map((name) => name.trim())
+const subjects = only === undefined ? allSubjects : allSubjects.filter((name) => only.includes(name))
 
 interface Round {
   readonly millis: number
