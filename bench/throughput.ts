@@ -54,7 +54,13 @@ childMain(async ([name, url, count]) => {
 export const run = async (): Promise<ScenarioResult> => {
   const started = performance.now()
   const server = await startServer()
-  await server.configure({ latencyMillis: 0, cap: 1_000_000, ratePerSecond: 1_000_000 })
+  // Answers carry `Content-Length`, as the simulator's (and most JSON APIs') do; `BENCH_CHUNKED=1` sends them chunked.
+  await server.configure({
+    latencyMillis: 0,
+    cap: 1_000_000,
+    ratePerSecond: 1_000_000,
+    contentLength: process.env.BENCH_CHUNKED !== "1"
+  })
   const measured = new Map<SubjectName, { perSecond: number; cpuPerRequest: number; failed: number }>()
   const notes: Array<string> = []
   for (const name of subjects) {
