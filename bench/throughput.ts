@@ -66,7 +66,7 @@ export const run = async (): Promise<ScenarioResult> => {
   for (const name of subjects) {
     process.stdout.write(`  (a) ${name}...\n`)
     const outcome = await runChild<ReadonlyArray<Round>>(fileURLToPath(import.meta.url), [name, server.url, String(REQUESTS)], {
-      budgetMillis: 90_000
+      budgetMillis: 240_000
     })
     await server.stats()
     if (outcome._tag === "Done") {
