@@ -45,7 +45,9 @@ export interface ServerStats {
 
 export interface StandIn {
   readonly url: string
-  readonly configure: (settings: { latencyMillis?: number; cap?: number; ratePerSecond?: number }) => Promise<void>
+  readonly configure: (
+    settings: { latencyMillis?: number; cap?: number; ratePerSecond?: number; contentLength?: boolean }
+  ) => Promise<void>
   /** Counters since the last call. */
   readonly stats: () => Promise<ServerStats>
   readonly close: () => void

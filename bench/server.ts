@@ -23,9 +23,11 @@ interface Settings {
   latencyMillis: number
   cap: number
   ratePerSecond: number
+  /** Send `Content-Length` with the answer (as the simulator and most JSON APIs do) instead of a chunked body. */
+  contentLength: boolean
 }
 
-const settings: Settings = { latencyMillis: 0, cap: 1_000_000, ratePerSecond: 1_000_000 }
+const settings: Settings = { latencyMillis: 0, cap: 1_000_000, ratePerSecond: 1_000_000, contentLength: false }
 const counters = { requests: 0, ok: 0, concurrency429: 0, rate429: 0, peak: 0 }
 let inFlight = 0
 let windowStart = 0
@@ -87,7 +89,7 @@ const server = createServer((req, res) => {
     const reply = () => {
       inFlight--
       counters.ok++
-      res.writeHead(200, headers)
+      res.writeHead(200, settings.contentLength ? { ...headers, "content-length": String(answer.length) } : headers)
       res.end(answer)
     }
     if (settings.latencyMillis > 0) {

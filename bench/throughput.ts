@@ -20,8 +20,12 @@ import {
 import { isSubjectName, label, makeSubject, type SubjectName } from "./subjects.js"
 
 const CONCURRENCY = 64
-const REQUESTS = quick ? 60 : 5_000
-const subjects: ReadonlyArray<SubjectName> = ["full", "bare", "effect-http", "fetch-plimit", "bottleneck", "undici"]
+// `BENCH_REQUESTS=2000` for a shorter round (profiling, a loaded machine)
+const REQUESTS = quick ? 60 : Number(process.env.BENCH_REQUESTS ?? 5_000)
+const allSubjects: ReadonlyArray<SubjectName> = ["full", "bare", "effect-http", "fetch-plimit", "bottleneck", "undici"]
+// `BENCH_SUBJECTS=full,bare,effect-http npm run bench -- throughput`: only those, for profiling and quick before/after checks.
+const only = process.env.BENCH_SUBJECTS?.split(",").map((name) => name.trim())
+const subjects = only === undefined ? allSubjects : allSubjects.filter((name) => only.includes(name))
 
 interface Round {
   readonly millis: number
@@ -50,13 +54,19 @@ childMain(async ([name, url, count]) => {
 export const run = async (): Promise<ScenarioResult> => {
   const started = performance.now()
   const server = await startServer()
-  await server.configure({ latencyMillis: 0, cap: 1_000_000, ratePerSecond: 1_000_000 })
+  // Answers carry `Content-Length`, as the simulator's (and most JSON APIs') do; `BENCH_CHUNKED=1` sends them chunked.
+  await server.configure({
+    latencyMillis: 0,
+    cap: 1_000_000,
+    ratePerSecond: 1_000_000,
+    contentLength: process.env.BENCH_CHUNKED !== "1"
+  })
   const measured = new Map<SubjectName, { perSecond: number; cpuPerRequest: number; failed: number }>()
   const notes: Array<string> = []
   for (const name of subjects) {
     process.stdout.write(`  (a) ${name}...\n`)
     const outcome = await runChild<ReadonlyArray<Round>>(fileURLToPath(import.meta.url), [name, server.url, String(REQUESTS)], {
-      budgetMillis: 90_000
+      budgetMillis: 240_000
     })
     await server.stats()
     if (outcome._tag === "Done") {

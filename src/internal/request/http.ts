@@ -4,8 +4,12 @@
  * decoded body or a typed error. The pipeline (limits, ledger, retries) wraps
  * this in `CloroClient`.
  */
-import * as HttpClient from "@effect/platform/HttpClient"
+import type * as Headers from "@effect/platform/Headers"
+import * as HttpBody from "@effect/platform/HttpBody"
+import type * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
@@ -14,6 +18,7 @@ import * as Either from "effect/Either"
 import type * as MetricLabel from "effect/MetricLabel"
 import * as ParseResult from "effect/ParseResult"
 import * as Predicate from "effect/Predicate"
+import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import {
@@ -90,7 +95,7 @@ const readBounded = <E, E2>(
   stream: Stream.Stream<Uint8Array, E>,
   max: number,
   tooLarge: () => E2
-): Effect.Effect<string, E | E2> =>
+): Effect.Effect<Uint8Array, E | E2> =>
   Stream.runFoldEffect(
     stream,
     { chunks: Chunk.empty<Uint8Array>(), size: 0 },
@@ -105,8 +110,44 @@ const readBounded = <E, E2>(
       bytes.set(chunk, offset)
       offset += chunk.length
     }
-    return new TextDecoder().decode(bytes)
+    return bytes
   }))
+
+const utf8 = new TextDecoder()
+
+/**
+ * The length of a body that the transport delivers exactly as declared: a
+ * `Content-Length` of plain digits on an answer that is not content-encoded.
+ * HTTP/1.1 framing stops the body there, so it can be read in one piece; an
+ * encoded body (a `fetch`-based client inflates gzip) can be far longer than
+ * its declared length, so it is read through the bounded stream instead.
+ */
+const framedLength = (headers: Headers.Headers): number | undefined => {
+  const declared = headers["content-length"]
+  if (declared === undefined || !/^\d{1,15}$/.test(declared)) return undefined
+  const encoding = headers["content-encoding"]
+  return encoding === undefined || encoding.trim().toLowerCase() === "identity" ? Number(declared) : undefined
+}
+
+/**
+ * A body of at most `max` bytes as text. Within a framed length it is read in
+ * one piece (no stream, no per-chunk effect); otherwise chunk by chunk,
+ * failing as soon as it passes `max`. Either way a body past `max` fails
+ * with `tooLarge`, and a declared length past it fails before reading.
+ */
+const readBody = <E2>(
+  response: HttpClientResponse.HttpClientResponse,
+  headers: Headers.Headers,
+  max: number,
+  tooLarge: () => E2
+): Effect.Effect<string, HttpClientError.ResponseError | E2> => {
+  const framed = framedLength(headers)
+  if (framed !== undefined && framed > max) return Effect.fail(tooLarge())
+  const bytes: Effect.Effect<ArrayBuffer | Uint8Array, HttpClientError.ResponseError | E2> = framed === undefined
+    ? readBounded(response.stream, max, tooLarge)
+    : response.arrayBuffer
+  return Effect.flatMap(bytes, (body) => body.byteLength > max ? Effect.fail(tooLarge()) : Effect.succeed(utf8.decode(body)))
+}
 
 /**
  * A 2xx whose body is an error envelope (`success: false`, or an `error`
@@ -116,6 +157,99 @@ const readBounded = <E, E2>(
 const isErrorEnvelope = (json: unknown): boolean =>
   Predicate.isRecord(json) &&
   (json.success === false || (Predicate.isRecord(json.error) && json.success !== true))
+
+/** What one answered exchange brought back, before it is decoded. */
+interface Received {
+  readonly status: number
+  readonly headers: Headers.Headers
+  readonly usage: Usage.Usage
+  readonly text: string
+}
+
+/**
+ * The request for a call, or why its body cannot be sent. `JSON.stringify`
+ * throws on a bigint or a circular value; that is an `InvalidRequest`, not a
+ * defect. The key is read from `Redacted` here, into the header only.
+ */
+const buildRequest = <A>(
+  config: CloroConfigShape,
+  call: Call<A>
+): Either.Either<HttpClientRequest.HttpClientRequest, InvalidRequest> => {
+  let body: HttpBody.HttpBody | undefined
+  if (call.body !== undefined) {
+    let json: string | undefined
+    try {
+      json = JSON.stringify(call.body)
+    } catch {
+      json = undefined
+    }
+    if (json === undefined) {
+      return Either.left(
+        new InvalidRequest({
+          message: `${call.method} ${call.path}: the request body cannot be sent as JSON`,
+          source: "client",
+          issues: [new FieldIssue({ field: "(body)", message: "cannot be serialized as JSON (a bigint or a circular value)" })]
+        })
+      )
+    }
+    body = HttpBody.text(json, "application/json")
+  }
+  return Either.right(HttpClientRequest.make(call.method)(config.baseUrl + call.path, {
+    headers: { authorization: `Bearer ${Redacted.value(config.apiKey)}`, "user-agent": config.userAgent },
+    acceptJson: true,
+    ...(call.urlParams === undefined ? {} : { urlParams: call.urlParams }),
+    ...(body === undefined ? {} : { body })
+  }))
+}
+
+/** A transport failure of the platform's client as the typed error callers see. */
+const transportError = <A>(call: Call<A>, error: HttpClientError.HttpClientError): TransportError =>
+  new TransportError({
+    method: call.method,
+    path: call.path,
+    message: error._tag === "RequestError"
+      ? `${call.method} ${call.path}: ${error.reason}: ${error.description ?? "request failed"}`
+      : `${call.method} ${call.path}: the body could not be read (${error.reason}${
+        error.description ? `: ${error.description}` : ""
+      })`
+  })
+
+/**
+ * A received 2xx as its decoded answer, or the typed error it is: an empty
+ * body, a body that is not JSON or does not match the documented shape
+ * (`ResponseDecodeError`, keeping the body), or `undefined` for an error
+ * envelope, which the caller turns into the error it names.
+ */
+const decodeAnswer = <A>(call: Call<A>, received: Received): Either.Either<Answer<A>, ApiError> | undefined => {
+  const { status, text, usage } = received
+  if (text.trim().length === 0) {
+    return Either.left(
+      new UnexpectedStatus({
+        message: `${call.method} ${call.path}: cloro answered ${status} with an empty body`,
+        status,
+        requestId: usage.requestId,
+        usage
+      })
+    )
+  }
+  const decodeError = (description: string) =>
+    new ResponseDecodeError({
+      message: `${call.method} ${call.path}: the ${status} answer did not match the documented shape`,
+      status,
+      requestId: usage.requestId,
+      usage,
+      path: call.path,
+      description,
+      ...ErrorEnvelope.keptBody(text)
+    })
+  const json = ErrorEnvelope.parseJson(text)
+  if (Either.isLeft(json)) return Either.left(decodeError(`not JSON (${json.left}): ${text.slice(0, 200)}`))
+  if (isErrorEnvelope(json.right)) return undefined
+  const body = call.decode(json.right)
+  return Either.isLeft(body)
+    ? Either.left(decodeError(describeParseError(body.left)))
+    : Either.right({ body: body.right, usage, raw: json.right })
+}
 
 /**
  * Sends one call. Never fails with anything but a typed `ApiError`, and never
@@ -130,30 +264,8 @@ export const send = <A>(
   server: ReadonlyArray<MetricLabel.MetricLabel>,
   call: Call<A>
 ): Effect.Effect<Answer<A>, SendError> => {
-  const where = { method: call.method, path: call.path }
-  const base = HttpClientRequest.make(call.method)(config.baseUrl + call.path).pipe(
-    HttpClientRequest.bearerToken(config.apiKey),
-    HttpClientRequest.acceptJson,
-    HttpClientRequest.setHeader("user-agent", config.userAgent),
-    call.urlParams === undefined ? (r) => r : HttpClientRequest.setUrlParams(call.urlParams)
-  )
-  // `bodyJson` fails (where `bodyUnsafeJson` would throw) on a bigint or a circular value.
-  const request: Effect.Effect<HttpClientRequest.HttpClientRequest, InvalidRequest> = call.body === undefined
-    ? Effect.succeed(base)
-    : HttpClientRequest.bodyJson(base, call.body).pipe(
-      Effect.mapError((error) =>
-        new InvalidRequest({
-          message: `${call.method} ${call.path}: the request body cannot be sent as JSON`,
-          source: "client",
-          issues: [
-            new FieldIssue({
-              field: "(body)",
-              message: `cannot be serialized as JSON (${error.reason._tag === "JsonError" ? "a bigint or a circular value" : error.reason._tag})`
-            })
-          ]
-        })
-      )
-    )
+  const request = buildRequest(config, call)
+  if (Either.isLeft(request)) return Effect.fail(request.left)
   const max = config.maxResponseBytes
   const tooLarge = (status: number, usage: Usage.Usage) => () =>
     new ResponseDecodeError({
@@ -165,77 +277,42 @@ export const send = <A>(
       description: `body larger than ${max} bytes; not read further`
     })
 
-  return Effect.flatMap(request, (request) =>
-    httpClient.execute(request).pipe(
-      Effect.flatMap((response) => {
-        const usage = Usage.fromHeaders(response.headers)
-        const declared = Number(response.headers["content-length"])
-        return Effect.map(
-          Number.isFinite(declared) && declared > max
-            ? Effect.fail(tooLarge(response.status, usage)())
-            : readBounded(response.stream, max, tooLarge(response.status, usage)),
-          (text) => ({ status: response.status, headers: response.headers, usage, text })
-        )
-      }),
-      Effect.scoped,
-      Effect.timeoutFail({
-        duration: call.timeout,
-        onTimeout: () =>
-          new Timeout({
-            ...where,
-            message: `${call.method} ${call.path}: no answer within ${Duration.format(call.timeout)}`,
-            timeout: call.timeout
-          })
-      }),
-      Effect.catchTag("RequestError", (error) =>
-        Effect.fail(
-          new TransportError({ ...where, message: `${call.method} ${call.path}: ${error.reason}: ${error.description ?? "request failed"}` })
-        )),
-      Effect.catchTag("ResponseError", (error) =>
-        Effect.fail(
-          new TransportError({
-            ...where,
-            message: `${call.method} ${call.path}: the body could not be read (${error.reason}${error.description ? `: ${error.description}` : ""})`
-          })
-        )),
-      Telemetry.exchange(call, server),
-      Effect.flatMap(({ headers, status, text, usage }) =>
-        Effect.gen(function*() {
-          const now = yield* Clock.currentTimeMillis
-          const envelope = () =>
-            ErrorEnvelope.fromAnswer({ status, body: text, usage, retryAfterMillis: Usage.retryAfterMillis(headers, now) })
-          if (status < 200 || status >= 300) return yield* Effect.fail(envelope())
-          if (text.trim().length === 0) {
-            return yield* Effect.fail(
-              new UnexpectedStatus({
-                message: `${call.method} ${call.path}: cloro answered ${status} with an empty body`,
-                status,
-                requestId: usage.requestId,
-                usage
-              })
-            )
-          }
-          const decodeError = (description: string) =>
-            new ResponseDecodeError({
-              message: `${call.method} ${call.path}: the ${status} answer did not match the documented shape`,
-              status,
-              requestId: usage.requestId,
-              usage,
-              path: call.path,
-              description,
-              ...ErrorEnvelope.keptBody(text)
-            })
-          const json = ErrorEnvelope.parseJson(text)
-          if (Either.isLeft(json)) {
-            return yield* Effect.fail(decodeError(`not JSON (${json.left}): ${text.slice(0, 200)}`))
-          }
-          if (isErrorEnvelope(json.right)) return yield* Effect.fail(envelope())
-          const body = call.decode(json.right)
-          if (Either.isLeft(body)) return yield* Effect.fail(decodeError(describeParseError(body.left)))
-          return { body: body.right, usage, raw: json.right }
-        })
+  return httpClient.execute(request.right).pipe(
+    Effect.flatMap((response) => {
+      // The platform builds a new headers object on every read of `response.headers`.
+      const headers = response.headers
+      const status = response.status
+      const usage = Usage.fromHeaders(headers)
+      return Effect.map(
+        readBody(response, headers, max, tooLarge(status, usage)),
+        (text): Received => ({ status, headers, usage, text })
       )
-    ))
+    }),
+    Effect.timeoutFail({
+      duration: call.timeout,
+      onTimeout: () =>
+        new Timeout({
+          method: call.method,
+          path: call.path,
+          message: `${call.method} ${call.path}: no answer within ${Duration.format(call.timeout)}`,
+          timeout: call.timeout
+        })
+    }),
+    Effect.mapError((error) =>
+      error._tag === "RequestError" || error._tag === "ResponseError" ? transportError(call, error) : error
+    ),
+    Telemetry.exchange(call, server),
+    Effect.flatMap((received): Effect.Effect<Answer<A>, ApiError> => {
+      const { headers, status, text, usage } = received
+      const decoded = status >= 200 && status < 300 ? decodeAnswer(call, received) : undefined
+      if (decoded !== undefined) return decoded
+      // An error status or an error envelope: the `Retry-After` date needs the clock.
+      return Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        Effect.fail(
+          ErrorEnvelope.fromAnswer({ status, body: text, usage, retryAfterMillis: Usage.retryAfterMillis(headers, now) })
+        ))
+    })
+  )
 }
 
 /**

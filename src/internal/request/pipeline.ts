@@ -6,6 +6,15 @@
  *   settle → resend on a retryable error (the slot is not held while waiting
  *   out a backoff).
  *
+ * The steps that are easy to miss are named functions here:
+ * - `replayFirstFailure`: the retry schedule is built only after a first
+ *   failure, which is replayed into `Effect.retry` as its first input;
+ * - `requeueOwnConcurrency429` (inside `run`, with `isOwnConcurrency429`): a
+ *   concurrency 429 our own limiter explains goes back into the limiter's
+ *   line, outside the schedule;
+ * - `chargeOfUndecodedAnswer`: a 2xx whose body did not decode is settled at
+ *   its estimate, because cloro answered (and billed) it.
+ *
  * Every service is required: `CloroClient`'s layer names each one, and
  * opting out of one is an explicit `layerUnlimited`/`layerNone`. Every resend
  * (a retry, or a requeue after a concurrency 429) is decided by the retry
@@ -67,19 +76,63 @@ export interface Billing {
 const usageOf = (error: CloroError): Usage.Usage | undefined => ("usage" in error ? error.usage : undefined)
 
 /**
- * What a failed call cost: what cloro said it charged when it said so;
- * otherwise a 2xx whose body did not decode was answered, so it is counted
- * at its estimate (over- rather than under-count spend); anything else (an
- * error status, a 2xx with an empty or error body, no answer) is free.
+ * Settling a 2xx answer that failed to decode: cloro answered the call and
+ * billed it, but the body did not match the documented shape (or was not
+ * JSON), so the error carries no usage to read a charge from. It is counted
+ * at its estimate: over- rather than under-count spend. `undefined` for any
+ * other error.
  */
-const chargeOfFailure = (error: CloroError, estimate: number): number | undefined => {
-  const charged = usageOf(error)?.credits.charged
-  if (charged !== undefined) return charged
-  return error._tag === "ResponseDecodeError" && error.status !== undefined && error.status >= 200 &&
-      error.status < 300
+export const chargeOfUndecodedAnswer = (error: CloroError, estimate: number): number | undefined =>
+  error._tag === "ResponseDecodeError" && error.status !== undefined && error.status >= 200 && error.status < 300
     ? estimate
     : undefined
-}
+
+/**
+ * What a failed call cost: what cloro said it charged when it said so;
+ * otherwise a 2xx whose body did not decode is settled at its estimate
+ * (`chargeOfUndecodedAnswer`); anything else (an error status, a 2xx with an
+ * empty or error body, no answer) is free.
+ */
+const chargeOfFailure = (error: CloroError, estimate: number): number | undefined =>
+  usageOf(error)?.credits.charged ?? chargeOfUndecodedAnswer(error, estimate)
+
+/**
+ * Replaying the first failure into `Effect.retry`: the first attempt runs
+ * bare, and only when it fails are the schedule and its driver built (most
+ * calls never need them, and thousands may be waiting for a slot at once).
+ * `Effect.retry` then starts from an effect that fails once more with that
+ * same first error, without sending anything, before running `attempt`
+ * again, so the schedule sees exactly the inputs it would have seen had it
+ * wrapped the first attempt: `Effect.retry`'s semantics are kept exactly.
+ */
+export const replayFirstFailure = <A, E, R, Out, R2>(
+  attempt: Effect.Effect<A, E, R>,
+  schedule: () => Schedule.Schedule<Out, E, R2>
+): Effect.Effect<A, E, R | R2> =>
+  Effect.catchAll(attempt, (first) =>
+    Effect.flatMap(Ref.make(true), (replayFirst) => {
+      const again: Effect.Effect<A, E, R> = Effect.flatMap(
+        Ref.getAndSet(replayFirst, false),
+        (replay) => (replay ? Effect.fail(first) : attempt)
+      )
+      return Effect.retry(again, schedule())
+    }))
+
+/**
+ * Whether a failed attempt is a concurrency 429 that the client's own
+ * limiter explains: the server's limit (`error.limit`) is below the size the
+ * limiter had when the call was admitted, and the policy's `slotRequeues`
+ * allow another requeue. Such a call goes back into the limiter's line
+ * (`requeueOwnConcurrency429` in `run`), outside the retry schedule.
+ */
+const isOwnConcurrency429 = (
+  error: CloroError,
+  sizeAdmitted: number | undefined,
+  requeues: number,
+  maxRequeues: number
+): error is Extract<CloroError, { readonly _tag: "ConcurrentLimitExceeded" }> & { readonly limit: number } =>
+  error._tag === "ConcurrentLimitExceeded" && error.limit !== undefined && sizeAdmitted !== undefined &&
+  error.limit < sizeAdmitted && requeues < maxRequeues
 
 /** Runs a call through the pipeline. */
 export const run = <A>(
@@ -94,11 +147,11 @@ export const run = <A>(
 
   const learn = (usage: Usage.Usage) => {
     const slotLimit = usesSlot ? usage.concurrency.limit : undefined
-    return Effect.all([
+    const observed = monitor.observe(call.path, usage)
+    return Effect.zipRight(
       rate.learn(route, usage.rateLimit),
-      slotLimit === undefined ? Effect.void : slots.learn(slotLimit),
-      monitor.observe(call.path, usage)
-    ], { discard: true })
+      slotLimit === undefined ? observed : Effect.zipRight(slots.learn(slotLimit), observed)
+    )
   }
 
   // Built only once admitted: thousands of calls may wait for a slot, and each
@@ -119,12 +172,34 @@ export const run = <A>(
     Effect.flatMap(retry.spend(error), (ok) => ok ? Effect.as(monitor.recordRetry(call.path, error), true) : Effect.succeed(false))
 
   /**
-   * One attempt: the slot is held only while the request is on the wire. A
-   * concurrency 429 that our own limiter explains (the server's limit is below
-   * the size we were using) shrinks the limiter and, up to the policy's
-   * `slotRequeues` times and when its budget pays, goes straight back into the
-   * limiter's line: a slot frees when one of our own requests ends, so
-   * sleeping would only waste time.
+   * Requeueing a concurrency 429 outside the schedule: when our own limiter
+   * explains the 429 (`isOwnConcurrency429`), the limiter learns the server's
+   * limit and, if it really shrank and the policy's budget pays, the call
+   * goes straight back into the limiter's line: a slot frees when one of our
+   * own requests ends, so sleeping out a backoff would only waste time. An
+   * unlimited or clamped limiter would send the call straight into another
+   * 429, so then the error goes on to the schedule instead.
+   */
+  const requeueOwnConcurrency429 = (
+    error: CloroError & { readonly limit: number },
+    sizeAdmitted: number,
+    requeues: number
+  ): Effect.Effect<Answer<A>, CloroError> =>
+    Effect.zipRight(
+      Effect.zipRight(Telemetry.logRequeue(call, error.limit, sizeAdmitted), slots.learn(error.limit)),
+      slots.size
+    ).pipe(
+      Effect.flatMap((size) =>
+        size !== undefined && size < sizeAdmitted
+          ? Effect.flatMap(paid(error), (ok) => ok ? attempt(requeues + 1) : Effect.fail(error))
+          : Effect.fail(error)
+      )
+    )
+
+  /**
+   * One attempt: the slot is held only while the request is on the wire; a
+   * concurrency 429 our own limiter explains is requeued
+   * (`requeueOwnConcurrency429`).
    */
   const attempt = (requeues: number): Effect.Effect<Answer<A>, CloroError> =>
     !usesSlot
@@ -138,26 +213,11 @@ export const run = <A>(
           Effect.flatMap(({ result, sizeAdmitted }) =>
             Either.match(result, {
               onRight: Effect.succeed,
-              onLeft: (error) => {
-                if (
-                  error._tag !== "ConcurrentLimitExceeded" || error.limit === undefined || sizeAdmitted === undefined ||
-                  error.limit >= sizeAdmitted || requeues >= retry.options.slotRequeues
-                ) {
-                  return Effect.fail(error)
-                }
-                // Requeue only when the limiter really shrank: an unlimited or
-                // clamped limiter would send the call straight into another 429.
-                return Effect.zipRight(
-                  Effect.zipRight(Telemetry.logRequeue(call, error.limit, sizeAdmitted), slots.learn(error.limit)),
-                  slots.size
-                ).pipe(
-                  Effect.flatMap((size) =>
-                    size !== undefined && size < sizeAdmitted
-                      ? Effect.flatMap(paid(error), (ok) => ok ? attempt(requeues + 1) : Effect.fail(error))
-                      : Effect.fail(error)
-                  )
-                )
-              }
+              onLeft: (error) =>
+                sizeAdmitted !== undefined &&
+                  isOwnConcurrency429(error, sizeAdmitted, requeues, retry.options.slotRequeues)
+                  ? requeueOwnConcurrency429(error, sizeAdmitted, requeues)
+                  : Effect.fail(error)
             })
           )
         )
@@ -181,20 +241,7 @@ export const run = <A>(
       )
     )
 
-  // The schedule and its driver are built only after a first failure: most
-  // calls never need them, and thousands may be waiting for a slot at once.
-  // Replaying that failure as the schedule's first input keeps `Effect.retry`'s
-  // semantics exactly.
-  const retried = attempt(0).pipe(
-    Effect.catchAll((first) =>
-      Effect.flatMap(Ref.make(true), (replayFirst) => {
-        const again: Effect.Effect<Answer<A>, CloroError> = Effect.flatMap(
-          Ref.getAndSet(replayFirst, false),
-          (replay) => (replay ? Effect.fail(first) : attempt(0))
-        )
-        return Effect.retry(again, schedule())
-      })
-    ),
+  const retried = replayFirstFailure(attempt(0), schedule).pipe(
     Effect.tap(() => retry.onSuccess)
   )
 

@@ -56,12 +56,18 @@ const debugEnabled: Effect.Effect<boolean> = Effect.flatMap(CloroLogLevel, (leve
       Effect.orElseSucceed(() => false)
     ))
 
-/** Logs at Debug level, visible whatever the application's minimum level, only when debug logging is on. */
-export const debug = (message: string): Effect.Effect<void> =>
+/**
+ * Logs at Debug level, visible whatever the application's minimum level, only
+ * when debug logging is on; the message is built only then.
+ */
+const debugWith = (message: () => string): Effect.Effect<void> =>
   Effect.flatMap(FiberRef.get(currentDebug), (on) =>
     on
-      ? Effect.logDebug(message).pipe(Effect.locally(FiberRef.currentMinimumLogLevel, LogLevel.Debug))
+      ? Effect.logDebug(message()).pipe(Effect.locally(FiberRef.currentMinimumLogLevel, LogLevel.Debug))
       : Effect.void)
+
+/** Logs at Debug level, visible whatever the application's minimum level, only when debug logging is on. */
+export const debug = (message: string): Effect.Effect<void> => debugWith(() => message)
 
 const formatMillis = (millis: number) => millis <= 0 ? "0ms" : Duration.format(Duration.millis(Math.round(millis)))
 
@@ -167,22 +173,22 @@ export const exchange = (call: CallInfo, server: ReadonlyArray<MetricLabel.Metri
   return Effect.flatMap(Clock.currentTimeMillis, (start) =>
     self.pipe(
       Effect.provideService(HttpClient.SpanNameGenerator, () => name),
-      Effect.tap((answer) => {
-        const labels = [MetricLabel.make("http.response.status_code", String(answer.status))]
-        if (answer.status >= 400) labels.push(MetricLabel.make("error.type", String(answer.status)))
-        return Effect.flatMap(record(start, labels), (millis) => {
-          const requestId = answer.headers["x-request-id"]
-          return debug(
-            `cloro ${name}: ${answer.status} in ${formatMillis(millis)}` +
-              (requestId === undefined ? "" : ` (request id ${requestId})`)
+      Effect.tapBoth({
+        onSuccess: (answer) => {
+          const labels = [MetricLabel.make("http.response.status_code", String(answer.status))]
+          if (answer.status >= 400) labels.push(MetricLabel.make("error.type", String(answer.status)))
+          return Effect.flatMap(record(start, labels), (millis) =>
+            debugWith(() => {
+              const requestId = answer.headers["x-request-id"]
+              return `cloro ${name}: ${answer.status} in ${formatMillis(millis)}` +
+                (requestId === undefined ? "" : ` (request id ${requestId})`)
+            }))
+        },
+        onFailure: (error) =>
+          Effect.flatMap(
+            record(start, [MetricLabel.make("error.type", error._tag)]),
+            (millis) => debugWith(() => `cloro ${name}: ${error._tag} after ${formatMillis(millis)}`)
           )
-        })
-      }),
-      Effect.tapError((error) =>
-        Effect.flatMap(
-          record(start, [MetricLabel.make("error.type", error._tag)]),
-          (millis) => debug(`cloro ${name}: ${error._tag} after ${formatMillis(millis)}`)
-        )
-      )
+      })
     ))
 }
