@@ -310,6 +310,7 @@ export const make = (
     // that woke late does not lose throughput), and the log still caps every
     // window at the limit whatever the spacing allowed.
     const slackOf = (limit: number) => (Math.max(2, Math.ceil(limit / 20)) - 1) * (windowMillis / limit)
+    const tick = Math.min(4, windowMillis / 250)
     /** The earliest start of the waiter `ahead` places behind the next one, spacing included. */
     const earliest = (window: Window, limit: number, ahead: number, now: number): number => {
       const logged = SlidingLog.earliest(window.log, ahead, now, windowMillis, window.holdUntil)
@@ -445,7 +446,9 @@ export const make = (
           if (next === undefined) {
             return
           }
-          yield* Effect.sleep(Duration.millis(next - now))
+          // Even pace wakes at most every few milliseconds and catches up from
+          // its slack, instead of a timer per start (500 a second at 500/s).
+          yield* Effect.sleep(Duration.millis(even ? Math.max(next - now, tick) : next - now))
         }
       })
 
