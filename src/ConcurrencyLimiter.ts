@@ -299,27 +299,30 @@ export const make = (
     // Runs inside `withPermit`'s uninterruptible region: only the wait itself
     // is restored to interruptible, and leaving it early always settles the
     // place in line, so no slot is ever lost or held twice.
+    // No generator here: a waiting call keeps this frame alive for as long as it waits.
     const acquire = (restore: Restore): Effect.Effect<void, AdmissionTimeout | AdmissionQueueFull> =>
-      Effect.gen(function*() {
-        const deferred = yield* Deferred.make<void>()
-        const admission = yield* Ref.modify(ref, admit(deferred))
-        switch (admission._tag) {
-          case "Acquired":
-            return
-          case "Full":
-            return yield* Effect.fail(
-              new AdmissionQueueFull({
-                message: `The line for a concurrency slot is full (maxWaiting: ${maxWaiting})`,
-                limiter: "concurrency",
-                maxWaiting: maxWaiting ?? 0
-              })
-            )
-          case "Queued":
-            return yield* restore(awaitTurn(deferred)).pipe(
-              Effect.onExit((exit) => Exit.isSuccess(exit) ? Effect.void : cancel(admission.node))
-            )
-        }
-      })
+      Effect.flatMap(Deferred.make<void>(), (deferred) =>
+        Effect.flatMap(Ref.modify(ref, admit(deferred)), (admission): Effect.Effect<
+          void,
+          AdmissionTimeout | AdmissionQueueFull
+        > => {
+          switch (admission._tag) {
+            case "Acquired":
+              return Effect.void
+            case "Full":
+              return Effect.fail(
+                new AdmissionQueueFull({
+                  message: `The line for a concurrency slot is full (maxWaiting: ${maxWaiting})`,
+                  limiter: "concurrency",
+                  maxWaiting: maxWaiting ?? 0
+                })
+              )
+            case "Queued":
+              return restore(awaitTurn(deferred)).pipe(
+                Effect.onExit((exit) => Exit.isSuccess(exit) ? Effect.void : cancel(admission.node))
+              )
+          }
+        }))
 
     const withPermit = <A, E, R>(
       effect: Effect.Effect<A, E, R>
