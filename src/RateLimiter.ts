@@ -314,7 +314,7 @@ export const make = (
     /** The earliest start of the waiter `ahead` places behind the next one, spacing included. */
     const earliest = (window: Window, limit: number, ahead: number, now: number): number => {
       const logged = SlidingLog.earliest(window.log, ahead, now, windowMillis, window.holdUntil)
-      return even ? Math.max(logged, window.due - slackOf(limit) + ahead * (windowMillis / limit)) : logged
+      return even ? Math.max(logged, window.due + ahead * (windowMillis / limit)) : logged
     }
     /** Records a start at `now`. */
     const record = (window: Window, limit: number, now: number): void => {
