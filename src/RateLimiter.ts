@@ -526,7 +526,13 @@ export const make = (
             : { ...current, limit: reported, source: "learned" }
           if (exhausted) {
             const window = windowOf(state, keyOf(path))
-            window.holdUntil = Math.max(window.holdUntil, now + windowMillis)
+            // Even pace: a "none left" that our own starts explain (the limit of
+            // them in the server's last window) needs no hold, the log already
+            // spaces the next one; the server's own count being ahead of ours
+            // (another process on the key) still holds for a window.
+            const oldest = SlidingLog.oldestOfFull(window.log)
+            const explained = even && oldest !== undefined && oldest > now - configuredWindow
+            if (!explained) window.holdUntil = Math.max(window.holdUntil, now + windowMillis)
           }
           return state
         }))

@@ -337,6 +337,33 @@ describe("RateLimiter", () => {
       expect(bad.issues.map((issue) => issue.field)).toEqual(["pace"])
     }))
 
+  it.scoped("even pace: remaining 0 explained by our own starts holds nothing more; unexplained, a window", () =>
+    Effect.gen(function*() {
+      const path = "/v1/monitor/chatgpt"
+      const own = yield* RateLimiter.make({ limit: 4, pace: "even" })
+      const starts: Array<Start> = []
+      const fibers = yield* Effect.forEach([0, 1, 2, 3, 4], (id) => Effect.fork(start(own, path, id, starts)))
+      yield* TestClock.adjust("525 millis")
+      expect(starts.map((s) => s.at)).toEqual([0, 0, 262.5, 525])
+      // the server saw our 4 in its last second: the log alone spaces the 5th (4 per 1.05 s)
+      yield* own.learn(path, { limit: 4, remaining: 0 })
+      yield* TestClock.adjust("525 millis")
+      yield* Effect.forEach(fibers, Fiber.join, { discard: true })
+      expect(starts.map((s) => s.at)).toEqual([0, 0, 262.5, 525, 1050])
+
+      const shared = yield* RateLimiter.make({ limit: 4, pace: "even" })
+      const at = yield* Clock.currentTimeMillis
+      yield* shared.take(path)
+      // one start of ours cannot explain "none left": someone else uses the key, so hold a window
+      yield* shared.learn(path, { remaining: 0 })
+      const held = yield* Effect.fork(shared.take(path))
+      yield* TestClock.adjust("1049 millis")
+      expect(Option.isNone(yield* Fiber.poll(held))).toBe(true)
+      yield* TestClock.adjust("1 millis")
+      yield* Fiber.join(held)
+      expect((yield* Clock.currentTimeMillis) - at).toBe(1050)
+    }))
+
   it.scoped("perEndpoint forgets idle paths but not busy ones", () =>
     Effect.gen(function*() {
       const limiter = yield* RateLimiter.make({ limit: 1, mode: "perEndpoint" })
