@@ -12,7 +12,7 @@
  * the five scenarios above are issue 16's, and `redis` (4 worker processes
  * sharing limits through Redis) is issue 15's.
  */
-import { mkdirSync, writeFileSync } from "node:fs"
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { cpus, loadavg } from "node:os"
 import { fileURLToPath } from "node:url"
 import { format, quick, type ScenarioResult } from "./lib.js"
@@ -48,20 +48,39 @@ for (const [name, extra] of extras) {
 if (wanted.length > 0 && wanted.every((name) => extras.some(([extra]) => extra === name))) process.exit(0)
 const started = performance.now()
 const loadBefore = loadavg()
-const results: Array<ScenarioResult> = []
 const dir = fileURLToPath(new URL("./results/", import.meta.url))
 mkdirSync(dir, { recursive: true })
+/**
+ * A run of named scenarios replaces only theirs in the results file and keeps
+ * the others' last tables (each table says how long it took; the file's date
+ * is the last run's), so one scenario can be re-measured without the rest.
+ */
+const previous = (): ReadonlyArray<ScenarioResult> => {
+  if (wanted.length === 0) return []
+  try {
+    const parsed: unknown = JSON.parse(readFileSync(`${dir}${quick ? "quick" : "latest"}.json`, "utf8"))
+    return typeof parsed === "object" && parsed !== null && "results" in parsed && Array.isArray(parsed.results)
+      ? (parsed.results as ReadonlyArray<ScenarioResult>).filter((r) => !wanted.includes(r.name))
+      : []
+  } catch {
+    return []
+  }
+}
+const kept = previous()
+const results: Array<ScenarioResult> = []
+const ordered = () =>
+  scenarios.flatMap(([name]) => [...kept, ...results].filter((r) => r.name === name))
 // written after every scenario, so a run cut short still leaves what it measured
 const write = (complete: boolean) => {
   const machine = { cores: cpus().length, cpu: cpus()[0]?.model, node: process.version, loadBefore, loadAfter: loadavg() }
   const totalSeconds = (performance.now() - started) / 1000
   writeFileSync(
     `${dir}${quick ? "quick" : "latest"}.json`,
-    `${JSON.stringify({ date: new Date().toISOString(), quick, complete, machine, totalSeconds, results }, null, 2)}\n`
+    `${JSON.stringify({ date: new Date().toISOString(), quick, complete, machine, totalSeconds, results: ordered() }, null, 2)}\n`
   )
   writeFileSync(
     `${dir}${quick ? "quick" : "latest"}.md`,
-    `${results.map((r) => `${format(r)}\n\n(${(r.millis / 1000).toFixed(0)} s)`).join("\n\n")}\n\n${
+    `${ordered().map((r) => `${format(r)}\n\n(${(r.millis / 1000).toFixed(0)} s)`).join("\n\n")}\n\n${
       complete ? "" : "(incomplete run) "
     }${totalSeconds.toFixed(0)} s in all on ${machine.cores} cores (${machine.cpu}), Node ${machine.node}, load average ${
       machine.loadBefore.map((l) => l.toFixed(1)).join(" ")

@@ -65,6 +65,10 @@ export type SetupError =
   | Credits.CreditsConfigError
   | UsageMonitor.UsageMonitorConfigError
 
+/** Rate options with `pace: "even"` unless they say otherwise; anything but an object is left for the layer to refuse. */
+const evenByDefault = (given: unknown): RateLimiter.RateLimiter.Options =>
+  given === undefined ? { pace: "even" } : typeof given === "object" && given !== null ? { pace: "even", ...given } : given ?? {}
+
 /**
  * The pipeline services alone, for a client built with `CloroClient.layer`.
  *
@@ -90,7 +94,10 @@ export const layerServices = (options: CloroOptions = {}): Layer.Layer<
           options.concurrency === "unlimited"
             ? ConcurrencyLimiter.layerUnlimited
             : ConcurrencyLimiter.layer(options.concurrency ?? {}),
-          options.rateLimit === "unlimited" ? RateLimiter.layerUnlimited : RateLimiter.layer(options.rateLimit ?? {}),
+          options.rateLimit === "unlimited"
+            ? RateLimiter.layerUnlimited
+            // even pace by default: requests admitted in bursts reach the server bunched (issue 16)
+            : RateLimiter.layer(evenByDefault(options.rateLimit)),
           options.retry === "none" ? RetryPolicy.layerNone : RetryPolicy.layer(options.retry ?? {}),
           Credits.layer(options.credits ?? {}),
           options.monitor === "silent" ? UsageMonitor.layerSilent() : UsageMonitor.layer(options.monitor ?? {})

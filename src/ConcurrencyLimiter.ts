@@ -298,27 +298,30 @@ export const make = (
     // Runs inside `withPermit`'s uninterruptible region: only the wait itself
     // is restored to interruptible, and leaving it early always settles the
     // place in line, so no slot is ever lost or held twice.
+    // No generator here: a waiting call keeps this frame alive for as long as it waits.
     const acquire = (restore: Restore): Effect.Effect<void, AdmissionTimeout | AdmissionQueueFull> =>
-      Effect.gen(function*() {
-        const deferred = yield* Deferred.make<void>()
-        const admission = yield* Ref.modify(ref, admit(deferred))
-        switch (admission._tag) {
-          case "Acquired":
-            return
-          case "Full":
-            return yield* Effect.fail(
-              new AdmissionQueueFull({
-                message: `The line for a concurrency slot is full (maxWaiting: ${maxWaiting})`,
-                limiter: "concurrency",
-                maxWaiting: maxWaiting ?? 0
-              })
-            )
-          case "Queued":
-            return yield* restore(awaitTurn(deferred)).pipe(
-              Effect.onExit((exit) => Exit.isSuccess(exit) ? Effect.void : cancel(admission.node))
-            )
-        }
-      })
+      Effect.flatMap(Deferred.make<void>(), (deferred) =>
+        Effect.flatMap(Ref.modify(ref, admit(deferred)), (admission): Effect.Effect<
+          void,
+          AdmissionTimeout | AdmissionQueueFull
+        > => {
+          switch (admission._tag) {
+            case "Acquired":
+              return Effect.void
+            case "Full":
+              return Effect.fail(
+                new AdmissionQueueFull({
+                  message: `The line for a concurrency slot is full (maxWaiting: ${maxWaiting})`,
+                  limiter: "concurrency",
+                  maxWaiting: maxWaiting ?? 0
+                })
+              )
+            case "Queued":
+              return restore(awaitTurn(deferred)).pipe(
+                Effect.onExit((exit) => Exit.isSuccess(exit) ? Effect.void : cancel(admission.node))
+              )
+          }
+        }))
 
     const withPermit = <A, E, R>(
       effect: Effect.Effect<A, E, R>
@@ -364,8 +367,51 @@ export const make = (
       source: state.source
     }))
 
-    return ConcurrencyLimiter.of({ [TypeId]: TypeId, withPermit, resize, learn, stats })
+    const early: Early = { take: acquire, giveBack }
+    const limiter: ConcurrencyLimiterShape & { readonly [EarlyId]: Early } = {
+      [TypeId]: TypeId,
+      withPermit,
+      resize,
+      learn,
+      stats,
+      [EarlyId]: early
+    }
+    return ConcurrencyLimiter.of(limiter)
   }))
+
+const EarlyId: unique symbol = Symbol.for("cloro-effect/ConcurrencyLimiter/early")
+
+/**
+ * A slot taken before the rest of a call is built, and given back by hand.
+ * `take` must run inside `Effect.uninterruptibleMask` (it restores only the
+ * wait), and every successful `take` must be matched by one `giveBack`.
+ *
+ * A waiting call then holds only its fiber and its place in line: the client
+ * opens the call's span, reserves its credits and builds its pipeline once
+ * admitted, instead of keeping all of that alive while thousands wait.
+ *
+ * @internal
+ */
+export interface Early {
+  readonly take: (restore: Restore) => Effect.Effect<void, AdmissionTimeout | AdmissionQueueFull>
+  readonly giveBack: Effect.Effect<void>
+}
+
+const isEarly = (value: unknown): value is Early =>
+  typeof value === "object" && value !== null && "take" in value && typeof value.take === "function" &&
+  "giveBack" in value && Effect.isEffect(value.giveBack)
+
+/**
+ * The early-admission side of an in-memory limiter; `undefined` for any other
+ * implementation (a shared Redis limiter, a test double), which the client
+ * then uses through `withPermit` only.
+ *
+ * @internal
+ */
+export const early = (limiter: ConcurrencyLimiterShape): Early | undefined => {
+  const value: unknown = EarlyId in limiter ? limiter[EarlyId] : undefined
+  return isEarly(value) ? value : undefined
+}
 
 /**
  * A limiter that admits everything at once: `withPermit` runs the effect as

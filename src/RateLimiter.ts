@@ -153,6 +153,17 @@ export declare namespace RateLimiter {
     readonly maxWait?: Duration.DurationInput | undefined
     /** Fail with `AdmissionQueueFull` a request arriving when this many already wait. */
     readonly maxWaiting?: number | undefined
+    /**
+     * `"burst"` (the default here) starts `limit` requests at once and `limit`
+     * more each window. `"even"` spaces starts evenly (after a burst of a
+     * twentieth of the limit) and keeps `limit` per window plus a twentieth,
+     * so requests that reach the server a little later or bunched than they
+     * were admitted still fit its window, fixed or sliding. `Cloro.layer`
+     * uses `"even"` unless told otherwise.
+     *
+     * @since 0.3.0
+     */
+    readonly pace?: "burst" | "even" | undefined
   }
 }
 
@@ -173,6 +184,8 @@ interface Window {
   readonly waiters: WaitQueue.WaitQueue<Deferred.Deferred<void>>
   /** whether a timer fiber is looking after `waiters` */
   timer: boolean
+  /** `"even"` pace: when the next start is due on an even spacing (the GCRA's theoretical arrival time) */
+  due: number
 }
 
 interface State {
@@ -234,6 +247,11 @@ const checkMode = (mode: unknown): Effect.Effect<RateLimiter.Mode, FieldIssue> =
     ? Effect.succeed(mode)
     : Effect.fail(new FieldIssue({ field: "mode", message: `must be "shared" or "perEndpoint", got ${show(mode)}` }))
 
+const checkPace = (pace: unknown): Effect.Effect<"burst" | "even", FieldIssue> =>
+  pace === undefined || pace === "burst" || pace === "even"
+    ? Effect.succeed(pace ?? "burst")
+    : Effect.fail(new FieldIssue({ field: "pace", message: `must be "burst" or "even", got ${show(pace)}` }))
+
 /**
  * The bounds of a limit learned from `X-RateLimit-Limit`: between a tenth of
  * the ceiling and the ceiling, where the ceiling is the configured limit or,
@@ -275,11 +293,33 @@ export const make = (
       mode: checkMode(given.mode),
       window: LimiterConfig.duration("window", given.window, { zero: false, infinite: false }),
       maxWait: LimiterConfig.duration("maxWait", given.maxWait, { zero: true, infinite: true }),
-      maxWaiting: LimiterConfig.integerAtLeast("maxWaiting", given.maxWaiting, 0)
+      maxWaiting: LimiterConfig.integerAtLeast("maxWaiting", given.maxWaiting, 0),
+      pace: checkPace(given.pace)
     }, { mode: "validate" }).pipe(Effect.mapError(LimiterConfig.collectIssues("rate")))
     const mode = checked.mode
     const configured = checked.limit
-    const windowMillis = Duration.toMillis(checked.window ?? Duration.seconds(1))
+    const configuredWindow = Duration.toMillis(checked.window ?? Duration.seconds(1))
+    const even = checked.pace === "even"
+    // Even pace counts each window a twentieth longer: a request admitted on
+    // time may reach the server up to that much later than the one before
+    // it (event-loop stalls, GC, connection set-up) and still fit its window.
+    const windowMillis = even ? configuredWindow * 1.05 : configuredWindow
+    // Even pace is a GCRA on top of the log: starts are due one `interval`
+    // apart, a late timer may catch up by at most `slack` (so an event loop
+    // that woke late does not lose throughput), and the log still caps every
+    // window at the limit whatever the spacing allowed.
+    const slackOf = (limit: number) => (Math.max(2, Math.ceil(limit / 20)) - 1) * (windowMillis / limit)
+    const tick = Math.min(4, windowMillis / 250)
+    /** The earliest start of the waiter `ahead` places behind the next one, spacing included. */
+    const earliest = (window: Window, limit: number, ahead: number, now: number): number => {
+      const logged = SlidingLog.earliest(window.log, ahead, now, windowMillis, window.holdUntil)
+      return even ? Math.max(logged, window.due + ahead * (windowMillis / limit)) : logged
+    }
+    /** Records a start at `now`. */
+    const record = (window: Window, limit: number, now: number): void => {
+      SlidingLog.record(window.log, now)
+      if (even) window.due = Math.max(window.due, now - slackOf(limit)) + windowMillis / limit
+    }
     const maxWait = checked.maxWait !== undefined && Duration.isFinite(checked.maxWait) ? checked.maxWait : undefined
     const maxWaitMillis = maxWait === undefined ? undefined : Duration.toMillis(maxWait)
     const maxWaiting = checked.maxWaiting
@@ -307,7 +347,8 @@ export const make = (
           log: SlidingLog.make(state.limit),
           holdUntil: Number.NEGATIVE_INFINITY,
           waiters: WaitQueue.make(),
-          timer: false
+          timer: false,
+          due: Number.NEGATIVE_INFINITY
         }
         state.windows.set(key, created)
         return created
@@ -344,9 +385,9 @@ export const make = (
       const state = sweep(current, now)
       const window = windowOf(state, key)
       const ahead = window.waiters.length
-      const turn = SlidingLog.earliest(window.log, ahead, now, windowMillis, window.holdUntil)
+      const turn = earliest(window, state.limit, ahead, now)
       if (ahead === 0 && turn <= now) {
-        SlidingLog.record(window.log, now)
+        record(window, state.limit, now)
         return [admitted, { ...state, admitted: state.admitted + 1 }]
       }
       if (maxWaiting !== undefined && state.waiting >= maxWaiting) {
@@ -370,13 +411,13 @@ export const make = (
       const wake: Array<Deferred.Deferred<void>> = []
       while (
         window.waiters.length > 0 &&
-        SlidingLog.earliest(window.log, 0, now, windowMillis, window.holdUntil) <= now
+        earliest(window, current.limit, 0, now) <= now
       ) {
         const next = WaitQueue.shift(window.waiters)
         if (next === undefined) {
           break
         }
-        SlidingLog.record(window.log, now)
+        record(window, current.limit, now)
         wake.push(next)
       }
       const state = { ...current, waiting: current.waiting - wake.length, admitted: current.admitted + wake.length }
@@ -384,7 +425,7 @@ export const make = (
         window.timer = false
         return [{ wake, next: undefined }, state]
       }
-      return [{ wake, next: SlidingLog.earliest(window.log, 0, now, windowMillis, window.holdUntil) }, state]
+      return [{ wake, next: earliest(window, current.limit, 0, now) }, state]
     }
 
     // One timer per window with waiters, sleeping until its first waiter may
@@ -404,7 +445,9 @@ export const make = (
           if (next === undefined) {
             return
           }
-          yield* Effect.sleep(Duration.millis(next - now))
+          // Even pace wakes at most every few milliseconds and catches up from
+          // its slack, instead of a timer per start (500 a second at 500/s).
+          yield* Effect.sleep(Duration.millis(even ? Math.max(next - now, tick) : next - now))
         }
       })
 
@@ -482,7 +525,13 @@ export const make = (
             : { ...current, limit: reported, source: "learned" }
           if (exhausted) {
             const window = windowOf(state, keyOf(path))
-            window.holdUntil = Math.max(window.holdUntil, now + windowMillis)
+            // Even pace: a "none left" that our own starts explain (the limit of
+            // them in the server's last window) needs no hold, the log already
+            // spaces the next one; the server's own count being ahead of ours
+            // (another process on the key) still holds for a window.
+            const oldest = SlidingLog.oldestOfFull(window.log)
+            const explained = even && oldest !== undefined && oldest > now - configuredWindow
+            if (!explained) window.holdUntil = Math.max(window.holdUntil, now + windowMillis)
           }
           return state
         }))

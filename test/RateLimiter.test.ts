@@ -311,6 +311,59 @@ describe("RateLimiter", () => {
       expect(yield* limiter.stats).toMatchObject({ waiting: 0, admitted: count })
     }))
 
+  it.scoped("even pace: starts spaced evenly after a small burst, at most the limit in any window 5 % longer", () =>
+    Effect.gen(function*() {
+      const limit = 100
+      const limiter = yield* RateLimiter.make({ limit, pace: "even" })
+      const starts: Array<Start> = []
+      const fibers = yield* Effect.forEach(
+        Array.from({ length: 3 * limit }, (_, id) => id),
+        (id) => Effect.fork(start(limiter, "/v1/monitor/chatgpt", id, starts))
+      )
+      // a late timer (steps of 7 ms and the odd 70 ms stall) catches up instead of losing its turns
+      for (let step = 0; step < 1000 && starts.length < 3 * limit; step++) {
+        yield* TestClock.adjust(step % 20 === 19 ? "70 millis" : "7 millis")
+      }
+      yield* Effect.forEach(fibers, Fiber.join, { discard: true })
+      const times = starts.map((s) => s.at)
+      expect(starts.map((s) => s.id)).toEqual(Array.from({ length: 3 * limit }, (_, id) => id))
+      expect(busiestWindow(times, 1050)).toBeLessThanOrEqual(limit)
+      // a burst of a twentieth of the limit at most, not the whole limit at once
+      expect(times.filter((at) => at === 0).length).toBe(limit / 20)
+      expect(busiestWindow(times, 100)).toBeLessThanOrEqual(limit / 10 + limit / 20)
+      // and no slower than the pace: 5 at once, then 295 spaced 10.5 ms apart, whatever the late steps
+      expect(Math.max(...times)).toBeLessThanOrEqual(295 * 10.5 + 7)
+      const bad = yield* Effect.flip(RateLimiter.make({ pace: "smooth" as unknown as "even" }))
+      expect(bad.issues.map((issue) => issue.field)).toEqual(["pace"])
+    }))
+
+  it.scoped("even pace: remaining 0 explained by our own starts holds nothing more; unexplained, a window", () =>
+    Effect.gen(function*() {
+      const path = "/v1/monitor/chatgpt"
+      const own = yield* RateLimiter.make({ limit: 4, pace: "even" })
+      const starts: Array<Start> = []
+      const fibers = yield* Effect.forEach([0, 1, 2, 3, 4], (id) => Effect.fork(start(own, path, id, starts)))
+      yield* TestClock.adjust("525 millis")
+      expect(starts.map((s) => s.at)).toEqual([0, 0, 262.5, 525])
+      // the server saw our 4 in its last second: the log alone spaces the 5th (4 per 1.05 s)
+      yield* own.learn(path, { limit: 4, remaining: 0 })
+      yield* TestClock.adjust("525 millis")
+      yield* Effect.forEach(fibers, Fiber.join, { discard: true })
+      expect(starts.map((s) => s.at)).toEqual([0, 0, 262.5, 525, 1050])
+
+      const shared = yield* RateLimiter.make({ limit: 4, pace: "even" })
+      const at = yield* Clock.currentTimeMillis
+      yield* shared.take(path)
+      // one start of ours cannot explain "none left": someone else uses the key, so hold a window
+      yield* shared.learn(path, { remaining: 0 })
+      const held = yield* Effect.fork(shared.take(path))
+      yield* TestClock.adjust("1049 millis")
+      expect(Option.isNone(yield* Fiber.poll(held))).toBe(true)
+      yield* TestClock.adjust("1 millis")
+      yield* Fiber.join(held)
+      expect((yield* Clock.currentTimeMillis) - at).toBe(1050)
+    }))
+
   it.scoped("perEndpoint forgets idle paths but not busy ones", () =>
     Effect.gen(function*() {
       const limiter = yield* RateLimiter.make({ limit: 1, mode: "perEndpoint" })

@@ -38,6 +38,10 @@ export const record = (self: SlidingLog, time: number): void => {
   }
 }
 
+/** The oldest admission time held once the log is full (the `capacity`-th newest), if it is full. */
+export const oldestOfFull = (self: SlidingLog): number | undefined =>
+  self.times.length < self.capacity || self.times.length === 0 ? undefined : at(self, 0)
+
 /** The latest admission time held, if any. */
 export const newest = (self: SlidingLog): number | undefined =>
   self.times.length === 0 ? undefined : at(self, self.times.length - 1)
