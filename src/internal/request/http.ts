@@ -184,7 +184,9 @@ export const send = <A>(
           new Timeout({
             ...where,
             message: `${call.method} ${call.path}: no answer within ${Duration.format(call.timeout)}`,
-            timeout: call.timeout
+            timeout: call.timeout,
+            // A billed sync call keeps running at cloro after we stop waiting.
+            mayBeCharged: call.kind === "monitor"
           })
       }),
       Effect.catchTag("RequestError", (error) =>
