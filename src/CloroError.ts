@@ -208,7 +208,10 @@ export class TransportError extends Schema.TaggedError<TransportError>()("Transp
 }) {}
 
 /**
- * No answer within the configured timeout.
+ * No answer within the configured timeout. The request was sent, so cloro may
+ * have acted on it: `mayBeCharged` is true for a sync monitor call, which cloro
+ * keeps running and may bill although nobody reads the answer. The `Credits`
+ * ledger counts such a call's estimate as `mayBeCharged`, apart from `spent`.
  *
  * @since 0.1.0
  * @category Errors
@@ -217,7 +220,9 @@ export class Timeout extends Schema.TaggedError<Timeout>()("Timeout", {
   message: Schema.String,
   method: Schema.String,
   path: Schema.String,
-  timeout: DurationMillis
+  timeout: DurationMillis,
+  /** @since 0.3.0 */
+  mayBeCharged: Schema.Boolean
 }) {}
 
 /**

@@ -56,6 +56,15 @@ export interface Reservation {
   readonly settle: (charged: number, balanceAfter?: number | undefined) => Effect.Effect<void>
   /** Ends the hold with nothing charged (the request failed). */
   readonly release: Effect.Effect<void>
+  /**
+   * Ends the hold when cloro's answer was lost after the request was sent (a
+   * sync call that timed out): cloro may have charged `mayBeCharged` credits
+   * or nothing. It is counted in the snapshot's `mayBeCharged`, never in
+   * `spent`, so the uncertainty is visible instead of dropped.
+   *
+   * @since 0.3.0
+   */
+  readonly settleUncertain: (mayBeCharged: number) => Effect.Effect<void>
   /** Moves the hold onto an async task, to be settled by `settleTask` when it finishes. */
   readonly holdForTask: (taskId: string) => Effect.Effect<void>
 }
@@ -73,6 +82,14 @@ export interface Snapshot {
   readonly spent: number
   /** Credits held by requests and tasks in flight. */
   readonly reserved: number
+  /**
+   * Credits cloro may or may not have charged: the estimates of sync calls
+   * whose answer was lost after sending (`Timeout` with `mayBeCharged: true`).
+   * Not in `spent` or `balance`; `GET /v1/credits` tells what was really taken.
+   *
+   * @since 0.3.0
+   */
+  readonly mayBeCharged: number
   readonly budget: number | undefined
   readonly spentByTag: Readonly<Record<string, number>>
   /** Async tasks whose charge is still pending, by task id. */
@@ -174,6 +191,7 @@ interface State {
   readonly balance: number | undefined
   readonly spent: number
   readonly reserved: number
+  readonly mayBeCharged: number
   readonly budget: number | undefined
   readonly spentByTag: HashMap.HashMap<string, number>
   /** Reservations moved to tasks, by task id. */
@@ -237,6 +255,7 @@ export const make = (options: CreditsOptions = {}): Effect.Effect<CreditsShape, 
       balance: typeof given.balance === "number" ? given.balance : undefined,
       spent: 0,
       reserved: 0,
+      mayBeCharged: 0,
       budget: typeof given.budget === "number" ? given.budget : undefined,
       spentByTag: HashMap.empty(),
       tasks: HashMap.empty(),
@@ -266,6 +285,8 @@ export const make = (options: CreditsOptions = {}): Effect.Effect<CreditsShape, 
           return after === undefined ? settled : { ...settled, balance: after }
         }),
       release: end(id, (s) => s),
+      settleUncertain: (mayBeCharged) =>
+        end(id, (s, held) => ({ ...s, mayBeCharged: s.mayBeCharged + (finiteOr(mayBeCharged, held.amount) ?? held.amount) })),
       holdForTask: (taskId) =>
         end(id, (s, held) =>
           typeof taskId !== "string" || wasSettled(s.settledTasks, taskId)
@@ -359,6 +380,7 @@ export const make = (options: CreditsOptions = {}): Effect.Effect<CreditsShape, 
         balance: s.balance,
         spent: s.spent,
         reserved: s.reserved,
+        mayBeCharged: s.mayBeCharged,
         budget: s.budget,
         spentByTag: Object.fromEntries(HashMap.toEntries(s.spentByTag)),
         pendingTasks: HashMap.size(s.tasks)

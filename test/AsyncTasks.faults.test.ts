@@ -226,4 +226,82 @@ describe("AsyncTasks.run through a fault proxy (loopback)", () => {
       expect(f.ledgerSpent).toBe(f.creditsChargedBySimulator)
       expect(f.ledgerPendingTasks).toBe(0)
     }), { timeout: 180_000 })
+
+  // Issue 14, item 2: CHAOS_TASKS tasks (500 by default; see RELIABILITY.md) through every fault the proxy has, on the API and on the webhook
+  // deliveries, with an outage of several seconds. Every task the simulator created completes (webhooks and the
+  // polling fallback recover the lost batch answers), none twice, and the ledger is exact.
+  it.scopedLive(`chaos: ${Number(process.env["CHAOS_TASKS"] ?? 500)} tasks through resets after the answer, truncated and garbled bodies, stalls and a 4 s outage`, () =>
+    Effect.gen(function*() {
+      const tasks = Number(process.env["CHAOS_TASKS"] ?? 500)
+      const h = yield* setup({ seed: 14, latency: CloroSimulator.uniform(100, 800) })
+      const { receiver, url } = yield* servedReceiver
+      // Deliveries go through a proxy of their own: some are lost after the receiver took them (so cloro sends
+      // them again), some refused, some reset.
+      const hookProxy = yield* FaultProxy.make(url, {
+        seed: 141,
+        rules: [
+          { method: "POST", path: /^\/hooks\/cloro$/, fault: { _tag: "dropAfterAnswer" }, rate: 0.05 },
+          { method: "POST", path: /^\/hooks\/cloro$/, fault: { _tag: "fail", status: 503 }, rate: 0.05 },
+          { method: "POST", path: /^\/hooks\/cloro$/, fault: { _tag: "reset" }, rate: 0.03 }
+        ]
+      })
+      yield* h.proxy.setRules([
+        // batch answers lost after the simulator created the tasks, garbled, truncated, and a stalled batch
+        { method: "POST", path: batchPath, fault: { _tag: "dropAfterAnswer" }, nth: [2, 9] },
+        { method: "POST", path: batchPath, fault: { _tag: "garble" }, nth: [4] },
+        { method: "POST", path: batchPath, fault: { _tag: "truncate" }, nth: [6] },
+        { method: "POST", path: batchPath, fault: { _tag: "stall", stallMillis: 1_500 }, nth: [8] },
+        // and every kind of poll failure, about 3 % each
+        ...(["fail", "reset", "dropAfterAnswer", "garble", "truncate", "stall"] as const).map((tag) => ({
+          method: "GET",
+          path: pollPath,
+          fault: tag === "fail"
+            ? { _tag: tag, status: 503 }
+            : tag === "stall"
+            ? { _tag: tag, stallMillis: 1_000 }
+            : { _tag: tag },
+          rate: 0.03
+        }))
+      ])
+      const work = inputs("chaos", tasks)
+      // the upstream is cut off for 4 s as the run starts: the first submissions meet the outage
+      yield* h.proxy.cutUpstream(4_000)
+      const run = yield* Effect.fork(h.runAll(work, {
+        batchSize: 250,
+        // webhooks recover a lost answer's tasks, so the batches need not shrink after one
+        batchSizeAfterAmbiguity: 250,
+        inFlight: 1_000,
+        pollConcurrency: 50,
+        webhooks: {
+          events: receiver.events,
+          url: `${hookProxy.url}/hooks/cloro`,
+          fallbackAfter: "3 seconds",
+          fallbackSchedule: Schedule.spaced("1 second")
+        }
+      }))
+      const outcomes = yield* Fiber.join(run)
+      const f = yield* figures(`chaos: ${tasks} tasks`, h, work.length, outcomes)
+      const hooks = yield* hookProxy.stats
+      console.log(
+        `[issue 14] chaos over HTTP: ${tasks} tasks, ${f.createdAtSimulator} created at the simulator ` +
+          `(${f.distinctKeysAtSimulator} distinct keys), outcomes ${JSON.stringify(f.outcomesByKind)}; ` +
+          `API faults ${JSON.stringify(f.proxy.byFault)}, ${f.proxy.cutOff} requests cut off in the outage; ` +
+          `delivery faults ${JSON.stringify(hooks.byFault)}; ledger ${f.ledgerSpent} = simulator ${f.creditsChargedBySimulator}`
+      )
+      expect(outcomes).toHaveLength(tasks)
+      expect(new Set(outcomes.map((o) => o.id)).size).toBe(tasks)
+      expect(f.proxy.byFault["dropAfterAnswer"] ?? 0).toBeGreaterThan(2)
+      expect(f.proxy.byFault["garble"] ?? 0).toBeGreaterThan(1)
+      expect(f.proxy.byFault["truncate"] ?? 0).toBeGreaterThan(1)
+      expect(f.proxy.byFault["stall"] ?? 0).toBeGreaterThan(1)
+      expect(f.proxy.cutOff).toBeGreaterThan(0)
+      expect(Object.values(hooks.byFault).reduce((a, b) => a + b, 0)).toBeGreaterThan(0)
+      expect(f.createdAtSimulator).toBe(tasks)
+      expect(f.distinctKeysAtSimulator).toBe(tasks)
+      expect(f.completedReportedFailed).toBe(0)
+      expect(f.outcomesByKind).toEqual({ Completed: tasks, Failed: 0, Refused: 0, TimedOut: 0, Unfollowable: 0 })
+      expect(f.ledgerSpent).toBe(f.creditsChargedBySimulator)
+      expect(f.ledgerSpent).toBe(tasks * 3)
+      expect(f.ledgerPendingTasks).toBe(0)
+    }), { timeout: 600_000 })
 })

@@ -35,7 +35,7 @@ const samples: ReadonlyArray<CloroError.CloroError> = [
   new CloroError.ServiceUnavailable({ ...response, status: 503, retryAfter: Duration.seconds(30) }),
   new CloroError.UnexpectedStatus({ ...response, status: 418, code: "TEAPOT" }),
   new CloroError.TransportError({ message: "reset", method: "POST", path: "/v1/monitor/chatgpt" }),
-  new CloroError.Timeout({ message: "slow", method: "POST", path: "/v1/monitor/chatgpt", timeout: Duration.minutes(3) }),
+  new CloroError.Timeout({ message: "slow", method: "POST", path: "/v1/monitor/chatgpt", timeout: Duration.minutes(3), mayBeCharged: true }),
   new CloroError.ResponseDecodeError({
     ...response,
     status: 200,

@@ -301,9 +301,9 @@ describe("limits against the simulator", () => {
       expect(snapshot.reserved).toBe(0)
     }))
 
-  it.scoped("interrupting a batch in flight leaves every slot free", () =>
+  it.scoped("interrupting a batch in flight: waiting calls stop at once, sent ones finish on their slots and are booked", () =>
     Effect.gen(function*() {
-      const { client, limiter, sim } = yield* setup({
+      const { client, ledger, limiter, sim } = yield* setup({
         plan: { concurrency: 4 },
         sim: { latency: { default: { _tag: "Fixed", millis: 1_000 } } },
         options: { concurrency: { limit: 4 } }
@@ -313,12 +313,18 @@ describe("limits against the simulator", () => {
       )
       yield* TestClock.adjust("1500 millis")
       expect((yield* limiter.stats).inUse).toBe(4)
+      // Returns at once (the clock does not move), though 4 requests are still on the wire.
       yield* Fiber.interrupt(fiber)
       const stats = yield* limiter.stats
-      expect(stats.inUse).toBe(0)
+      expect(stats.inUse).toBe(4)
       expect(stats.waiting).toBe(0)
-      yield* TestClock.adjust("10 millis")
+      yield* TestClock.adjust("600 millis")
       expect((yield* sim.counters).inFlight["acme"]).toBe(0)
+      expect((yield* limiter.stats).inUse).toBe(0)
+      const snapshot = yield* ledger.snapshot
+      expect(snapshot.reserved).toBe(0)
+      expect(snapshot.spent).toBe((yield* sim.counters).creditsCharged.total)
+      expect(snapshot.spent).toBeGreaterThan(0)
       // and the limiter still admits new work
       const after = yield* drive(ask(client, 99), 2_000)
       expect(after.result.text.length).toBeGreaterThan(0)

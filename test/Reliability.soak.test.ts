@@ -20,6 +20,7 @@ import { type CloroError, ServerError } from "../src/CloroError.js"
 import * as RetryPolicy from "../src/RetryPolicy.js"
 import * as ConcurrencyLimiter from "../src/ConcurrencyLimiter.js"
 import * as Credits from "../src/Credits.js"
+import * as Pricing from "../src/Pricing.js"
 import { CloroSimulator } from "../src/testing/index.js"
 
 const KEY = "sk_test_soak"
@@ -40,6 +41,15 @@ const faultMix: readonly [CloroSimulator.FaultKind, ...Array<CloroSimulator.Faul
 ]
 
 const engines = ["chatgpt", "perplexity", "gemini", "copilot", "grok", "aimode", "google"] as const
+
+const sync = { mode: "sync" } as const
+/** What cloro prices call `i` at (its request has no add-ons). */
+const estimateOf = (i: number): number => {
+  const engine = engines[i % engines.length]!
+  return engine === "google"
+    ? Pricing.estimate("google", { query: `soak ${i}`, country: "US" }, sync)
+    : Pricing.estimate(engine, { prompt: `soak ${i}`, country: "US" }, sync)
+}
 
 const call = (client: CloroClient.CloroClientShape, i: number): Effect.Effect<unknown, CloroError> => {
   const engine = engines[i % engines.length]!
@@ -139,6 +149,19 @@ describe("fault soak", () => {
         }
       }
 
+      // A call that timed out was sent: cloro may have billed it, so its estimate is counted apart.
+      let timeouts = 0
+      let timeoutsMayBeCharged = 0
+      let expectedMayBeCharged = 0
+      exits.forEach((exit, i) => {
+        const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : undefined
+        if (failure?._tag === "Some" && failure.value._tag === "Timeout") {
+          timeouts++
+          if (failure.value.mayBeCharged) timeoutsMayBeCharged++
+          expectedMayBeCharged += estimateOf(i)
+        }
+      })
+
       const counters = yield* sim.counters
       const sent = counters.requestLog.length
       const snapshot = yield* ledger.snapshot
@@ -151,6 +174,7 @@ describe("fault soak", () => {
           }); ` +
           `429s ${JSON.stringify(counters.rejections)}; peak ${counters.peakConcurrency["soak"]} of ${PLAN_LIMIT}; ` +
           `ledger spent ${snapshot.spent} vs simulator charged ${counters.creditsCharged.total}; ` +
+          `may be charged ${snapshot.mayBeCharged} (${timeouts} timeouts); ` +
           `reserved after ${snapshot.reserved}; slots in use after ${limiterStats.inUse}; virtual time ${steps / 10} s`
       )
 
@@ -168,6 +192,10 @@ describe("fault soak", () => {
       expect(counters.inFlight["soak"] ?? 0).toBe(0)
       // The ledger is exact.
       expect(snapshot.spent).toBe(counters.creditsCharged.total)
+      // ... and what it cannot know is counted apart, not dropped.
+      expect(timeouts).toBeGreaterThan(0)
+      expect(timeoutsMayBeCharged).toBe(timeouts)
+      expect(snapshot.mayBeCharged).toBe(expectedMayBeCharged)
       // Retries stay within the policy.
       expect(sent).toBeLessThanOrEqual(CALLS * (MAX_RETRIES + 1))
     }), { timeout: 900_000 })

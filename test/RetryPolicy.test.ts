@@ -86,7 +86,7 @@ describe("RetryPolicy", () => {
         expect(yield* delaysOf(policy.schedule, [error])).toEqual([])
       }
       expect(RetryPolicy.isRetryable(new ConcurrentLimitExceeded({ message: "full", code: "CONCURRENT_LIMIT_EXCEEDED" }))).toBe(true)
-      expect(RetryPolicy.isRetryable(new Timeout({ message: "slow", method: "GET", path: "/", timeout: Duration.seconds(1) }))).toBe(true)
+      expect(RetryPolicy.isRetryable(new Timeout({ message: "slow", method: "GET", path: "/", timeout: Duration.seconds(1), mayBeCharged: false }))).toBe(true)
     }))
 
   it.effect("stops retrying when the budget is spent, and successes earn it back", () =>

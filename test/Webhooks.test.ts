@@ -205,6 +205,14 @@ describe("Webhooks.verify", () => {
       yield* Webhooks.verify([Redacted.make(secret), Redacted.make(otherSecret)], withSignature(oldSig), body)
       const none = yield* Effect.flip(Webhooks.verify([secret], withSignature(`${oldSig}, v1=zz`), body))
       expect(none._tag === "WebhookSignatureInvalid" && none.reason).toBe("Mismatch")
+      // many v1= entries (issue 14): 1,000 wrong ones are refused with the typed error, not a crash or a hang;
+      // the right one among them still verifies
+      const wrong = Array.from({ length: 1_000 }, (_, i) => Webhooks.sign(`${otherSecret}${i}`, signedAt, body)).join(", ")
+      const many = yield* Effect.flip(Webhooks.verify(secret, withSignature(wrong), body))
+      expect(many._tag).toBe("WebhookSignatureInvalid")
+      console.log(`webhook signature with 1,000 v1= entries, none ours: refused as ${many._tag}`)
+      const event = yield* Webhooks.verify(secret, withSignature(`${wrong}, ${newSig}`), body)
+      expect(event.verified).toBe(true)
     }))
 
   it.effect("refuses a signed body that is not a finished task", () =>

@@ -180,6 +180,17 @@ export const make = (
               )
             ))),
           release: once(later(run((redis) => redis.hincrbyfloat(ledgerKey, "reserved", -amount)))),
+          settleUncertain: (mayBeCharged) =>
+            once(later(run((redis) =>
+              redis.multi()
+                .hincrbyfloat(ledgerKey, "reserved", -amount)
+                .hincrbyfloat(
+                  ledgerKey,
+                  "mayBeCharged",
+                  Number.isFinite(mayBeCharged) && mayBeCharged >= 0 ? mayBeCharged : amount
+                )
+                .exec()
+            ))),
           holdForTask: (taskId) =>
             once(later(run((redis) =>
               redis.eval(holdScript, 3, ledgerKey, tasksKey, settledKey, amount, taskId, tag ?? "")
@@ -237,6 +248,7 @@ export const make = (
       balance: options.balance,
       spent: 0,
       reserved: 0,
+      mayBeCharged: 0,
       budget: options.budget,
       spentByTag: {},
       pendingTasks: 0
@@ -252,6 +264,7 @@ export const make = (
           balance: numberOr(ledger.balance, undefined),
           spent: numberOr(ledger.spent, 0) ?? 0,
           reserved: numberOr(ledger.reserved, 0) ?? 0,
+          mayBeCharged: numberOr(ledger.mayBeCharged, 0) ?? 0,
           budget: numberOr(ledger.budget, undefined),
           spentByTag: Object.fromEntries(Object.entries(tags).map(([tag, spent]) => [tag, Number(spent)])),
           pendingTasks: Number(results?.[2]?.[1] ?? 0)

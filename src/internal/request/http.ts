@@ -295,7 +295,9 @@ export const send = <A>(
           method: call.method,
           path: call.path,
           message: `${call.method} ${call.path}: no answer within ${Duration.format(call.timeout)}`,
-          timeout: call.timeout
+          timeout: call.timeout,
+          // A billed sync call keeps running at cloro after we stop waiting.
+          mayBeCharged: call.kind === "monitor"
         })
     }),
     Effect.mapError((error) =>

@@ -23,6 +23,7 @@
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Cause from "effect/Cause"
 import * as Ref from "effect/Ref"
@@ -140,8 +141,16 @@ export const run = <A>(
   send: (call: Call<A>) => Effect.Effect<Answer<A>, SendError>,
   call: Call<A>,
   billing: Billing
+): Effect.Effect<Answer<A>, CloroError> =>
+  billing.maxCost <= 0 ? unbilled(services, send, call) : billed(services, send, call, billing)
+
+/** Limits, rate, retries: everything but the ledger. */
+const unbilled = <A>(
+  services: Services,
+  send: (call: Call<A>) => Effect.Effect<Answer<A>, SendError>,
+  call: Call<A>
 ): Effect.Effect<Answer<A>, CloroError> => {
-  const { credits, monitor, rate, retry, slots } = services
+  const { monitor, rate, retry, slots } = services
   const usesSlot = call.kind === "monitor"
   const route = call.route ?? call.path
 
@@ -245,31 +254,92 @@ export const run = <A>(
     Effect.tap(() => retry.onSuccess)
   )
 
-  if (billing.maxCost <= 0) return retried
+  return retried
+}
 
+/** What one exchange with cloro ended with. */
+type Sent<A> = Option.Option<Exit.Exit<Answer<A>, SendError>>
+
+/**
+ * A billed call: the most it can cost is reserved first, and the reservation
+ * ends from what really happened on the wire.
+ *
+ * Interrupting the caller returns at once (`Effect.disconnect`), but an
+ * exchange already handed to the transport is finished in the background, not
+ * abandoned: cloro answers and bills it either way. It keeps its concurrency
+ * slot until the answer or its own timeout, and the reservation is settled
+ * from that answer (`finishOnceSent`). Anything still waiting (for a slot, an
+ * admission, a backoff) stops at once and the reservation is released.
+ */
+const billed = <A>(
+  services: Services,
+  send: (call: Call<A>) => Effect.Effect<Answer<A>, SendError>,
+  call: Call<A>,
+  billing: Billing
+): Effect.Effect<Answer<A>, CloroError> => {
+  const { credits, monitor } = services
   const settle = (reservation: Reservation, charged: number, remaining: number | undefined) =>
     Effect.zipRight(
       reservation.settle(charged, remaining),
       monitor.recordSpend(billing.engine ?? call.path, charged)
     )
-  return Effect.acquireUseRelease(
-    credits.reserve(billing.maxCost, billing.tag),
-    () => retried,
-    (reservation, exit) =>
-      Exit.match(exit, {
-        onFailure: (cause) =>
-          Option.match(Cause.failureOption(cause), {
-            onSome: (error) => {
-              const charged = chargeOfFailure(error, billing.estimate)
-              return charged === undefined
-                ? reservation.release
-                : settle(reservation, charged, usageOf(error)?.credits.remaining)
-            },
-            onNone: () => reservation.release
-          }),
-        // Without X-Credits-Charged, count the estimate: what cloro prices the call at.
-        onSuccess: (answer) =>
-          settle(reservation, answer.usage.credits.charged ?? billing.estimate, answer.usage.credits.remaining)
-      })
-  )
+  /** Ends the reservation from an outcome; `interrupted` when the outcome is an interruption. */
+  const end = (
+    reservation: Reservation,
+    exit: Exit.Exit<Answer<A>, CloroError>,
+    interrupted: Effect.Effect<void>
+  ): Effect.Effect<void> =>
+    Exit.match(exit, {
+      onFailure: (cause) =>
+        Option.match(Cause.failureOption(cause), {
+          onSome: (error) => {
+            const charged = chargeOfFailure(error, billing.estimate)
+            if (charged !== undefined) return settle(reservation, charged, usageOf(error)?.credits.remaining)
+            // Sent, never answered: cloro may have billed it. Counted apart, not dropped.
+            return error._tag === "Timeout" && error.mayBeCharged
+              ? reservation.settleUncertain(billing.estimate)
+              : reservation.release
+          },
+          onNone: () => interrupted
+        }),
+      // Without X-Credits-Charged, count the estimate: what cloro prices the call at.
+      onSuccess: (answer) =>
+        settle(reservation, answer.usage.credits.charged ?? billing.estimate, answer.usage.credits.remaining)
+    })
+  return Effect.disconnect(Effect.flatMap(Ref.make<Sent<A>>(Option.none()), (lastSent) =>
+    Effect.acquireUseRelease(
+      credits.reserve(billing.maxCost, billing.tag),
+      () => unbilled(services, finishOnceSent(send, lastSent), call),
+      (reservation, exit) =>
+        end(
+          reservation,
+          exit,
+          // Interrupted: book the last exchange's outcome, if one was sent.
+          Effect.flatMap(Ref.get(lastSent), (sent) =>
+            Option.match(sent, {
+              onNone: () => reservation.release,
+              onSome: (outcome) => end(reservation, outcome, reservation.release)
+            }))
+        )
+    )))
 }
+
+/**
+ * Once a request is handed to the transport, the exchange runs to its answer
+ * or its own timeout even if the caller is interrupted meanwhile, and its
+ * outcome is recorded, so that an interrupted billed call is still booked.
+ * It runs in a fiber of its own that the caller waits for uninterruptibly: a
+ * child fiber would be interrupted with its parent, and the exchange itself
+ * must stay interruptible for its timeout to fire.
+ */
+const finishOnceSent = <A>(
+  send: (call: Call<A>) => Effect.Effect<Answer<A>, SendError>,
+  lastSent: Ref.Ref<Sent<A>>
+) =>
+(call: Call<A>): Effect.Effect<Answer<A>, SendError> =>
+  Effect.uninterruptibleMask((restore) =>
+    Effect.flatMap(
+      Effect.forkDaemon(Effect.onExit(restore(send(call)), (exit) => Ref.set(lastSent, Option.some(exit)))),
+      Fiber.join
+    )
+  )
