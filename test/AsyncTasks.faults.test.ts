@@ -267,9 +267,11 @@ describe("AsyncTasks.run through a fault proxy (loopback)", () => {
       // the upstream is cut off for 4 s as the run starts: the first submissions meet the outage
       yield* h.proxy.cutUpstream(4_000)
       const run = yield* Effect.fork(h.runAll(work, {
-        batchSize: 250,
+        // batches of 50, so that there are enough batch requests (10 and the resends) for every batch fault above
+        // to hit, whatever the timing
+        batchSize: 50,
         // webhooks recover a lost answer's tasks, so the batches need not shrink after one
-        batchSizeAfterAmbiguity: 250,
+        batchSizeAfterAmbiguity: 50,
         inFlight: 1_000,
         pollConcurrency: 50,
         webhooks: {
@@ -290,10 +292,12 @@ describe("AsyncTasks.run through a fault proxy (loopback)", () => {
       )
       expect(outcomes).toHaveLength(tasks)
       expect(new Set(outcomes.map((o) => o.id)).size).toBe(tasks)
-      // How many of each kind hit depends on how many polls the webhooks left to do (random, load-dependent):
-      // the run must have met faults of most kinds, and at least one answer lost after the server answered.
-      expect(f.proxy.byFault["dropAfterAnswer"] ?? 0).toBeGreaterThanOrEqual(1)
-      expect(Object.values(f.proxy.byFault).filter((n) => n > 0).length).toBeGreaterThanOrEqual(3)
+      // The batch faults are counted by request (nth), so each hits whatever the timing; how many polls fail on top
+      // depends on how many polls the webhooks leave to do, which varies with load.
+      expect(f.proxy.byFault["dropAfterAnswer"] ?? 0).toBeGreaterThanOrEqual(2)
+      expect(f.proxy.byFault["garble"] ?? 0).toBeGreaterThanOrEqual(1)
+      expect(f.proxy.byFault["truncate"] ?? 0).toBeGreaterThanOrEqual(1)
+      expect(f.proxy.byFault["stall"] ?? 0).toBeGreaterThanOrEqual(1)
       expect(f.proxy.cutOff).toBeGreaterThan(0)
       expect(Object.values(hooks.byFault).reduce((a, b) => a + b, 0)).toBeGreaterThan(0)
       expect(f.createdAtSimulator).toBe(tasks)
