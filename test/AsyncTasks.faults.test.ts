@@ -227,12 +227,12 @@ describe("AsyncTasks.run through a fault proxy (loopback)", () => {
       expect(f.ledgerPendingTasks).toBe(0)
     }), { timeout: 180_000 })
 
-  // Issue 14, item 2: CHAOS_TASKS tasks (500 by default; see RELIABILITY.md) through every fault the proxy has, on the API and on the webhook
+  // Issue 14, item 2: CHAOS_TASKS tasks (2,000 by default; see RELIABILITY.md) through every fault the proxy has, on the API and on the webhook
   // deliveries, with an outage of several seconds. Every task the simulator created completes (webhooks and the
   // polling fallback recover the lost batch answers), none twice, and the ledger is exact.
-  it.scopedLive(`chaos: ${Number(process.env["CHAOS_TASKS"] ?? 500)} tasks through resets after the answer, truncated and garbled bodies, stalls and a 4 s outage`, () =>
+  it.scopedLive(`chaos: ${Number(process.env["CHAOS_TASKS"] ?? 2000)} tasks through resets after the answer, truncated and garbled bodies, stalls and a 4 s outage`, () =>
     Effect.gen(function*() {
-      const tasks = Number(process.env["CHAOS_TASKS"] ?? 500)
+      const tasks = Number(process.env["CHAOS_TASKS"] ?? 2000)
       const h = yield* setup({ seed: 14, latency: CloroSimulator.uniform(100, 800) })
       const { receiver, url } = yield* servedReceiver
       // Deliveries go through a proxy of their own: some are lost after the receiver took them (so cloro sends
