@@ -13,6 +13,11 @@
  * sockets; time is Effect's `Clock`, so `TestClock` drives latency, queues
  * and webhook retries) and as a real HTTP server on loopback.
  *
+ * This module is the public surface (configuration, the service, its layers);
+ * the workings are in `internal/`: `core.ts` (the order of one request) and
+ * the modules it names, `service.ts` (the controls and counters over a core),
+ * `inMemory.ts` and `loopback.ts` (the two transports), `configError.ts`.
+ *
  * @example
  * ```ts
  * import { HttpClient } from "@effect/platform"
@@ -37,30 +42,19 @@
  * @since 0.1.0
  */
 import * as HttpClient from "@effect/platform/HttpClient"
-import * as HttpClientError from "@effect/platform/HttpClientError"
-import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
-import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
-import * as HttpServer from "@effect/platform/HttpServer"
 import type * as HttpServerError from "@effect/platform/HttpServerError"
-import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
-import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import type * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import type * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
-import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
-import * as HashMap from "effect/HashMap"
 import * as Layer from "effect/Layer"
-import * as ParseResult from "effect/ParseResult"
-import * as Ref from "effect/Ref"
-import * as Schema from "effect/Schema"
+import type * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
-import * as Stream from "effect/Stream"
-import { createServer } from "node:http"
 import * as internalConfig from "./internal/config.js"
+import { decodeStrict, type SimulatorConfigError } from "./internal/configError.js"
 import * as Core from "./internal/core.js"
-import * as State from "./internal/state.js"
+import * as InMemory from "./internal/inMemory.js"
+import * as Loopback from "./internal/loopback.js"
+import * as ServiceImpl from "./internal/service.js"
+import type * as State from "./internal/state.js"
 
 // ---------------------------------------------------------------------------
 // configuration
@@ -190,31 +184,9 @@ export const plans = {
   business: { concurrency: 100, credits: 2_800_000 }
 } as const
 
-/**
- * A configuration the simulator cannot run with, with every problem found.
- *
- * @since 0.1.0
- */
-export class SimulatorConfigError extends Schema.TaggedError<SimulatorConfigError>()("SimulatorConfigError", {
-  message: Schema.String,
-  issues: Schema.Array(Schema.Struct({ path: Schema.String, message: Schema.String }))
-}) {}
-
-const configError = (what: string) => (error: ParseResult.ParseError): SimulatorConfigError => {
-  const issues = ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) => ({
-    path: issue.path.map(String).join(".") || "(root)",
-    message: issue.message
-  }))
-  return new SimulatorConfigError({
-    message: `Invalid ${what}: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`,
-    issues
-  })
-}
-
-const decodeStrict = <A, I>(schema: Schema.Schema<A, I>, what: string) => (input: unknown) =>
-  Schema.decodeUnknown(schema, { errors: "all", onExcessProperty: "error" })(input).pipe(
-    Effect.mapError(configError(what))
-  )
+// The error class is defined beside the strict decoder (`internal/configError.ts`)
+// so that the service's internals can fail with it without importing this module.
+export { SimulatorConfigError } from "./internal/configError.js"
 
 // ---------------------------------------------------------------------------
 // the service
@@ -350,85 +322,6 @@ export interface Options {
   readonly webhookClient?: HttpClient.HttpClient | undefined
 }
 
-const toRecord = <A>(map: HashMap.HashMap<string, A>, f: (a: A) => number): Record<string, number> =>
-  Object.fromEntries(Array.from(map, ([k, v]) => [k, f(v)]))
-
-const fromCore = (core: Core.Core, url: string): Service => {
-  const { config, state } = core
-  const resolve = (account: string) =>
-    Effect.fromNullable(core.accountIdOf(account)).pipe(
-      Effect.mapError(() =>
-        new SimulatorConfigError({
-          message: `Unknown account ${JSON.stringify(account.slice(0, 4))}...`,
-          issues: [{ path: "account", message: "No account has this API key or id" }]
-        })
-      )
-    )
-  const nonNegativeInt = decodeStrict(Schema.Int.pipe(Schema.nonNegative()), "credits")
-  const positiveInt = decodeStrict(Schema.Int.pipe(Schema.positive()), "concurrency limit")
-  const setAccount = (id: string, f: (a: State.Account) => State.Account) =>
-    Ref.update(state, (s) => ({ ...s, accounts: HashMap.modify(s.accounts, id, f) }))
-  return {
-    url,
-    config,
-    handle: core.handle,
-    counters: Ref.get(state).pipe(Effect.map((s): Counters => ({
-      peakConcurrency: toRecord(s.accounts, (a) => a.peak),
-      inFlight: toRecord(s.accounts, (a) => a.inFlight),
-      rejections: s.rejections,
-      requests: s.requests,
-      creditsCharged: { total: s.creditsCharged, byAccount: toRecord(s.accounts, (a) => a.charged) },
-      balances: toRecord(s.accounts, (a) => a.balance),
-      requestLog: Chunk.toReadonlyArray(s.log)
-    }))),
-    reset: Ref.set(state, State.initial(config)).pipe(Effect.zipRight(core.wake)),
-    setBalance: (account, credits) =>
-      Effect.gen(function*() {
-        const id = yield* resolve(account)
-        const n = yield* nonNegativeInt(credits)
-        yield* setAccount(id, (a) => ({ ...a, balance: n }))
-      }),
-    setConcurrency: (account, limit) =>
-      Effect.gen(function*() {
-        const id = yield* resolve(account)
-        const n = yield* positiveInt(limit)
-        yield* setAccount(id, (a) => ({ ...a, concurrency: n }))
-        yield* core.wake
-      }),
-    balance: (account) =>
-      Effect.flatMap(resolve(account), (id) => Ref.get(state).pipe(Effect.map((s) => State.account(s, id)?.balance ?? 0))),
-    injectFaults: (script) =>
-      decodeStrict(internalConfig.FaultScript, "fault script")(script).pipe(
-        Effect.flatMap((entries) => Ref.update(state, (s) => ({ ...s, script: Chunk.appendAll(s.script, Chunk.fromIterable(entries)) })))
-      ),
-    setFaultRate: (rate) =>
-      rate === undefined
-        ? Ref.update(state, (s) => ({ ...s, faultRate: undefined }))
-        : decodeStrict(internalConfig.FaultRate, "fault rate")(rate).pipe(
-          Effect.flatMap((decoded) => Ref.update(state, (s) => ({ ...s, faultRate: decoded })))
-        ),
-    tasks: Ref.get(state).pipe(Effect.map((s) =>
-      Array.from(HashMap.values(s.tasks))
-        .sort((a, b) => a.seq - b.seq)
-        .map((t): TaskInfo => ({
-          id: t.id,
-          accountId: t.accountId,
-          taskType: t.taskType,
-          status: t.status,
-          priority: t.priority,
-          idempotencyKey: t.idempotencyKey,
-          createdAt: t.createdAt,
-          startedAt: t.startedAt,
-          finishedAt: t.finishedAt,
-          creditsToCharge: t.creditsToCharge,
-          creditsCharged: t.creditsCharged,
-          webhook: t.webhook
-        }))
-    )),
-    webhooks: Ref.get(state).pipe(Effect.map((s) => Chunk.toReadonlyArray(s.webhooks)))
-  }
-}
-
 /**
  * Decodes a configuration, filling defaults, or fails with every problem found.
  *
@@ -451,40 +344,11 @@ export const make = (
   config: ConfigInput = {},
   options: Options = {}
 ): Effect.Effect<Service, SimulatorConfigError, Scope.Scope> =>
-  Effect.map(makeCore(config, options), (core) => fromCore(core, "https://api.cloro.dev"))
+  Effect.map(makeCore(config, options), (core) => ServiceImpl.fromCore(core, "https://api.cloro.dev"))
 
 // ---------------------------------------------------------------------------
 // in memory
 // ---------------------------------------------------------------------------
-
-const decoder = new TextDecoder()
-
-const requestBody = (request: HttpClientRequest.HttpClientRequest): Effect.Effect<string, HttpClientError.RequestError> => {
-  const body = request.body
-  switch (body._tag) {
-    case "Empty":
-      return Effect.succeed("")
-    case "Uint8Array":
-      return Effect.succeed(decoder.decode(body.body))
-    case "Raw":
-      return Effect.succeed(
-        typeof body.body === "string" ? body.body : body.body instanceof Uint8Array ? decoder.decode(body.body) : ""
-      )
-    case "FormData":
-      return Effect.succeed("")
-    case "Stream":
-      return body.stream.pipe(
-        Stream.decodeText(),
-        Stream.mkString,
-        Effect.mapError((cause) =>
-          new HttpClientError.RequestError({ request, reason: "Encode", cause, description: "could not read the body" })
-        )
-      )
-  }
-}
-
-/** Statuses whose responses cannot carry a body in the Fetch API. */
-const nullBodyStatus = (status: number): boolean => status === 204 || status === 205 || status === 304
 
 /**
  * An `HttpClient` answered by `handle`, without sockets. A `reset` fault
@@ -492,37 +356,9 @@ const nullBodyStatus = (status: number): boolean => status === 204 || status ===
  *
  * @since 0.1.0
  */
-export const httpClient = (
+export const httpClient: (
   handle: (request: SimRequest) => Effect.Effect<SimResponse, ConnectionReset>
-): HttpClient.HttpClient =>
-  HttpClient.make((request, url) =>
-    Effect.gen(function*() {
-      const body = yield* requestBody(request)
-      const response = yield* handle({
-        method: request.method,
-        path: url.pathname,
-        query: Object.fromEntries(url.searchParams),
-        headers: { ...request.headers },
-        body
-      }).pipe(
-        Effect.mapError((cause) =>
-          new HttpClientError.RequestError({
-            request,
-            reason: "Transport",
-            cause,
-            description: "connection reset by peer (simulated)"
-          })
-        )
-      )
-      return HttpClientResponse.fromWeb(
-        request,
-        new Response(nullBodyStatus(response.status) ? null : response.body, {
-          status: response.status,
-          headers: response.headers
-        })
-      )
-    })
-  )
+) => HttpClient.HttpClient = InMemory.httpClient
 
 /**
  * The simulator and an in-memory `HttpClient` that it answers.
@@ -553,61 +389,6 @@ export interface ServerOptions extends Options {
 }
 
 /**
- * The platform runs a served app uninterruptibly (so a response is never cut
- * half-written); the simulator's work is made interruptible again so that a
- * caller hanging up, or the server closing, stops a request sleeping out its
- * latency or a stall.
- */
-const serverApp = (handle: Service["handle"], nodeRequest: typeof NodeHttpServerRequest) =>
-  Effect.gen(function*() {
-    const request = yield* HttpServerRequest.HttpServerRequest
-    const url = new URL(request.url, "http://127.0.0.1")
-    const body = yield* Effect.orElseSucceed(request.text, () => "")
-    const result = yield* Effect.either(handle({
-      method: request.method,
-      path: url.pathname,
-      query: Object.fromEntries(url.searchParams),
-      headers: { ...request.headers },
-      body
-    }))
-    if (Either.isLeft(result)) {
-      yield* Effect.sync(() => nodeRequest.toIncomingMessage(request).socket.destroy())
-      return HttpServerResponse.empty({ status: 500 })
-    }
-    const { status, headers, body: text } = result.right
-    const contentType = Object.entries(headers).find(([k]) => k.toLowerCase() === "content-type")?.[1]
-    return HttpServerResponse.text(text, {
-      status,
-      headers: Object.fromEntries(Object.entries(headers).filter(([k]) => k.toLowerCase() !== "content-type")),
-      ...(contentType === undefined ? {} : { contentType })
-    })
-  }).pipe(Effect.interruptible)
-
-/**
- * `@effect/platform-node` is an optional peer dependency, needed only by the
- * loopback server: it is loaded when `layerServer` is built, so importing
- * `cloro-effect/testing` (and the in-memory simulator) works without it.
- */
-const loadNodeServer: Effect.Effect<{
-  readonly server: typeof NodeHttpServer
-  readonly request: typeof NodeHttpServerRequest
-}> = Effect.tryPromise(() =>
-  Promise.all([
-    import("@effect/platform-node/NodeHttpServer"),
-    import("@effect/platform-node/NodeHttpServerRequest")
-  ])
-).pipe(
-  Effect.map(([server, request]) => ({ server, request })),
-  Effect.orDieWith((error) =>
-    new Error(
-      "CloroSimulator.layerServer needs the optional peer dependency @effect/platform-node " +
-        "(npm install @effect/platform-node)",
-      { cause: error.error }
-    )
-  )
-)
-
-/**
  * The simulator as a real HTTP server on 127.0.0.1 (port 0 = a free port);
  * `url` is where it listens. The server stops when the layer's scope closes.
  * Needs the optional peer dependency `@effect/platform-node`, loaded only here.
@@ -630,28 +411,4 @@ export const layerServer = (
   config: ConfigInput = {},
   options: ServerOptions = {}
 ): Layer.Layer<CloroSimulator, SimulatorConfigError | HttpServerError.ServeError> =>
-  Layer.unwrapEffect(Effect.map(loadNodeServer, (node) => {
-    const nodeServer = createServer()
-    const simulator = Layer.scoped(
-      CloroSimulator,
-      Effect.gen(function*() {
-        const core = yield* makeCore(config, options)
-        const server = yield* HttpServer.HttpServer
-        // The app takes every request itself (no router): unknown routes and malformed
-        // paths get cloro's error envelope, exactly as in memory.
-        yield* server.serve(serverApp(core.handle, node.request))
-        // Runs before the server's own close (registered later, released earlier):
-        // dropping open connections interrupts requests still sleeping out their
-        // latency or a stall, which would otherwise hold the close open.
-        yield* Effect.addFinalizer(() => Effect.sync(() => nodeServer.closeAllConnections()))
-        const address = server.address
-        const url = address._tag === "TcpAddress"
-          ? `http://${address.hostname === "0.0.0.0" ? "127.0.0.1" : address.hostname}:${address.port}`
-          : `http://unix:${address.path}`
-        return fromCore(core, url)
-      })
-    )
-    return simulator.pipe(
-      Layer.provide(node.server.layer(() => nodeServer, { port: options.port ?? 0, host: "127.0.0.1" }))
-    )
-  }))
+  Loopback.layer(CloroSimulator, makeCore(config, options), options.port ?? 0)

@@ -22,6 +22,7 @@ import type { Context } from "./context.js"
 import type { Json } from "./generators.js"
 import * as Prng from "./prng.js"
 import * as State from "./state.js"
+import * as TaskQueue from "./taskQueue.js"
 import {
   type Answer,
   failure,
@@ -80,13 +81,13 @@ const admitTask = (
 ): [Admitted, State.State] => {
   const engine = Engine.fromTaskType(submit.taskType).name
   const key = submit.idempotencyKey ?? null
-  if (key !== null && State.idempotencyOwner(s, id, key, now, ctx.config.taskRetention) !== undefined) {
+  if (key !== null && TaskQueue.idempotencyOwner(s, id, key, now, ctx.config.taskRetention) !== undefined) {
     return [{ _tag: "Conflict", key }, s]
   }
   const estimate = Pricing.estimate(engine, submit.payload, { mode: "async" })
   const balance = State.account(s, id)?.balance ?? 0
   if (balance < estimate) return [{ _tag: "InsufficientCredits", estimate, balance }, s]
-  const [seq, s1] = State.nextTaskSeq(s)
+  const [seq, s1] = TaskQueue.nextTaskSeq(s)
   const task: State.Task = {
     id: Prng.make(ctx.config.seed, `task:${seq}`).uuid("id"),
     seq,
@@ -107,7 +108,7 @@ const admitTask = (
       ? null
       : { url: submit.webhook.url, delivered: false, deliveredAt: null, attempts: 0 }
   }
-  return [{ _tag: "Queued", task }, State.enqueue(s1, task)]
+  return [{ _tag: "Queued", task }, TaskQueue.enqueue(s1, task)]
 }
 
 const queueFull = (ctx: Context, now: number) =>
@@ -140,7 +141,7 @@ export const submit = (ctx: Context, request: SimRequest, auth: Authenticated): 
     const validated = Task.validateSubmit(parsed.right)
     if (Either.isLeft(validated)) return invalidRequest(issueDetails(validated.left.issues), now)
     const admitted = yield* Ref.modify(ctx.state, (s): [Admitted | "full", State.State] =>
-      State.queuedCount(s, auth.accountId) >= ctx.config.queueLimit
+      TaskQueue.queuedCount(s, auth.accountId) >= ctx.config.queueLimit
         ? ["full", s]
         : admitTask(ctx, s, validated.right, auth.accountId, now))
     if (admitted === "full") return queueFull(ctx, now)
@@ -191,7 +192,7 @@ export const batch = (ctx: Context, request: SimRequest, auth: Authenticated): E
     }
     const outcome = yield* Ref.modify(ctx.state, (s): [ReadonlyArray<Json> | "full", State.State] => {
       // The queue check is all or nothing: the whole batch, or none of it.
-      if (State.queuedCount(s, auth.accountId) + valid > ctx.config.queueLimit) return ["full", s]
+      if (TaskQueue.queuedCount(s, auth.accountId) + valid > ctx.config.queueLimit) return ["full", s]
       return validated.reduce<[ReadonlyArray<Json>, State.State]>(
         ([done, current], v, index) => {
           const [item, next] = batchItem(current, v, index)
@@ -215,7 +216,7 @@ export const getTask = (ctx: Context, taskId: string, auth: Authenticated): Effe
   Effect.gen(function*() {
     const now = yield* Clock.currentTimeMillis
     const s = yield* Ref.get(ctx.state)
-    const task = State.liveTask(s, taskId, now, ctx.config.taskRetention)
+    const task = TaskQueue.liveTask(s, taskId, now, ctx.config.taskRetention)
     if (task === undefined || task.accountId !== auth.accountId) {
       return failure(404, "RESOURCE_NOT_FOUND", `Task ${taskId} not found`, now, { details: { id: taskId } })
     }
@@ -237,7 +238,7 @@ export const status = (ctx: Context, auth: Authenticated): Effect.Effect<Answer>
       .filter((b) => b.count > 0)
       .reverse()
     return json(200, {
-      queuedTasks: State.queuedCount(s, auth.accountId),
+      queuedTasks: TaskQueue.queuedCount(s, auth.accountId),
       processingTasks: processing,
       priorityBreakdown: breakdown,
       concurrency: account === undefined ? null : { used: account.inFlight, max: account.concurrency }
@@ -246,6 +247,6 @@ export const status = (ctx: Context, auth: Authenticated): Effect.Effect<Answer>
 
 /** `DELETE /v1/async/queue` @internal */
 export const clear = (ctx: Context, auth: Authenticated): Effect.Effect<Answer> =>
-  Ref.modify(ctx.state, (s) => State.clearQueue(s, auth.accountId)).pipe(
+  Ref.modify(ctx.state, (s) => TaskQueue.clearQueue(s, auth.accountId)).pipe(
     Effect.map((cleared) => json(200, { success: true, cleared }))
   )

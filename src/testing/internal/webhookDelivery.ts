@@ -16,6 +16,7 @@ import * as Webhooks from "../../Webhooks.js"
 import { taskView } from "./asyncEndpoints.js"
 import type { Context } from "./context.js"
 import * as State from "./state.js"
+import * as TaskQueue from "./taskQueue.js"
 
 /** @internal */
 export const deliver = (ctx: Context, taskId: string): Effect.Effect<void> =>
@@ -53,7 +54,7 @@ export const deliver = (ctx: Context, taskId: string): Effect.Effect<void> =>
       const ok = webhookClient === undefined || Option.exists(status, (code) => code >= 200 && code < 300)
       const done = yield* Clock.currentTimeMillis
       yield* Ref.update(state, (current) =>
-        State.updateWebhook(
+        TaskQueue.updateWebhook(
           State.recordWebhook(current, {
             taskId,
             attempt,

@@ -18,9 +18,10 @@ import { takeFault } from "./faults.js"
 import { generate } from "./generators.js"
 import * as Prng from "./prng.js"
 import * as State from "./state.js"
+import * as TaskQueue from "./taskQueue.js"
 import { deliver } from "./webhookDelivery.js"
 
-const taskFailure = (kind: FaultKind): State.Outcome =>
+const taskFailure = (kind: FaultKind): TaskQueue.Outcome =>
   kind === "503"
     ? { _tag: "Failed", code: "SERVICE_UNAVAILABLE", message: "Service temporarily unavailable" }
     : kind === "502"
@@ -38,7 +39,7 @@ const process = (ctx: Context, task: State.Task): Effect.Effect<void> =>
       state,
       (s) => takeFault(s, target, Prng.make(config.seed, `task-fault:${task.id}`))
     )
-    const outcome: State.Outcome = fault !== undefined ? taskFailure(fault.kind) : (() => {
+    const outcome: TaskQueue.Outcome = fault !== undefined ? taskFailure(fault.kind) : (() => {
       const generated = generate(task.engine, ctx.resultPrng(task.engine, task.payload), task.payload)
       return {
         _tag: "Completed",
@@ -47,7 +48,7 @@ const process = (ctx: Context, task: State.Task): Effect.Effect<void> =>
       }
     })()
     const now = yield* Clock.currentTimeMillis
-    const done = yield* Ref.modify(state, (s) => State.finish(s, task.id, outcome, now))
+    const done = yield* Ref.modify(state, (s) => TaskQueue.finish(s, task.id, outcome, now))
     yield* ctx.wake
     if (done?.webhook != null) yield* Effect.forkIn(deliver(ctx, done.id), ctx.scope)
   })
@@ -57,6 +58,6 @@ export const dispatcher = (ctx: Context): Effect.Effect<never> =>
   Effect.gen(function*() {
     yield* Queue.take(ctx.wakes)
     const now = yield* Clock.currentTimeMillis
-    const started = yield* Ref.modify(ctx.state, (s) => State.dispatch(s, now, ctx.config.asyncWorkers))
+    const started = yield* Ref.modify(ctx.state, (s) => TaskQueue.dispatch(s, now, ctx.config.asyncWorkers))
     yield* Effect.forEach(started, (task) => Effect.forkIn(process(ctx, task), ctx.scope), { discard: true })
   }).pipe(Effect.forever)
