@@ -5,6 +5,7 @@
  * `Google.*` (engines/Google.ts re-exports it and assembles them into `Result`).
  */
 import * as Schema from "effect/Schema"
+import { GoogleSource } from "./googleFamily.js"
 import { OpenLiteral, opt, Price, redirectLink } from "./resultFields.js"
 
 /**
@@ -64,13 +65,7 @@ export const PeopleAlsoAsk = Schema.Struct({
   title: opt(Schema.String),
   link: opt(Schema.String),
   markdown: opt(Schema.String),
-  sources: opt(Schema.Array(Schema.Struct({
-    label: opt(Schema.String),
-    url: opt(Schema.String),
-    description: opt(Schema.String),
-    position: opt(Schema.Number),
-    redirectLink
-  }))),
+  sources: opt(Schema.Array(GoogleSource)),
   redirectLink
 })
 
@@ -208,6 +203,9 @@ export const ShoppingCard = Schema.Struct({
  */
 export interface ShoppingCard extends Schema.Schema.Type<typeof ShoppingCard> {}
 
+/** A named link of the knowledge panel (its source, a profile, a related entity). */
+const NamedLink = Schema.Struct({ name: opt(Schema.String), link: opt(Schema.String), redirectLink })
+
 /**
  * The knowledge panel: its main fields are typed, and the many optional
  * panels Google renders for particular entity types (menus, ratings,
@@ -223,10 +221,10 @@ export const KnowledgeGraph = Schema.Struct({
   description: opt(Schema.String),
   imageUrl: opt(Schema.String),
   website: opt(Schema.String),
-  source: opt(Schema.Struct({ name: opt(Schema.String), link: opt(Schema.String), redirectLink })),
+  source: opt(NamedLink),
   attributes: opt(Schema.Array(Schema.Struct({ key: opt(Schema.String), value: opt(Schema.String) }))),
-  profiles: opt(Schema.Array(Schema.Struct({ name: opt(Schema.String), link: opt(Schema.String), redirectLink }))),
-  peopleAlsoSearchFor: opt(Schema.Array(Schema.Struct({ name: opt(Schema.String), link: opt(Schema.String), redirectLink }))),
+  profiles: opt(Schema.Array(NamedLink)),
+  peopleAlsoSearchFor: opt(Schema.Array(NamedLink)),
   rating: opt(Schema.Unknown),
   ratings: opt(Schema.Array(Schema.Unknown)),
   redirectLink

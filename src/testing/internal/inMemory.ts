@@ -12,6 +12,7 @@ import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import type { ConnectionReset, SimRequest, SimResponse } from "./core.js"
+import { simRequest } from "./wire.js"
 
 const decoder = new TextDecoder()
 
@@ -53,13 +54,7 @@ export const httpClient = (
   HttpClient.make((request, url) =>
     Effect.gen(function*() {
       const body = yield* requestBody(request)
-      const response = yield* handle({
-        method: request.method,
-        path: url.pathname,
-        query: Object.fromEntries(url.searchParams),
-        headers: { ...request.headers },
-        body
-      }).pipe(
+      const response = yield* handle(simRequest(request.method, url, request.headers, body)).pipe(
         Effect.mapError((cause) =>
           new HttpClientError.RequestError({
             request,

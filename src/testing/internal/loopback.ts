@@ -22,6 +22,7 @@ import { createServer } from "node:http"
 import type * as Api from "../CloroSimulator.js"
 import type * as Core from "./core.js"
 import { fromCore } from "./service.js"
+import { simRequest } from "./wire.js"
 
 /**
  * The platform runs a served app uninterruptibly (so a response is never cut
@@ -34,13 +35,7 @@ const serverApp = (handle: Core.Core["handle"], nodeRequest: typeof NodeHttpServ
     const request = yield* HttpServerRequest.HttpServerRequest
     const url = new URL(request.url, "http://127.0.0.1")
     const body = yield* Effect.orElseSucceed(request.text, () => "")
-    const result = yield* Effect.either(handle({
-      method: request.method,
-      path: url.pathname,
-      query: Object.fromEntries(url.searchParams),
-      headers: { ...request.headers },
-      body
-    }))
+    const result = yield* Effect.either(handle(simRequest(request.method, url, request.headers, body)))
     if (Either.isLeft(result)) {
       yield* Effect.sync(() => nodeRequest.toIncomingMessage(request).socket.destroy())
       return HttpServerResponse.empty({ status: 500 })

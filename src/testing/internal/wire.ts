@@ -20,6 +20,19 @@ export interface SimRequest {
   readonly body: string
 }
 
+/**
+ * The plain request both adapters build from what they received: the path
+ * and query of `url`, the headers as they came (the platform lower-cases them).
+ *
+ * @internal
+ */
+export const simRequest = (
+  method: string,
+  url: URL,
+  headers: Readonly<Record<string, string>>,
+  body: string
+): SimRequest => ({ method, path: url.pathname, query: Object.fromEntries(url.searchParams), headers: { ...headers }, body })
+
 /** @internal */
 export interface SimResponse {
   readonly status: number
