@@ -164,11 +164,19 @@ export const run = (options: {
         latencyMs: null
       }, 0)
 
-    if (mode === "sync") yield* runSync(items, settings, control, { emit, admit, release, invalid, stats })
-    else yield* runAsync(items, settings, control, { emit, admit, release, invalid, stats })
+    const run: Run = { items, settings, control, hooks: { emit, admit, release, invalid, stats } }
+    yield* mode === "sync" ? runSync(run) : runAsync(run)
     const now = yield* Clock.currentTimeMillis
     yield* Ref.update(stats, (s) => ({ ...s, endedAt: now }))
   })
+
+/** What both modes are given: the items, how to run them, and the shared bookkeeping. */
+interface Run {
+  readonly items: ReadonlyArray<Input.Item>
+  readonly settings: Settings
+  readonly control: Control
+  readonly hooks: Hooks
+}
 
 interface Hooks {
   readonly emit: (line: Output.Line, other: number) => Effect.Effect<void>
@@ -178,12 +186,7 @@ interface Hooks {
   readonly stats: Ref.Ref<Stats.Stats>
 }
 
-const runSync = (
-  items: ReadonlyArray<Input.Item>,
-  settings: Settings,
-  control: Control,
-  hooks: Hooks
-) =>
+const runSync = ({ control, hooks, items, settings }: Run) =>
   Effect.scoped(Effect.gen(function*() {
     const client = yield* CloroClient.CloroClient
     const limiter = yield* ConcurrencyLimiter.ConcurrencyLimiter
@@ -265,12 +268,7 @@ const runSync = (
     yield* FiberSet.awaitEmpty(fibers)
   }))
 
-const runAsync = (
-  items: ReadonlyArray<Input.Item>,
-  settings: Settings,
-  control: Control,
-  hooks: Hooks
-) =>
+const runAsync = ({ control, hooks, items, settings }: Run) =>
   Effect.gen(function*() {
     const mode = settings.mode
     const pending = yield* Ref.make(new Map<string, { item: Input.Item; cost: ReturnType<typeof costs>; at: number }>())
