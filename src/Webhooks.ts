@@ -41,7 +41,8 @@ import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import type { LimiterUnavailable } from "./CloroError.js"
+import { FieldIssue, type LimiterUnavailable } from "./CloroError.js"
+import * as ConfigIssues from "./internal/configIssues.js"
 import * as Dedupe from "./internal/webhooks/dedupe.js"
 import type { WebhookPayloadInvalid, WebhookSignatureInvalid, WebhookTimestampStale } from "./internal/webhooks/errors.js"
 import { type HandOverFailed, receive } from "./internal/webhooks/receive.js"
@@ -306,55 +307,69 @@ export interface MakeReceiverOptions extends ReceiverOptions {
 }
 
 /**
- * A receiver or handler was given settings it cannot work with.
+ * A receiver or handler was given settings it cannot work with: one issue
+ * per bad setting (`field` its name) and a message listing them.
  *
  * @since 0.1.0
  */
-export class WebhookConfigError extends Schema.TaggedError<WebhookConfigError>()("WebhookConfigError", {
-  setting: Schema.String,
-  message: Schema.String
-}) {}
+export class WebhookConfigError extends Schema.TaggedError<WebhookConfigError>()("WebhookConfigError", ConfigIssues.fields) {
+  /**
+   * The name of the first bad setting.
+   *
+   * @deprecated Read `issues[0].field`; every config error now lists its issues. Removed in a later version.
+   * @since 0.1.0
+   */
+  get setting(): string {
+    return this.issues[0]?.field ?? "options"
+  }
+}
 
-/** Refuses settings that would quietly weaken the receiver (no secret, no dedupe, any timestamp...). */
+const refused = (setting: string, message: string): WebhookConfigError =>
+  new WebhookConfigError(ConfigIssues.one("webhook receiver", setting, message))
+
+/** Refuses settings that would quietly weaken the receiver (no secret, no dedupe, any timestamp...), every one at once. */
 const checkReceiverOptions = (
   input: unknown
 ): Effect.Effect<ReceiverOptions & { readonly bufferSize?: number | undefined }, WebhookConfigError> => {
-  const refuse = (setting: string, message: string) => Effect.fail(new WebhookConfigError({ setting, message }))
-  if (!Predicate.isRecord(input)) return refuse("(options)", "must be an object with at least a secret")
+  if (!Predicate.isRecord(input)) return Effect.fail(refused("options", "must be an object with at least a secret"))
   const options: ReceiverOptions & { readonly bufferSize?: number | undefined } = input
   const { bufferSize, dangerouslyAcceptUnsignedDeliveries, dedupeCapacity, secret, toleranceSeconds } = options
-  if (dangerouslyAcceptUnsignedDeliveries !== undefined && !Predicate.isBoolean(dangerouslyAcceptUnsignedDeliveries)) {
-    return refuse("dangerouslyAcceptUnsignedDeliveries", "must be true or false")
-  }
-  if (secret === undefined && dangerouslyAcceptUnsignedDeliveries !== true) {
-    return refuse(
-      "secret",
-      "A webhook receiver needs the signing secret (whsec_...): without it anyone can forge a delivery. " +
-        "For local tests only, set dangerouslyAcceptUnsignedDeliveries: true"
-    )
-  }
-  if (secret !== undefined) {
-    const list: ReadonlyArray<unknown> = Array.isArray(secret) ? secret : [secret]
-    const usable = Verify.usableSecrets(secret)
-    if (list.length === 0 || usable.length !== list.length) {
-      return refuse("secret", "every secret must be a non-empty string or Redacted string (is the variable set?)")
-    }
-  }
-  if (toleranceSeconds !== undefined && !(Predicate.isNumber(toleranceSeconds) && Number.isFinite(toleranceSeconds) && toleranceSeconds >= 0)) {
-    return refuse("toleranceSeconds", "must be a finite number of seconds ≥ 0")
-  }
-  if (dedupeCapacity !== undefined && !(Number.isInteger(dedupeCapacity) && dedupeCapacity >= 1)) {
-    return refuse("dedupeCapacity", "must be a whole number ≥ 1")
-  }
-  if (bufferSize !== undefined && !(Number.isInteger(bufferSize) && bufferSize >= 1)) {
-    return refuse("bufferSize", "must be a whole number ≥ 1")
-  }
-  if (options.path !== undefined && !Predicate.isString(options.path)) return refuse("path", "must be a string")
+  const issue = (field: string, message: string) => [new FieldIssue({ field, message })]
+  const list: ReadonlyArray<unknown> = Array.isArray(secret) ? secret : [secret]
   const store: unknown = options.replayStore
-  if (store !== undefined && !(Predicate.isRecord(store) && Predicate.isFunction(store.claim) && Predicate.isFunction(store.release))) {
-    return refuse("replayStore", "must be { claim, release } (see ReplayStore)")
-  }
-  return Effect.succeed(options)
+  const issues = [
+    ...(dangerouslyAcceptUnsignedDeliveries !== undefined && !Predicate.isBoolean(dangerouslyAcceptUnsignedDeliveries)
+      ? issue("dangerouslyAcceptUnsignedDeliveries", "must be true or false")
+      : []),
+    ...(secret === undefined && dangerouslyAcceptUnsignedDeliveries !== true
+      ? issue(
+        "secret",
+        "is required: a webhook receiver needs the signing secret (whsec_...), without it anyone can forge a delivery. " +
+          "For local tests only, set dangerouslyAcceptUnsignedDeliveries: true"
+      )
+      : []),
+    ...(secret !== undefined && (list.length === 0 || Verify.usableSecrets(secret).length !== list.length)
+      ? issue("secret", "must be a non-empty string or Redacted string, each of them (is the variable set?)")
+      : []),
+    ...(toleranceSeconds !== undefined &&
+        !(Predicate.isNumber(toleranceSeconds) && Number.isFinite(toleranceSeconds) && toleranceSeconds >= 0)
+      ? issue("toleranceSeconds", "must be a finite number of seconds ≥ 0")
+      : []),
+    ...(dedupeCapacity !== undefined && !(Number.isInteger(dedupeCapacity) && dedupeCapacity >= 1)
+      ? issue("dedupeCapacity", "must be a whole number ≥ 1")
+      : []),
+    ...(bufferSize !== undefined && !(Number.isInteger(bufferSize) && bufferSize >= 1)
+      ? issue("bufferSize", "must be a whole number ≥ 1")
+      : []),
+    ...(options.path !== undefined && !Predicate.isString(options.path) ? issue("path", "must be a string") : []),
+    ...(store !== undefined &&
+        !(Predicate.isRecord(store) && Predicate.isFunction(store.claim) && Predicate.isFunction(store.release))
+      ? issue("replayStore", "must be { claim, release } (see ReplayStore)")
+      : [])
+  ]
+  return issues.length === 0
+    ? Effect.succeed(options)
+    : Effect.fail(new WebhookConfigError(ConfigIssues.fromIssues("webhook receiver", issues)))
 }
 
 /**
@@ -429,7 +444,7 @@ export const makeHandler = <E, R>(
     const options = yield* checkReceiverOptions(input)
     const onEvent = input.onEvent
     if (!Predicate.isFunction(onEvent)) {
-      return yield* new WebhookConfigError({ setting: "onEvent", message: "must be a function of the event" })
+      return yield* refused("onEvent", "must be a function of the event")
     }
     const dedupe = yield* Dedupe.make(options.dedupeCapacity ?? defaultDedupeCapacity)
     const replays = options.replayStore ?? (yield* Dedupe.makeReplayGuard)

@@ -17,7 +17,7 @@ describe("RedisStore settings", () => {
       for (const url of ["not a url", "http://user:hunter2@127.0.0.1:6379", "redis://:hunter2@127.0.0.1:6379/db"]) {
         const error = yield* refused({ url })
         expect(error._tag).toBe("RedisConfigError")
-        expect(error.setting).toBe("url")
+        expect(error.issues.map((issue) => issue.field)).toEqual(["url"])
         expect(error.message).not.toContain("hunter2")
       }
     }))
@@ -25,6 +25,6 @@ describe("RedisStore settings", () => {
   it.effect("a command timeout that is not a positive duration is refused typed", () =>
     Effect.gen(function*() {
       const error = yield* refused({ url: "redis://127.0.0.1:6379", commandTimeout: "-5 seconds" })
-      expect(error).toMatchObject({ _tag: "RedisConfigError", setting: "commandTimeout" })
+      expect(error).toMatchObject({ _tag: "RedisConfigError", issues: [{ field: "commandTimeout" }] })
     }))
 })
