@@ -9,10 +9,12 @@
  * `X-Cloro-Signature` (`v1=<hex HMAC-SHA256>`) and `X-Cloro-Webhook-Id`
  * (`<task id>-<attempt>`), see cloro-api.md §6.6.
  *
- * This module owns the public surface and the receiver's settings; the
- * workings are in `internal/webhooks/`: `verify.ts` (one delivery checked and
- * decoded), `signature.ts` (the HMAC), `receive.ts` (the HTTP handling) and
- * `dedupe.ts` (redeliveries and replays).
+ * This module owns the public surface: the types, the receiver's settings and
+ * defaults, and the entry points. The workings are in `internal/webhooks/`:
+ * `verify.ts` (one delivery checked and decoded), `signature.ts` (the HMAC),
+ * `receiver.ts` (the settings checked, a receiver or handler built),
+ * `receive.ts` (the HTTP handling), `dedupe.ts` (redeliveries and replays) and
+ * `errors.ts`.
  *
  * @example
  * ```ts
@@ -32,20 +34,20 @@
  *
  * @since 0.1.0
  */
-import * as Headers from "@effect/platform/Headers"
+import type * as Headers from "@effect/platform/Headers"
 import type * as HttpApp from "@effect/platform/HttpApp"
-import * as Effect from "effect/Effect"
-import * as Predicate from "effect/Predicate"
-import * as Queue from "effect/Queue"
+import type * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
-import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
-import * as Stream from "effect/Stream"
-import { FieldIssue, type LimiterUnavailable } from "./CloroError.js"
-import * as ConfigIssues from "./internal/configIssues.js"
-import * as Dedupe from "./internal/webhooks/dedupe.js"
-import type { WebhookPayloadInvalid, WebhookSignatureInvalid, WebhookTimestampStale } from "./internal/webhooks/errors.js"
-import { type HandOverFailed, receive } from "./internal/webhooks/receive.js"
+import type * as Stream from "effect/Stream"
+import type { LimiterUnavailable } from "./CloroError.js"
+import type {
+  WebhookConfigError,
+  WebhookPayloadInvalid,
+  WebhookSignatureInvalid,
+  WebhookTimestampStale
+} from "./internal/webhooks/errors.js"
+import * as Receivers from "./internal/webhooks/receiver.js"
 import * as Signature from "./internal/webhooks/signature.js"
 import * as Verify from "./internal/webhooks/verify.js"
 import * as Task from "./Task.js"
@@ -103,7 +105,12 @@ export interface WebhookEvent {
   readonly verified: boolean
 }
 
-export { WebhookPayloadInvalid, WebhookSignatureInvalid, WebhookTimestampStale } from "./internal/webhooks/errors.js"
+export {
+  WebhookConfigError,
+  WebhookPayloadInvalid,
+  WebhookSignatureInvalid,
+  WebhookTimestampStale
+} from "./internal/webhooks/errors.js"
 
 /**
  * Every way a delivery can be refused.
@@ -214,7 +221,7 @@ export const decode = (
  *
  * @since 0.1.0
  */
-export const defaultDedupeCapacity = 10_000
+export const defaultDedupeCapacity = Receivers.defaultDedupeCapacity
 
 /**
  * Options shared by `makeReceiver` and `makeHandler`.
@@ -307,72 +314,6 @@ export interface MakeReceiverOptions extends ReceiverOptions {
 }
 
 /**
- * A receiver or handler was given settings it cannot work with: one issue
- * per bad setting (`field` its name) and a message listing them.
- *
- * @since 0.1.0
- */
-export class WebhookConfigError extends Schema.TaggedError<WebhookConfigError>()("WebhookConfigError", ConfigIssues.fields) {
-  /**
-   * The name of the first bad setting.
-   *
-   * @deprecated Read `issues[0].field`; every config error now lists its issues. Removed in a later version.
-   * @since 0.1.0
-   */
-  get setting(): string {
-    return this.issues[0]?.field ?? "options"
-  }
-}
-
-const refused = (setting: string, message: string): WebhookConfigError =>
-  new WebhookConfigError(ConfigIssues.one("webhook receiver", setting, message))
-
-/** Refuses settings that would quietly weaken the receiver (no secret, no dedupe, any timestamp...), every one at once. */
-const checkReceiverOptions = (
-  input: unknown
-): Effect.Effect<ReceiverOptions & { readonly bufferSize?: number | undefined }, WebhookConfigError> => {
-  if (!Predicate.isRecord(input)) return Effect.fail(refused("options", "must be an object with at least a secret"))
-  const options: ReceiverOptions & { readonly bufferSize?: number | undefined } = input
-  const { bufferSize, dangerouslyAcceptUnsignedDeliveries, dedupeCapacity, secret, toleranceSeconds } = options
-  const issue = (field: string, message: string) => [new FieldIssue({ field, message })]
-  const list: ReadonlyArray<unknown> = Array.isArray(secret) ? secret : [secret]
-  const store: unknown = options.replayStore
-  const issues = [
-    ...(dangerouslyAcceptUnsignedDeliveries !== undefined && !Predicate.isBoolean(dangerouslyAcceptUnsignedDeliveries)
-      ? issue("dangerouslyAcceptUnsignedDeliveries", "must be true or false")
-      : []),
-    ...(secret === undefined && dangerouslyAcceptUnsignedDeliveries !== true
-      ? issue(
-        "secret",
-        "is required: a webhook receiver needs the signing secret (whsec_...), without it anyone can forge a delivery. " +
-          "For local tests only, set dangerouslyAcceptUnsignedDeliveries: true"
-      )
-      : []),
-    ...(secret !== undefined && (list.length === 0 || Verify.usableSecrets(secret).length !== list.length)
-      ? issue("secret", "must be a non-empty string or Redacted string, each of them (is the variable set?)")
-      : []),
-    ...(toleranceSeconds !== undefined &&
-        !(Predicate.isNumber(toleranceSeconds) && Number.isFinite(toleranceSeconds) && toleranceSeconds >= 0)
-      ? issue("toleranceSeconds", "must be a finite number of seconds ≥ 0")
-      : []),
-    ...(dedupeCapacity !== undefined && !(Number.isInteger(dedupeCapacity) && dedupeCapacity >= 1)
-      ? issue("dedupeCapacity", "must be a whole number ≥ 1")
-      : []),
-    ...(bufferSize !== undefined && !(Number.isInteger(bufferSize) && bufferSize >= 1)
-      ? issue("bufferSize", "must be a whole number ≥ 1")
-      : []),
-    ...(options.path !== undefined && !Predicate.isString(options.path) ? issue("path", "must be a string") : []),
-    ...(store !== undefined &&
-        !(Predicate.isRecord(store) && Predicate.isFunction(store.claim) && Predicate.isFunction(store.release))
-      ? issue("replayStore", "must be { claim, release } (see ReplayStore)")
-      : [])
-  ]
-  return issues.length === 0
-    ? Effect.succeed(options)
-    : Effect.fail(new WebhookConfigError(ConfigIssues.fromIssues("webhook receiver", issues)))
-}
-
-/**
  * Makes a receiver whose accepted tasks come out of a stream.
  *
  * @since 0.1.0
@@ -380,27 +321,7 @@ const checkReceiverOptions = (
 export const makeReceiver = (
   input: MakeReceiverOptions
 ): Effect.Effect<Receiver, WebhookConfigError, Scope.Scope> =>
-  Effect.gen(function*() {
-    const options = yield* checkReceiverOptions(input)
-    const queue = yield* Effect.acquireRelease(
-      options.bufferSize !== undefined
-        ? Queue.dropping<WebhookEvent>(options.bufferSize)
-        : Queue.unbounded<WebhookEvent>(),
-      Queue.shutdown
-    )
-    const dedupe = yield* Dedupe.make(options.dedupeCapacity ?? defaultDedupeCapacity)
-    const replays = options.replayStore ?? (yield* Dedupe.makeReplayGuard)
-    const unavailable = (message: string): HandOverFailed => ({ status: 503, code: "Unavailable", message })
-    const app = receive(options, dedupe, replays, (event) =>
-      Effect.flatMap(Queue.isShutdown(queue), (closed) =>
-        closed
-          ? Effect.fail(unavailable("The receiver is closed"))
-          : Effect.flatMap(Queue.offer(queue, event), (offered) =>
-            offered ? Effect.void : Effect.fail(unavailable("The receiver's buffer is full"))
-          )
-      ))
-    return { app, events: Stream.fromQueue(queue) }
-  })
+  Receivers.makeReceiver(input)
 
 /**
  * Options of `makeHandler`.
@@ -440,22 +361,4 @@ export interface MakeHandlerOptions<E, R> extends ReceiverOptions {
 export const makeHandler = <E, R>(
   input: MakeHandlerOptions<E, R>
 ): Effect.Effect<HttpApp.Default<never, R>, WebhookConfigError> =>
-  Effect.gen(function*() {
-    const options = yield* checkReceiverOptions(input)
-    const onEvent = input.onEvent
-    if (!Predicate.isFunction(onEvent)) {
-      return yield* refused("onEvent", "must be a function of the event")
-    }
-    const dedupe = yield* Dedupe.make(options.dedupeCapacity ?? defaultDedupeCapacity)
-    const replays = options.replayStore ?? (yield* Dedupe.makeReplayGuard)
-    return receive(options, dedupe, replays, (event) =>
-      Effect.suspend(() => onEvent(event)).pipe(
-        Effect.catchAllCause((cause) =>
-          Effect.logError("cloro webhook handler failed", cause).pipe(
-            Effect.zipRight(
-              Effect.fail<HandOverFailed>({ status: 500, code: "HandlerFailed", message: "The webhook handler failed" })
-            )
-          )
-        )
-      ))
-  })
+  Receivers.makeHandler(input)
