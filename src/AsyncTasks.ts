@@ -9,10 +9,13 @@
  * webhooks instead of polling, keeping a slow poll as a safety net for
  * deliveries that never arrive.
  *
- * This module owns the public surface: the types, defaults and entry
- * points. The workings are in `internal/async/`: `wait.ts`, `submitOne.ts`,
- * and `run.ts` with its stages (`settings.ts`, `submission.ts`, `follow.ts`,
- * over the shared `runContext.ts` and the `tracker.ts` that polls).
+ * This module owns the public surface: the options, defaults and entry
+ * points. What a run gives back (`Outcome`, `summarize`) is in
+ * `internal/async/outcome.ts` and the `Journal` in `journal.ts`, both
+ * re-exported here. The workings are in `internal/async/`: `wait.ts`,
+ * `submitOne.ts`, and `run.ts` with its stages (`settings.ts`,
+ * `submission.ts`, `follow.ts`, over the shared `runContext.ts` and the
+ * `tracker.ts` that polls).
  *
  * @example
  * ```ts
@@ -32,16 +35,14 @@
  */
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
-import * as HashMap from "effect/HashMap"
-import * as Option from "effect/Option"
-import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as CloroClient from "./CloroClient.js"
 import type { CloroError, InvalidRequest } from "./CloroError.js"
 import type { SubmittedUnfollowable, TaskFailed, TaskTimeout } from "./internal/async/errors.js"
+import type { Journal } from "./internal/async/journal.js"
 import * as Keys from "./internal/async/keys.js"
+import type { Outcome } from "./internal/async/outcome.js"
 import * as Run from "./internal/async/run.js"
 import * as SubmitOne from "./internal/async/submitOne.js"
 import * as Wait from "./internal/async/wait.js"
@@ -53,6 +54,8 @@ import type * as Webhooks from "./Webhooks.js"
 // ---------------------------------------------------------------------------
 
 export { SubmittedUnfollowable, TaskFailed, TaskTimeout } from "./internal/async/errors.js"
+export { type Intent, type Journal, memoryJournal, type Submitted } from "./internal/async/journal.js"
+export { kindOf, type Outcome, type OutcomeKind, type RunError, summarize, type Summary } from "./internal/async/outcome.js"
 
 /**
  * Every way waiting for a task can fail.
@@ -169,178 +172,6 @@ export interface RunRequest {
   readonly id?: string | undefined
   readonly task: Task.SubmitTask
 }
-
-/**
- * Every way one task of a run can fail: refused at submission (`InvalidRequest`,
- * `InsufficientCredits`, `BudgetExceeded`, `Conflict` when its key exists and
- * its task id cannot be found...), FAILED (`TaskFailed`), not finished in
- * time (`TaskTimeout`), or an error while polling it.
- *
- * @since 0.1.0
- */
-export type RunError = CloroError | TaskFailed | TaskTimeout | SubmittedUnfollowable
-
-/**
- * What kind of end an input came to, for counting a run:
- * `Completed` (the task's result), `Failed` (the task ran and ended FAILED,
- * not billed), `Refused` (no task was created: invalid input, refused item,
- * refused batch; not billed), `TimedOut` (created, not finished within the
- * run's `timeout`; may still finish and be billed), `Unfollowable` (may have
- * been created and billed, but its id cannot be learnt; see
- * `SubmittedUnfollowable`).
- *
- * @since 0.2.0
- */
-export type OutcomeKind = "Completed" | "Failed" | "Refused" | "TimedOut" | "Unfollowable"
-
-/**
- * The kind of an outcome.
- *
- * @since 0.2.0
- */
-export const kindOf = (outcome: Outcome): OutcomeKind => {
-  if (Either.isRight(outcome.result)) return "Completed"
-  switch (outcome.result.left._tag) {
-    case "TaskFailed":
-      return "Failed"
-    case "TaskTimeout":
-      return "TimedOut"
-    case "SubmittedUnfollowable":
-      return "Unfollowable"
-    default:
-      return "Refused"
-  }
-}
-
-/**
- * A run's outcomes counted by kind, with what they say about credits.
- *
- * @since 0.2.0
- */
-export interface Summary {
-  readonly outcomes: number
-  readonly byKind: Readonly<Record<OutcomeKind, number>>
-  /** The sum of known charges (completed tasks; 0 for failed and refused ones). */
-  readonly creditsCharged: number
-  /** The sum of the estimates of tasks that may yet be billed without this run knowing (TimedOut, Unfollowable). */
-  readonly creditsMayBeCharged: number
-}
-
-/**
- * Counts outcomes by kind. Unfollowable and timed-out tasks are counted apart
- * from failures: cloro may have billed them.
- *
- * @example
- * ```ts
- * import { Effect, Stream } from "effect"
- * import { AsyncTasks } from "cloro-effect"
- *
- * declare const requests: ReadonlyArray<AsyncTasks.RunRequest>
- * const summary = AsyncTasks.run(requests).pipe(Stream.runCollect, Effect.map(AsyncTasks.summarize))
- * ```
- *
- * @since 0.2.0
- */
-export const summarize = (outcomes: Iterable<Outcome>): Summary => {
-  const byKind: Record<OutcomeKind, number> = { Completed: 0, Failed: 0, Refused: 0, TimedOut: 0, Unfollowable: 0 }
-  let count = 0
-  let creditsCharged = 0
-  let creditsMayBeCharged = 0
-  for (const outcome of outcomes) {
-    const kind = kindOf(outcome)
-    count++
-    byKind[kind]++
-    creditsCharged += outcome.creditsCharged ?? 0
-    if (kind === "TimedOut" || kind === "Unfollowable") creditsMayBeCharged += outcome.creditsToCharge ?? 0
-  }
-  return { outcomes: count, byKind, creditsCharged, creditsMayBeCharged }
-}
-
-/**
- * What became of one input.
- *
- * @since 0.1.0
- */
-export interface Outcome {
-  /** The input's `id`, when it had one. */
-  readonly id: string | undefined
-  /** The input's position, from 0. */
-  readonly index: number
-  readonly taskType: Task.TaskType | undefined
-  /** cloro's id of the task; absent when none was created, or its id could not be learnt. */
-  readonly taskId: string | undefined
-  /** The key the task was submitted with; absent when the input was invalid. */
-  readonly idempotencyKey: string | undefined
-  /** The COMPLETED task (narrow `taskType` to type `result`), or why there is none. */
-  readonly result: Either.Either<Task.Completed, RunError>
-  /** cloro's estimate at submission; `null` when cloro never accepted the task. */
-  readonly creditsToCharge: number | null
-  /** What was billed: the charge of a finished task, `0` when none was made, `null` when unknown. */
-  readonly creditsCharged: number | null
-}
-
-/**
- * A task accepted by cloro, as `Journal.record` receives it.
- *
- * @since 0.1.0
- */
-export interface Submitted {
-  readonly id: string | undefined
-  readonly index: number
-  readonly idempotencyKey: string
-  readonly taskId: string
-}
-
-/**
- * An input about to be sent, as `Journal.intend` receives it.
- *
- * @since 0.2.0
- */
-export interface Intent {
-  readonly id: string | undefined
-  readonly index: number
-  readonly idempotencyKey: string
-}
-
-/**
- * Where a run writes down what it sends and the task ids it was given, so
- * that a later run can follow tasks it finds already submitted. cloro's 409
- * for a reused key does not say which task holds the key, and there is no way
- * to list tasks, so without a journal such a task can only be reported as
- * `SubmittedUnfollowable` (or, with webhooks, recognised when its delivery
- * arrives). Make both writes durable before they return: a run that is
- * killed between sending and `record` leaves tasks only `intend` knows of.
- *
- * @since 0.1.0
- */
-export interface Journal {
-  /** Called once per batch, before it is sent, with the keys it carries. */
-  readonly intend: (items: ReadonlyArray<Intent>) => Effect.Effect<void>
-  /** Called once per submitted batch with its accepted tasks. */
-  readonly record: (submitted: ReadonlyArray<Submitted>) => Effect.Effect<void>
-  /** The task id recorded for a key, when a submission finds the key taken. */
-  readonly lookup: (
-    item: { readonly id: string | undefined; readonly index: number; readonly idempotencyKey: string }
-  ) => Effect.Effect<Option.Option<string>>
-}
-
-/**
- * A journal in memory, for resuming within one process (after an interrupted
- * run, say). It keeps every entry; back a long-lived one by a database.
- *
- * @since 0.1.0
- */
-export const memoryJournal: Effect.Effect<Journal> = Effect.map(
-  Ref.make(HashMap.empty<string, Option.Option<string>>()),
-  (ref): Journal => ({
-    intend: (items) =>
-      Ref.update(ref, (known) =>
-        items.reduce((map, item) => HashMap.has(map, item.idempotencyKey) ? map : HashMap.set(map, item.idempotencyKey, Option.none()), known)),
-    record: (submitted) =>
-      Ref.update(ref, (known) => submitted.reduce((map, s) => HashMap.set(map, s.idempotencyKey, Option.some(s.taskId)), known)),
-    lookup: (item) => Effect.map(Ref.get(ref), (known) => Option.flatten(HashMap.get(known, item.idempotencyKey)))
-  })
-)
 
 /**
  * Webhook delivery for `run`.

@@ -13,6 +13,7 @@ import * as CloroClient from "./CloroClient.js"
 import * as CloroConfig from "./CloroConfig.js"
 import * as ConcurrencyLimiter from "./ConcurrencyLimiter.js"
 import * as Credits from "./Credits.js"
+import * as ConfigIssues from "./internal/configIssues.js"
 import * as Input from "./internal/request/input.js"
 import * as RateLimiter from "./RateLimiter.js"
 import * as RetryPolicy from "./RetryPolicy.js"
@@ -88,7 +89,7 @@ export const layerServices = (options: CloroOptions = {}): Layer.Layer<
     () =>
       !Input.isRecord(options)
         ? Effect.fail(
-          new CloroConfig.CloroConfigError({ setting: "options", message: `must be an object, got ${Input.show(options)}` })
+          new CloroConfig.CloroConfigError(ConfigIssues.one("Cloro", "options", `must be an object, got ${Input.show(options)}`))
         )
         : Effect.succeed(Layer.mergeAll(
           options.concurrency === "unlimited"
@@ -102,7 +103,7 @@ export const layerServices = (options: CloroOptions = {}): Layer.Layer<
           Credits.layer(options.credits ?? {}),
           options.monitor === "silent" ? UsageMonitor.layerSilent() : UsageMonitor.layer(options.monitor ?? {})
         )),
-    (cause) => new CloroConfig.CloroConfigError({ setting: "options", message: `could not be read: ${Input.show(cause)}` })
+    (cause) => new CloroConfig.CloroConfigError(ConfigIssues.unreadable("Cloro", cause))
   ))
 
 /**

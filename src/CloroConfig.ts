@@ -4,7 +4,7 @@
  * @since 0.1.0
  */
 import * as Config from "effect/Config"
-import * as ConfigError from "effect/ConfigError"
+import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -13,19 +13,32 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
+import * as ConfigIssues from "./internal/configIssues.js"
 import * as DurationHelper from "./internal/duration.js"
 import * as Input from "./internal/request/input.js"
 
 /**
- * The configuration was refused: which setting and why. Never holds the key.
+ * The configuration was refused: one issue per bad setting (`field` its
+ * name) and a message listing them. Never holds the key.
  *
  * @since 0.1.0
  * @category Errors
  */
-export class CloroConfigError extends Schema.TaggedError<CloroConfigError>()("CloroConfigError", {
-  setting: Schema.String,
-  message: Schema.String
-}) {}
+export class CloroConfigError extends Schema.TaggedError<CloroConfigError>()("CloroConfigError", ConfigIssues.fields) {
+  /**
+   * The name of the first bad setting.
+   *
+   * @deprecated Read `issues[0].field`; every config error now lists its issues. Removed in a later version.
+   * @since 0.1.0
+   */
+  get setting(): string {
+    return this.issues[0]?.field ?? "options"
+  }
+}
+
+/** The one issue of a refused setting. */
+const refused = (setting: string, message: string): CloroConfigError =>
+  new CloroConfigError(ConfigIssues.one("CloroConfig", setting, message))
 
 /**
  * Default base URL of the API.
@@ -122,7 +135,7 @@ const isLoopback = (hostname: string): boolean =>
   loopbackHosts.has(hostname) || /^127(\.\d{1,3}){3}$/.test(hostname) || hostname.endsWith(".localhost")
 
 const checkBaseUrl = (raw: string): Effect.Effect<string, CloroConfigError> => {
-  const refuse = (message: string) => Effect.fail(new CloroConfigError({ setting: "baseUrl", message }))
+  const refuse = (message: string) => Effect.fail(refused("baseUrl", message))
   let url: URL
   try {
     url = new URL(raw)
@@ -144,7 +157,7 @@ const checkTimeout = (
   fallback: Duration.Duration
 ): Effect.Effect<Duration.Duration, CloroConfigError> =>
   Either.match(DurationHelper.decodeOptional(setting, input, { zero: false, infinite: false }), {
-    onLeft: (issue) => Effect.fail(new CloroConfigError({ setting, message: issue.message })),
+    onLeft: (issue) => Effect.fail(new CloroConfigError(ConfigIssues.fromIssues("CloroConfig", [issue]))),
     onRight: (duration) => Effect.succeed(duration ?? fallback)
   })
 
@@ -160,42 +173,36 @@ export const make = (options: CloroConfigOptions): Effect.Effect<CloroConfigShap
   Input.guard(
     () =>
       Effect.gen(function*() {
-        const given = yield* Input.options(
-          options,
-          (message) => new CloroConfigError({ setting: "options", message })
-        )
+        const given = yield* ConfigIssues.options("CloroConfig", options, (fields) => new CloroConfigError(fields))
         const rawKey = given.apiKey
         const key = Redacted.isRedacted(rawKey) ? Redacted.value(rawKey) : rawKey
         if (typeof key !== "string") {
-          return yield* new CloroConfigError({
-            setting: "apiKey",
-            message: rawKey === undefined
+          return yield* refused(
+            "apiKey",
+            rawKey === undefined
               ? "is missing (is CLORO_API_KEY set?)"
               : `must be a string or a Redacted string, got ${typeof key}`
-          })
+          )
         }
         if (key.trim().length === 0) {
-          return yield* new CloroConfigError({ setting: "apiKey", message: "is empty" })
+          return yield* refused("apiKey", "is empty")
         }
         if (/\s/.test(key)) {
-          return yield* new CloroConfigError({ setting: "apiKey", message: "contains white space" })
+          return yield* refused("apiKey", "contains white space")
         }
         const apiKey = Redacted.make(key)
         const userAgent = given.userAgent
         // A header value with control characters would make the HTTP client throw at send time.
         if (userAgent !== undefined && !(typeof userAgent === "string" && /^[\x20-\x7e]{1,200}$/.test(userAgent))) {
-          return yield* new CloroConfigError({ setting: "userAgent", message: "must be 1–200 printable ASCII characters" })
+          return yield* refused("userAgent", "must be 1–200 printable ASCII characters")
         }
         const baseUrl = given.baseUrl ?? DEFAULT_BASE_URL
         if (typeof baseUrl !== "string") {
-          return yield* new CloroConfigError({ setting: "baseUrl", message: `must be a string, got ${Input.show(baseUrl)}` })
+          return yield* refused("baseUrl", `must be a string, got ${Input.show(baseUrl)}`)
         }
         const maxResponseBytes = given.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES
         if (!(typeof maxResponseBytes === "number" && Number.isSafeInteger(maxResponseBytes) && maxResponseBytes >= 1)) {
-          return yield* new CloroConfigError({
-            setting: "maxResponseBytes",
-            message: `must be a whole number ≥ 1, got ${Input.show(maxResponseBytes)}`
-          })
+          return yield* refused("maxResponseBytes", `must be a whole number ≥ 1, got ${Input.show(maxResponseBytes)}`)
         }
         return {
           apiKey,
@@ -206,7 +213,7 @@ export const make = (options: CloroConfigOptions): Effect.Effect<CloroConfigShap
           maxResponseBytes
         }
       }),
-    (cause) => new CloroConfigError({ setting: "options", message: `could not be read: ${Input.show(cause)}` })
+    (cause) => new CloroConfigError(ConfigIssues.unreadable("CloroConfig", cause))
   )
 
 /**

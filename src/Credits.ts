@@ -21,6 +21,7 @@ import * as Schema from "effect/Schema"
 import * as SynchronizedRef from "effect/SynchronizedRef"
 import type { LimiterUnavailable } from "./CloroError.js"
 import { BudgetExceeded } from "./CloroError.js"
+import * as ConfigIssues from "./internal/configIssues.js"
 import * as Input from "./internal/request/input.js"
 
 /**
@@ -131,14 +132,18 @@ export interface CreditsShape {
 }
 
 /**
- * The ledger's configuration was refused.
+ * The ledger's configuration was refused: one issue per bad option (`field`
+ * its name) and a message listing them.
  *
  * @since 0.1.0
  * @category Errors
  */
-export class CreditsConfigError extends Schema.TaggedError<CreditsConfigError>()("CreditsConfigError", {
-  message: Schema.String
-}) {}
+export class CreditsConfigError
+  extends Schema.TaggedError<CreditsConfigError>()("CreditsConfigError", ConfigIssues.fields)
+{}
+
+const refused = (field: string, message: string): CreditsConfigError =>
+  new CreditsConfigError(ConfigIssues.one("Credits", field, message))
 
 /**
  * The credit ledger service.
@@ -236,18 +241,16 @@ export interface CreditsOptions {
  */
 export const make = (options: CreditsOptions = {}): Effect.Effect<CreditsShape, CreditsConfigError> =>
   Input.guard(() => Effect.gen(function*() {
-    const given = yield* Input.options(options, (message) => new CreditsConfigError({ message }))
+    const given = yield* ConfigIssues.options("Credits", options, (fields) => new CreditsConfigError(fields))
     for (const name of ["budget", "balance"] as const) {
       const value = given[name]
       if (value !== undefined && !(typeof value === "number" && Number.isFinite(value) && value >= 0)) {
-        return yield* new CreditsConfigError({ message: `${name} must be a finite number ≥ 0, got ${Input.show(value)}` })
+        return yield* refused(name, `must be a finite number ≥ 0, got ${Input.show(value)}`)
       }
     }
     const rememberSettled = given.rememberSettled ?? 100_000
     if (!(typeof rememberSettled === "number" && Number.isInteger(rememberSettled) && rememberSettled >= 1)) {
-      return yield* new CreditsConfigError({
-        message: `rememberSettled must be a whole number ≥ 1, got ${Input.show(rememberSettled)}`
-      })
+      return yield* refused("rememberSettled", `must be a whole number ≥ 1, got ${Input.show(rememberSettled)}`)
     }
     const state = yield* SynchronizedRef.make<State>({
       nextId: 0,
@@ -375,7 +378,7 @@ export const make = (options: CreditsOptions = {}): Effect.Effect<CreditsShape, 
       setBudget: (budget) =>
         budget === undefined || (typeof budget === "number" && Number.isFinite(budget) && budget >= 0)
           ? SynchronizedRef.update(state, (s) => ({ ...s, budget }))
-          : Effect.fail(new CreditsConfigError({ message: `budget must be a finite number ≥ 0, got ${Input.show(budget)}` })),
+          : Effect.fail(refused("budget", `must be a finite number ≥ 0, got ${Input.show(budget)}`)),
       snapshot: Effect.map(SynchronizedRef.get(state), (s): Snapshot => ({
         balance: s.balance,
         spent: s.spent,
@@ -386,7 +389,7 @@ export const make = (options: CreditsOptions = {}): Effect.Effect<CreditsShape, 
         pendingTasks: HashMap.size(s.tasks)
       }))
     }
-  }), (cause) => new CreditsConfigError({ message: `options could not be read (${Input.show(cause)})` }))
+  }), (cause) => new CreditsConfigError(ConfigIssues.unreadable("Credits", cause)))
 
 /**
  * An in-memory ledger layer.

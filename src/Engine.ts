@@ -11,6 +11,7 @@
  * @since 0.1.0
  */
 import * as Either from "effect/Either"
+import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
@@ -114,10 +115,11 @@ export const engines: {
 export const names: ReadonlyArray<EngineName> = Engines.names
 
 /**
- * Looks an engine up by its async `taskType`. With a literal task type the
- * spec is that engine's; with a `TaskType` read from a task it is the union
- * of all specs, whose `name` then selects the engine for `validate` or
- * `decodeResult`.
+ * Looks an engine up by its async `taskType`. Total: every `TaskType` has
+ * an engine (for a string that may be none, see `findByTaskType`). With a
+ * literal task type the spec is that engine's; with a `TaskType` read from a
+ * task it is the union of all specs, whose `name` then selects the engine for
+ * `validate` or `decodeResult`.
  *
  * @example
  * ```ts
@@ -130,6 +132,27 @@ export const names: ReadonlyArray<EngineName> = Engines.names
  * @category Functions
  */
 export const fromTaskType = <T extends TaskType>(taskType: T): Engines.ByTaskType[T] => Engines.fromTaskType(taskType)
+
+/**
+ * Looks an engine up by a task type that may not be one (a string read from
+ * a file, a header, a command line): `Some` of its spec, or `None`. Where the
+ * value is already a `TaskType` (decoded by `Task.TaskType`), `fromTaskType`
+ * needs no `Option`.
+ *
+ * @example
+ * ```ts
+ * import { Option } from "effect"
+ * import { Engine } from "cloro-effect"
+ *
+ * Engine.findByTaskType("GEMINI").pipe(Option.map((spec) => spec.name)) // Option.some("gemini")
+ * Engine.findByTaskType("BING") // Option.none()
+ * ```
+ *
+ * @since 0.4.0
+ * @category Functions
+ */
+export const findByTaskType = (taskType: string): Option.Option<(typeof engines)[EngineName]> =>
+  Engines.findByTaskType(taskType)
 
 /**
  * Decodes an engine's `result` object (the sync response's `result`, or a

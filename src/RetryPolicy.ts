@@ -15,6 +15,7 @@ import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import type { CloroError } from "./CloroError.js"
+import * as ConfigIssues from "./internal/configIssues.js"
 import * as DurationHelper from "./internal/duration.js"
 import * as Input from "./internal/request/input.js"
 
@@ -160,15 +161,24 @@ export interface RetryOptionsInput {
 }
 
 /**
- * A retry policy was configured with nonsense (a negative count, a factor below 1...).
+ * A retry policy was configured with nonsense (a negative count, a factor
+ * below 1...): one issue per bad option (`field` its name or dotted path) and
+ * a message listing them.
  *
  * @since 0.1.0
  * @category Errors
  */
-export class RetryPolicyError extends Schema.TaggedError<RetryPolicyError>()("RetryPolicyError", {
-  setting: Schema.String,
-  message: Schema.String
-}) {}
+export class RetryPolicyError extends Schema.TaggedError<RetryPolicyError>()("RetryPolicyError", ConfigIssues.fields) {
+  /**
+   * The name of the first bad option.
+   *
+   * @deprecated Read `issues[0].field`; every config error now lists its issues. Removed in a later version.
+   * @since 0.1.0
+   */
+  get setting(): string {
+    return this.issues[0]?.field ?? "options"
+  }
+}
 
 /**
  * A retry policy: its settings, its `Schedule`, and its budget.
@@ -220,11 +230,12 @@ export class RetryPolicy extends Context.Tag("cloro-effect/RetryPolicy")<RetryPo
 
 const validate = (raw: unknown): Effect.Effect<RetryOptions, RetryPolicyError> =>
   Effect.gen(function*() {
-    const refuse = (setting: string, message: string) => Effect.fail(new RetryPolicyError({ setting, message }))
-    const input = yield* Input.options(raw, (message) => new RetryPolicyError({ setting: "options", message }))
+    const refuse = (setting: string, message: string) =>
+      Effect.fail(new RetryPolicyError(ConfigIssues.one("RetryPolicy", setting, message)))
+    const input = yield* ConfigIssues.options("RetryPolicy", raw, (fields) => new RetryPolicyError(fields))
     const duration = (setting: string, allow: DurationHelper.Allow, fallback: Duration.Duration) =>
       Either.match(DurationHelper.decodeOptional(setting, input[setting], allow), {
-        onLeft: (issue) => refuse(setting, issue.message),
+        onLeft: (issue) => Effect.fail(new RetryPolicyError(ConfigIssues.fromIssues("RetryPolicy", [issue]))),
         onRight: (value) => Effect.succeed(value ?? fallback)
       })
     const wholeNumber = (setting: string, fallback: number) => {
@@ -355,7 +366,7 @@ export const make = (input: RetryOptionsInput = {}): Effect.Effect<RetryPolicySh
         onSuccess: Ref.update(tokens, (left) => Math.min(budget.capacity, left + budget.successRefund)),
         budgetLeft: Ref.get(tokens)
       }
-    }), (cause) => new RetryPolicyError({ setting: "options", message: `could not be read: ${Input.show(cause)}` }))
+    }), (cause) => new RetryPolicyError(ConfigIssues.unreadable("RetryPolicy", cause)))
 
 /**
  * The policy that never resends: each call is sent exactly once (no retry,

@@ -7,6 +7,7 @@
  *
  * @since 0.1.0
  */
+import * as Arr from "effect/Array"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
@@ -20,7 +21,8 @@ import type * as Scope from "effect/Scope"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as Either from "effect/Either"
-import type { CloroError } from "./CloroError.js"
+import { type CloroError, FieldIssue } from "./CloroError.js"
+import * as ConfigIssues from "./internal/configIssues.js"
 import * as DurationHelper from "./internal/duration.js"
 import * as Input from "./internal/request/input.js"
 import type { Usage } from "./Usage.js"
@@ -170,14 +172,15 @@ export const metrics = {
 }
 
 /**
- * The monitor's thresholds were nonsense.
+ * The monitor's options were nonsense: one issue per bad option (`field` its
+ * name or dotted path) and a message listing them.
  *
  * @since 0.1.0
  * @category Errors
  */
 export class UsageMonitorConfigError extends Schema.TaggedError<UsageMonitorConfigError>()(
   "UsageMonitorConfigError",
-  { message: Schema.String }
+  ConfigIssues.fields
 ) {}
 
 /** Whether a value has the parts of a `Usage` that `observe` reads (a plain predicate, not a narrowing). */
@@ -232,32 +235,36 @@ export interface UsageMonitorOptions {
  */
 export const make = (options: UsageMonitorOptions = {}): Effect.Effect<UsageMonitorShape, UsageMonitorConfigError> =>
   Input.guard(() => Effect.gen(function*() {
-    const refuse = (message: string) => new UsageMonitorConfigError({ message })
-    const given = yield* Input.options(options, refuse)
+    const refuse = (field: string, message: string) =>
+      new UsageMonitorConfigError(ConfigIssues.one("UsageMonitor", field, message))
+    const given = yield* ConfigIssues.options("UsageMonitor", options, (fields) => new UsageMonitorConfigError(fields))
     const thresholdsInput = given.thresholds ?? {}
     if (!Input.isRecord(thresholdsInput)) {
-      return yield* refuse(`thresholds must be an object, got ${Input.show(thresholdsInput)}`)
+      return yield* refuse("thresholds", `must be an object, got ${Input.show(thresholdsInput)}`)
     }
-    const pick = (key: keyof Thresholds): unknown => thresholdsInput[key] ?? defaultThresholds[key]
-    const [lowCredits, highConcurrency, lowRateRemaining] = [
-      pick("lowCredits"),
-      pick("highConcurrency"),
-      pick("lowRateRemaining")
-    ]
-    if (
-      typeof lowCredits !== "number" || typeof highConcurrency !== "number" || typeof lowRateRemaining !== "number" ||
-      !(lowCredits >= 0) || !(lowRateRemaining >= 0) || !(highConcurrency > 0 && highConcurrency <= 1)
-    ) {
-      return yield* refuse("lowCredits and lowRateRemaining must be numbers ≥ 0 and highConcurrency within (0, 1]")
+    const threshold = (key: keyof Thresholds, expected: string, ok: (n: number) => boolean) => {
+      const value = thresholdsInput[key] ?? defaultThresholds[key]
+      return typeof value === "number" && ok(value)
+        ? Either.right(value)
+        : Either.left(new FieldIssue({ field: `thresholds.${key}`, message: `must be ${expected}, got ${Input.show(value)}` }))
     }
-    const thresholds: Thresholds = { lowCredits, highConcurrency, lowRateRemaining }
+    const checked = {
+      lowCredits: threshold("lowCredits", "a number ≥ 0", (n) => n >= 0),
+      highConcurrency: threshold("highConcurrency", "a number within (0, 1]", (n) => n > 0 && n <= 1),
+      lowRateRemaining: threshold("lowRateRemaining", "a number ≥ 0", (n) => n >= 0)
+    }
+    // every bad threshold at once, not only the first
+    const thresholds: Thresholds = yield* Either.mapLeft(
+      Either.all(checked),
+      () => new UsageMonitorConfigError(ConfigIssues.fromIssues("UsageMonitor", Arr.getLefts(Object.values(checked))))
+    )
     const log = given.log ?? true
-    if (typeof log !== "boolean") return yield* refuse(`log must be true or false, got ${Input.show(log)}`)
+    if (typeof log !== "boolean") return yield* refuse("log", `must be true or false, got ${Input.show(log)}`)
     const count = (key: string, fallback: number) => {
       const value = given[key] ?? fallback
       return typeof value === "number" && Number.isSafeInteger(value) && value >= 0
         ? Effect.succeed(value)
-        : Effect.fail(refuse(`${key} must be a whole number ≥ 0, got ${Input.show(value)}`))
+        : Effect.fail(refuse(key, `must be a whole number ≥ 0, got ${Input.show(value)}`))
     }
     const replay = yield* count("replay", 100)
     const maxWarnings = yield* count("maxWarnings", 100)
@@ -266,7 +273,7 @@ export const make = (options: UsageMonitorOptions = {}): Effect.Effect<UsageMoni
     const cooldown = yield* Either.match(
       DurationHelper.decode("cooldown", given.cooldown ?? "1 minute", { zero: true, infinite: false }),
       {
-        onLeft: (issue) => Effect.fail(refuse(DurationHelper.describe(issue))),
+        onLeft: (issue) => Effect.fail(new UsageMonitorConfigError(ConfigIssues.fromIssues("UsageMonitor", [issue]))),
         onRight: Effect.succeed
       }
     )
@@ -370,7 +377,7 @@ export const make = (options: UsageMonitorOptions = {}): Effect.Effect<UsageMoni
       subscribe: PubSub.subscribe(hub),
       warnings: Ref.get(raised)
     }
-  }), (cause) => new UsageMonitorConfigError({ message: `options could not be read (${Input.show(cause)})` }))
+  }), (cause) => new UsageMonitorConfigError(ConfigIssues.unreadable("UsageMonitor", cause)))
 
 /**
  * The monitor with warnings logged.

@@ -9,10 +9,12 @@
  * `X-Cloro-Signature` (`v1=<hex HMAC-SHA256>`) and `X-Cloro-Webhook-Id`
  * (`<task id>-<attempt>`), see cloro-api.md §6.6.
  *
- * This module owns the public surface and the receiver's settings; the
- * workings are in `internal/webhooks/`: `verify.ts` (one delivery checked and
- * decoded), `signature.ts` (the HMAC), `receive.ts` (the HTTP handling) and
- * `dedupe.ts` (redeliveries and replays).
+ * This module owns the public surface: the types, the receiver's settings and
+ * defaults, and the entry points. The workings are in `internal/webhooks/`:
+ * `verify.ts` (one delivery checked and decoded), `signature.ts` (the HMAC),
+ * `receiver.ts` (the settings checked, a receiver or handler built),
+ * `receive.ts` (the HTTP handling), `dedupe.ts` (redeliveries and replays) and
+ * `errors.ts`.
  *
  * @example
  * ```ts
@@ -32,19 +34,20 @@
  *
  * @since 0.1.0
  */
-import * as Headers from "@effect/platform/Headers"
+import type * as Headers from "@effect/platform/Headers"
 import type * as HttpApp from "@effect/platform/HttpApp"
-import * as Effect from "effect/Effect"
-import * as Predicate from "effect/Predicate"
-import * as Queue from "effect/Queue"
+import type * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
-import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
-import * as Stream from "effect/Stream"
+import type * as Stream from "effect/Stream"
 import type { LimiterUnavailable } from "./CloroError.js"
-import * as Dedupe from "./internal/webhooks/dedupe.js"
-import type { WebhookPayloadInvalid, WebhookSignatureInvalid, WebhookTimestampStale } from "./internal/webhooks/errors.js"
-import { type HandOverFailed, receive } from "./internal/webhooks/receive.js"
+import type {
+  WebhookConfigError,
+  WebhookPayloadInvalid,
+  WebhookSignatureInvalid,
+  WebhookTimestampStale
+} from "./internal/webhooks/errors.js"
+import * as Receivers from "./internal/webhooks/receiver.js"
 import * as Signature from "./internal/webhooks/signature.js"
 import * as Verify from "./internal/webhooks/verify.js"
 import * as Task from "./Task.js"
@@ -102,7 +105,12 @@ export interface WebhookEvent {
   readonly verified: boolean
 }
 
-export { WebhookPayloadInvalid, WebhookSignatureInvalid, WebhookTimestampStale } from "./internal/webhooks/errors.js"
+export {
+  WebhookConfigError,
+  WebhookPayloadInvalid,
+  WebhookSignatureInvalid,
+  WebhookTimestampStale
+} from "./internal/webhooks/errors.js"
 
 /**
  * Every way a delivery can be refused.
@@ -213,7 +221,7 @@ export const decode = (
  *
  * @since 0.1.0
  */
-export const defaultDedupeCapacity = 10_000
+export const defaultDedupeCapacity = Receivers.defaultDedupeCapacity
 
 /**
  * Options shared by `makeReceiver` and `makeHandler`.
@@ -306,58 +314,6 @@ export interface MakeReceiverOptions extends ReceiverOptions {
 }
 
 /**
- * A receiver or handler was given settings it cannot work with.
- *
- * @since 0.1.0
- */
-export class WebhookConfigError extends Schema.TaggedError<WebhookConfigError>()("WebhookConfigError", {
-  setting: Schema.String,
-  message: Schema.String
-}) {}
-
-/** Refuses settings that would quietly weaken the receiver (no secret, no dedupe, any timestamp...). */
-const checkReceiverOptions = (
-  input: unknown
-): Effect.Effect<ReceiverOptions & { readonly bufferSize?: number | undefined }, WebhookConfigError> => {
-  const refuse = (setting: string, message: string) => Effect.fail(new WebhookConfigError({ setting, message }))
-  if (!Predicate.isRecord(input)) return refuse("(options)", "must be an object with at least a secret")
-  const options: ReceiverOptions & { readonly bufferSize?: number | undefined } = input
-  const { bufferSize, dangerouslyAcceptUnsignedDeliveries, dedupeCapacity, secret, toleranceSeconds } = options
-  if (dangerouslyAcceptUnsignedDeliveries !== undefined && !Predicate.isBoolean(dangerouslyAcceptUnsignedDeliveries)) {
-    return refuse("dangerouslyAcceptUnsignedDeliveries", "must be true or false")
-  }
-  if (secret === undefined && dangerouslyAcceptUnsignedDeliveries !== true) {
-    return refuse(
-      "secret",
-      "A webhook receiver needs the signing secret (whsec_...): without it anyone can forge a delivery. " +
-        "For local tests only, set dangerouslyAcceptUnsignedDeliveries: true"
-    )
-  }
-  if (secret !== undefined) {
-    const list: ReadonlyArray<unknown> = Array.isArray(secret) ? secret : [secret]
-    const usable = Verify.usableSecrets(secret)
-    if (list.length === 0 || usable.length !== list.length) {
-      return refuse("secret", "every secret must be a non-empty string or Redacted string (is the variable set?)")
-    }
-  }
-  if (toleranceSeconds !== undefined && !(Predicate.isNumber(toleranceSeconds) && Number.isFinite(toleranceSeconds) && toleranceSeconds >= 0)) {
-    return refuse("toleranceSeconds", "must be a finite number of seconds ≥ 0")
-  }
-  if (dedupeCapacity !== undefined && !(Number.isInteger(dedupeCapacity) && dedupeCapacity >= 1)) {
-    return refuse("dedupeCapacity", "must be a whole number ≥ 1")
-  }
-  if (bufferSize !== undefined && !(Number.isInteger(bufferSize) && bufferSize >= 1)) {
-    return refuse("bufferSize", "must be a whole number ≥ 1")
-  }
-  if (options.path !== undefined && !Predicate.isString(options.path)) return refuse("path", "must be a string")
-  const store: unknown = options.replayStore
-  if (store !== undefined && !(Predicate.isRecord(store) && Predicate.isFunction(store.claim) && Predicate.isFunction(store.release))) {
-    return refuse("replayStore", "must be { claim, release } (see ReplayStore)")
-  }
-  return Effect.succeed(options)
-}
-
-/**
  * Makes a receiver whose accepted tasks come out of a stream.
  *
  * @since 0.1.0
@@ -365,27 +321,7 @@ const checkReceiverOptions = (
 export const makeReceiver = (
   input: MakeReceiverOptions
 ): Effect.Effect<Receiver, WebhookConfigError, Scope.Scope> =>
-  Effect.gen(function*() {
-    const options = yield* checkReceiverOptions(input)
-    const queue = yield* Effect.acquireRelease(
-      options.bufferSize !== undefined
-        ? Queue.dropping<WebhookEvent>(options.bufferSize)
-        : Queue.unbounded<WebhookEvent>(),
-      Queue.shutdown
-    )
-    const dedupe = yield* Dedupe.make(options.dedupeCapacity ?? defaultDedupeCapacity)
-    const replays = options.replayStore ?? (yield* Dedupe.makeReplayGuard)
-    const unavailable = (message: string): HandOverFailed => ({ status: 503, code: "Unavailable", message })
-    const app = receive(options, dedupe, replays, (event) =>
-      Effect.flatMap(Queue.isShutdown(queue), (closed) =>
-        closed
-          ? Effect.fail(unavailable("The receiver is closed"))
-          : Effect.flatMap(Queue.offer(queue, event), (offered) =>
-            offered ? Effect.void : Effect.fail(unavailable("The receiver's buffer is full"))
-          )
-      ))
-    return { app, events: Stream.fromQueue(queue) }
-  })
+  Receivers.makeReceiver(input)
 
 /**
  * Options of `makeHandler`.
@@ -425,22 +361,4 @@ export interface MakeHandlerOptions<E, R> extends ReceiverOptions {
 export const makeHandler = <E, R>(
   input: MakeHandlerOptions<E, R>
 ): Effect.Effect<HttpApp.Default<never, R>, WebhookConfigError> =>
-  Effect.gen(function*() {
-    const options = yield* checkReceiverOptions(input)
-    const onEvent = input.onEvent
-    if (!Predicate.isFunction(onEvent)) {
-      return yield* new WebhookConfigError({ setting: "onEvent", message: "must be a function of the event" })
-    }
-    const dedupe = yield* Dedupe.make(options.dedupeCapacity ?? defaultDedupeCapacity)
-    const replays = options.replayStore ?? (yield* Dedupe.makeReplayGuard)
-    return receive(options, dedupe, replays, (event) =>
-      Effect.suspend(() => onEvent(event)).pipe(
-        Effect.catchAllCause((cause) =>
-          Effect.logError("cloro webhook handler failed", cause).pipe(
-            Effect.zipRight(
-              Effect.fail<HandOverFailed>({ status: 500, code: "HandlerFailed", message: "The webhook handler failed" })
-            )
-          )
-        )
-      ))
-  })
+  Receivers.makeHandler(input)

@@ -44,7 +44,8 @@ describe("CloroConfig", () => {
       for (const [options, setting] of bad) {
         const error = yield* Effect.flip(CloroConfig.make(options))
         expect(error._tag).toBe("CloroConfigError")
-        expect(error.setting).toBe(setting)
+        expect(error.issues.map((issue) => issue.field)).toEqual([setting])
+        expect(error.message).toContain(setting)
         expect(JSON.stringify(error)).not.toContain(KEY)
       }
     }))
@@ -81,7 +82,9 @@ describe("CloroConfig traps", () => {
     Effect.gen(function*() {
       // @ts-expect-error plain JS
       const error = yield* Effect.flip(CloroConfig.make({ apiKey: undefined }))
-      expect(error).toMatchObject({ _tag: "CloroConfigError", setting: "apiKey" })
+      expect(error).toMatchObject({ _tag: "CloroConfigError", issues: [{ field: "apiKey" }] })
+      // the field `setting` of 0.3 is kept as a deprecated getter
+      expect(error.setting).toBe("apiKey")
       // @ts-expect-error plain JS
       expect((yield* Effect.flip(CloroConfig.make(undefined)))._tag).toBe("CloroConfigError")
       // @ts-expect-error plain JS

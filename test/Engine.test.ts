@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Either from "effect/Either"
+import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { InvalidRequest } from "../src/CloroError.js"
 import * as Engine from "../src/Engine.js"
@@ -69,6 +70,19 @@ describe("Engine registry", () => {
     for (const name of Engine.names) {
       expect(Engine.engines[name].name).toBe(name)
       expect(Engine.fromTaskType(Engine.engines[name].taskType).name).toBe(name)
+      expect(Engine.findByTaskType(Engine.engines[name].taskType)).toEqual(Option.some(Engine.engines[name]))
+    }
+  })
+
+  it("findByTaskType answers None for a string that is no task type, and never throws", () => {
+    for (const value of ["BING", "", "chatgpt", "toString", "__proto__", "constructor", "GOOGLE_NEWS "]) {
+      expect(Option.isNone(Engine.findByTaskType(value)), value).toBe(true)
+    }
+    // a plain-JS caller may pass anything
+    const anything: ReadonlyArray<unknown> = [undefined, null, 42, {}, ["CHATGPT"]]
+    for (const value of anything) {
+      // @ts-expect-error plain JS
+      expect(Option.isNone(Engine.findByTaskType(value))).toBe(true)
     }
   })
 })

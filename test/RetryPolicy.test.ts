@@ -158,7 +158,9 @@ describe("RetryPolicy knobs", () => {
       const policy = yield* RetryPolicy.make()
       expect(policy.options).toMatchObject({ slotRequeues: 3, resendSyncTimeouts: false })
       // @ts-expect-error plain JS
-      expect((yield* Effect.flip(RetryPolicy.make({ resendSyncTimeouts: "yes" }))).setting).toBe("resendSyncTimeouts")
+      expect((yield* Effect.flip(RetryPolicy.make({ resendSyncTimeouts: "yes" }))).issues).toMatchObject([
+        { field: "resendSyncTimeouts" }
+      ])
       expect((yield* Effect.flip(RetryPolicy.make({ maxDelay: "-5 seconds" }))).message).toContain("must not be negative")
     }))
 })

@@ -329,7 +329,7 @@ describe("Webhooks.makeReceiver", () => {
     Effect.gen(function*() {
       for (const options of [{}, { secret: undefined }, { secret: "" }, { secret: [] }, { secret: ["whsec_x", ""] }]) {
         const error = yield* Effect.flip(Webhooks.makeReceiver(options))
-        expect(error).toMatchObject({ _tag: "WebhookConfigError", setting: "secret" })
+        expect(error).toMatchObject({ _tag: "WebhookConfigError", issues: [{ field: "secret" }] })
       }
       const receiver = yield* Webhooks.makeReceiver({ dangerouslyAcceptUnsignedDeliveries: true })
       const response = yield* call(receiver.app, post(failedBody, {}, "/anywhere"))
@@ -464,10 +464,10 @@ describe("Webhooks receiver settings", () => {
       for (const options of bad) {
         const error = yield* Effect.flip(Webhooks.makeReceiver({ secret, ...options }))
         expect(error._tag).toBe("WebhookConfigError")
-        expect(error.setting).toBe(Object.keys(options)[0])
+        expect(error.issues.map((issue) => issue.field)).toEqual(Object.keys(options))
       }
       const handlerError = yield* Effect.flip(Webhooks.makeHandler({ secret, dedupeCapacity: -3, onEvent: () => Effect.void }))
-      expect(handlerError.setting).toBe("dedupeCapacity")
+      expect(handlerError.issues.map((issue) => issue.field)).toEqual(["dedupeCapacity"])
     }))
 
   it.scoped("turns any JS value given to its entry points into a typed error, never a throw", () =>
@@ -479,7 +479,7 @@ describe("Webhooks receiver settings", () => {
         expect(error._tag).toBe("WebhookConfigError")
       }
       const noHandler: Webhooks.MakeHandlerOptions<never, never> = JSON.parse(JSON.stringify({ secret }))
-      expect(yield* Effect.flip(Webhooks.makeHandler(noHandler))).toMatchObject({ setting: "onEvent" })
+      expect(yield* Effect.flip(Webhooks.makeHandler(noHandler))).toMatchObject({ issues: [{ field: "onEvent" }] })
       const body = completedBody()
       const weird: ReadonlyArray<[unknown, unknown]> = [
         [undefined, undefined],

@@ -20,6 +20,7 @@ import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import { ConcurrencyLimiter, Credits } from "../index.js"
+import * as DurationHelper from "../internal/duration.js"
 import { Backend, Io, UsageError } from "./Environment.js"
 import * as Journal from "./Journal.js"
 import * as Output from "./Output.js"
@@ -41,17 +42,19 @@ import {
   readInput
 } from "./Shared.js"
 
+/**
+ * `--timeout`: `90s`, `2m` or `500ms` for short (a bare number is seconds),
+ * or any duration Effect reads (`"90 seconds"`), checked by `duration.ts` as
+ * every option of the library is.
+ */
 const parseTimeout = (text: string): Either.Either<Duration.Duration, UsageError> => {
-  const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m)?$/.exec(text.trim())
-  if (match === null) {
-    return Option.match(Duration.decodeUnknown(text), {
-      onNone: () => Either.left(new UsageError({ message: `--timeout: expected a duration like 90s or 2m, got ${text}` })),
-      onSome: Either.right
-    })
-  }
-  const n = Number(match[1])
-  const unit = match[2] ?? "s"
-  return Either.right(unit === "ms" ? Duration.millis(n) : unit === "m" ? Duration.minutes(n) : Duration.seconds(n))
+  const short = /^(\d+(?:\.\d+)?)\s*(ms|s|m)?$/.exec(text.trim())
+  const unit = short?.[2] === "ms" ? "millis" : short?.[2] === "m" ? "minutes" : "seconds"
+  const input = short === null ? text : `${short[1]} ${unit}`
+  return Either.mapLeft(
+    DurationHelper.decode("--timeout", input, { zero: false, infinite: false }),
+    (issue) => new UsageError({ message: `--timeout ${issue.message} (e.g. 90s or 2m)` })
+  )
 }
 
 const parseConcurrency = (text: string): Either.Either<number | undefined, UsageError> => {

@@ -4,6 +4,7 @@
  *
  * @internal
  */
+import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import { FieldIssue } from "../CloroError.js"
 import type * as Schema from "effect/Schema"
@@ -304,19 +305,39 @@ export const perEngine = <F extends PerEngine>(f: <N extends Name>(name: N) => A
 export type TaskType = TaskTypes[Name]
 
 /**
- * The entry of a task type. The predicate checks the one fact that
- * `ByTaskType[T]` states, the entry's `taskType`.
+ * Each entry under its task type. Written out for the reason `perEngine` is
+ * (TypeScript cannot key a mapped object by another field without a cast);
+ * its type makes the compiler ask for a new engine's line here too, and the
+ * keys are read from the entries, so a renamed task type follows.
+ */
+const byTaskType: ByTaskType = {
+  [registry.chatgpt.taskType]: registry.chatgpt,
+  [registry.perplexity.taskType]: registry.perplexity,
+  [registry.gemini.taskType]: registry.gemini,
+  [registry.copilot.taskType]: registry.copilot,
+  [registry.grok.taskType]: registry.grok,
+  [registry.aimode.taskType]: registry.aimode,
+  [registry.google.taskType]: registry.google,
+  [registry.googleNews.taskType]: registry.googleNews
+}
+
+/**
+ * The entry of a task type: total over `TaskType`, so nothing to fail.
  *
  * @internal
  */
-export const fromTaskType = <T extends TaskType>(taskType: T): ByTaskType[T] => {
-  const isIt = (entry: { readonly taskType: string }): entry is ByTaskType[T] => entry.taskType === taskType
-  for (const name of names) {
-    const entry = registry[name]
-    if (isIt(entry)) return entry
-  }
-  throw new TypeError(`Unknown task type ${JSON.stringify(taskType)}: expected one of ${taskTypes.join(", ")}`)
-}
+export const fromTaskType = <T extends TaskType>(taskType: T): ByTaskType[T] => byTaskType[taskType]
+
+const isTaskType = (value: unknown): value is TaskType => typeof value === "string" && Object.hasOwn(byTaskType, value)
+
+/**
+ * The entry of any value that may be a task type (a string read from the
+ * wire, a CLI argument), or `None`.
+ *
+ * @internal
+ */
+export const findByTaskType = (taskType: unknown): Option.Option<Registry[Name]> =>
+  isTaskType(taskType) ? Option.some(byTaskType[taskType]) : Option.none()
 
 /**
  * Every task type, in the registry's order (non-empty, for `Schema.Literal`).

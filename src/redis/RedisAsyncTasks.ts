@@ -11,12 +11,15 @@
  */
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import type { Journal } from "../AsyncTasks.js"
 import type { LimiterUnavailable } from "../CloroError.js"
-import { RedisStore } from "./RedisStore.js"
+import * as ConfigIssues from "../internal/configIssues.js"
+import * as DurationHelper from "../internal/duration.js"
+import { RedisConfigError, RedisStore } from "./RedisStore.js"
 
 // The journal's interface has no error channel: a write or a read that
 // Redis misses is tried again for a while (so a short outage loses nothing),
@@ -54,7 +57,9 @@ export const journal = (job: string): Effect.Effect<Journal, never, RedisStore> 
 /**
  * Keeps the inputs this worker claims first (by `id`); the same input seen by
  * another worker of the same `job` is dropped there. A claim lasts `ttl`
- * (default 24 hours) so a job can be run again later under the same name.
+ * (default 24 hours) so a job can be run again later under the same name;
+ * a `ttl` that is not a positive, finite duration fails the stream with
+ * `RedisConfigError`.
  *
  * @since 0.2.0
  * @category Combinators
@@ -63,9 +68,15 @@ export const claimed = <A extends { readonly id: string }, E, R>(
   job: string,
   inputs: Stream.Stream<A, E, R>,
   options: { readonly ttl?: Duration.DurationInput | undefined } = {}
-): Stream.Stream<A, E | LimiterUnavailable, R | RedisStore> =>
-  Stream.unwrap(Effect.map(RedisStore, (store) => {
-    const ttl = Duration.toMillis(Duration.decode(options.ttl ?? "24 hours"))
+): Stream.Stream<A, E | LimiterUnavailable | RedisConfigError, R | RedisStore> =>
+  Stream.unwrap(Effect.gen(function*() {
+    const store = yield* RedisStore
+    const ttl = Math.ceil(Duration.toMillis(
+      yield* Either.mapLeft(
+        DurationHelper.decode("ttl", options.ttl ?? "24 hours", { zero: false, infinite: false }),
+        (issue) => new RedisConfigError(ConfigIssues.fromIssues("RedisAsyncTasks.claimed", [issue]))
+      )
+    ))
     return Stream.filterEffect(inputs, (input) =>
       Effect.map(
         store.run("journal", (redis) => redis.set(`${store.prefix}job:${job}:claim:${input.id}`, "1", "PX", ttl, "NX")),

@@ -68,9 +68,6 @@ export interface Options extends ConcurrencyLimiter.ConcurrencyLimiter.Options {
   readonly holder?: string | undefined
 }
 
-const millis = (input: Duration.DurationInput | undefined, fallback: Duration.DurationInput) =>
-  Duration.toMillis(Duration.decode(input ?? fallback))
-
 /**
  * Builds a shared limiter on the `RedisStore`; its background fibers (the
  * taker, the lease renewer) live as long as `scope`.
@@ -92,8 +89,8 @@ export const make = (
       poll: LimiterConfig.duration("poll", options.poll, { zero: false, infinite: false })
     }, { mode: "validate" }).pipe(Effect.mapError(LimiterConfig.collectIssues("concurrency")))
     const initial = checked.initialLimit ?? 1
-    const leaseMs = millis(checked.lease, "30 seconds")
-    const pollMs = millis(checked.poll, "1 second")
+    const leaseMs = Duration.toMillis(checked.lease ?? Duration.seconds(30))
+    const pollMs = Duration.toMillis(checked.poll ?? Duration.seconds(1))
     const maxWait = checked.maxWait !== undefined && Duration.isFinite(checked.maxWait) ? checked.maxWait : undefined
     const base = `${store.prefix}${options.key ?? "concurrency"}`
     const keys = Scripts.keysOf(base)

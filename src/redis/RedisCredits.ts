@@ -25,6 +25,7 @@ import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import { BudgetExceeded, LimiterUnavailable } from "../CloroError.js"
 import * as Credits from "../Credits.js"
+import * as ConfigIssues from "../internal/configIssues.js"
 import { RedisStore, replyRecord, replyStrings } from "./RedisStore.js"
 
 /**
@@ -299,7 +300,9 @@ export const make = (
           : Effect.void,
       setBudget: (budget) =>
         budget !== undefined && !(Number.isFinite(budget) && budget >= 0)
-          ? Effect.fail(new Credits.CreditsConfigError({ message: `budget must be a finite number ≥ 0, got ${budget}` }))
+          ? Effect.fail(
+            new Credits.CreditsConfigError(ConfigIssues.one("Credits", "budget", `must be a finite number ≥ 0, got ${budget}`))
+          )
           : later(run((redis) => budget === undefined ? redis.hdel(ledgerKey, "budget") : redis.hset(ledgerKey, "budget", budget))),
       snapshot
     } satisfies Credits.CreditsShape

@@ -27,6 +27,7 @@ import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
 import { Redis } from "ioredis"
 import { LimiterUnavailable } from "../CloroError.js"
+import * as ConfigIssues from "../internal/configIssues.js"
 import * as DurationHelper from "../internal/duration.js"
 
 /**
@@ -120,14 +121,21 @@ const reasonOf = (cause: unknown): string => cause instanceof Error ? cause.mess
  * @since 0.2.0
  * @category Errors
  */
-export class RedisConfigError extends Schema.TaggedError<RedisConfigError>()("RedisConfigError", {
-  message: Schema.String,
-  setting: Schema.Literal("url", "commandTimeout")
-}) {}
+export class RedisConfigError extends Schema.TaggedError<RedisConfigError>()("RedisConfigError", ConfigIssues.fields) {
+  /**
+   * The name of the first bad setting.
+   *
+   * @deprecated Read `issues[0].field`; every config error now lists its issues. Removed in a later version.
+   * @since 0.2.0
+   */
+  get setting(): string {
+    return this.issues[0]?.field ?? "options"
+  }
+}
 
 const parseUrl = (url: string): Either.Either<URL, RedisConfigError> => {
   const refuse = (why: string) =>
-    Either.left(new RedisConfigError({ message: `The Redis URL ${why}`, setting: "url" }))
+    Either.left(new RedisConfigError(ConfigIssues.one("RedisStore", "url", why)))
   if (!URL.canParse(url)) return refuse("cannot be parsed (expected redis://[user:password@]host[:port][/db])")
   const parsed = new URL(url)
   if (parsed.protocol !== "redis:" && parsed.protocol !== "rediss:") {
@@ -153,7 +161,7 @@ export const make = (options: RedisStoreOptions) =>
     const parsed = yield* parseUrl(typeof url === "string" ? url : "")
     const timeout = yield* Either.mapLeft(
       DurationHelper.decode("commandTimeout", options.commandTimeout ?? "2 seconds", { zero: false, infinite: false }),
-      (issue) => new RedisConfigError({ message: DurationHelper.describe(issue), setting: "commandTimeout" })
+      (issue) => new RedisConfigError(ConfigIssues.fromIssues("RedisStore", [issue]))
     )
     const commandTimeout = Duration.toMillis(timeout)
     const connection: Connection = {

@@ -36,9 +36,11 @@ import * as Ref from "effect/Ref"
 import * as Stream from "effect/Stream"
 import { Redis } from "ioredis"
 import type { LimiterUnavailable } from "../CloroError.js"
+import * as ConfigIssues from "../internal/configIssues.js"
+import * as DurationHelper from "../internal/duration.js"
 import * as Task from "../Task.js"
 import * as Webhooks from "../Webhooks.js"
-import { RedisStore, replyStrings } from "./RedisStore.js"
+import { RedisConfigError, RedisStore, replyStrings } from "./RedisStore.js"
 
 /**
  * A `Webhooks.ReplayStore` in Redis: a signed delivery is claimed with
@@ -90,7 +92,8 @@ export interface RecordOptions {
 /**
  * Appends an accepted delivery to the job's stream, for `deliveries` in every
  * worker. Fails with `LimiterUnavailable` when Redis cannot be reached, so the
- * receiver answers 500 and cloro delivers again later.
+ * receiver answers 500 and cloro delivers again later. A `ttl` that is not a
+ * positive, finite duration is a `RedisConfigError` when the recorder is made.
  *
  * @since 0.2.0
  * @category Constructors
@@ -98,10 +101,19 @@ export interface RecordOptions {
 export const record = (
   job: string,
   options: RecordOptions = {}
-): Effect.Effect<(event: Webhooks.WebhookEvent) => Effect.Effect<void, LimiterUnavailable>, never, RedisStore> =>
-  Effect.map(RedisStore, (store) => {
+): Effect.Effect<
+  (event: Webhooks.WebhookEvent) => Effect.Effect<void, LimiterUnavailable>,
+  RedisConfigError,
+  RedisStore
+> =>
+  Effect.gen(function*() {
+    const store = yield* RedisStore
     const key = streamKey(store.prefix, job)
-    const ttlSeconds = Math.max(1, Math.ceil(Duration.toSeconds(Duration.decode(options.ttl ?? "24 hours"))))
+    const ttl = yield* Either.mapLeft(
+      DurationHelper.decode("ttl", options.ttl ?? "24 hours", { zero: false, infinite: false }),
+      (issue) => new RedisConfigError(ConfigIssues.fromIssues("RedisWebhooks", [issue]))
+    )
+    const ttlSeconds = Math.max(1, Math.ceil(Duration.toSeconds(ttl)))
     const maxLength = options.maxLength ?? 1_000_000
     return (event) =>
       Either.match(Task.encodeTaskStatus(event.state), {
@@ -141,7 +153,7 @@ export const record = (
 export const makeHandler = (
   job: string,
   options: Webhooks.ReceiverOptions & RecordOptions
-): Effect.Effect<HttpApp.Default, Webhooks.WebhookConfigError, RedisStore> =>
+): Effect.Effect<HttpApp.Default, Webhooks.WebhookConfigError | RedisConfigError, RedisStore> =>
   Effect.gen(function*() {
     const onEvent = yield* record(job, options)
     return yield* Webhooks.makeHandler({ ...options, replayStore: yield* replayStore, onEvent })

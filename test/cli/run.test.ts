@@ -260,7 +260,23 @@ describe("cloro usage errors", () => {
       expect(unknownOption.code).toBe(2)
       const badMode = yield* cli(console, ["run", input, "--mode", "turbo"])
       expect(badMode.code).toBe(2)
-      for (const r of [missing, badConcurrency, unknownOption, badMode]) {
+      const badTimeouts = []
+      const timeouts = [["-5s", "must not be negative"], ["abc", "is not a duration"], ["0", "must be longer than zero"], [
+        "NaN",
+        "is not a duration"
+      ]] as const
+      for (const [value, why] of timeouts) {
+        const timeout = `--timeout=${value}`
+        const badTimeout = yield* cli(console, ["run", input, timeout])
+        expect(badTimeout.code, timeout).toBe(2)
+        expect(badTimeout.stderr).toContain(`--timeout ${why}`)
+        badTimeouts.push(badTimeout)
+      }
+      for (const timeout of ["90s", "1.5m", "30000ms", "2 minutes"]) {
+        expect((yield* cli(console, ["run", input, `--timeout=${timeout}`, "--out", path.join(dir, "ok.jsonl")])).code, timeout)
+          .toBe(0)
+      }
+      for (const r of [missing, badConcurrency, unknownOption, badMode, ...badTimeouts]) {
         expect(r.stderr + r.stdout).not.toMatch(/\n\s+at /)
       }
     }).pipe(Effect.provide(SimLive)))

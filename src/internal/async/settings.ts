@@ -8,7 +8,6 @@
 import * as Arr from "effect/Array"
 import * as Duration from "effect/Duration"
 import * as Either from "effect/Either"
-import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
@@ -18,22 +17,23 @@ import type * as CloroClient from "../../CloroClient.js"
 import { type CloroError, FieldIssue, type InvalidRequest } from "../../CloroError.js"
 import * as Task from "../../Task.js"
 import type * as Webhooks from "../../Webhooks.js"
+import * as DurationHelper from "../duration.js"
 import { invalidOptions } from "./errors.js"
 import * as Keys from "./keys.js"
 
-/** A positive duration, or an issue for `field`. */
-/** @internal */
+/**
+ * A duration option of `run` or `wait`, read by `duration.ts`: positive
+ * (`Duration.infinity` means no limit), the fallback when absent, or an issue
+ * for `field`.
+ *
+ * @internal
+ */
 export const durationIssue = (
   field: string,
-  input: Duration.DurationInput | undefined,
+  input: unknown,
   fallback: Duration.Duration
-): Either.Either<Duration.Duration, FieldIssue> => {
-  if (input === undefined) return Either.right(fallback)
-  return Option.match(Option.filter(Duration.decodeUnknown(input), Duration.greaterThan(Duration.zero)), {
-    onNone: () => Either.left(new FieldIssue({ field, message: "must be a positive duration (e.g. \"5 minutes\" or millis)" })),
-    onSome: Either.right
-  })
-}
+): Either.Either<Duration.Duration, FieldIssue> =>
+  Either.map(DurationHelper.decodeOptional(field, input, { zero: false, infinite: true }), (value) => value ?? fallback)
 
 /** @internal */
 export interface Settings {

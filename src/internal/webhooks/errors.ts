@@ -1,11 +1,12 @@
 /**
- * The errors a webhook delivery is refused with (re-exported by `Webhooks`),
- * here so that verification and the receiver, in `internal/webhooks/`, can
- * raise them.
+ * The errors a webhook delivery is refused with, and the one a receiver's
+ * settings are refused with (all re-exported by `Webhooks`), here so that
+ * verification and the receiver, in `internal/webhooks/`, can raise them.
  *
  * @internal
  */
 import * as Schema from "effect/Schema"
+import * as ConfigIssues from "../configIssues.js"
 
 /**
  * The delivery is not signed by any of the secrets: a header is missing or
@@ -48,3 +49,21 @@ export class WebhookPayloadInvalid extends Schema.TaggedError<WebhookPayloadInva
   description: Schema.String,
   webhookId: Schema.optional(Schema.String)
 }) {}
+
+/**
+ * A receiver or handler was given settings it cannot work with: one issue
+ * per bad setting (`field` its name) and a message listing them.
+ *
+ * @since 0.1.0
+ */
+export class WebhookConfigError extends Schema.TaggedError<WebhookConfigError>()("WebhookConfigError", ConfigIssues.fields) {
+  /**
+   * The name of the first bad setting.
+   *
+   * @deprecated Read `issues[0].field`; every config error now lists its issues. Removed in a later version.
+   * @since 0.1.0
+   */
+  get setting(): string {
+    return this.issues[0]?.field ?? "options"
+  }
+}
