@@ -128,6 +128,13 @@ const runHandler = (args: RunArgs) =>
     for (const path of [args.out, args.report]) {
       if (Option.isSome(path)) yield* ensureParent(path.value)
     }
+    if (Option.isSome(args.report)) {
+      // the report is written after the run: find out now, before anything is paid for, that it can be
+      const report = args.report.value
+      yield* Effect.scoped(fs.open(report, { flag: "a" })).pipe(
+        Effect.mapError(() => new UsageError({ message: `cannot write the report ${report}` }))
+      )
+    }
     if (args.overwrite && Option.isSome(args.out)) {
       yield* Effect.orElseSucceed(fs.remove(Journal.pathFor(args.out.value)), () => undefined)
       yield* fs.writeFileString(args.out.value, "").pipe(

@@ -265,6 +265,20 @@ describe("cloro usage errors", () => {
       }
     }).pipe(Effect.provide(SimLive)))
 
+  it.live("an unwritable --report is refused before anything is sent, not after the run was paid for", () =>
+    Effect.gen(function*() {
+      const dir = tmpDir()
+      const input = writeFile(dir, "in.jsonl", jsonl(requests))
+      const out = path.join(dir, "out.jsonl")
+      const console = yield* makeConsole()
+      // a directory stands where the report should go: no file can be written there
+      const result = yield* cli(console, ["run", input, "--out", out, "--report", dir])
+      expect(result.code).toBe(2)
+      expect(result.stderr).toContain(`cannot write the report ${dir}`)
+      expect(fs.existsSync(out) ? readLines(out) : []).toEqual([])
+      expect(result.stderr).not.toContain("credits spent")
+    }).pipe(Effect.provide(SimLive)))
+
   it.live("--help for every command shows examples", () =>
     Effect.gen(function*() {
       for (const command of [[], ["run"], ["estimate"], ["credits"], ["countries"], ["simulate"]]) {
