@@ -141,11 +141,13 @@ const runHandler = (args: RunArgs) =>
         Effect.mapError(() => new UsageError({ message: `cannot write the output file ${Option.getOrElse(args.out, () => "")}` }))
       )
     }
-    const previous = yield* Option.match(args.out, {
-      onNone: () => Effect.succeed(Output.readDone("")),
-      onSome: (out) =>
-        Effect.map(Effect.orElseSucceed(fs.readFileString(out), () => ""), Output.readDone)
+    const existing = yield* Option.match(args.out, {
+      onNone: () => Effect.succeed(""),
+      onSome: (out) => Effect.orElseSucceed(fs.readFileString(out), () => "")
     })
+    const previous = Output.readDone(existing)
+    // a run killed mid-write leaves a torn last line: start ours on a fresh one, or the first result is lost with it
+    const tornTail = existing.length > 0 && !existing.endsWith("\n")
     const todo = items.filter((item) => !previous.ok.has(item.id))
     yield* announceBackend
     if (previous.ok.size > 0) {
@@ -199,6 +201,7 @@ const runHandler = (args: RunArgs) =>
         onSome: (out) =>
           Effect.map(
             fs.open(out, { flag: "a" }).pipe(
+              Effect.tap((file) => tornTail ? file.writeAll(new TextEncoder().encode("\n")) : Effect.void),
               Effect.mapError(() => new UsageError({ message: `cannot open the output file ${out}` }))
             ),
             (file) => (line: Output.Line) =>
