@@ -42,9 +42,14 @@ export const file = (path: string): Effect.Effect<AsyncTasks.Journal, never, Fil
     const fs = yield* FileSystem.FileSystem
     const text = yield* Effect.orElseSucceed(fs.readFileString(path), () => "")
     const known = yield* Ref.make(parse(text))
+    // a run killed mid-write leaves a torn last line: our first entry starts a fresh one instead of joining it
+    const torn = yield* Ref.make(text.length > 0 && !text.endsWith("\n"))
     const append = (lines: ReadonlyArray<string>) =>
-      // Losing the journal only costs the ability to follow these tasks on a resume; the run goes on.
-      Effect.ignore(fs.writeFileString(path, `${lines.join("\n")}\n`, { flag: "a" }))
+      Effect.gen(function*() {
+        const lead = (yield* Ref.getAndSet(torn, false)) ? "\n" : ""
+        // Losing the journal only costs the ability to follow these tasks on a resume; the run goes on.
+        yield* Effect.ignore(fs.writeFileString(path, `${lead}${lines.join("\n")}\n`, { flag: "a" }))
+      })
     return {
       // Written before a batch is sent, so a resumed run knows which keys may already hold a task.
       intend: (items) =>

@@ -131,17 +131,26 @@ const runHandler = (args: RunArgs) =>
     for (const path of [args.out, args.report]) {
       if (Option.isSome(path)) yield* ensureParent(path.value)
     }
+    if (Option.isSome(args.report)) {
+      // the report is written after the run: find out now, before anything is paid for, that it can be
+      const report = args.report.value
+      yield* Effect.scoped(fs.open(report, { flag: "a" })).pipe(
+        Effect.mapError(() => new UsageError({ message: `cannot write the report ${report}` }))
+      )
+    }
     if (args.overwrite && Option.isSome(args.out)) {
       yield* Effect.orElseSucceed(fs.remove(Journal.pathFor(args.out.value)), () => undefined)
       yield* fs.writeFileString(args.out.value, "").pipe(
         Effect.mapError(() => new UsageError({ message: `cannot write the output file ${Option.getOrElse(args.out, () => "")}` }))
       )
     }
-    const previous = yield* Option.match(args.out, {
-      onNone: () => Effect.succeed(Output.readDone("")),
-      onSome: (out) =>
-        Effect.map(Effect.orElseSucceed(fs.readFileString(out), () => ""), Output.readDone)
+    const existing = yield* Option.match(args.out, {
+      onNone: () => Effect.succeed(""),
+      onSome: (out) => Effect.orElseSucceed(fs.readFileString(out), () => "")
     })
+    const previous = Output.readDone(existing)
+    // a run killed mid-write leaves a torn last line: start ours on a fresh one, or the first result is lost with it
+    const tornTail = existing.length > 0 && !existing.endsWith("\n")
     const todo = items.filter((item) => !previous.ok.has(item.id))
     yield* announceBackend
     if (previous.ok.size > 0) {
@@ -195,6 +204,7 @@ const runHandler = (args: RunArgs) =>
         onSome: (out) =>
           Effect.map(
             fs.open(out, { flag: "a" }).pipe(
+              Effect.tap((file) => tornTail ? file.writeAll(new TextEncoder().encode("\n")) : Effect.void),
               Effect.mapError(() => new UsageError({ message: `cannot open the output file ${out}` }))
             ),
             (file) => (line: Output.Line) =>

@@ -1,11 +1,14 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
+import { NodeFileSystem } from "@effect/platform-node"
 import * as TestClock from "effect/TestClock"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { Engine, Pricing } from "../../src/index.js"
 import * as Environment from "../../src/cli/Environment.js"
+import * as Journal from "../../src/cli/Journal.js"
 import * as Runner from "../../src/cli/Runner.js"
 import { CloroSimulator } from "../../src/testing/index.js"
 import { cli, driveClock, fastSimulator, jsonl, makeConsole, parseLines, readLines, simulatorWithKey, tmpDir, writeFile } from "./harness.js"
@@ -244,6 +247,48 @@ describe("cloro run", () => {
     }).pipe(Effect.provide(simulatorWithKey(fastSimulator(), "sk_live_secret_0123456789"))))
 })
 
+describe("cloro run, resumed after a torn write", () => {
+  it.live("a cut-off last line does not swallow the next result: it is written on a line of its own", () =>
+    Effect.gen(function*() {
+      const dir = tmpDir()
+      const input = writeFile(dir, "in.jsonl", jsonl(requests.slice(0, 3)))
+      const out = path.join(dir, "out.jsonl")
+      const console = yield* makeConsole()
+      yield* cli(console, ["run", input, "--out", out])
+      // the process died while writing its last line (kill -9, a full disk): the file ends mid-line
+      const whole = fs.readFileSync(out, "utf8").trimEnd().split("\n")
+      const torn = whole[whole.length - 1]!
+      const tornId = (JSON.parse(torn) as { id: string }).id
+      fs.writeFileSync(out, [...whole.slice(0, -1), torn.slice(0, 40)].join("\n"))
+
+      const resumed = yield* cli(console, ["run", input, "--out", out])
+      expect(resumed.code).toBe(0)
+      const texts = fs.readFileSync(out, "utf8").split("\n").filter((l) => l.length > 0)
+      // the torn fragment stays unreadable; every line after it is whole
+      expect(texts[2]).toBe(torn.slice(0, 40))
+      const after = texts.slice(3).map((l) => JSON.parse(l) as { id: string; status: string })
+      expect(after.map((l) => [l.id, l.status])).toEqual([[tornId, "ok"]])
+      // and a third run finds every id ok: nothing is bought again
+      const third = yield* cli(console, ["run", input, "--out", out])
+      expect(third.stderr).toContain("3 inputs already ok are not sent again")
+    }).pipe(Effect.provide(SimLive)))
+})
+
+describe("the async journal, after a torn write", () => {
+  it.live("the next task id recorded is kept on a line of its own, so a resume can follow that task", () =>
+    Effect.gen(function*() {
+      const dir = tmpDir()
+      const file = path.join(dir, "out.jsonl.tasks.jsonl")
+      fs.writeFileSync(file, `${JSON.stringify({ id: "a", key: "k-a", taskId: "t-a" })}\n{"id":"b","key":"k-`)
+      const journal = yield* Journal.file(file)
+      yield* journal.record([{ id: "c", index: 2, idempotencyKey: "k-c", taskId: "t-c" }])
+      const reread = yield* Journal.file(file)
+      const found = yield* reread.lookup({ id: "c", index: 2, idempotencyKey: "k-c" })
+      expect(Option.getOrNull(found)).toBe("t-c")
+      expect(Option.getOrNull(yield* reread.lookup({ id: "a", index: 0, idempotencyKey: "k-a" }))).toBe("t-a")
+    }).pipe(Effect.provide(NodeFileSystem.layer)))
+})
+
 describe("cloro usage errors", () => {
   it.live("exit 2 with one clear line and no stack trace", () =>
     Effect.gen(function*() {
@@ -279,6 +324,20 @@ describe("cloro usage errors", () => {
       for (const r of [missing, badConcurrency, unknownOption, badMode, ...badTimeouts]) {
         expect(r.stderr + r.stdout).not.toMatch(/\n\s+at /)
       }
+    }).pipe(Effect.provide(SimLive)))
+
+  it.live("an unwritable --report is refused before anything is sent, not after the run was paid for", () =>
+    Effect.gen(function*() {
+      const dir = tmpDir()
+      const input = writeFile(dir, "in.jsonl", jsonl(requests))
+      const out = path.join(dir, "out.jsonl")
+      const console = yield* makeConsole()
+      // a directory stands where the report should go: no file can be written there
+      const result = yield* cli(console, ["run", input, "--out", out, "--report", dir])
+      expect(result.code).toBe(2)
+      expect(result.stderr).toContain(`cannot write the report ${dir}`)
+      expect(fs.existsSync(out) ? readLines(out) : []).toEqual([])
+      expect(result.stderr).not.toContain("credits spent")
     }).pipe(Effect.provide(SimLive)))
 
   it.live("--help for every command shows examples", () =>
