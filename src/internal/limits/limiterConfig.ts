@@ -11,6 +11,7 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { AdmissionTimeout, FieldIssue } from "../../CloroError.js"
+import * as ConfigIssues from "../configIssues.js"
 import * as DurationHelper from "../duration.js"
 import * as Input from "../request/input.js"
 import { show } from "../request/input.js"
@@ -24,9 +25,8 @@ import { show } from "../request/input.js"
  * @since 0.1.0
  */
 export class LimiterConfigError extends Schema.TaggedError<LimiterConfigError>()("LimiterConfigError", {
-  message: Schema.String,
-  limiter: Schema.Literal("concurrency", "rate"),
-  issues: Schema.Array(FieldIssue)
+  ...ConfigIssues.fields,
+  limiter: Schema.Literal("concurrency", "rate")
 }) {}
 
 /** Which limiter is being checked; it names the limiter in the error. */
@@ -60,12 +60,7 @@ export const duration = (
 export const collectIssues =
   (limiter: LimiterKind) => (results: Readonly<Record<string, Option.Option<FieldIssue>>>): LimiterConfigError => {
     const issues = Arr.getSomes(Object.values(results))
-    const listed = issues.map((issue) => `${issue.field} ${issue.message}`).join("; ")
-    return new LimiterConfigError({
-      message: `Invalid ${limiter} limiter options: ${listed}`,
-      limiter,
-      issues
-    })
+    return new LimiterConfigError({ ...ConfigIssues.fromIssues(`${limiter} limiter`, issues), limiter })
   }
 
 /**
@@ -94,26 +89,14 @@ export const optionsOf = (
   limiter: LimiterKind,
   value: unknown
 ): Effect.Effect<Readonly<Record<string, unknown>>, LimiterConfigError> =>
-  Input.options(value, (message) =>
-    new LimiterConfigError({
-      message: `Invalid ${limiter} limiter options: ${message}`,
-      limiter,
-      issues: [new FieldIssue({ field: "options", message })]
-    }))
+  ConfigIssues.options(`${limiter} limiter`, value, (fields) => new LimiterConfigError({ ...fields, limiter }))
 
 /** Builds a limiter from options any JS value may stand for: whatever reading them throws fails typed. */
 export const guardOptions = <A, E, R>(
   limiter: LimiterKind,
   build: () => Effect.Effect<A, E, R>
 ): Effect.Effect<A, E | LimiterConfigError, R> =>
-  Input.guard(build, (cause) => {
-    const message = `could not be read (${Input.show(cause)})`
-    return new LimiterConfigError({
-      message: `Invalid ${limiter} limiter options: ${message}`,
-      limiter,
-      issues: [new FieldIssue({ field: "options", message })]
-    })
-  })
+  Input.guard(build, (cause) => new LimiterConfigError({ ...ConfigIssues.unreadable(`${limiter} limiter`, cause), limiter }))
 
 /**
  * Waits for a waiter's turn, failing with `AdmissionTimeout` after `maxWait`
