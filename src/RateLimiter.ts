@@ -181,11 +181,17 @@ export class RateLimiter extends Context.Tag("cloro-effect/RateLimiter")<RateLim
 interface Window {
   log: SlidingLog.SlidingLog
   holdUntil: number
-  readonly waiters: WaitQueue.WaitQueue<Deferred.Deferred<void>>
+  readonly waiters: WaitQueue.WaitQueue<Waiter>
   /** whether a timer fiber is looking after `waiters` */
   timer: boolean
   /** `"even"` pace: when the next start is due on an even spacing (the GCRA's theoretical arrival time) */
   due: number
+}
+
+/** A request waiting in line; `seq` is its place in the log once the timer admits it. */
+interface Waiter {
+  readonly deferred: Deferred.Deferred<void>
+  seq: number
 }
 
 interface State {
@@ -205,7 +211,8 @@ type Admission =
   | {
     readonly _tag: "Queued"
     readonly window: Window
-    readonly node: WaitQueue.Node<Deferred.Deferred<void>>
+    readonly node: WaitQueue.Node<Waiter>
+    readonly waiter: Waiter
     readonly startTimer: boolean
   }
 
@@ -214,7 +221,7 @@ const full: Admission = { _tag: "Full" }
 
 /** Waiters to wake, and when the timer must look again (undefined: the line is empty, the timer stops). */
 interface Pump {
-  readonly wake: ReadonlyArray<Deferred.Deferred<void>>
+  readonly wake: ReadonlyArray<Waiter>
   readonly next: number | undefined
 }
 
@@ -300,10 +307,12 @@ export const make = (
     const configured = checked.limit
     const configuredWindow = Duration.toMillis(checked.window ?? Duration.seconds(1))
     const even = checked.pace === "even"
-    // Even pace counts each window a twentieth longer: a request admitted on
-    // time may reach the server up to that much later than the one before
-    // it (event-loop stalls, GC, connection set-up) and still fit its window.
-    const windowMillis = even ? configuredWindow * 1.05 : configuredWindow
+    // Even pace counts each window 3 % longer: a request may reach the server
+    // that much later than the one a limit before it (the event loop, GC,
+    // the server's own queue) and still fit its window. A waiter's start is
+    // counted from when its fiber runs, not from when the timer let it in
+    // (`SlidingLog.restamp`), so our own stalls between the two cost nothing.
+    const windowMillis = even ? configuredWindow * 103 / 100 : configuredWindow
     // Even pace is a GCRA on top of the log: starts are due one `interval`
     // apart, a late timer may catch up by at most `slack` (so an event loop
     // that woke late does not lose throughput), and the log still caps every
@@ -316,10 +325,17 @@ export const make = (
       return even ? Math.max(logged, window.due + ahead * (windowMillis / limit)) : logged
     }
     /** Records a start at `now`. */
-    const record = (window: Window, limit: number, now: number): void => {
-      SlidingLog.record(window.log, now)
+    const record = (window: Window, limit: number, now: number): number => {
       if (even) window.due = Math.max(window.due, now - slackOf(limit)) + windowMillis / limit
+      return SlidingLog.record(window.log, now)
     }
+    // Even pace: "none left" that our own starts explain (the limit of them
+    // within a window and a quarter, as the server counted them up to a
+    // response's latency ago, bunched or not) needs no hold, the log already
+    // spaces the next start; at a small limit it is what every answer says.
+    // Any other is the server's count being ahead of ours (another process
+    // on the key): hold a whole window.
+    const explainedWithin = windowMillis + configuredWindow / 4
     const maxWait = checked.maxWait !== undefined && Duration.isFinite(checked.maxWait) ? checked.maxWait : undefined
     const maxWaitMillis = maxWait === undefined ? undefined : Duration.toMillis(maxWait)
     const maxWaiting = checked.maxWaiting
@@ -380,7 +396,7 @@ export const make = (
       return { ...state, sweepAt: Math.max(minimumSweep, 2 * state.windows.size) }
     }
 
-    const admit = (key: string, deferred: Deferred.Deferred<void>, now: number) =>
+    const admit = (key: string, waiter: Waiter, now: number) =>
     (current: State): readonly [Admission, State] => {
       const state = sweep(current, now)
       const window = windowOf(state, key)
@@ -397,10 +413,10 @@ export const make = (
       if (maxWaitMillis !== undefined && turn - now >= maxWaitMillis) {
         return [{ _tag: "TooLate", wait: turn - now }, state]
       }
-      const node = WaitQueue.push(window.waiters, deferred)
+      const node = WaitQueue.push(window.waiters, waiter)
       const startTimer = !window.timer
       window.timer = true
-      return [{ _tag: "Queued", window, node, startTimer }, { ...state, waiting: state.waiting + 1 }]
+      return [{ _tag: "Queued", window, node, waiter, startTimer }, { ...state, waiting: state.waiting + 1 }]
     }
 
     /** Admits every waiter of `window` that may start at `now`, first in line first. */
@@ -408,7 +424,7 @@ export const make = (
       if (window.log.capacity !== current.limit) {
         window.log = SlidingLog.resize(window.log, current.limit)
       }
-      const wake: Array<Deferred.Deferred<void>> = []
+      const wake: Array<Waiter> = []
       while (
         window.waiters.length > 0 &&
         earliest(window, current.limit, 0, now) <= now
@@ -417,7 +433,7 @@ export const make = (
         if (next === undefined) {
           break
         }
-        record(window, current.limit, now)
+        next.seq = record(window, current.limit, now)
         wake.push(next)
       }
       const state = { ...current, waiting: current.waiting - wake.length, admitted: current.admitted + wake.length }
@@ -438,7 +454,7 @@ export const make = (
           const next = yield* Effect.uninterruptible(
             Effect.flatMap(Ref.modify(ref, pump(window, now)), ({ next, wake }) =>
               Effect.as(
-                Effect.forEach(wake, (deferred) => Deferred.succeed(deferred, undefined), { discard: true }),
+                Effect.forEach(wake, (waiter) => Deferred.succeed(waiter.deferred, undefined), { discard: true }),
                 next
               ))
           )
@@ -447,7 +463,11 @@ export const make = (
           }
           // Even pace wakes at most every few milliseconds and catches up from
           // its slack, instead of a timer per start (500 a second at 500/s).
-          yield* Effect.sleep(Duration.millis(even ? Math.max(next - now, tick) : next - now))
+          // in whole milliseconds, as timers count, rounded up (never early; a
+          // rounding error below a nanosecond is not a millisecond more): a
+          // window 3 % longer makes fractions of a millisecond
+          const delay = even ? Math.max(next - now, tick) : next - now
+          yield* Effect.sleep(Duration.millis(Math.max(0, Math.ceil(delay - 1e-6))))
         }
       })
 
@@ -455,7 +475,7 @@ export const make = (
     // same instant does not give its start back: the log cannot drop an entry
     // from its middle in O(1), so that window admits one fewer, once (a
     // bounded loss that errs on the safe side).
-    const cancel = (window: Window, node: WaitQueue.Node<Deferred.Deferred<void>>) =>
+    const cancel = (window: Window, node: WaitQueue.Node<Waiter>) =>
       Ref.update(ref, (state) =>
         WaitQueue.remove(window.waiters, node)
           ? { ...state, waiting: state.waiting - 1 }
@@ -463,12 +483,20 @@ export const make = (
 
     const awaitTurn = LimiterConfig.awaitTurn("rate", "a rate-limit admission", maxWait)
 
+    /** Counts an admitted waiter's start from now, when its fiber runs again (see `SlidingLog.restamp`). */
+    const started = (window: Window, waiter: Waiter) =>
+      Effect.flatMap(nowMillis, (now) =>
+        Ref.update(ref, (state) => {
+          SlidingLog.restamp(window.log, waiter.seq, now)
+          return state
+        }))
+
     const take = (path: string): Effect.Effect<void, AdmissionTimeout | AdmissionQueueFull> =>
       Effect.uninterruptibleMask((restore) =>
         Effect.gen(function*() {
-          const deferred = yield* Deferred.make<void>()
+          const waiter: Waiter = { deferred: yield* Deferred.make<void>(), seq: -1 }
           const now = yield* nowMillis
-          const admission = yield* Ref.modify(ref, admit(keyOf(path), deferred, now))
+          const admission = yield* Ref.modify(ref, admit(keyOf(path), waiter, now))
           switch (admission._tag) {
             case "Admitted":
               return
@@ -496,8 +524,10 @@ export const make = (
                 // explicitly: closing the scope must be able to stop it
                 yield* Effect.forkIn(Effect.interruptible(runTimer(admission.window)), scope)
               }
-              return yield* restore(awaitTurn(deferred)).pipe(
-                Effect.onExit((exit) => Exit.isSuccess(exit) ? Effect.void : cancel(admission.window, admission.node))
+              return yield* restore(awaitTurn(waiter.deferred)).pipe(
+                Effect.onExit((exit) =>
+                  Exit.isSuccess(exit) ? started(admission.window, waiter) : cancel(admission.window, admission.node)
+                )
               )
             }
           }
@@ -525,12 +555,8 @@ export const make = (
             : { ...current, limit: reported, source: "learned" }
           if (exhausted) {
             const window = windowOf(state, keyOf(path))
-            // Even pace: a "none left" that our own starts explain (the limit of
-            // them in the server's last window) needs no hold, the log already
-            // spaces the next one; the server's own count being ahead of ours
-            // (another process on the key) still holds for a window.
             const oldest = SlidingLog.oldestOfFull(window.log)
-            const explained = even && oldest !== undefined && oldest > now - configuredWindow
+            const explained = even && oldest !== undefined && oldest > now - explainedWithin
             if (!explained) window.holdUntil = Math.max(window.holdUntil, now + windowMillis)
           }
           return state
