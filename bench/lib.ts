@@ -141,13 +141,19 @@ export type ChildOutcome<A> =
 export const runChild = <A>(
   file: string,
   args: ReadonlyArray<string>,
-  options: { readonly budgetMillis: number; readonly rssCapBytes?: number; readonly execArgv?: ReadonlyArray<string> }
+  options: {
+    readonly budgetMillis: number
+    readonly rssCapBytes?: number
+    readonly execArgv?: ReadonlyArray<string>
+    /** run `file` (plain JavaScript, see `bundle`) with node alone, without this process's tsx loader */
+    readonly plainNode?: boolean
+  }
 ): Promise<ChildOutcome<A>> =>
   new Promise((resolve) => {
     const started = performance.now()
     // children size themselves from `quick` too
     const child = fork(file, ["--child", ...args, ...(quick ? ["--quick"] : [])], {
-      execArgv: [...(options.execArgv ?? []), ...process.execArgv],
+      execArgv: [...(options.execArgv ?? []), ...(options.plainNode === true ? [] : process.execArgv)],
       stdio: ["ignore", "pipe", "inherit", "ipc"]
     })
     let stopped: string | undefined
@@ -204,6 +210,19 @@ export const runChild = <A>(
       }
     })
   })
+
+/**
+ * Bundles a bench script and the library it imports into one JavaScript file
+ * (packages stay imports from node_modules), so that its child runs under
+ * plain node: tsx's loader and its compiler cost a child about 100 MB of
+ * RSS that is not the client's.
+ */
+export const bundle = async (entry: string, name: string): Promise<string> => {
+  const { build } = await import("esbuild")
+  const outfile = fileURLToPath(new URL(`../node_modules/.cache/cloro-bench/${name}.mjs`, import.meta.url))
+  await build({ entryPoints: [entry], outfile, bundle: true, platform: "node", format: "esm", packages: "external", logLevel: "error" })
+  return outfile
+}
 
 /** In a child process: run `main` and print its result as the last line. */
 export const childMain = (main: (args: ReadonlyArray<string>) => Promise<unknown>): void => {

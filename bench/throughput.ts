@@ -21,7 +21,7 @@ import { isSubjectName, label, makeSubject, type SubjectName } from "./subjects.
 
 const CONCURRENCY = 64
 // `BENCH_REQUESTS=2000` for a shorter round (profiling, a loaded machine)
-const REQUESTS = quick ? 60 : Number(process.env.BENCH_REQUESTS ?? 5_000)
+const REQUESTS = quick ? 60 : Number(process.env.BENCH_REQUESTS ?? 2_500)
 const allSubjects: ReadonlyArray<SubjectName> = ["full", "bare", "effect-http", "fetch-plimit", "bottleneck", "undici"]
 // `BENCH_SUBJECTS=full,bare,effect-http npm run bench -- throughput`: only those, for profiling and quick before/after checks.
 const only = process.env.BENCH_SUBJECTS?.split(",").map((name) => name.trim())

@@ -227,8 +227,10 @@ export interface CreditsOptions {
   /** A starting balance, when known before the first response. */
   readonly balance?: number | undefined
   /**
-   * How many settled task ids to remember at least (default 100,000), so a
-   * webhook and a poll of the same task charge once; at most twice as many are kept.
+   * How many settled task ids to remember at least (default 10,000), so a
+   * webhook and a poll of the same task charge once; at most twice as many are
+   * kept. A duplicate older than that counts its charge again (spend errs
+   * high, never low); the default keeps a bulk run's memory flat.
    */
   readonly rememberSettled?: number | undefined
 }
@@ -248,7 +250,7 @@ export const make = (options: CreditsOptions = {}): Effect.Effect<CreditsShape, 
         return yield* refused(name, `must be a finite number ≥ 0, got ${Input.show(value)}`)
       }
     }
-    const rememberSettled = given.rememberSettled ?? 100_000
+    const rememberSettled = given.rememberSettled ?? 10_000
     if (!(typeof rememberSettled === "number" && Number.isInteger(rememberSettled) && rememberSettled >= 1)) {
       return yield* refused("rememberSettled", `must be a whole number ≥ 1, got ${Input.show(rememberSettled)}`)
     }

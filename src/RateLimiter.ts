@@ -14,7 +14,6 @@
  *
  * @since 0.1.0
  */
-import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
@@ -24,10 +23,12 @@ import * as Layer from "effect/Layer"
 import * as Ref from "effect/Ref"
 import type * as Scope from "effect/Scope"
 import type { LimiterUnavailable } from "./CloroError.js"
-import { AdmissionQueueFull, AdmissionTimeout, FieldIssue } from "./CloroError.js"
+import { AdmissionQueueFull, AdmissionTimeout } from "./CloroError.js"
 import * as Input from "./internal/request/input.js"
-import { show } from "./internal/request/input.js"
 import * as LimiterConfig from "./internal/limits/limiterConfig.js"
+import * as RateWindows from "./internal/limits/rateWindows.js"
+import type { State, Waiter, Window } from "./internal/limits/rateWindows.js"
+import { checkMode, checkPace, nowMillis } from "./internal/limits/rateWindows.js"
 import * as SlidingLog from "./internal/limits/slidingLog.js"
 import * as WaitQueue from "./internal/limits/waitQueue.js"
 
@@ -78,7 +79,10 @@ export interface RateLimiterShape {
    * most the configured limit (or `MAX_LEARNED_RATE` without one), at least a
    * tenth of that; `remaining: 0` holds new starts on that window for one
    * window from now, because the server's count may be ahead of ours (another
-   * process on the same key, or a fixed window about to reset).
+   * process on the same key, or a fixed window about to reset). With even
+   * pace, a `remaining: 0` that the limiter's own last `limit` starts explain
+   * (all within a window and a quarter) holds nothing: the log already
+   * spaces the next start.
    */
   readonly learn: (
     path: string,
@@ -156,10 +160,11 @@ export declare namespace RateLimiter {
     /**
      * `"burst"` (the default here) starts `limit` requests at once and `limit`
      * more each window. `"even"` spaces starts evenly (after a burst of a
-     * twentieth of the limit) and keeps `limit` per window plus a twentieth,
-     * so requests that reach the server a little later or bunched than they
-     * were admitted still fit its window, fixed or sliding. `Cloro.layer`
-     * uses `"even"` unless told otherwise.
+     * twentieth of the limit) and keeps `limit` per window plus 3 %, each
+     * start counted from when the waiting fiber runs again, so requests that
+     * reach the server a little later or bunched than they were admitted
+     * still fit its window, fixed or sliding. `Cloro.layer` uses `"even"`
+     * unless told otherwise.
      *
      * @since 0.3.0
      */
@@ -174,51 +179,6 @@ export declare namespace RateLimiter {
 export class RateLimiter extends Context.Tag("cloro-effect/RateLimiter")<RateLimiter, RateLimiterShape>() {}
 
 /**
- * One rate window: the log of its recent starts, a hold set by a response that
- * said nothing remains, and its waiters. Mutated in place, only inside the
- * limiter's `Ref.modify` (see `internal/slidingLog.ts` for why).
- */
-interface Window {
-  log: SlidingLog.SlidingLog
-  holdUntil: number
-  readonly waiters: WaitQueue.WaitQueue<Deferred.Deferred<void>>
-  /** whether a timer fiber is looking after `waiters` */
-  timer: boolean
-  /** `"even"` pace: when the next start is due on an even spacing (the GCRA's theoretical arrival time) */
-  due: number
-}
-
-interface State {
-  readonly limit: number
-  readonly source: RateLimiter.Source
-  readonly waiting: number
-  readonly admitted: number
-  /** Windows by key; in perEndpoint mode idle ones are swept once it grows past `sweepAt`. */
-  readonly windows: Map<string, Window>
-  readonly sweepAt: number
-}
-
-type Admission =
-  | { readonly _tag: "Admitted" }
-  | { readonly _tag: "Full" }
-  | { readonly _tag: "TooLate"; readonly wait: number }
-  | {
-    readonly _tag: "Queued"
-    readonly window: Window
-    readonly node: WaitQueue.Node<Deferred.Deferred<void>>
-    readonly startTimer: boolean
-  }
-
-const admitted: Admission = { _tag: "Admitted" }
-const full: Admission = { _tag: "Full" }
-
-/** Waiters to wake, and when the timer must look again (undefined: the line is empty, the timer stops). */
-interface Pump {
-  readonly wake: ReadonlyArray<Deferred.Deferred<void>>
-  readonly next: number | undefined
-}
-
-/**
  * Without a configured `limit`, the largest limit adopted from
  * `X-RateLimit-Limit`: cloro's largest documented limit (1,000/s per path).
  * Learned limits stay between a tenth of the ceiling (the configured limit, or
@@ -228,29 +188,6 @@ interface Pump {
  * @category Constants
  */
 export const MAX_LEARNED_RATE = 1000
-
-const sharedKey = "*"
-const minimumSweep = 64
-
-const defaultLimit = (mode: RateLimiter.Mode): number => mode === "shared" ? 500 : 1000
-
-/** The current time in milliseconds, from the monotonic clock: a wall clock set back must not stall admissions. */
-const nowMillis: Effect.Effect<number> = Effect.map(
-  Clock.currentTimeNanos,
-  (nanos) => Number(nanos / BigInt(1000)) / 1000
-)
-
-const checkMode = (mode: unknown): Effect.Effect<RateLimiter.Mode, FieldIssue> =>
-  mode === undefined
-    ? Effect.succeed("shared")
-    : mode === "shared" || mode === "perEndpoint"
-    ? Effect.succeed(mode)
-    : Effect.fail(new FieldIssue({ field: "mode", message: `must be "shared" or "perEndpoint", got ${show(mode)}` }))
-
-const checkPace = (pace: unknown): Effect.Effect<"burst" | "even", FieldIssue> =>
-  pace === undefined || pace === "burst" || pace === "even"
-    ? Effect.succeed(pace ?? "burst")
-    : Effect.fail(new FieldIssue({ field: "pace", message: `must be "burst" or "even", got ${show(pace)}` }))
 
 /**
  * The bounds of a limit learned from `X-RateLimit-Limit`: between a tenth of
@@ -296,137 +233,21 @@ export const make = (
       maxWaiting: LimiterConfig.integerAtLeast("maxWaiting", given.maxWaiting, 0),
       pace: checkPace(given.pace)
     }, { mode: "validate" }).pipe(Effect.mapError(LimiterConfig.collectIssues("rate")))
-    const mode = checked.mode
-    const configured = checked.limit
-    const configuredWindow = Duration.toMillis(checked.window ?? Duration.seconds(1))
-    const even = checked.pace === "even"
-    // Even pace counts each window a twentieth longer: a request admitted on
-    // time may reach the server up to that much later than the one before
-    // it (event-loop stalls, GC, connection set-up) and still fit its window.
-    const windowMillis = even ? configuredWindow * 1.05 : configuredWindow
-    // Even pace is a GCRA on top of the log: starts are due one `interval`
-    // apart, a late timer may catch up by at most `slack` (so an event loop
-    // that woke late does not lose throughput), and the log still caps every
-    // window at the limit whatever the spacing allowed.
-    const slackOf = (limit: number) => (Math.max(2, Math.ceil(limit / 20)) - 1) * (windowMillis / limit)
-    const tick = Math.min(4, windowMillis / 250)
-    /** The earliest start of the waiter `ahead` places behind the next one, spacing included. */
-    const earliest = (window: Window, limit: number, ahead: number, now: number): number => {
-      const logged = SlidingLog.earliest(window.log, ahead, now, windowMillis, window.holdUntil)
-      return even ? Math.max(logged, window.due + ahead * (windowMillis / limit)) : logged
-    }
-    /** Records a start at `now`. */
-    const record = (window: Window, limit: number, now: number): void => {
-      SlidingLog.record(window.log, now)
-      if (even) window.due = Math.max(window.due, now - slackOf(limit)) + windowMillis / limit
-    }
     const maxWait = checked.maxWait !== undefined && Duration.isFinite(checked.maxWait) ? checked.maxWait : undefined
-    const maxWaitMillis = maxWait === undefined ? undefined : Duration.toMillis(maxWait)
-    const maxWaiting = checked.maxWaiting
-    const scope = yield* Effect.scope
-
-    const ref = yield* Ref.make<State>({
-      limit: configured ?? defaultLimit(mode),
-      source: configured === undefined ? "default" : "configured",
-      waiting: 0,
-      admitted: 0,
-      windows: new Map(),
-      sweepAt: minimumSweep
+    const windows = RateWindows.make({
+      mode: checked.mode,
+      configured: checked.limit,
+      configuredWindow: Duration.toMillis(checked.window ?? Duration.seconds(1)),
+      even: checked.pace === "even",
+      maxWaiting: checked.maxWaiting,
+      maxWaitMillis: maxWait === undefined ? undefined : Duration.toMillis(maxWait)
     })
-
-    // A path that is not a string counts under the shared key: tolerant, and never looser.
-    const keyOf = (path: string): string =>
-      mode === "shared" || typeof path !== "string" ? sharedKey : path.split("?")[0] ?? path
-    const bounds = learnedBounds(configured)
-
-    /** The window for `key`, created on first use and kept at the current limit. */
-    const windowOf = (state: State, key: string): Window => {
-      const existing = state.windows.get(key)
-      if (existing === undefined) {
-        const created: Window = {
-          log: SlidingLog.make(state.limit),
-          holdUntil: Number.NEGATIVE_INFINITY,
-          waiters: WaitQueue.make(),
-          timer: false,
-          due: Number.NEGATIVE_INFINITY
-        }
-        state.windows.set(key, created)
-        return created
-      }
-      if (existing.log.capacity !== state.limit) {
-        existing.log = SlidingLog.resize(existing.log, state.limit)
-      }
-      return existing
-    }
-
-    /**
-     * Drops windows that constrain nothing any more, so a caller that passes
-     * ever new paths in perEndpoint mode does not grow the map for ever.
-     * Sweeping only when the map doubles keeps the cost O(1) per request.
-     */
-    const sweep = (state: State, now: number): State => {
-      if (state.windows.size <= state.sweepAt) {
-        return state
-      }
-      for (const [key, window] of state.windows) {
-        const last = SlidingLog.newest(window.log)
-        if (
-          !window.timer && window.waiters.length === 0 && window.holdUntil <= now &&
-          (last === undefined || last <= now - windowMillis)
-        ) {
-          state.windows.delete(key)
-        }
-      }
-      return { ...state, sweepAt: Math.max(minimumSweep, 2 * state.windows.size) }
-    }
-
-    const admit = (key: string, deferred: Deferred.Deferred<void>, now: number) =>
-    (current: State): readonly [Admission, State] => {
-      const state = sweep(current, now)
-      const window = windowOf(state, key)
-      const ahead = window.waiters.length
-      const turn = earliest(window, state.limit, ahead, now)
-      if (ahead === 0 && turn <= now) {
-        record(window, state.limit, now)
-        return [admitted, { ...state, admitted: state.admitted + 1 }]
-      }
-      if (maxWaiting !== undefined && state.waiting >= maxWaiting) {
-        return [full, state]
-      }
-      // ">=": a turn exactly maxWait away would race the waiter's own timeout
-      if (maxWaitMillis !== undefined && turn - now >= maxWaitMillis) {
-        return [{ _tag: "TooLate", wait: turn - now }, state]
-      }
-      const node = WaitQueue.push(window.waiters, deferred)
-      const startTimer = !window.timer
-      window.timer = true
-      return [{ _tag: "Queued", window, node, startTimer }, { ...state, waiting: state.waiting + 1 }]
-    }
-
-    /** Admits every waiter of `window` that may start at `now`, first in line first. */
-    const pump = (window: Window, now: number) => (current: State): readonly [Pump, State] => {
-      if (window.log.capacity !== current.limit) {
-        window.log = SlidingLog.resize(window.log, current.limit)
-      }
-      const wake: Array<Deferred.Deferred<void>> = []
-      while (
-        window.waiters.length > 0 &&
-        earliest(window, current.limit, 0, now) <= now
-      ) {
-        const next = WaitQueue.shift(window.waiters)
-        if (next === undefined) {
-          break
-        }
-        record(window, current.limit, now)
-        wake.push(next)
-      }
-      const state = { ...current, waiting: current.waiting - wake.length, admitted: current.admitted + wake.length }
-      if (window.waiters.length === 0) {
-        window.timer = false
-        return [{ wake, next: undefined }, state]
-      }
-      return [{ wake, next: earliest(window, current.limit, 0, now) }, state]
-    }
+    const { even, keyOf, tick } = windows
+    const mode = checked.mode
+    const maxWaiting = checked.maxWaiting
+    const bounds = learnedBounds(checked.limit)
+    const scope = yield* Effect.scope
+    const ref = yield* Ref.make<State>(windows.initial)
 
     // One timer per window with waiters, sleeping until its first waiter may
     // start. Each step is uninterruptible so that waiters taken off the line
@@ -436,9 +257,9 @@ export const make = (
         while (true) {
           const now = yield* nowMillis
           const next = yield* Effect.uninterruptible(
-            Effect.flatMap(Ref.modify(ref, pump(window, now)), ({ next, wake }) =>
+            Effect.flatMap(Ref.modify(ref, windows.pump(window, now)), ({ next, wake }) =>
               Effect.as(
-                Effect.forEach(wake, (deferred) => Deferred.succeed(deferred, undefined), { discard: true }),
+                Effect.forEach(wake, (waiter) => Deferred.succeed(waiter.deferred, undefined), { discard: true }),
                 next
               ))
           )
@@ -447,7 +268,11 @@ export const make = (
           }
           // Even pace wakes at most every few milliseconds and catches up from
           // its slack, instead of a timer per start (500 a second at 500/s).
-          yield* Effect.sleep(Duration.millis(even ? Math.max(next - now, tick) : next - now))
+          // in whole milliseconds, as timers count, rounded up (never early; a
+          // rounding error below a nanosecond is not a millisecond more): a
+          // window 3 % longer makes fractions of a millisecond
+          const delay = even ? Math.max(next - now, tick) : next - now
+          yield* Effect.sleep(Duration.millis(Math.max(0, Math.ceil(delay - 1e-6))))
         }
       })
 
@@ -455,7 +280,7 @@ export const make = (
     // same instant does not give its start back: the log cannot drop an entry
     // from its middle in O(1), so that window admits one fewer, once (a
     // bounded loss that errs on the safe side).
-    const cancel = (window: Window, node: WaitQueue.Node<Deferred.Deferred<void>>) =>
+    const cancel = (window: Window, node: WaitQueue.Node<Waiter>) =>
       Ref.update(ref, (state) =>
         WaitQueue.remove(window.waiters, node)
           ? { ...state, waiting: state.waiting - 1 }
@@ -463,12 +288,20 @@ export const make = (
 
     const awaitTurn = LimiterConfig.awaitTurn("rate", "a rate-limit admission", maxWait)
 
+    /** Counts an admitted waiter's start from now, when its fiber runs again (see `SlidingLog.restamp`). */
+    const started = (window: Window, waiter: Waiter) =>
+      Effect.flatMap(nowMillis, (now) =>
+        Ref.update(ref, (state) => {
+          SlidingLog.restamp(window.log, waiter.seq, now)
+          return state
+        }))
+
     const take = (path: string): Effect.Effect<void, AdmissionTimeout | AdmissionQueueFull> =>
       Effect.uninterruptibleMask((restore) =>
         Effect.gen(function*() {
-          const deferred = yield* Deferred.make<void>()
+          const waiter: Waiter = { deferred: yield* Deferred.make<void>(), seq: -1 }
           const now = yield* nowMillis
-          const admission = yield* Ref.modify(ref, admit(keyOf(path), deferred, now))
+          const admission = yield* Ref.modify(ref, windows.admit(keyOf(path), waiter, now))
           switch (admission._tag) {
             case "Admitted":
               return
@@ -496,8 +329,10 @@ export const make = (
                 // explicitly: closing the scope must be able to stop it
                 yield* Effect.forkIn(Effect.interruptible(runTimer(admission.window)), scope)
               }
-              return yield* restore(awaitTurn(deferred)).pipe(
-                Effect.onExit((exit) => Exit.isSuccess(exit) ? Effect.void : cancel(admission.window, admission.node))
+              return yield* restore(awaitTurn(waiter.deferred)).pipe(
+                Effect.onExit((exit) =>
+                  Exit.isSuccess(exit) ? started(admission.window, waiter) : cancel(admission.window, admission.node)
+                )
               )
             }
           }
@@ -514,27 +349,7 @@ export const make = (
       if (reported === undefined && !exhausted) {
         return Effect.void
       }
-      return Effect.flatMap(nowMillis, (now) =>
-        Ref.update(ref, (current) => {
-          const state: State = reported === undefined
-            ? current
-            : configured === undefined
-            ? { ...current, limit: reported, source: "learned" }
-            : reported >= configured
-            ? { ...current, limit: configured, source: "configured" }
-            : { ...current, limit: reported, source: "learned" }
-          if (exhausted) {
-            const window = windowOf(state, keyOf(path))
-            // Even pace: a "none left" that our own starts explain (the limit of
-            // them in the server's last window) needs no hold, the log already
-            // spaces the next one; the server's own count being ahead of ours
-            // (another process on the key) still holds for a window.
-            const oldest = SlidingLog.oldestOfFull(window.log)
-            const explained = even && oldest !== undefined && oldest > now - configuredWindow
-            if (!explained) window.holdUntil = Math.max(window.holdUntil, now + windowMillis)
-          }
-          return state
-        }))
+      return Effect.flatMap(nowMillis, (now) => Ref.update(ref, windows.learn(path, reported, exhausted, now)))
     }, "RateLimiter.learn")
 
     const stats = Effect.map(Ref.get(ref), (state): RateLimiter.Stats => ({

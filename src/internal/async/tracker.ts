@@ -15,16 +15,20 @@
  * delivery or its deadline end it.
  *
  * At most `concurrency` polls run at once. The poller starts no more than
- * that; the other due tasks stay due in the map and are picked up when a poll
- * ends, so nothing waits on a semaphore and memory does not grow with the
+ * that; the other due tasks wait in a line of keys and are picked up when a
+ * poll ends, so nothing waits on a semaphore and memory does not grow with the
  * number of due tasks.
+ *
+ * Each watched task sits once in a heap ordered by its next due time (its
+ * next poll, or its deadline while it polls or waits for a permit), so a
+ * wake-up costs O(log n) per task it handles and nothing per task not due:
+ * a run of 1,000 in flight does not walk 1,000 entries on every wake.
  *
  * Only tasks in flight are held: an entry goes when its last follower is
  * done, which keeps a run of a million tasks at the size of its window.
  *
  * @internal
  */
-import * as Arr from "effect/Array"
 import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
@@ -92,8 +96,25 @@ interface Watching<E> {
   readonly polling: boolean
 }
 
+/**
+ * A watched task's place in the due-time heap. Mutable, like the limiters'
+ * queues, and changed only inside the state's `modify`: moving a task in the
+ * heap must cost O(log n), not a copy.
+ */
+interface Slot {
+  readonly key: string
+  /** when the task is next due: its next poll, or its deadline while it polls or waits for a permit */
+  at: number
+  /** its index in the heap; -1 once out of it */
+  index: number
+  /** waiting in the line for a poll permit */
+  ready: boolean
+}
+
 interface Entry<E> {
   readonly deferred: Deferred.Deferred<Finished, E | CloroError>
+  /** in the heap while watched and not done */
+  readonly slot: Slot
   readonly taskId: string | undefined
   /** Followers of this key; the entry goes when the last one is done. */
   readonly followers: number
@@ -110,7 +131,78 @@ interface State<E> {
   readonly keyByTaskId: HashMap.HashMap<string, string>
   /** Polls running now; never above `concurrency`. */
   readonly active: number
+  /** Watched tasks by due time (a binary min-heap of slots). */
+  readonly heap: Array<Slot>
+  /** Keys due for a poll that found no permit free, oldest first (from `readyHead`). */
+  readonly ready: Array<string>
+  readonly readyHead: number
 }
+
+const swap = (heap: Array<Slot>, i: number, j: number): void => {
+  const a = heap[i]!
+  const b = heap[j]!
+  heap[i] = b
+  heap[j] = a
+  b.index = i
+  a.index = j
+}
+
+const siftUp = (heap: Array<Slot>, index: number): void => {
+  let i = index
+  while (i > 0) {
+    const parent = (i - 1) >> 1
+    if (heap[parent]!.at <= heap[i]!.at) return
+    swap(heap, i, parent)
+    i = parent
+  }
+}
+
+const siftDown = (heap: Array<Slot>, index: number): void => {
+  let i = index
+  for (;;) {
+    const left = 2 * i + 1
+    const right = left + 1
+    let least = i
+    if (left < heap.length && heap[left]!.at < heap[least]!.at) least = left
+    if (right < heap.length && heap[right]!.at < heap[least]!.at) least = right
+    if (least === i) return
+    swap(heap, i, least)
+    i = least
+  }
+}
+
+/** Puts `slot` in the heap at time `at`, or moves it there. O(log n). */
+const schedule = (heap: Array<Slot>, slot: Slot, at: number): void => {
+  if (slot.index < 0) {
+    slot.at = at
+    slot.index = heap.length
+    heap.push(slot)
+    siftUp(heap, slot.index)
+    return
+  }
+  const before = slot.at
+  slot.at = at
+  if (at < before) siftUp(heap, slot.index)
+  else siftDown(heap, slot.index)
+}
+
+/** Takes `slot` out of the heap, if it is in it. O(log n). */
+const unschedule = (heap: Array<Slot>, slot: Slot): void => {
+  const index = slot.index
+  if (index < 0) return
+  const last = heap.length - 1
+  if (index !== last) swap(heap, index, last)
+  heap.pop()
+  slot.index = -1
+  if (index < heap.length) {
+    siftDown(heap, index)
+    siftUp(heap, index)
+  }
+}
+
+/** When a watch is next due: its deadline while it polls, else its next poll or deadline. */
+const dueOf = <E>(watching: Watching<E>): number =>
+  watching.polling ? watching.deadline : Math.min(watching.nextPollAt, watching.deadline)
 
 /** @internal */
 export interface Tracker<E> {
@@ -133,17 +225,6 @@ const modifyEntry = <E>(s: State<E>, key: string, f: (entry: Entry<E>) => Entry<
     onSome: (entry) => ({ ...s, byKey: HashMap.set(s.byKey, key, f(entry)) })
   })
 
-/**
- * The next time anything is due for an entry. A poll already due that could
- * not start (every permit taken) waits for a running poll to end, which wakes
- * the poller, so only its deadline counts.
- */
-const dueAt = <E>(entry: Entry<E>, now: number, full: boolean): number =>
-  entry.done || entry.watching === undefined
-    ? Infinity
-    : entry.watching.polling || (full && entry.watching.nextPollAt <= now)
-    ? entry.watching.deadline
-    : Math.min(entry.watching.nextPollAt, entry.watching.deadline)
 
 /**
  * Makes a tracker whose poller runs in the current scope, polling with `get`
@@ -160,7 +241,10 @@ export const make = <E>(options: {
       byKey: HashMap.empty(),
       plannedWake: Infinity,
       keyByTaskId: HashMap.empty(),
-      active: 0
+      active: 0,
+      heap: [],
+      ready: [],
+      readyHead: 0
     })
     const wake = yield* Queue.sliding<void>(1)
     const signal = Effect.asVoid(Queue.offer(wake, undefined))
@@ -170,14 +254,16 @@ export const make = <E>(options: {
       SynchronizedRef.modifyEffect(ref, (s) =>
         Option.match(Option.filter(HashMap.get(s.byKey, key), (entry) => !entry.done), {
           onNone: () => Effect.succeed([false, s] as const),
-          onSome: (entry) =>
-            Effect.as(
+          onSome: (entry) => {
+            unschedule(s.heap, entry.slot)
+            return Effect.as(
               Either.match(result, {
                 onLeft: (error) => Deferred.fail(entry.deferred, error),
                 onRight: (state) => Deferred.succeed(entry.deferred, state)
               }),
               [true, modifyEntry(s, key, (e) => ({ ...e, done: true }))] as const
             )
+          }
         }))
 
     const expire = (key: string, watching: Watching<E>, why: Expiry, now: number) =>
@@ -200,6 +286,10 @@ export const make = <E>(options: {
       SynchronizedRef.modify(ref, (s) => {
         const next = modifyEntry(s, key, (e) =>
           e.watching !== undefined ? { ...e, watching: update(e.watching) } : start === undefined ? e : { ...e, watching: start })
+        const entry = Option.getOrUndefined(HashMap.get(next.byKey, key))
+        if (entry !== undefined && !entry.done && entry.watching !== undefined && !entry.slot.ready) {
+          schedule(next.heap, entry.slot, dueOf(entry.watching))
+        }
         return [at < s.plannedWake, { ...next, plannedWake: Math.min(s.plannedWake, at) }] as const
       }).pipe(Effect.flatMap((earlier) => (earlier ? signal : Effect.void)))
 
@@ -249,28 +339,81 @@ export const make = <E>(options: {
       }).pipe(Effect.ensuring(endPoll))
 
     /**
-     * One pass: expire what is past its deadline, start the polls that are
-     * due, and plan the next wake-up.
+     * One pass: start polls for the tasks waiting for a permit, then take the
+     * due ones off the heap: expire what is past its deadline, start the polls
+     * that are due (or line them up when every permit is taken), and plan the
+     * next wake-up from the heap's top.
      */
     const pass = Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
       const [expired, due, next] = yield* SynchronizedRef.modify(ref, (s) => {
-        const watched = Arr.filterMap(Array.from(s.byKey), ([key, entry]) =>
-          entry.done || entry.watching === undefined ? Option.none() : Option.some([key, entry.watching] as const))
-        const expired = watched.filter(([, watching]) => watching.deadline <= now)
-        const due = Arr.filterMap(watched, ([key, watching]) =>
-          !watching.polling && watching.nextPollAt <= now && watching.deadline > now && watching.plan.taskId !== undefined
-            ? Option.some([key, watching.plan.taskId] as const)
-            : Option.none()).slice(0, Math.max(0, options.concurrency - s.active))
-        const byKey = due.reduce(
-          (map, [key]) =>
-            HashMap.modify(map, key, (e) => (e.watching === undefined ? e : { ...e, watching: { ...e.watching, polling: true } })),
-          s.byKey
-        )
-        const active = s.active + due.length
-        const full = active >= options.concurrency
-        const next = HashMap.reduce(byKey, Infinity, (min, entry) => Math.min(min, dueAt(entry, now, full)))
-        return [[expired, due, next] as const, { ...s, byKey, active, plannedWake: next }]
+        const expired: Array<readonly [string, Watching<E>]> = []
+        const due: Array<readonly [string, string]> = []
+        let byKey = s.byKey
+        let free = options.concurrency - s.active
+        const { heap, ready } = s
+        let readyHead = s.readyHead
+        /** Starts a poll of `key`: it is next due at its deadline, unless the poll ends first. */
+        const start = (key: string, entry: Entry<E>, watching: Watching<E>, taskId: string) => {
+          const polling = { ...watching, polling: true }
+          byKey = HashMap.set(byKey, key, { ...entry, watching: polling })
+          schedule(heap, entry.slot, dueOf(polling))
+          due.push([key, taskId])
+          free--
+        }
+        while (free > 0 && readyHead < ready.length) {
+          const key = ready[readyHead]!
+          readyHead++
+          const entry = Option.getOrUndefined(HashMap.get(byKey, key))
+          if (entry === undefined || !entry.slot.ready) continue
+          entry.slot.ready = false
+          const watching = entry.watching
+          const taskId = watching?.plan.taskId
+          if (entry.done || watching === undefined || taskId === undefined || watching.polling) continue
+          start(key, entry, watching, taskId)
+        }
+        if (readyHead === ready.length) {
+          ready.length = 0
+          readyHead = 0
+        } else if (readyHead > 1024 && readyHead * 2 > ready.length) {
+          ready.splice(0, readyHead)
+          readyHead = 0
+        }
+        while (heap.length > 0 && heap[0]!.at <= now) {
+          const slot = heap[0]!
+          const entry = Option.getOrUndefined(HashMap.get(byKey, slot.key))
+          const watching = entry?.watching
+          if (entry === undefined || entry.done || watching === undefined) {
+            unschedule(heap, slot)
+            continue
+          }
+          if (watching.deadline <= now) {
+            unschedule(heap, slot)
+            expired.push([slot.key, watching])
+            continue
+          }
+          const taskId = watching.plan.taskId
+          if (!watching.polling && watching.nextPollAt <= now && taskId !== undefined) {
+            if (free > 0) {
+              start(slot.key, entry, watching, taskId)
+            } else {
+              // no permit free: wait in line, due again only at the deadline
+              slot.ready = true
+              ready.push(slot.key)
+              schedule(heap, slot, watching.deadline)
+            }
+            continue
+          }
+          schedule(heap, slot, watching.polling || taskId === undefined ? watching.deadline : dueOf(watching))
+        }
+        const next = heap.length > 0 ? heap[0]!.at : Infinity
+        return [[expired, due, next] as const, {
+          ...s,
+          byKey,
+          active: options.concurrency - free,
+          plannedWake: next,
+          readyHead
+        }]
       })
       yield* Effect.forEach(expired, ([key, watching]) => expire(key, watching, "deadline", now), { discard: true })
       yield* Effect.forEach(due, ([key, taskId]) => Effect.forkScoped(pollOne(key, taskId)), { discard: true })
@@ -300,6 +443,7 @@ export const make = <E>(options: {
                     ...s,
                     byKey: HashMap.set(s.byKey, key, {
                       deferred,
+                      slot: { key, at: Infinity, index: -1, ready: false },
                       taskId: undefined,
                       followers: 1,
                       done: false,
@@ -362,14 +506,15 @@ export const make = <E>(options: {
         SynchronizedRef.update(ref, (s) =>
           Option.match(HashMap.get(s.byKey, key), {
             onNone: () => s,
-            onSome: (entry) =>
-              entry.followers > 1
-                ? modifyEntry(s, key, (e) => ({ ...e, followers: e.followers - 1 }))
-                : {
-                  ...s,
-                  byKey: HashMap.remove(s.byKey, key),
-                  keyByTaskId: entry.taskId === undefined ? s.keyByTaskId : HashMap.remove(s.keyByTaskId, entry.taskId)
-                }
+            onSome: (entry) => {
+              if (entry.followers > 1) return modifyEntry(s, key, (e) => ({ ...e, followers: e.followers - 1 }))
+              unschedule(s.heap, entry.slot)
+              return {
+                ...s,
+                byKey: HashMap.remove(s.byKey, key),
+                keyByTaskId: entry.taskId === undefined ? s.keyByTaskId : HashMap.remove(s.keyByTaskId, entry.taskId)
+              }
+            }
           }))
     }
   })

@@ -1,7 +1,16 @@
 /**
  * The start times of the last `capacity` admissions of one rate window, in a
- * ring. Admission k may start no earlier than admission k - capacity plus the
- * window, which is exactly "at most `capacity` starts in any rolling window".
+ * ring indexed by sequence number. Admission k may start no earlier than
+ * admission k - capacity plus the window, which is exactly "at most
+ * `capacity` starts in any rolling window".
+ *
+ * A time can be raised after the fact (`restamp`): an admission handed to a
+ * waiter starts when that waiter's fiber runs, which a busy event loop or a GC
+ * pause can delay by tens of milliseconds. Counting it from then keeps the
+ * next window's starts from reaching the server closer together than a window
+ * (cloro's sliding window would refuse them). Raising one time raises every
+ * later one to at least it, so the times stay in order and the rule above
+ * still bounds every rolling window.
  *
  * Like the wait queue it is mutable and lives inside the rate limiter's `Ref`,
  * changed only by its update functions: recording an admission must be O(1),
@@ -10,50 +19,73 @@
  * @internal
  */
 
-/** A ring of admission times (milliseconds), oldest first from `start`. */
+/** A ring of admission times (milliseconds): admission `seq` sits at `times[seq % capacity]`. */
 export interface SlidingLog {
   readonly capacity: number
   /**
-   * Grows by `push` until it holds `capacity` times (start stays 0 until
-   * then), so a log that never fills costs only what it holds.
+   * Grows by `push` until it holds `capacity` times, so a log that never
+   * fills costs only what it holds.
    */
   readonly times: Array<number>
-  start: number
+  /** Admissions recorded so far: the sequence number of the next one. */
+  count: number
 }
 
 /** An empty log for a limit of `capacity` admissions per window. */
-export const make = (capacity: number): SlidingLog => ({ capacity, times: [], start: 0 })
+export const make = (capacity: number): SlidingLog => ({ capacity, times: [], count: 0 })
 
-/** The `index`-th oldest time held, for 0 <= index < times.length. */
-const at = (self: SlidingLog, index: number): number =>
-  self.times[(self.start + index) % self.times.length] ?? Number.NEGATIVE_INFINITY
+/** The time of admission `seq`, or -Infinity when it was never made or is forgotten. */
+const timeOf = (self: SlidingLog, seq: number): number =>
+  seq < 0 || seq < self.count - self.capacity || seq >= self.count
+    ? Number.NEGATIVE_INFINITY
+    : self.times[seq % self.capacity] ?? Number.NEGATIVE_INFINITY
 
-/** Records an admission at `time`, forgetting the oldest once full. */
-export const record = (self: SlidingLog, time: number): void => {
-  if (self.times.length < self.capacity) {
+/** Records an admission at `time`, forgetting the oldest once full; returns its sequence number. */
+export const record = (self: SlidingLog, time: number): number => {
+  const seq = self.count
+  if (self.times.length < self.capacity && self.times.length === seq) {
     self.times.push(time)
   } else {
-    self.times[self.start] = time
-    self.start = (self.start + 1) % self.capacity
+    self.times[seq % self.capacity] = time
+  }
+  self.count = seq + 1
+  return seq
+}
+
+/**
+ * Counts admission `seq` from `time` when that is later than its recorded
+ * time, and every later admission from no earlier than it. O(admissions
+ * since `seq`), at most `capacity`; a forgotten admission is left alone.
+ */
+export const restamp = (self: SlidingLog, seq: number, time: number): void => {
+  if (seq < 0 || seq < self.count - self.capacity) return
+  for (let s = seq; s < self.count; s++) {
+    const index = s % self.capacity
+    const held = self.times[index]
+    if (held === undefined || held >= time) return
+    self.times[index] = time
   }
 }
 
 /** The oldest admission time held once the log is full (the `capacity`-th newest), if it is full. */
-export const oldestOfFull = (self: SlidingLog): number | undefined =>
-  self.times.length < self.capacity || self.times.length === 0 ? undefined : at(self, 0)
+export const oldestOfFull = (self: SlidingLog): number | undefined => {
+  const time = timeOf(self, self.count - self.capacity)
+  return Number.isFinite(time) ? time : undefined
+}
 
 /** The latest admission time held, if any. */
-export const newest = (self: SlidingLog): number | undefined =>
-  self.times.length === 0 ? undefined : at(self, self.times.length - 1)
+export const newest = (self: SlidingLog): number | undefined => {
+  const time = timeOf(self, self.count - 1)
+  return Number.isFinite(time) ? time : undefined
+}
 
-/** A log for a new limit that keeps the newest admissions that still matter. */
+/** A log for a new limit that keeps the newest admissions that still matter, under the same sequence numbers. */
 export const resize = (self: SlidingLog, capacity: number): SlidingLog => {
-  const keep = Math.min(capacity, self.times.length)
-  const times: Array<number> = []
-  for (let i = self.times.length - keep; i < self.times.length; i++) {
-    times.push(at(self, i))
+  const times: Array<number> = new Array(capacity).fill(Number.NEGATIVE_INFINITY)
+  for (let seq = Math.max(0, self.count - Math.min(capacity, self.capacity)); seq < self.count; seq++) {
+    times[seq % capacity] = timeOf(self, seq)
   }
-  return { capacity, times, start: 0 }
+  return { capacity, times, count: self.count }
 }
 
 /**
@@ -71,9 +103,8 @@ export const earliest = (
   holdUntil: number
 ): number => {
   const round = Math.floor(ahead / self.capacity)
-  const index = ahead % self.capacity
-  const missing = self.capacity - self.times.length
-  const predecessor = index < missing ? Number.NEGATIVE_INFINITY : at(self, index - missing)
-  const base = Math.max(predecessor, now - windowMillis, holdUntil - windowMillis)
-  return base + (round + 1) * windowMillis
+  const predecessor = timeOf(self, self.count - self.capacity + (ahead % self.capacity))
+  // max(predecessor + window, now, holdUntil), each `round` windows on; not
+  // written as max(...) + window, whose rounding can put "now" a hair ahead
+  return Math.max(predecessor + windowMillis, now, holdUntil) + round * windowMillis
 }

@@ -1,0 +1,279 @@
+/**
+ * The in-memory rate limiter's windows: one per key (every path in
+ * `"shared"` mode, each path in `"perEndpoint"` mode), each a sliding log of
+ * its recent starts, an even-pace due time, a hold, and a line of waiters.
+ * Everything here is synchronous and runs inside the limiter's `Ref` updates
+ * (`admit`, `pump`, `learn`), which keep the counters next to the windows
+ * atomic; the public module (`RateLimiter.ts`) owns the fibers, the timers and
+ * the errors.
+ *
+ * @internal
+ */
+import * as Clock from "effect/Clock"
+import type * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import { FieldIssue } from "../../CloroError.js"
+import { show } from "../request/input.js"
+import * as SlidingLog from "./slidingLog.js"
+import * as WaitQueue from "./waitQueue.js"
+
+/** @internal */
+export type Mode = "shared" | "perEndpoint"
+
+/** @internal */
+export type Source = "default" | "configured" | "learned" | "unlimited"
+
+/**
+ * One rate window: the log of its recent starts, a hold set by a response that
+ * said nothing remains, and its waiters. Mutated in place, only inside the
+ * limiter's `Ref.modify` (see `internal/slidingLog.ts` for why).
+ */
+export interface Window {
+  log: SlidingLog.SlidingLog
+  holdUntil: number
+  readonly waiters: WaitQueue.WaitQueue<Waiter>
+  /** whether a timer fiber is looking after `waiters` */
+  timer: boolean
+  /** `"even"` pace: when the next start is due on an even spacing (the GCRA's theoretical arrival time) */
+  due: number
+}
+
+/** A request waiting in line; `seq` is its place in the log once the timer admits it. */
+export interface Waiter {
+  readonly deferred: Deferred.Deferred<void>
+  seq: number
+}
+
+export interface State {
+  readonly limit: number
+  readonly source: Source
+  readonly waiting: number
+  readonly admitted: number
+  /** Windows by key; in perEndpoint mode idle ones are swept once it grows past `sweepAt`. */
+  readonly windows: Map<string, Window>
+  readonly sweepAt: number
+}
+
+export type Admission =
+  | { readonly _tag: "Admitted" }
+  | { readonly _tag: "Full" }
+  | { readonly _tag: "TooLate"; readonly wait: number }
+  | {
+    readonly _tag: "Queued"
+    readonly window: Window
+    readonly node: WaitQueue.Node<Waiter>
+    readonly waiter: Waiter
+    readonly startTimer: boolean
+  }
+
+const admitted: Admission = { _tag: "Admitted" }
+const full: Admission = { _tag: "Full" }
+
+/** Waiters to wake, and when the timer must look again (undefined: the line is empty, the timer stops). */
+export interface Pump {
+  readonly wake: ReadonlyArray<Waiter>
+  readonly next: number | undefined
+}
+
+const sharedKey = "*"
+const minimumSweep = 64
+
+/** @internal */
+export const defaultLimit = (mode: Mode): number => mode === "shared" ? 500 : 1000
+
+/** The current time in milliseconds, from the monotonic clock: a wall clock set back must not stall admissions. */
+export const nowMillis: Effect.Effect<number> = Effect.map(
+  Clock.currentTimeNanos,
+  (nanos) => Number(nanos / BigInt(1000)) / 1000
+)
+
+/** @internal */
+export const checkMode = (mode: unknown): Effect.Effect<Mode, FieldIssue> =>
+  mode === undefined
+    ? Effect.succeed("shared")
+    : mode === "shared" || mode === "perEndpoint"
+    ? Effect.succeed(mode)
+    : Effect.fail(new FieldIssue({ field: "mode", message: `must be "shared" or "perEndpoint", got ${show(mode)}` }))
+
+/** @internal */
+export const checkPace = (pace: unknown): Effect.Effect<"burst" | "even", FieldIssue> =>
+  pace === undefined || pace === "burst" || pace === "even"
+    ? Effect.succeed(pace ?? "burst")
+    : Effect.fail(new FieldIssue({ field: "pace", message: `must be "burst" or "even", got ${show(pace)}` }))
+
+/** What the windows need from the limiter's checked options. @internal */
+export interface Settings {
+  readonly mode: Mode
+  /** the configured limit, if any */
+  readonly configured: number | undefined
+  readonly configuredWindow: number
+  readonly even: boolean
+  readonly maxWaiting: number | undefined
+  readonly maxWaitMillis: number | undefined
+}
+
+/**
+ * The window logic for one limiter: the state to start from, and the `Ref`
+ * update functions that admit, wake and hold.
+ *
+ * @internal
+ */
+export const make = (settings: Settings) => {
+  const { configured, configuredWindow, even, maxWaitMillis, maxWaiting, mode } = settings
+  // Even pace counts each window 3 % longer: a request may reach the server
+  // that much later than the one a limit before it (the event loop, GC,
+  // the server's own queue) and still fit its window. A waiter's start is
+  // counted from when its fiber runs, not from when the timer let it in
+  // (`SlidingLog.restamp`), so our own stalls between the two cost nothing.
+  const windowMillis = even ? configuredWindow * 103 / 100 : configuredWindow
+  // Even pace is a GCRA on top of the log: starts are due one `interval`
+  // apart, a late timer may catch up by at most `slack` (so an event loop
+  // that woke late does not lose throughput), and the log still caps every
+  // window at the limit whatever the spacing allowed.
+  const slackOf = (limit: number) => (Math.max(2, Math.ceil(limit / 20)) - 1) * (windowMillis / limit)
+  const tick = Math.min(4, windowMillis / 250)
+  /** The earliest start of the waiter `ahead` places behind the next one, spacing included. */
+  const earliest = (window: Window, limit: number, ahead: number, now: number): number => {
+    const logged = SlidingLog.earliest(window.log, ahead, now, windowMillis, window.holdUntil)
+    return even ? Math.max(logged, window.due + ahead * (windowMillis / limit)) : logged
+  }
+  /** Records a start at `now`. */
+  const record = (window: Window, limit: number, now: number): number => {
+    if (even) window.due = Math.max(window.due, now - slackOf(limit)) + windowMillis / limit
+    return SlidingLog.record(window.log, now)
+  }
+  // Even pace: "none left" that our own starts explain (the limit of them
+  // within a window and a quarter, as the server counted them up to a
+  // response's latency ago, bunched or not) needs no hold, the log already
+  // spaces the next start; at a small limit it is what every answer says.
+  // Any other is the server's count being ahead of ours (another process
+  // on the key): hold a whole window.
+  const explainedWithin = windowMillis + configuredWindow / 4
+
+
+  // A path that is not a string counts under the shared key: tolerant, and never looser.
+  const keyOf = (path: string): string =>
+    mode === "shared" || typeof path !== "string" ? sharedKey : path.split("?")[0] ?? path
+
+  /** The window for `key`, created on first use and kept at the current limit. */
+  const windowOf = (state: State, key: string): Window => {
+    const existing = state.windows.get(key)
+    if (existing === undefined) {
+      const created: Window = {
+        log: SlidingLog.make(state.limit),
+        holdUntil: Number.NEGATIVE_INFINITY,
+        waiters: WaitQueue.make(),
+        timer: false,
+        due: Number.NEGATIVE_INFINITY
+      }
+      state.windows.set(key, created)
+      return created
+    }
+    if (existing.log.capacity !== state.limit) {
+      existing.log = SlidingLog.resize(existing.log, state.limit)
+    }
+    return existing
+  }
+
+  /**
+   * Drops windows that constrain nothing any more, so a caller that passes
+   * ever new paths in perEndpoint mode does not grow the map for ever.
+   * Sweeping only when the map doubles keeps the cost O(1) per request.
+   */
+  const sweep = (state: State, now: number): State => {
+    if (state.windows.size <= state.sweepAt) {
+      return state
+    }
+    for (const [key, window] of state.windows) {
+      const last = SlidingLog.newest(window.log)
+      if (
+        !window.timer && window.waiters.length === 0 && window.holdUntil <= now &&
+        (last === undefined || last <= now - windowMillis)
+      ) {
+        state.windows.delete(key)
+      }
+    }
+    return { ...state, sweepAt: Math.max(minimumSweep, 2 * state.windows.size) }
+  }
+
+  const admit = (key: string, waiter: Waiter, now: number) =>
+  (current: State): readonly [Admission, State] => {
+    const state = sweep(current, now)
+    const window = windowOf(state, key)
+    const ahead = window.waiters.length
+    const turn = earliest(window, state.limit, ahead, now)
+    if (ahead === 0 && turn <= now) {
+      record(window, state.limit, now)
+      return [admitted, { ...state, admitted: state.admitted + 1 }]
+    }
+    if (maxWaiting !== undefined && state.waiting >= maxWaiting) {
+      return [full, state]
+    }
+    // ">=": a turn exactly maxWait away would race the waiter's own timeout
+    if (maxWaitMillis !== undefined && turn - now >= maxWaitMillis) {
+      return [{ _tag: "TooLate", wait: turn - now }, state]
+    }
+    const node = WaitQueue.push(window.waiters, waiter)
+    const startTimer = !window.timer
+    window.timer = true
+    return [{ _tag: "Queued", window, node, waiter, startTimer }, { ...state, waiting: state.waiting + 1 }]
+  }
+
+  /** Admits every waiter of `window` that may start at `now`, first in line first. */
+  const pump = (window: Window, now: number) => (current: State): readonly [Pump, State] => {
+    if (window.log.capacity !== current.limit) {
+      window.log = SlidingLog.resize(window.log, current.limit)
+    }
+    const wake: Array<Waiter> = []
+    while (
+      window.waiters.length > 0 &&
+      earliest(window, current.limit, 0, now) <= now
+    ) {
+      const next = WaitQueue.shift(window.waiters)
+      if (next === undefined) {
+        break
+      }
+      next.seq = record(window, current.limit, now)
+      wake.push(next)
+    }
+    const state = { ...current, waiting: current.waiting - wake.length, admitted: current.admitted + wake.length }
+    if (window.waiters.length === 0) {
+      window.timer = false
+      return [{ wake, next: undefined }, state]
+    }
+    return [{ wake, next: earliest(window, current.limit, 0, now) }, state]
+  }
+
+  const initial: State = {
+    limit: configured ?? defaultLimit(mode),
+    source: configured === undefined ? "default" : "configured",
+    waiting: 0,
+    admitted: 0,
+    windows: new Map(),
+    sweepAt: minimumSweep
+  }
+
+  /**
+   * Adopts a limit the server reported (already sanitized and clamped), and
+   * on "none left" holds the window unless our own starts explain it.
+   */
+  const learn = (path: string, reported: number | undefined, exhausted: boolean, now: number) =>
+  (current: State): State => {
+    const state: State = reported === undefined
+      ? current
+      : configured === undefined
+      ? { ...current, limit: reported, source: "learned" }
+      : reported >= configured
+      ? { ...current, limit: configured, source: "configured" }
+      : { ...current, limit: reported, source: "learned" }
+    if (exhausted) {
+      const window = windowOf(state, keyOf(path))
+      const oldest = SlidingLog.oldestOfFull(window.log)
+      const explained = even && oldest !== undefined && oldest > now - explainedWithin
+      if (!explained) window.holdUntil = Math.max(window.holdUntil, now + windowMillis)
+    }
+    return state
+  }
+
+  return { initial, keyOf, windowOf, admit, pump, learn, windowMillis, tick, even }
+}
