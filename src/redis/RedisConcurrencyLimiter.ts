@@ -16,9 +16,14 @@
  * all in one round trip. The script hands each freed slot to the head of the
  * line and tells that waiter's process alone (one message on its own
  * channel), so a slot changes hands without a further round trip and wakes
- * exactly one waiter; a short jittered poll while waiting covers a lost
+ * exactly one waiter, as soon as the message arrives (it does not wait for
+ * the taking fiber); a short jittered poll while waiting covers a lost
  * message and the expiry of a dead holder's leases. See
  * `internal/semaphoreScripts.ts`.
+ *
+ * Built together with the shared rate limiter (`RedisLimits.layer`), the
+ * same script also records each granted request's start in the rate
+ * limiter's log, so a request is admitted in one round trip, not two.
  *
  * @since 0.2.0
  */
@@ -33,6 +38,7 @@ import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Random from "effect/Random"
 import * as Ref from "effect/Ref"
+import * as Runtime from "effect/Runtime"
 import type * as Scope from "effect/Scope"
 import type { AdmissionQueueFull, AdmissionTimeout } from "../CloroError.js"
 import { AdmissionQueueFull as QueueFull, AdmissionTimeout as Timeout, LimiterUnavailable } from "../CloroError.js"
@@ -40,6 +46,7 @@ import * as ConcurrencyLimiter from "../ConcurrencyLimiter.js"
 import * as LimiterConfig from "../internal/limits/limiterConfig.js"
 import * as Line from "./internal/semaphoreLine.js"
 import type { Event, Grant, State, Waiter } from "./internal/semaphoreLine.js"
+import * as RateFold from "./internal/rateFold.js"
 import * as Scripts from "./internal/semaphoreScripts.js"
 import { RedisStore, replyStrings } from "./RedisStore.js"
 
@@ -73,13 +80,16 @@ const millis = (input: Duration.DurationInput | undefined, fallback: Duration.Du
 
 /**
  * Builds a shared limiter on the `RedisStore`; its background fibers (the
- * taker, the lease renewer) live as long as `scope`.
+ * taker, the lease renewer) live as long as `scope`. `fold` (from
+ * `RedisRateLimiter.makeFoldable`, as `RedisLimits` does) records each
+ * granted request's rate-limit start in the same script.
  *
  * @since 0.2.0
  * @category Constructors
  */
 export const make = (
-  options: Options = {}
+  options: Options = {},
+  fold?: RateFold.Fold
 ): Effect.Effect<ConcurrencyLimiter.ConcurrencyLimiterShape, LimiterConfig.LimiterConfigError, RedisStore | Scope.Scope> =>
   Effect.gen(function*() {
     const store = yield* RedisStore
@@ -123,20 +133,22 @@ export const make = (
     })
     const events = yield* Queue.unbounded<Event>()
     const signal = (event: Event) => Queue.offer(events, event)
-
-    // A slot handed to one of our waiters by another process's release.
-    const onMessage = (ch: string, id: string) => {
-      if (ch === channel) events.unsafeOffer({ _tag: "Granted", id })
-    }
-    store.subscriber.on("message", onMessage)
-    yield* Effect.addFinalizer(() => Effect.sync(() => store.subscriber.off("message", onMessage)))
-    yield* Effect.promise(() => store.subscriber.subscribe(channel).catch(() => 0))
-    // ioredis re-subscribes after a reconnect by itself.
+    const runtime = yield* Effect.runtime<never>()
 
     const toSource = (size: number, s: State): ConcurrencyLimiter.ConcurrencyLimiter.Source =>
       s.lastLearned !== undefined && size === s.lastLearned ? "learned" : checked.limit === size ? "configured" : s.source
 
     const settle = Line.settle(state, toSource, (id) => release(id))
+
+    // A slot handed to one of our waiters by another process's release: its
+    // waiter wakes now, not after the taking fiber's trip in flight.
+    const onMessage = (ch: string, message: string) => {
+      if (ch === channel) Runtime.runFork(runtime)(settle([Scripts.parseMessage(message)]))
+    }
+    store.subscriber.on("message", onMessage)
+    yield* Effect.addFinalizer(() => Effect.sync(() => store.subscriber.off("message", onMessage)))
+    yield* Effect.promise(() => store.subscriber.subscribe(channel).catch(() => 0))
+    // ioredis re-subscribes after a reconnect by itself.
 
     const forget = (id: string) =>
       Ref.update(state, (s) => {
@@ -171,9 +183,18 @@ export const make = (
         const asked = check ? current.waiters.filter((w) => w.sent).slice(0, Math.max(current.size, 32)) : []
         if (fresh.length === 0 && asked.length === 0 && released.length === 0 && !check) return
         const ids = [...fresh, ...asked].map((w) => w.id)
+        // Where the new waiters' rate-limit starts go, noted before the trip: a hand-over may beat its reply.
+        const spec = fold === undefined || fresh.length === 0 ? "" : yield* fold.spec
+        const freshIds = new Set(fresh.map((w) => w.id))
+        if (spec !== "") {
+          yield* Ref.update(state, (s) => ({
+            ...s,
+            waiters: s.waiters.map((w) => (freshIds.has(w.id) ? { ...w, spec } : w))
+          }))
+        }
         // An unreachable Redis cannot be told of the releases; their leases run out by themselves.
         const taken = yield* store.run("concurrency", (redis) =>
-          redis.eval(Scripts.take, keys.length, ...keys, ...scriptArgs, released.length, ...released, ...ids)).pipe(
+          redis.eval(Scripts.take, keys.length, ...keys, ...scriptArgs, spec, released.length, ...released, ...ids)).pipe(
             Effect.either
           )
         if (taken._tag === "Left") {
@@ -185,10 +206,9 @@ export const make = (
           })
           return
         }
-        const sentIds = new Set(fresh.map((w) => w.id))
         yield* Ref.update(state, (s) => ({
           ...s,
-          waiters: s.waiters.map((w) => (sentIds.has(w.id) ? { ...w, sent: true } : w))
+          waiters: s.waiters.map((w) => (freshIds.has(w.id) ? { ...w, sent: true } : w))
         }))
         const { granted, inUse, size } = Scripts.parseReply(replyStrings(taken.right))
         yield* settle(granted, { size, inUse })
@@ -207,7 +227,6 @@ export const make = (
       // Let the fibers woken by the last trip ask for their next slot first, so it rides along.
       yield* Effect.yieldNow()
       const all = [first, ...(yield* Queue.takeAll(events))]
-      yield* settle(all.flatMap((e) => (e._tag === "Granted" ? [e.id] : [])))
       const check = all.some((e) => e._tag === "Check")
       const released = all.flatMap((e) => (e._tag === "Release" ? [e.id] : []))
       if (check || released.length > 0 || all.some((e) => e._tag === "New")) yield* serve(check, released)
@@ -221,7 +240,11 @@ export const make = (
       held: Effect.map(Ref.get(state), (s) => [...s.held]),
       // After a reconnect the line and the learned limit may be gone too: send the waiters and the next header again.
       reconnected: Effect.zipRight(
-        Ref.update(state, (s) => ({ ...s, lastLearned: undefined, waiters: s.waiters.map((w) => ({ ...w, sent: false })) })),
+        Ref.update(state, (s) => ({
+          ...s,
+          lastLearned: undefined,
+          waiters: s.waiters.map((w) => ({ ...w, sent: false, spec: "" }))
+        })),
         signal(Line.checkEvent)
       )
     })
@@ -239,7 +262,12 @@ export const make = (
     ): Effect.Effect<Grant, AdmissionTimeout | AdmissionQueueFull | LimiterUnavailable> =>
       Effect.gen(function*() {
         const n = yield* Ref.getAndUpdate(counter, (c) => c + 1)
-        const waiter: Waiter = { id: `${owner}:${n}`, sent: false, deferred: yield* Deferred.make<Grant, LimiterUnavailable>() }
+        const waiter: Waiter = {
+          id: `${owner}:${n}`,
+          sent: false,
+          spec: "",
+          deferred: yield* Deferred.make<Grant, LimiterUnavailable>()
+        }
         const queued = yield* Ref.modify(state, (s) =>
           checked.maxWaiting !== undefined && s.waiters.length >= checked.maxWaiting
             ? [false, s]
@@ -282,9 +310,10 @@ export const make = (
     ): Effect.Effect<A, E | AdmissionTimeout | AdmissionQueueFull | LimiterUnavailable, R> =>
       Effect.uninterruptibleMask((restore) =>
         Effect.flatMap(acquire(restore), (grant) =>
-          grant._tag === "Local" && local !== undefined
-            ? restore(local.withPermit(effect))
-            : Effect.ensuring(restore(effect), grant._tag === "Lease" ? handBack(grant.id) : Effect.void))
+          grant._tag === "Local"
+            ? local === undefined ? restore(effect) : restore(local.withPermit(effect))
+            // The start recorded with the slot goes to the request's rate check (`rateFold.ts`).
+            : Effect.ensuring(Effect.locally(restore(effect), RateFold.current, grant.prepaid), handBack(grant.id)))
       )
 
     const writeShared = (fields: Record<string, number | string>, clear: ReadonlyArray<string> = []) =>

@@ -5,6 +5,7 @@
  *
  * @internal
  */
+import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -14,10 +15,11 @@ import type * as Scope from "effect/Scope"
 import type { LimiterUnavailable } from "../../CloroError.js"
 import type * as ConcurrencyLimiter from "../../ConcurrencyLimiter.js"
 import type { RedisStoreShape } from "../RedisStore.js"
+import type { Prepaid } from "./rateFold.js"
 import * as Scripts from "./semaphoreScripts.js"
 
 export type Grant =
-  | { readonly _tag: "Lease"; readonly id: string }
+  | { readonly _tag: "Lease"; readonly id: string; readonly prepaid: Prepaid | undefined }
   | { readonly _tag: "Local" }
 
 export interface Waiter {
@@ -25,7 +27,12 @@ export interface Waiter {
   readonly deferred: Deferred.Deferred<Grant, LimiterUnavailable>
   /** whether its id is in the line in Redis */
   readonly sent: boolean
+  /** the rate spec it was sent with (`rateFold.ts`), `""` for none */
+  readonly spec: string
 }
+
+/** The log a rate spec (`"<window ms> <limit> <log key>"`) names. */
+const logOf = (spec: string): string | undefined => /^\d+ \d+ (.+)$/.exec(spec)?.[1]
 
 export interface State {
   /** local line, first in line first */
@@ -41,13 +48,13 @@ export interface State {
 
 /**
  * `New`: waiters to send; `Check`: also ask about those in line (a poll);
- * `Granted`: a slot handed over; `Release`: a slot given back, sent with the
- * next trip (so a request's release and the next one's take share one).
+ * `Release`: a slot given back, sent with the next trip (so a request's
+ * release and the next one's take share one). A slot handed over by another
+ * process is settled as its message arrives, not through these events.
  */
 export type Event =
   | { readonly _tag: "New" }
   | { readonly _tag: "Check" }
-  | { readonly _tag: "Granted"; readonly id: string }
   | { readonly _tag: "Release"; readonly id: string }
 
 export const checkEvent: Event = { _tag: "Check" }
@@ -93,13 +100,15 @@ export const settle = (
   toSource: (size: number, s: State) => ConcurrencyLimiter.ConcurrencyLimiter.Source,
   release: (id: string) => Effect.Effect<void>
 ) =>
-(granted: ReadonlyArray<string>, figures?: { readonly size: number; readonly inUse: number }): Effect.Effect<void> =>
+(granted: ReadonlyArray<Scripts.Granted>, figures?: { readonly size: number; readonly inUse: number }): Effect.Effect<void> =>
   Effect.gen(function*() {
     if (granted.length === 0 && figures === undefined) return
-    const ids = new Set(granted)
+    const now = yield* Clock.currentTimeMillis
+    const waits = new Map(granted.map((g) => [g.id, g.waitMs]))
+    const ids = new Set(waits.keys())
     const [served, orphans] = yield* Ref.modify(state, (s) => {
       const served = s.waiters.filter((w) => ids.has(w.id))
-      const orphans = granted.filter((id) => !s.held.has(id) && !served.some((w) => w.id === id))
+      const orphans = [...ids].filter((id) => !s.held.has(id) && !served.some((w) => w.id === id))
       const held = new Set(s.held)
       for (const w of served) held.add(w.id)
       const next: State = figures === undefined ? s : {
@@ -111,6 +120,11 @@ export const settle = (
       }
       return [[served, orphans] as const, { ...next, waiters: s.waiters.filter((w) => !ids.has(w.id)), held }]
     })
-    yield* Effect.forEach(served, (w) => Deferred.succeed(w.deferred, { _tag: "Lease", id: w.id }), { discard: true })
+    yield* Effect.forEach(served, (w) => {
+      const wait = waits.get(w.id)
+      const log = logOf(w.spec)
+      const prepaid = wait === undefined || log === undefined ? undefined : { log, readyAt: now + wait }
+      return Deferred.succeed(w.deferred, { _tag: "Lease", id: w.id, prepaid })
+    }, { discard: true })
     yield* Effect.forEach(orphans, (id) => release(id), { discard: true })
   })
