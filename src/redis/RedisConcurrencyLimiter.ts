@@ -46,6 +46,7 @@ import * as ConcurrencyLimiter from "../ConcurrencyLimiter.js"
 import * as LimiterConfig from "../internal/limits/limiterConfig.js"
 import * as Line from "./internal/semaphoreLine.js"
 import type { Event, Grant, State, Waiter } from "./internal/semaphoreLine.js"
+import * as LuaScript from "./internal/luaScript.js"
 import * as RateFold from "./internal/rateFold.js"
 import * as Scripts from "./internal/semaphoreScripts.js"
 import { RedisStore, replyStrings } from "./RedisStore.js"
@@ -165,7 +166,7 @@ export const make = (
     const release = (id: string): Effect.Effect<void> =>
       Effect.zipRight(
         forget(id),
-        store.run("concurrency", (redis) => redis.eval(Scripts.release, keys.length, ...keys, ...scriptArgs, id)).pipe(
+        store.run("concurrency", (redis) => LuaScript.run(redis, Scripts.release, keys, [...scriptArgs, id])).pipe(
           Effect.flatMap((raw) => {
             const { granted, inUse, size } = Scripts.parseReply(replyStrings(raw))
             return settle(granted, { size, inUse })
@@ -194,7 +195,7 @@ export const make = (
         }
         // An unreachable Redis cannot be told of the releases; their leases run out by themselves.
         const taken = yield* store.run("concurrency", (redis) =>
-          redis.eval(Scripts.take, keys.length, ...keys, ...scriptArgs, spec, released.length, ...released, ...ids)).pipe(
+          LuaScript.run(redis, Scripts.take, keys, [...scriptArgs, spec, released.length, ...released, ...ids])).pipe(
             Effect.either
           )
         if (taken._tag === "Left") {

@@ -31,13 +31,14 @@ import type { AdmissionQueueFull } from "../CloroError.js"
 import { AdmissionQueueFull as QueueFull, AdmissionTimeout, LimiterUnavailable } from "../CloroError.js"
 import * as LimiterConfig from "../internal/limits/limiterConfig.js"
 import * as RateLimiter from "../RateLimiter.js"
+import * as LuaScript from "./internal/luaScript.js"
 import * as RateFold from "./internal/rateFold.js"
 import { RedisStore } from "./RedisStore.js"
 
 // KEYS: log (zset: start id → start time, ms), seq (counter)
 // ARGV: window ms, limit, hold ms, max wait ms ("" for none)
 // Returns the wait in ms before this start, or -1 when it is beyond max wait (nothing recorded).
-const takeScript = `
+const takeScript = LuaScript.make(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local window = tonumber(ARGV[1])
@@ -56,7 +57,7 @@ redis.call('ZADD', KEYS[1], at, redis.call('INCR', KEYS[2]))
 redis.call('PEXPIRE', KEYS[1], at - now + window + 1000)
 redis.call('PEXPIRE', KEYS[2], at - now + window + 1000)
 return at - now
-`
+`)
 
 /**
  * @since 0.2.0
@@ -177,16 +178,12 @@ export const makeFoldable = (
         }
         const hold = Math.max(0, (s.holds.get(key) ?? 0) - Date.now())
         const consumed = yield* Effect.either(store.run("rate", (redis) =>
-          redis.eval(
-            takeScript,
-            2,
-            `${prefix}${key}:log`,
-            `${prefix}${key}:seq`,
+          LuaScript.run(redis, takeScript, [logOf(key), `${prefix}${key}:seq`], [
             windowMs,
             limitOf(s),
             hold,
             maxWait === undefined ? "" : Duration.toMillis(maxWait)
-          )))
+          ])))
         if (consumed._tag === "Left") {
           return yield* local === undefined ? Effect.fail(consumed.left) : local.take(path)
         }

@@ -40,6 +40,7 @@ import { Redis } from "ioredis"
 import type { LimiterUnavailable } from "../CloroError.js"
 import * as Task from "../Task.js"
 import * as Webhooks from "../Webhooks.js"
+import * as LuaScript from "./internal/luaScript.js"
 import { RedisStore, replyStrings } from "./RedisStore.js"
 
 /**
@@ -82,7 +83,7 @@ const recordedKey = (prefix: string, job: string) => `${prefix}job:${job}:record
 // attempt reaching another worker): claim and append in one step, so two
 // workers receiving attempts of one task at once record it once.
 // Returns 1 when appended, 0 when the task was recorded before.
-const recordScript = `
+const recordScript = LuaScript.make(`
 if redis.call('HSETNX', KEYS[2], ARGV[1], '') == 0 then return 0 end
 local fields = {}
 for i = 4, #ARGV do table.insert(fields, ARGV[i]) end
@@ -91,7 +92,7 @@ redis.call('HSET', KEYS[2], ARGV[1], id)
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 redis.call('EXPIRE', KEYS[2], ARGV[2])
 return 1
-`
+`)
 
 /**
  * How long a job's deliveries stay in Redis after the last one, and how many
@@ -131,10 +132,7 @@ export const record = (
         onLeft: (error) => Effect.die(error),
         onRight: (wire) =>
           store.run("webhooks", (redis) =>
-            redis.eval(
-              recordScript,
-              keys.length,
-              ...keys,
+            LuaScript.run(redis, recordScript, keys, [
               event.state.task.id,
               ttlSeconds,
               maxLength,
@@ -146,7 +144,7 @@ export const record = (
               event.timestamp === undefined ? "" : String(event.timestamp),
               "verified",
               event.verified ? "1" : "0"
-            )).pipe(Effect.asVoid)
+            ])).pipe(Effect.asVoid)
       })
   })
 

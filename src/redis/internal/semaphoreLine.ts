@@ -15,6 +15,7 @@ import type * as Scope from "effect/Scope"
 import type { LimiterUnavailable } from "../../CloroError.js"
 import type * as ConcurrencyLimiter from "../../ConcurrencyLimiter.js"
 import type { RedisStoreShape } from "../RedisStore.js"
+import * as LuaScript from "./luaScript.js"
 import type { Prepaid } from "./rateFold.js"
 import * as Scripts from "./semaphoreScripts.js"
 
@@ -75,7 +76,7 @@ export const renewLeases = (options: {
   Effect.gen(function*() {
     const { keys, leaseMs, owner, store } = options
     const renew = Effect.flatMap(options.held, (held) =>
-      store.run("concurrency", (redis) => redis.eval(Scripts.renew, 2, ...keys, leaseMs, owner, ...held)).pipe(
+      store.run("concurrency", (redis) => LuaScript.run(redis, Scripts.renew, keys, [leaseMs, owner, ...held])).pipe(
         Effect.catchAll((error) => Effect.logWarning("cloro: could not renew concurrency leases", error.reason))
       ))
     const reconnected = yield* Queue.sliding<void>(1)

@@ -25,6 +25,7 @@
  *
  * @internal
  */
+import * as LuaScript from "./luaScript.js"
 
 /** A slot granted, with the wait before its request's start when one was recorded with it. */
 export interface Granted {
@@ -143,7 +144,7 @@ end
  * then the waiters'.
  * Returns `{ size, inUse, then per granted id: id, wait ms or "" }`.
  */
-export const take = `${prologue}
+export const take = LuaScript.make(`${prologue}
 redis.call('ZADD', KEYS[4], now + lease, ARGV[5])
 local spec = ARGV[6]
 local released = tonumber(ARGV[7])
@@ -172,14 +173,14 @@ notePeak()
 local reply = { size, inUse }
 for _, v in ipairs(mine) do table.insert(reply, v) end
 return reply
-`
+`)
 
 /**
  * Gives a slot back (or takes a waiter out of line) and hands every free
  * slot to the head of the line. ARGV[6]: the id.
  * Returns `{ size, inUse, then per id granted to this process: id, wait ms or "" }`.
  */
-export const release = `${prologue}
+export const release = LuaScript.make(`${prologue}
 if redis.call('ZREM', KEYS[1], ARGV[6]) == 1 then inUse = inUse - 1 end
 redis.call('ZREM', KEYS[3], ARGV[6])
 redis.call('HDEL', KEYS[6], ARGV[6])
@@ -188,7 +189,7 @@ notePeak()
 local reply = { size, inUse }
 for _, v in ipairs(mine) do table.insert(reply, v) end
 return reply
-`
+`)
 
 /**
  * Renews this process's liveness and the leases it holds. A missing lease is
@@ -196,7 +197,7 @@ return reply
  * holder was cut off longer than the lease), so counting it is the truth and
  * only makes others wait. KEYS: holders, owners; ARGV: lease ms, owner, ids.
  */
-export const renew = `
+export const renew = LuaScript.make(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZADD', KEYS[2], now + tonumber(ARGV[1]), ARGV[2])
@@ -204,4 +205,4 @@ for i = 3, #ARGV do
   redis.call('ZADD', KEYS[1], now + tonumber(ARGV[1]), ARGV[i])
 end
 return #ARGV - 2
-`
+`)
