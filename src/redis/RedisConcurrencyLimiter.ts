@@ -33,6 +33,7 @@ import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
@@ -141,6 +142,26 @@ export const make = (
 
     const settle = Line.settle(state, toSource, (id) => release(id))
 
+    const renewing: Line.RenewOptions = {
+      store,
+      keys: [holdersKey, ownersKey],
+      owner,
+      leaseMs,
+      held: Effect.map(Ref.get(state), (s) => [...s.held])
+    }
+
+    // Whether the last trip reached Redis; `back` completes when one does again after a failure.
+    const online = yield* Ref.make<{ readonly up: boolean; readonly back: Deferred.Deferred<void> }>({
+      up: true,
+      back: yield* Deferred.make<void>()
+    })
+    const wentDown = Effect.flatMap(Deferred.make<void>(), (fresh) =>
+      Ref.modify(online, (o) => (o.up ? [fresh, { up: false, back: fresh }] : [o.back, o])))
+    const cameBack = Effect.flatMap(
+      Ref.modify(online, (o) => (o.up ? [undefined, o] : [o.back, { ...o, up: true }])),
+      (back) => (back === undefined ? Effect.void : Deferred.succeed(back, undefined))
+    )
+
     // A slot handed to one of our waiters by another process's release: its
     // waiter wakes now, not after the taking fiber's trip in flight.
     const onMessage = (ch: string, message: string) => {
@@ -193,20 +214,24 @@ export const make = (
             waiters: s.waiters.map((w) => (freshIds.has(w.id) ? { ...w, spec } : w))
           }))
         }
+        // Back from the fallback: the calls it admitted that still run are registered first (as leases),
+        // so Redis counts them before it grants anyone a slot.
+        const wasDown = !(yield* Ref.get(online)).up
+        const trip = store.run("concurrency", (redis) =>
+          LuaScript.run(redis, Scripts.take, keys, [...scriptArgs, spec, released.length, ...released, ...ids]))
         // An unreachable Redis cannot be told of the releases; their leases run out by themselves.
-        const taken = yield* store.run("concurrency", (redis) =>
-          LuaScript.run(redis, Scripts.take, keys, [...scriptArgs, spec, released.length, ...released, ...ids])).pipe(
-            Effect.either
-          )
+        const taken = yield* Effect.either(wasDown ? Effect.zipRight(Line.renew(renewing), trip) : trip)
         if (taken._tag === "Left") {
           // Fail closed (or fall back): everyone now in line hears it at once.
           const failed = yield* Ref.modify(state, (s) => [s.waiters, { ...s, waiters: [] }])
+          const back = yield* wentDown
           yield* Effect.forEach(failed, (w) =>
-            local === undefined ? Deferred.fail(w.deferred, taken.left) : Deferred.succeed(w.deferred, { _tag: "Local" }), {
+            local === undefined ? Deferred.fail(w.deferred, taken.left) : Deferred.succeed(w.deferred, { _tag: "Local", back }), {
             discard: true
           })
           return
         }
+        if (wasDown) yield* cameBack
         yield* Ref.update(state, (s) => ({
           ...s,
           waiters: s.waiters.map((w) => (freshIds.has(w.id) ? { ...w, sent: true } : w))
@@ -234,11 +259,7 @@ export const make = (
     }).pipe(Effect.forever, Effect.interruptible, Effect.forkScoped)
 
     yield* Line.renewLeases({
-      store,
-      keys: [holdersKey, ownersKey],
-      owner,
-      leaseMs,
-      held: Effect.map(Ref.get(state), (s) => [...s.held]),
+      ...renewing,
       // After a reconnect the line and the learned limit may be gone too: send the waiters and the next header again.
       reconnected: Effect.zipRight(
         Ref.update(state, (s) => ({
@@ -306,16 +327,53 @@ export const make = (
         )
       })
 
+    /**
+     * A call the fallback took: it waits in the local line, but goes back to
+     * Redis's line if Redis returns first, so once Redis is back new calls are
+     * admitted there alone. Admitted here, it holds a lease id too, which the
+     * renewal registers in Redis once it returns, so Redis counts it while it
+     * runs.
+     */
+    const viaLocal = <A, E, R>(
+      fallback: ConcurrencyLimiter.ConcurrencyLimiterShape,
+      back: Deferred.Deferred<void>,
+      restore: <X, Y, Z>(effect: Effect.Effect<X, Y, Z>) => Effect.Effect<X, Y, Z>,
+      effect: Effect.Effect<A, E, R>,
+      again: Effect.Effect<A, E | AdmissionTimeout | AdmissionQueueFull | LimiterUnavailable, R>
+    ): Effect.Effect<A, E | AdmissionTimeout | AdmissionQueueFull | LimiterUnavailable, R> =>
+      Effect.gen(function*() {
+        const admitted = yield* Deferred.make<void, AdmissionTimeout | AdmissionQueueFull | LimiterUnavailable>()
+        const finished = yield* Deferred.make<void>()
+        // Holds the local slot from admission until the call has finished.
+        const holder = yield* Effect.fork(Effect.interruptible(
+          fallback.withPermit(Effect.zipRight(Deferred.succeed(admitted, undefined), Deferred.await(finished))).pipe(
+            Effect.catchAll((error) => Deferred.fail(admitted, error))
+          )
+        ))
+        const turn = yield* restore(
+          Effect.raceFirst(Effect.as(Deferred.await(admitted), "local" as const), Effect.as(Deferred.await(back), "redis" as const))
+        ).pipe(Effect.onExit((exit) => (Exit.isSuccess(exit) && exit.value === "local" ? Effect.void : Fiber.interrupt(holder))))
+        if (turn === "redis") return yield* again
+        const id = `${owner}:${yield* Ref.getAndUpdate(counter, (c) => c + 1)}`
+        yield* Ref.update(state, (s) => ({ ...s, held: new Set(s.held).add(id), inUse: s.inUse + 1 }))
+        return yield* Effect.ensuring(
+          restore(effect),
+          Effect.zipRight(Effect.zipRight(Deferred.succeed(finished, undefined), Fiber.await(holder)), handBack(id))
+        )
+      })
+
     const withPermit = <A, E, R>(
       effect: Effect.Effect<A, E, R>
     ): Effect.Effect<A, E | AdmissionTimeout | AdmissionQueueFull | LimiterUnavailable, R> =>
-      Effect.uninterruptibleMask((restore) =>
-        Effect.flatMap(acquire(restore), (grant) =>
-          grant._tag === "Local"
-            ? local === undefined ? restore(effect) : restore(local.withPermit(effect))
-            // The start recorded with the slot goes to the request's rate check (`rateFold.ts`).
-            : Effect.ensuring(Effect.locally(restore(effect), RateFold.current, grant.prepaid), handBack(grant.id)))
-      )
+      Effect.uninterruptibleMask((restore) => {
+        const admit = (): Effect.Effect<A, E | AdmissionTimeout | AdmissionQueueFull | LimiterUnavailable, R> =>
+          Effect.flatMap(acquire(restore), (grant) =>
+            grant._tag === "Local"
+              ? local === undefined ? restore(effect) : viaLocal(local, grant.back, restore, effect, Effect.suspend(admit))
+              // The start recorded with the slot goes to the request's rate check (`rateFold.ts`).
+              : Effect.ensuring(Effect.locally(restore(effect), RateFold.current, grant.prepaid), handBack(grant.id)))
+        return admit()
+      })
 
     const writeShared = (fields: Record<string, number | string>, clear: ReadonlyArray<string> = []) =>
       store.run("concurrency", (redis) => {

@@ -21,7 +21,8 @@ import * as Scripts from "./semaphoreScripts.js"
 
 export type Grant =
   | { readonly _tag: "Lease"; readonly id: string; readonly prepaid: Prepaid | undefined }
-  | { readonly _tag: "Local" }
+  /** Redis could not be reached: wait in the local fallback's line, unless `back` (Redis returned) comes first */
+  | { readonly _tag: "Local"; readonly back: Deferred.Deferred<void> }
 
 export interface Waiter {
   readonly id: string
@@ -65,28 +66,37 @@ export const checkEvent: Event = { _tag: "Check" }
  * three times per lease, and at once after a reconnect (a restarted Redis has
  * lost them), then runs `reconnected`. Lives as long as the scope.
  */
-export const renewLeases = (options: {
+export interface RenewOptions {
   readonly store: RedisStoreShape
   readonly keys: readonly [holders: string, owners: string]
   readonly owner: string
   readonly leaseMs: number
   readonly held: Effect.Effect<ReadonlyArray<string>>
+}
+
+/** One renewal of the process's liveness and of every lease it holds (adding back any Redis lost). */
+export const renew = (options: RenewOptions): Effect.Effect<void, LimiterUnavailable> =>
+  Effect.flatMap(options.held, (held) =>
+    options.store.run("concurrency", (redis) =>
+      LuaScript.run(redis, Scripts.renew, options.keys, [options.leaseMs, options.owner, ...held])))
+
+export const renewLeases = (options: RenewOptions & {
   readonly reconnected: Effect.Effect<unknown>
 }): Effect.Effect<void, never, Scope.Scope> =>
   Effect.gen(function*() {
-    const { keys, leaseMs, owner, store } = options
-    const renew = Effect.flatMap(options.held, (held) =>
-      store.run("concurrency", (redis) => LuaScript.run(redis, Scripts.renew, keys, [leaseMs, owner, ...held])).pipe(
-        Effect.catchAll((error) => Effect.logWarning("cloro: could not renew concurrency leases", error.reason))
-      ))
+    const { leaseMs, store } = options
+    const renewNow = renew(options).pipe(
+      Effect.catchAll((error) => Effect.logWarning("cloro: could not renew concurrency leases", error.reason))
+    )
     const reconnected = yield* Queue.sliding<void>(1)
     const onReady = () => reconnected.unsafeOffer(undefined)
     store.client.on("ready", onReady)
     yield* Effect.addFinalizer(() => Effect.sync(() => store.client.off("ready", onReady)))
     const every = Duration.millis(Math.max(1, Math.floor(leaseMs / 3)))
-    yield* renew.pipe(
+    yield* renewNow.pipe(
       Effect.zipRight(Effect.race(Effect.as(Queue.take(reconnected), true), Effect.as(Effect.sleep(every), false))),
-      Effect.tap((back) => (back ? options.reconnected : Effect.void)),
+      // the leases first (those of calls admitted by the local fallback too), then the line
+      Effect.tap((back) => (back ? Effect.zipRight(renewNow, options.reconnected) : Effect.void)),
       Effect.forever,
       Effect.forkScoped
     )
