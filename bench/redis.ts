@@ -140,7 +140,9 @@ export const run = async (): Promise<ScenarioResult> => {
         `Steady state: each worker starts, connects and runs ${WARMUP} warm-up requests (not counted), then all start at one barrier; seconds run from the barrier to the last answer of any worker.`,
         `${FIBERS} calls in flight per worker; the in-memory row is one process running all ${4 * perWorker} requests with the same ${FIBERS}.`,
         "Redis trips/req: commands sent by the limiters within the window (each script is one), all workers together, per request.",
-        "RedisLimits: one script grants the slot and records the rate-limit start; a slot goes back with the process's next take. Apart: RedisConcurrencyLimiter.layer and RedisRateLimiter.layer, the rate check its own trip.",
+        `RedisLimits: one script grants the slot and records the rate-limit start; a slot goes back with the process's next take.${
+          separate === undefined ? "" : " Apart: RedisConcurrencyLimiter.layer and RedisRateLimiter.layer, the rate check its own trip."
+        }`,
         "429s and peak count the warm-up too (the simulator sees the whole run)."
       ],
       millis: performance.now() - began
