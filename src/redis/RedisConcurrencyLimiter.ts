@@ -16,9 +16,14 @@
  * all in one round trip. The script hands each freed slot to the head of the
  * line and tells that waiter's process alone (one message on its own
  * channel), so a slot changes hands without a further round trip and wakes
- * exactly one waiter; a short jittered poll while waiting covers a lost
+ * exactly one waiter, as soon as the message arrives (it does not wait for
+ * the taking fiber); a short jittered poll while waiting covers a lost
  * message and the expiry of a dead holder's leases. See
  * `internal/semaphoreScripts.ts`.
+ *
+ * Built together with the shared rate limiter (`RedisLimits.layer`), the
+ * same script also records each granted request's start in the rate
+ * limiter's log, so a request is admitted in one round trip, not two.
  *
  * @since 0.2.0
  */
@@ -28,11 +33,13 @@ import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Random from "effect/Random"
 import * as Ref from "effect/Ref"
+import * as Runtime from "effect/Runtime"
 import type * as Scope from "effect/Scope"
 import type { AdmissionQueueFull, AdmissionTimeout } from "../CloroError.js"
 import { AdmissionQueueFull as QueueFull, AdmissionTimeout as Timeout, LimiterUnavailable } from "../CloroError.js"
@@ -40,6 +47,8 @@ import * as ConcurrencyLimiter from "../ConcurrencyLimiter.js"
 import * as LimiterConfig from "../internal/limits/limiterConfig.js"
 import * as Line from "./internal/semaphoreLine.js"
 import type { Event, Grant, State, Waiter } from "./internal/semaphoreLine.js"
+import * as LuaScript from "./internal/luaScript.js"
+import * as RateFold from "./internal/rateFold.js"
 import * as Scripts from "./internal/semaphoreScripts.js"
 import { RedisStore, replyStrings } from "./RedisStore.js"
 
@@ -70,13 +79,16 @@ export interface Options extends ConcurrencyLimiter.ConcurrencyLimiter.Options {
 
 /**
  * Builds a shared limiter on the `RedisStore`; its background fibers (the
- * taker, the lease renewer) live as long as `scope`.
+ * taker, the lease renewer) live as long as `scope`. `fold` (from
+ * `RedisRateLimiter.makeFoldable`, as `RedisLimits` does) records each
+ * granted request's rate-limit start in the same script.
  *
  * @since 0.2.0
  * @category Constructors
  */
 export const make = (
-  options: Options = {}
+  options: Options = {},
+  fold?: RateFold.Fold
 ): Effect.Effect<ConcurrencyLimiter.ConcurrencyLimiterShape, LimiterConfig.LimiterConfigError, RedisStore | Scope.Scope> =>
   Effect.gen(function*() {
     const store = yield* RedisStore
@@ -120,20 +132,42 @@ export const make = (
     })
     const events = yield* Queue.unbounded<Event>()
     const signal = (event: Event) => Queue.offer(events, event)
-
-    // A slot handed to one of our waiters by another process's release.
-    const onMessage = (ch: string, id: string) => {
-      if (ch === channel) events.unsafeOffer({ _tag: "Granted", id })
-    }
-    store.subscriber.on("message", onMessage)
-    yield* Effect.addFinalizer(() => Effect.sync(() => store.subscriber.off("message", onMessage)))
-    yield* Effect.promise(() => store.subscriber.subscribe(channel).catch(() => 0))
-    // ioredis re-subscribes after a reconnect by itself.
+    const runtime = yield* Effect.runtime<never>()
 
     const toSource = (size: number, s: State): ConcurrencyLimiter.ConcurrencyLimiter.Source =>
       s.lastLearned !== undefined && size === s.lastLearned ? "learned" : checked.limit === size ? "configured" : s.source
 
     const settle = Line.settle(state, toSource, (id) => release(id))
+
+    const renewing: Line.RenewOptions = {
+      store,
+      keys: [holdersKey, ownersKey],
+      owner,
+      leaseMs,
+      held: Effect.map(Ref.get(state), (s) => [...s.held])
+    }
+
+    // Whether the last trip reached Redis; `back` completes when one does again after a failure.
+    const online = yield* Ref.make<{ readonly up: boolean; readonly back: Deferred.Deferred<void> }>({
+      up: true,
+      back: yield* Deferred.make<void>()
+    })
+    const wentDown = Effect.flatMap(Deferred.make<void>(), (fresh) =>
+      Ref.modify(online, (o) => (o.up ? [fresh, { up: false, back: fresh }] : [o.back, o])))
+    const cameBack = Effect.flatMap(
+      Ref.modify(online, (o) => (o.up ? [undefined, o] : [o.back, { ...o, up: true }])),
+      (back) => (back === undefined ? Effect.void : Deferred.succeed(back, undefined))
+    )
+
+    // A slot handed to one of our waiters by another process's release: its
+    // waiter wakes now, not after the taking fiber's trip in flight.
+    const onMessage = (ch: string, message: string) => {
+      if (ch === channel) Runtime.runFork(runtime)(settle([Scripts.parseMessage(message)]))
+    }
+    store.subscriber.on("message", onMessage)
+    yield* Effect.addFinalizer(() => Effect.sync(() => store.subscriber.off("message", onMessage)))
+    yield* Effect.promise(() => store.subscriber.subscribe(channel).catch(() => 0))
+    // ioredis re-subscribes after a reconnect by itself.
 
     const forget = (id: string) =>
       Ref.update(state, (s) => {
@@ -150,7 +184,7 @@ export const make = (
     const release = (id: string): Effect.Effect<void> =>
       Effect.zipRight(
         forget(id),
-        store.run("concurrency", (redis) => redis.eval(Scripts.release, keys.length, ...keys, ...scriptArgs, id)).pipe(
+        store.run("concurrency", (redis) => LuaScript.run(redis, Scripts.release, keys, [...scriptArgs, id])).pipe(
           Effect.flatMap((raw) => {
             const { granted, inUse, size } = Scripts.parseReply(replyStrings(raw))
             return settle(granted, { size, inUse })
@@ -168,24 +202,36 @@ export const make = (
         const asked = check ? current.waiters.filter((w) => w.sent).slice(0, Math.max(current.size, 32)) : []
         if (fresh.length === 0 && asked.length === 0 && released.length === 0 && !check) return
         const ids = [...fresh, ...asked].map((w) => w.id)
+        // Where the new waiters' rate-limit starts go, noted before the trip: a hand-over may beat its reply.
+        const spec = fold === undefined || fresh.length === 0 ? "" : yield* fold.spec
+        const freshIds = new Set(fresh.map((w) => w.id))
+        if (spec !== "") {
+          yield* Ref.update(state, (s) => ({
+            ...s,
+            waiters: s.waiters.map((w) => (freshIds.has(w.id) ? { ...w, spec } : w))
+          }))
+        }
+        // Back from the fallback: the calls it admitted that still run are registered first (as leases),
+        // so Redis counts them before it grants anyone a slot.
+        const wasDown = !(yield* Ref.get(online)).up
+        const trip = store.run("concurrency", (redis) =>
+          LuaScript.run(redis, Scripts.take, keys, [...scriptArgs, spec, released.length, ...released, ...ids]))
         // An unreachable Redis cannot be told of the releases; their leases run out by themselves.
-        const taken = yield* store.run("concurrency", (redis) =>
-          redis.eval(Scripts.take, keys.length, ...keys, ...scriptArgs, released.length, ...released, ...ids)).pipe(
-            Effect.either
-          )
+        const taken = yield* Effect.either(wasDown ? Effect.zipRight(Line.renew(renewing), trip) : trip)
         if (taken._tag === "Left") {
           // Fail closed (or fall back): everyone now in line hears it at once.
           const failed = yield* Ref.modify(state, (s) => [s.waiters, { ...s, waiters: [] }])
+          const back = yield* wentDown
           yield* Effect.forEach(failed, (w) =>
-            local === undefined ? Deferred.fail(w.deferred, taken.left) : Deferred.succeed(w.deferred, { _tag: "Local" }), {
+            local === undefined ? Deferred.fail(w.deferred, taken.left) : Deferred.succeed(w.deferred, { _tag: "Local", back }), {
             discard: true
           })
           return
         }
-        const sentIds = new Set(fresh.map((w) => w.id))
+        if (wasDown) yield* cameBack
         yield* Ref.update(state, (s) => ({
           ...s,
-          waiters: s.waiters.map((w) => (sentIds.has(w.id) ? { ...w, sent: true } : w))
+          waiters: s.waiters.map((w) => (freshIds.has(w.id) ? { ...w, sent: true } : w))
         }))
         const { granted, inUse, size } = Scripts.parseReply(replyStrings(taken.right))
         yield* settle(granted, { size, inUse })
@@ -204,21 +250,20 @@ export const make = (
       // Let the fibers woken by the last trip ask for their next slot first, so it rides along.
       yield* Effect.yieldNow()
       const all = [first, ...(yield* Queue.takeAll(events))]
-      yield* settle(all.flatMap((e) => (e._tag === "Granted" ? [e.id] : [])))
       const check = all.some((e) => e._tag === "Check")
       const released = all.flatMap((e) => (e._tag === "Release" ? [e.id] : []))
       if (check || released.length > 0 || all.some((e) => e._tag === "New")) yield* serve(check, released)
     }).pipe(Effect.forever, Effect.interruptible, Effect.forkScoped)
 
     yield* Line.renewLeases({
-      store,
-      keys: [holdersKey, ownersKey],
-      owner,
-      leaseMs,
-      held: Effect.map(Ref.get(state), (s) => [...s.held]),
+      ...renewing,
       // After a reconnect the line and the learned limit may be gone too: send the waiters and the next header again.
       reconnected: Effect.zipRight(
-        Ref.update(state, (s) => ({ ...s, lastLearned: undefined, waiters: s.waiters.map((w) => ({ ...w, sent: false })) })),
+        Ref.update(state, (s) => ({
+          ...s,
+          lastLearned: undefined,
+          waiters: s.waiters.map((w) => ({ ...w, sent: false, spec: "" }))
+        })),
         signal(Line.checkEvent)
       )
     })
@@ -236,7 +281,12 @@ export const make = (
     ): Effect.Effect<Grant, AdmissionTimeout | AdmissionQueueFull | LimiterUnavailable> =>
       Effect.gen(function*() {
         const n = yield* Ref.getAndUpdate(counter, (c) => c + 1)
-        const waiter: Waiter = { id: `${owner}:${n}`, sent: false, deferred: yield* Deferred.make<Grant, LimiterUnavailable>() }
+        const waiter: Waiter = {
+          id: `${owner}:${n}`,
+          sent: false,
+          spec: "",
+          deferred: yield* Deferred.make<Grant, LimiterUnavailable>()
+        }
         const queued = yield* Ref.modify(state, (s) =>
           checked.maxWaiting !== undefined && s.waiters.length >= checked.maxWaiting
             ? [false, s]
@@ -274,15 +324,53 @@ export const make = (
         )
       })
 
+    /**
+     * A call the fallback took: it waits in the local line, but goes back to
+     * Redis's line if Redis returns first, so once Redis is back new calls are
+     * admitted there alone. Admitted here, it holds a lease id too, which the
+     * renewal registers in Redis once it returns, so Redis counts it while it
+     * runs.
+     */
+    const viaLocal = <A, E, R>(
+      fallback: ConcurrencyLimiter.ConcurrencyLimiterShape,
+      back: Deferred.Deferred<void>,
+      restore: <X, Y, Z>(effect: Effect.Effect<X, Y, Z>) => Effect.Effect<X, Y, Z>,
+      effect: Effect.Effect<A, E, R>,
+      again: Effect.Effect<A, E | AdmissionTimeout | AdmissionQueueFull | LimiterUnavailable, R>
+    ): Effect.Effect<A, E | AdmissionTimeout | AdmissionQueueFull | LimiterUnavailable, R> =>
+      Effect.gen(function*() {
+        const admitted = yield* Deferred.make<void, AdmissionTimeout | AdmissionQueueFull | LimiterUnavailable>()
+        const finished = yield* Deferred.make<void>()
+        // Holds the local slot from admission until the call has finished.
+        const holder = yield* Effect.fork(Effect.interruptible(
+          fallback.withPermit(Effect.zipRight(Deferred.succeed(admitted, undefined), Deferred.await(finished))).pipe(
+            Effect.catchAll((error) => Deferred.fail(admitted, error))
+          )
+        ))
+        const turn = yield* restore(
+          Effect.raceFirst(Effect.as(Deferred.await(admitted), "local" as const), Effect.as(Deferred.await(back), "redis" as const))
+        ).pipe(Effect.onExit((exit) => (Exit.isSuccess(exit) && exit.value === "local" ? Effect.void : Fiber.interrupt(holder))))
+        if (turn === "redis") return yield* again
+        const id = `${owner}:${yield* Ref.getAndUpdate(counter, (c) => c + 1)}`
+        yield* Ref.update(state, (s) => ({ ...s, held: new Set(s.held).add(id), inUse: s.inUse + 1 }))
+        return yield* Effect.ensuring(
+          restore(effect),
+          Effect.zipRight(Effect.zipRight(Deferred.succeed(finished, undefined), Fiber.await(holder)), handBack(id))
+        )
+      })
+
     const withPermit = <A, E, R>(
       effect: Effect.Effect<A, E, R>
     ): Effect.Effect<A, E | AdmissionTimeout | AdmissionQueueFull | LimiterUnavailable, R> =>
-      Effect.uninterruptibleMask((restore) =>
-        Effect.flatMap(acquire(restore), (grant) =>
-          grant._tag === "Local" && local !== undefined
-            ? restore(local.withPermit(effect))
-            : Effect.ensuring(restore(effect), grant._tag === "Lease" ? handBack(grant.id) : Effect.void))
-      )
+      Effect.uninterruptibleMask((restore) => {
+        const admit = (): Effect.Effect<A, E | AdmissionTimeout | AdmissionQueueFull | LimiterUnavailable, R> =>
+          Effect.flatMap(acquire(restore), (grant) =>
+            grant._tag === "Local"
+              ? local === undefined ? restore(effect) : viaLocal(local, grant.back, restore, effect, Effect.suspend(admit))
+              // The start recorded with the slot goes to the request's rate check (`rateFold.ts`).
+              : Effect.ensuring(Effect.locally(restore(effect), RateFold.current, grant.prepaid), handBack(grant.id)))
+        return admit()
+      })
 
     const writeShared = (fields: Record<string, number | string>, clear: ReadonlyArray<string> = []) =>
       store.run("concurrency", (redis) => {

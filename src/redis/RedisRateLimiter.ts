@@ -13,10 +13,17 @@
  * the last start given out (first come, first served), records it and
  * answers how long to wait, so waiting costs no further round trips.
  *
+ * Built with the shared concurrency limiter (`RedisLimits.layer`), a request
+ * that takes a slot has its start recorded by the slot's own script, and
+ * `take` costs no round trip at all: it finds the start the slot came with
+ * and waits it out.
+ *
  * @since 0.2.0
  */
+import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as FiberRef from "effect/FiberRef"
 import * as Layer from "effect/Layer"
 import * as Ref from "effect/Ref"
 import type * as Scope from "effect/Scope"
@@ -24,12 +31,14 @@ import type { AdmissionQueueFull } from "../CloroError.js"
 import { AdmissionQueueFull as QueueFull, AdmissionTimeout, LimiterUnavailable } from "../CloroError.js"
 import * as LimiterConfig from "../internal/limits/limiterConfig.js"
 import * as RateLimiter from "../RateLimiter.js"
+import * as LuaScript from "./internal/luaScript.js"
+import * as RateFold from "./internal/rateFold.js"
 import { RedisStore } from "./RedisStore.js"
 
 // KEYS: log (zset: start id → start time, ms), seq (counter)
 // ARGV: window ms, limit, hold ms, max wait ms ("" for none)
 // Returns the wait in ms before this start, or -1 when it is beyond max wait (nothing recorded).
-const takeScript = `
+const takeScript = LuaScript.make(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local window = tonumber(ARGV[1])
@@ -48,7 +57,7 @@ redis.call('ZADD', KEYS[1], at, redis.call('INCR', KEYS[2]))
 redis.call('PEXPIRE', KEYS[1], at - now + window + 1000)
 redis.call('PEXPIRE', KEYS[2], at - now + window + 1000)
 return at - now
-`
+`)
 
 /**
  * @since 0.2.0
@@ -66,6 +75,8 @@ interface State {
   readonly admitted: number
   /** per window key: no start before this time (ms), after a response said none remain */
   readonly holds: ReadonlyMap<string, number>
+  /** the window key of the last take: where a slot's folded start is recorded (`perEndpoint` mode) */
+  readonly lastKey: string | undefined
 }
 
 /**
@@ -77,6 +88,22 @@ interface State {
 export const make = (
   options: Options = {}
 ): Effect.Effect<RateLimiter.RateLimiterShape, LimiterConfig.LimiterConfigError, RedisStore | Scope.Scope> =>
+  Effect.map(makeFoldable(options), (built) => built.limiter)
+
+/**
+ * `make`, with the `fold` that lets `RedisConcurrencyLimiter.make` record
+ * this limiter's starts as it grants slots (what `RedisLimits` does).
+ *
+ * @since 0.4.0
+ * @category Constructors
+ */
+export const makeFoldable = (
+  options: Options = {}
+): Effect.Effect<
+  { readonly limiter: RateLimiter.RateLimiterShape; readonly fold: RateFold.Fold },
+  LimiterConfig.LimiterConfigError,
+  RedisStore | Scope.Scope
+> =>
   Effect.gen(function*() {
     const store = yield* RedisStore
     const checked = yield* Effect.all({
@@ -103,15 +130,45 @@ export const make = (
       learned: undefined,
       waiting: 0,
       admitted: 0,
-      holds: new Map()
+      holds: new Map(),
+      lastKey: mode === "shared" ? "all" : undefined
     })
     const limitOf = (s: State) =>
       s.learned === undefined ? s.ceiling ?? defaultLimit : Math.min(s.learned, s.ceiling ?? s.learned)
 
+    const logOf = (key: string) => `${prefix}${key}:log`
+
+    /** Waits out `delayMs` (counted as waiting), then counts the start. */
+    const startAfter = (delayMs: number) =>
+      Effect.zipRight(
+        delayMs > 0
+          ? Effect.acquireUseRelease(
+            Ref.update(state, (s) => ({ ...s, waiting: s.waiting + 1 })),
+            () => Effect.sleep(Duration.millis(delayMs)),
+            () => Ref.update(state, (s) => ({ ...s, waiting: s.waiting - 1 }))
+          )
+          : Effect.void,
+        Ref.update(state, (s) => ({ ...s, admitted: s.admitted + 1 }))
+      )
+
+    const tooLong = () =>
+      new AdmissionTimeout({
+        message: "Waited too long for a rate-limit token",
+        limiter: "rate",
+        waited: maxWait ?? Duration.zero
+      })
+
     const take = (path: string): Effect.Effect<void, AdmissionTimeout | AdmissionQueueFull | LimiterUnavailable> =>
       Effect.gen(function*() {
         const key = mode === "shared" ? "all" : path
-        const s = yield* Ref.get(state)
+        // A start recorded with this fiber's slot (`RedisLimits`): used once, for its own log only.
+        const prepaid = yield* FiberRef.getAndSet(RateFold.current, undefined)
+        const s = yield* Ref.modify(state, (s) => [s, s.lastKey === key ? s : { ...s, lastKey: key }])
+        if (prepaid !== undefined && prepaid.log === logOf(key) && (s.holds.get(key) ?? 0) <= Date.now()) {
+          const delay = prepaid.readyAt - (yield* Clock.currentTimeMillis)
+          if (maxWait !== undefined && delay >= Duration.toMillis(maxWait)) return yield* tooLong()
+          return yield* startAfter(delay)
+        }
         if (checked.maxWaiting !== undefined && s.waiting >= checked.maxWaiting) {
           return yield* new QueueFull({
             message: `The line for a rate-limit token is full (maxWaiting: ${checked.maxWaiting})`,
@@ -121,35 +178,18 @@ export const make = (
         }
         const hold = Math.max(0, (s.holds.get(key) ?? 0) - Date.now())
         const consumed = yield* Effect.either(store.run("rate", (redis) =>
-          redis.eval(
-            takeScript,
-            2,
-            `${prefix}${key}:log`,
-            `${prefix}${key}:seq`,
+          LuaScript.run(redis, takeScript, [logOf(key), `${prefix}${key}:seq`], [
             windowMs,
             limitOf(s),
             hold,
             maxWait === undefined ? "" : Duration.toMillis(maxWait)
-          )))
+          ])))
         if (consumed._tag === "Left") {
           return yield* local === undefined ? Effect.fail(consumed.left) : local.take(path)
         }
         const delay = Number(consumed.right)
-        if (maxWait !== undefined && delay < 0) {
-          return yield* new AdmissionTimeout({
-            message: "Waited too long for a rate-limit token",
-            limiter: "rate",
-            waited: maxWait
-          })
-        }
-        if (delay > 0) {
-          yield* Effect.acquireUseRelease(
-            Ref.update(state, (s) => ({ ...s, waiting: s.waiting + 1 })),
-            () => Effect.sleep(Duration.millis(delay)),
-            () => Ref.update(state, (s) => ({ ...s, waiting: s.waiting - 1 }))
-          )
-        }
-        yield* Ref.update(state, (s) => ({ ...s, admitted: s.admitted + 1 }))
+        if (maxWait !== undefined && delay < 0) return yield* tooLong()
+        yield* startAfter(delay)
       })
 
     const learn = (
@@ -176,7 +216,18 @@ export const make = (
       admitted: s.admitted
     }))
 
-    return RateLimiter.RateLimiter.of({ [RateLimiter.TypeId]: RateLimiter.TypeId, take, learn, stats })
+    // No start is folded in while the server says to hold off, nor before a path is known (`perEndpoint`).
+    const fold: RateFold.Fold = {
+      spec: Effect.map(Ref.get(state), (s) =>
+        s.lastKey === undefined || (s.holds.get(s.lastKey) ?? 0) > Date.now()
+          ? ""
+          : `${Math.ceil(windowMs)} ${limitOf(s)} ${logOf(s.lastKey)}`)
+    }
+
+    return {
+      limiter: RateLimiter.RateLimiter.of({ [RateLimiter.TypeId]: RateLimiter.TypeId, take, learn, stats }),
+      fold
+    }
   })
 
 /**

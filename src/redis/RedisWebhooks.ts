@@ -8,7 +8,9 @@
  * receiver answers 2xx, so a delivery cloro was told was received is never
  * only in one process's memory; each worker's `AsyncTasks.run` reads the
  * stream (`XREAD BLOCK`, on a connection of its own) and takes the tasks it
- * follows, ignoring the others.
+ * follows, ignoring the others. Each task is recorded once, whichever worker
+ * received its first attempt: cloro's later attempts reaching other workers
+ * are acknowledged without a second entry.
  *
  * @example
  * ```ts
@@ -40,6 +42,7 @@ import * as ConfigIssues from "../internal/configIssues.js"
 import * as DurationHelper from "../internal/duration.js"
 import * as Task from "../Task.js"
 import * as Webhooks from "../Webhooks.js"
+import * as LuaScript from "./internal/luaScript.js"
 import { RedisConfigError, RedisStore, replyStrings } from "./RedisStore.js"
 
 /**
@@ -74,6 +77,24 @@ export const replayStore: Effect.Effect<Webhooks.ReplayStore, never, RedisStore>
 )
 
 const streamKey = (prefix: string, job: string) => `${prefix}job:${job}:deliveries`
+const recordedKey = (prefix: string, job: string) => `${prefix}job:${job}:recorded`
+
+// KEYS: stream, recorded (hash: task id → stream entry id)
+// ARGV: task id, ttl seconds, max length, then the entry's fields and values
+// Appends the delivery unless its task was recorded already (cloro's next
+// attempt reaching another worker): claim and append in one step, so two
+// workers receiving attempts of one task at once record it once.
+// Returns 1 when appended, 0 when the task was recorded before.
+const recordScript = LuaScript.make(`
+if redis.call('HSETNX', KEYS[2], ARGV[1], '') == 0 then return 0 end
+local fields = {}
+for i = 4, #ARGV do table.insert(fields, ARGV[i]) end
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', unpack(fields))
+redis.call('HSET', KEYS[2], ARGV[1], id)
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+redis.call('EXPIRE', KEYS[2], ARGV[2])
+return 1
+`)
 
 /**
  * How long a job's deliveries stay in Redis after the last one, and how many
@@ -91,7 +112,9 @@ export interface RecordOptions {
 
 /**
  * Appends an accepted delivery to the job's stream, for `deliveries` in every
- * worker. Fails with `LimiterUnavailable` when Redis cannot be reached, so the
+ * worker, once per task: a later attempt of a task already recorded (cloro
+ * delivering again to another worker) is acknowledged without a second entry.
+ * Fails with `LimiterUnavailable` when Redis cannot be reached, so the
  * receiver answers 500 and cloro delivers again later. A `ttl` that is not a
  * positive, finite duration is a `RedisConfigError` when the recorder is made.
  *
@@ -108,7 +131,7 @@ export const record = (
 > =>
   Effect.gen(function*() {
     const store = yield* RedisStore
-    const key = streamKey(store.prefix, job)
+    const keys = [streamKey(store.prefix, job), recordedKey(store.prefix, job)] as const
     const ttl = yield* Either.mapLeft(
       DurationHelper.decode("ttl", options.ttl ?? "24 hours", { zero: false, infinite: false }),
       (issue) => new RedisConfigError(ConfigIssues.fromIssues("RedisWebhooks", [issue]))
@@ -121,24 +144,19 @@ export const record = (
         onLeft: (error) => Effect.die(error),
         onRight: (wire) =>
           store.run("webhooks", (redis) =>
-            redis.multi()
-              .xadd(
-                key,
-                "MAXLEN",
-                "~",
-                maxLength,
-                "*",
-                "state",
-                JSON.stringify(wire),
-                "webhookId",
-                event.webhookId ?? "",
-                "timestamp",
-                event.timestamp === undefined ? "" : String(event.timestamp),
-                "verified",
-                event.verified ? "1" : "0"
-              )
-              .expire(key, ttlSeconds)
-              .exec()).pipe(Effect.asVoid)
+            LuaScript.run(redis, recordScript, keys, [
+              event.state.task.id,
+              ttlSeconds,
+              maxLength,
+              "state",
+              JSON.stringify(wire),
+              "webhookId",
+              event.webhookId ?? "",
+              "timestamp",
+              event.timestamp === undefined ? "" : String(event.timestamp),
+              "verified",
+              event.verified ? "1" : "0"
+            ])).pipe(Effect.asVoid)
       })
   })
 

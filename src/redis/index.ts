@@ -31,6 +31,14 @@ export * as RedisConcurrencyLimiter from "./RedisConcurrencyLimiter.js"
 export * as RedisRateLimiter from "./RedisRateLimiter.js"
 
 /**
+ * Both shared limits built together, the rate check folded into the slot's take (one round trip to be admitted).
+ *
+ * @since 0.4.0
+ * @category Constants
+ */
+export * as RedisLimits from "./RedisLimits.js"
+
+/**
  * A credit ledger (spend per tag, reservations, budget, balance) shared by every worker, as the `Credits` service.
  *
  * @since 0.2.0

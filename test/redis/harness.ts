@@ -33,6 +33,10 @@ export interface Worker {
   readonly child: ChildProcess
   /** requests that succeeded so far, as the worker reported them */
   readonly progress: () => number
+  /** resolves once the worker said `ready` (after its warm-up, with `WARMUP`) */
+  readonly ready: Promise<void>
+  /** starts a worker spawned with `WARMUP` once it is ready */
+  readonly go: () => void
   /** the worker's last report, or why it ended without one */
   readonly finished: Promise<Finished>
   readonly exited: Promise<number | null>
@@ -44,9 +48,13 @@ const workerPath = fileURLToPath(new URL("./worker.ts", import.meta.url))
 export const spawnWorker = (env: Record<string, string>): Worker => {
   const child = spawn(process.execPath, ["--import", "tsx", workerPath], {
     env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"]
+    stdio: [env.WARMUP === undefined ? "ignore" : "pipe", "pipe", "pipe"]
   })
   let ok = 0
+  let onReady = () => {}
+  const ready = new Promise<void>((resolve) => {
+    onReady = resolve
+  })
   let buffered = ""
   let stderr = ""
   child.stderr?.on("data", (chunk: Buffer) => {
@@ -68,6 +76,7 @@ export const spawnWorker = (env: Record<string, string>): Worker => {
         }
         const report = JSON.parse(line) as { event: string; ok?: number }
         if (report.event === "progress" && report.ok !== undefined) ok = report.ok
+        if (report.event === "ready") onReady()
         if (report.event === "finished") resolve(report as Finished)
       }
     })
@@ -76,7 +85,10 @@ export const spawnWorker = (env: Record<string, string>): Worker => {
     )
   })
   finished.catch(() => undefined)
-  return { child, progress: () => ok, finished, exited }
+  const go = () => {
+    child.stdin?.end("go\n")
+  }
+  return { child, progress: () => ok, ready, go, finished, exited }
 }
 
 /** Resolves once `check` holds, polling every 20 ms; rejects after `timeoutMs`. */

@@ -3,10 +3,10 @@
  * starts in any rolling window, across workers and across window boundaries.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Effect, Layer } from "effect"
+import { Context, Effect, Fiber, Layer } from "effect"
 import { Redis } from "ioredis"
-import { RateLimiter } from "../../src/index.js"
-import { RedisRateLimiter, RedisStore } from "../../src/redis/index.js"
+import { ConcurrencyLimiter, RateLimiter } from "../../src/index.js"
+import { RedisLimits, RedisRateLimiter, RedisStore } from "../../src/redis/index.js"
 import { freshPrefix, redisUrl } from "./harness.js"
 
 const worker = (prefix: string, options: RedisRateLimiter.Options) =>
@@ -70,5 +70,72 @@ describe.skipIf(redisUrl === undefined)("RedisRateLimiter", () => {
       const redis = new Redis(redisUrl ?? "")
       expect(yield* Effect.promise(() => redis.zcard(`${prefix}rate:all:log`))).toBe(2)
       yield* Effect.promise(() => redis.quit())
+    }))
+
+  it.scopedLive("folded into the slot's take (RedisLimits), the limit still holds and a request's rate check costs no trip", () =>
+    Effect.gen(function*() {
+      const prefix = freshPrefix()
+      const limit = 10
+      const worker = Effect.gen(function*() {
+        const context = yield* Layer.build(
+          RedisLimits.layer({ concurrency: { limit: 4 }, rate: { limit, mode: "perEndpoint" } }).pipe(
+            Layer.provideMerge(RedisStore.layer({ url: redisUrl ?? "", prefix }))
+          )
+        )
+        return {
+          slots: Context.get(context, ConcurrencyLimiter.ConcurrencyLimiter),
+          rate: Context.get(context, RateLimiter.RateLimiter),
+          store: Context.get(context, RedisStore.RedisStore)
+        }
+      })
+      const [a, b] = [yield* worker, yield* worker]
+      // Starts leave the log a window after their time: read it every 100 ms to see them all.
+      const redis = new Redis(redisUrl ?? "")
+      const seen = new Map<string, number>()
+      const sample = Effect.promise(() => redis.zrange(`${prefix}rate:/v1/monitor/chatgpt:log`, 0, -1, "WITHSCORES")).pipe(
+        Effect.tap((flat) =>
+          Effect.sync(() => {
+            for (let i = 0; i + 1 < flat.length; i += 2) seen.set(flat[i] ?? "", Number(flat[i + 1]))
+          })
+        )
+      )
+      const sampler = yield* Effect.fork(Effect.forever(Effect.zipRight(sample, Effect.sleep("100 millis"))))
+      // as the client does: the rate check inside the slot, then the request
+      const request = (w: typeof a, path: string) =>
+        w.slots.withPermit(Effect.zipRight(w.rate.take(path), Effect.sleep("20 millis")))
+      // the first request of each worker tells it the path (perEndpoint): its start takes a trip of its own
+      yield* Effect.all([request(a, "/v1/monitor/chatgpt"), request(b, "/v1/monitor/chatgpt")], { concurrency: 2 })
+      const trips = (yield* a.store.roundTrips) + (yield* b.store.roundTrips)
+      const started = Date.now()
+      yield* Effect.all(
+        Array.from({ length: 30 }, (_, i) => request(i % 2 === 0 ? a : b, "/v1/monitor/chatgpt")),
+        { concurrency: "unbounded", discard: true }
+      )
+      const elapsed = Date.now() - started
+      const tripsPerRequest = ((yield* a.store.roundTrips) + (yield* b.store.roundTrips) - trips) / 30
+      // a request for another path than the last one takes its start by its own trip
+      yield* request(a, "/v1/monitor/gemini")
+      yield* Fiber.interrupt(sampler)
+      yield* sample
+      const other = yield* Effect.promise(() => redis.zrange(`${prefix}rate:/v1/monitor/gemini:log`, 0, -1))
+      yield* Effect.promise(() => redis.quit())
+      const members = [...seen.keys()]
+      const given = [...seen.values()]
+      console.log("folded rate, limit 10/s, 4 slots, 30 requests from 2 workers:", {
+        elapsed,
+        busiestGiven: busiestWindow(given, 1000),
+        tripsPerRequest,
+        foldedStarts: members.filter((m) => m.startsWith("slot:")).length
+      })
+      // 2 first starts by their own trip, 30 recorded with their slots, plus the one gemini's slot
+      // recorded for chatgpt (the process's last path) and left unused
+      expect(members).toHaveLength(33)
+      expect(members.filter((m) => m.startsWith("slot:"))).toHaveLength(31)
+      expect(busiestWindow(given, 1000)).toBe(limit)
+      expect(elapsed).toBeGreaterThanOrEqual(1990)
+      expect(other).toHaveLength(1)
+      // one script per take (shared with the releases) and nothing for the rate check; a poll may add a few
+      expect(tripsPerRequest).toBeLessThanOrEqual(1.5)
+      expect(yield* a.rate.stats).toMatchObject({ limit, admitted: 1 + 15 + 1 })
     }))
 })

@@ -24,6 +24,7 @@ const KEY = "sk_test_redis_webhooks"
 const storeOf = (prefix: string, url = redisUrl ?? "") =>
   Layer.build(RedisStore.layer({ url, prefix })).pipe(Effect.map((context) => Context.get(context, RedisStore.RedisStore)))
 
+/** cloro signs each attempt of a task anew, seconds apart: attempt n at 10 - n seconds before now. */
 const delivery = (taskId: string, attempt: number) => {
   const body = JSON.stringify({
     task: {
@@ -40,7 +41,7 @@ const delivery = (taskId: string, attempt: number) => {
   })
   const headers = Webhooks.signedHeaders({
     secret,
-    timestampSeconds: Math.floor(Date.now() / 1000),
+    timestampSeconds: Math.floor(Date.now() / 1000) - 10 + attempt,
     rawBody: body,
     webhookId: `${taskId}-${attempt}`
   })
@@ -80,6 +81,43 @@ describe.skipIf(redisUrl === undefined)("RedisWebhooks", () => {
       const third = delivery("task-3", 1)
       const answers = yield* Effect.promise(() => Promise.all(local.map((app) => app(third()).then((r) => r.json()))))
       expect(answers).toEqual([{ received: true, duplicate: false }, { received: true, duplicate: false }])
+    }))
+
+  it.scopedLive("attempts of one task reaching different workers are recorded once, even at the same instant", () =>
+    Effect.gen(function*() {
+      const prefix = freshPrefix()
+      const job = "job-redeliveries"
+      const [a, b] = [yield* storeOf(prefix), yield* storeOf(prefix)]
+      const handler = (store: RedisStore.RedisStoreShape) =>
+        Effect.map(
+          RedisWebhooks.makeHandler(job, { secret }).pipe(Effect.provideService(RedisStore.RedisStore, store)),
+          HttpApp.toWebHandler
+        )
+      const [workerA, workerB] = [yield* handler(a), yield* handler(b)]
+      // cloro's second attempt of task-1 reaches B after A accepted the first
+      const answers = [
+        yield* Effect.promise(() => workerA(delivery("task-1", 1)()).then((r) => r.status)),
+        yield* Effect.promise(() => workerB(delivery("task-1", 2)()).then((r) => r.status))
+      ]
+      // two attempts of task-2 reach A and B at once, ten times over (tasks 2..11)
+      const racing = yield* Effect.promise(() =>
+        Promise.all(Array.from({ length: 10 }, (_, i) => [
+          workerA(delivery(`task-${i + 2}`, 1)()).then((r) => r.status),
+          workerB(delivery(`task-${i + 2}`, 2)()).then((r) => r.status)
+        ]).flat())
+      )
+      const redis = new Redis(redisUrl ?? "")
+      const entries = yield* Effect.promise(() => redis.xrange(`${prefix}job:${job}:deliveries`, "-", "+"))
+      yield* Effect.promise(() => redis.quit())
+      const tasks = entries.map(([, fields]) => (JSON.parse(fields[1] ?? "{}") as { task: { id: string } }).task.id)
+      console.log("redeliveries across workers:", { answers: [...answers, ...racing].length, recorded: entries.length })
+      // every attempt is acknowledged (cloro stops retrying), each task recorded once
+      expect([...answers, ...racing].every((status) => status === 200)).toBe(true)
+      expect([...tasks].sort()).toEqual(Array.from({ length: 11 }, (_, i) => `task-${i + 1}`).sort())
+      // and every worker's deliveries stream sees each task once
+      const events = yield* Effect.provideService(RedisWebhooks.deliveries(job), RedisStore.RedisStore, b)
+      const seen = yield* events.pipe(Stream.take(11), Stream.runCollect, Effect.timeout("5 seconds"))
+      expect(new Set(Chunk.toReadonlyArray(seen).map((e) => e.state.task.id)).size).toBe(11)
     }))
 
   it.scopedLive("with the replay store unreachable a delivery gets 503 (cloro retries), never accepted unchecked", () =>

@@ -5,11 +5,15 @@
  * `finished`). With `RETRY_UNAVAILABLE=1` a request refused with
  * `LimiterUnavailable` is tried again 100 ms later, as a caller that must
  * not lose work would do.
+ *
+ * With `WARMUP=n` the worker first runs `n` requests (not counted), says
+ * `ready`, and starts its `TASKS` only when a line arrives on stdin, so the
+ * benchmark starts every worker at one barrier, warmed up and connected.
  */
 import { NodeHttpClient } from "@effect/platform-node"
 import { Effect, Layer, Ref } from "effect"
 import { CloroClient, CloroConfig, ConcurrencyLimiter, Credits, RateLimiter, RetryPolicy, UsageMonitor } from "../../src/index.js"
-import { RedisConcurrencyLimiter, RedisRateLimiter, RedisStore } from "../../src/redis/index.js"
+import { RedisConcurrencyLimiter, RedisLimits, RedisRateLimiter, RedisStore } from "../../src/redis/index.js"
 
 const env = (name: string, fallback?: string): string => {
   const value = process.env[name] ?? fallback
@@ -23,17 +27,18 @@ const retryUnavailable = env("RETRY_UNAVAILABLE", "0") === "1"
 const say = (line: object) => Effect.sync(() => process.stdout.write(`${JSON.stringify(line)}\n`))
 
 const Store = RedisStore.layerConfig()
-// LOCAL=1: the in-memory limiters, as a baseline for the benchmark.
+const slots: RedisConcurrencyLimiter.Options = {
+  lease: Number(env("LEASE_MS", "30000")),
+  ...(process.env.POLL_MS === undefined ? {} : { poll: Number(process.env.POLL_MS) }),
+  holder: `${env("HOLDER", "worker")}-${process.pid}`
+}
+// LOCAL=1: the in-memory limiters, as a baseline for the benchmark; SEPARATE=1:
+// the two Redis layers on their own (the rate check its own round trip).
 const Limits = env("LOCAL", "0") === "1"
   ? Layer.mergeAll(ConcurrencyLimiter.layer({ limit: 20 }), RateLimiter.layer({ mode: "perEndpoint" }))
-  : Layer.mergeAll(
-  RedisConcurrencyLimiter.layer({
-    lease: Number(env("LEASE_MS", "30000")),
-    ...(process.env.POLL_MS === undefined ? {} : { poll: Number(process.env.POLL_MS) }),
-    holder: `${env("HOLDER", "worker")}-${process.pid}`
-  }),
-  RedisRateLimiter.layer({ mode: "perEndpoint" })
-)
+  : env("SEPARATE", "0") === "1"
+  ? Layer.mergeAll(RedisConcurrencyLimiter.layer(slots), RedisRateLimiter.layer({ mode: "perEndpoint" }))
+  : RedisLimits.layer({ concurrency: slots, rate: { mode: "perEndpoint" } })
 const Client = CloroClient.layer.pipe(
   Layer.provide(Layer.mergeAll(
     CloroConfig.layer({ apiKey: env("API_KEY"), baseUrl: env("SIM_URL") }),
@@ -51,7 +56,7 @@ const program = Effect.gen(function*() {
   const cloro = yield* CloroClient.CloroClient
   const store = yield* RedisStore.RedisStore
   const counts = yield* Ref.make({ ok: 0, unavailable: 0, errors: {} as Record<string, number> })
-  yield* say({ event: "ready", pid: process.pid })
+  const warmup = Number(env("WARMUP", "0"))
   const one = (n: number): Effect.Effect<void> =>
     cloro.monitor.chatgpt({ prompt: `worker ${process.pid} task ${n}`, country: "US" }).pipe(
       Effect.matchEffect({
@@ -69,11 +74,19 @@ const program = Effect.gen(function*() {
             : Ref.update(counts, (c) => ({ ...c, errors: { ...c.errors, [error._tag]: (c.errors[error._tag] ?? 0) + 1 } }))
       })
     )
+  if (warmup > 0) {
+    yield* Effect.forEach(Array.from({ length: warmup }, (_, i) => -1 - i), one, { concurrency: fibers, discard: true })
+    yield* Ref.set(counts, { ok: 0, unavailable: 0, errors: {} })
+  }
+  yield* say({ event: "ready", pid: process.pid })
+  if (warmup > 0) yield* Effect.promise(() => new Promise<void>((resolve) => process.stdin.once("data", () => resolve())))
+  const tripsBefore = yield* store.roundTrips
   const started = Date.now()
   yield* Effect.forEach(Array.from({ length: tasks }, (_, i) => i), one, { concurrency: fibers, discard: true })
   const c = yield* Ref.get(counts)
   const ended = Date.now()
-  yield* say({ event: "finished", ...c, millis: ended - started, started, ended, roundTrips: yield* store.roundTrips })
+  const roundTrips = (yield* store.roundTrips) - tripsBefore
+  yield* say({ event: "finished", ...c, millis: ended - started, started, ended, roundTrips })
 })
 
 Effect.runPromise(Effect.provide(program, Client)).then(
