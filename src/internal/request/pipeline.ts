@@ -296,7 +296,7 @@ const billed = <A>(
             const charged = chargeOfFailure(error, billing.estimate)
             if (charged !== undefined) return settle(reservation, charged, usageOf(error)?.credits.remaining)
             // Sent, never answered: cloro may have billed it. Counted apart, not dropped.
-            return error._tag === "Timeout" && error.mayBeCharged
+            return (error._tag === "Timeout" || error._tag === "TransportError") && error.mayBeCharged
               ? reservation.settleUncertain(billing.estimate)
               : reservation.release
           },
