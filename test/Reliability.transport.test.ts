@@ -10,6 +10,7 @@ import { NodeHttpClient } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
@@ -51,7 +52,9 @@ const tcpServer = (onRequest: (socket: Net.Socket) => void) =>
         resume(Effect.succeed({ server, port: typeof address === "object" && address ? address.port : 0, requests: () => requests }))
       })
     }),
-    ({ server }) => Effect.async<void>((resume) => server.close(() => resume(Effect.void)))
+    ({ server }) => Effect.async<void>((resume) => {
+      server.close(() => resume(Effect.void))
+    })
   )
 
 /** A port that nothing listens on: bound, then closed. */
@@ -64,7 +67,7 @@ const closedPort = Effect.async<number>((resume) => {
   })
 })
 
-const clientLayer = (port: number, timeout = "5 seconds") =>
+const clientLayer = (port: number, timeout: Duration.DurationInput = "5 seconds") =>
   Cloro.layer(
     { apiKey: KEY, baseUrl: `http://127.0.0.1:${port}`, monitorTimeout: timeout },
     { monitor: "silent", concurrency: { limit: 2 } }
