@@ -22,17 +22,15 @@
  * @since 0.1.0
  */
 import * as HttpClient from "@effect/platform/HttpClient"
-import * as Clock from "effect/Clock"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as FiberRef from "effect/FiberRef"
 import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Ref from "effect/Ref"
+import * as Scope from "effect/Scope"
 import * as Schema from "effect/Schema"
 import * as Account from "./Account.js"
 import type { CloroError } from "./CloroError.js"
@@ -58,7 +56,6 @@ import { makeMock, type MockHandlers } from "./internal/request/mock.js"
 import * as Input from "./internal/request/input.js"
 import * as TaskCalls from "./internal/request/taskCalls.js"
 import * as Pipeline from "./internal/request/pipeline.js"
-import * as Telemetry from "./internal/request/telemetry.js"
 import * as Pricing from "./Pricing.js"
 import * as RateLimiter from "./RateLimiter.js"
 import * as RetryPolicy from "./RetryPolicy.js"
@@ -290,69 +287,27 @@ export const make: Effect.Effect<
       size: Effect.map(concurrency.stats, (stats) => stats.size)
     }
     const send = Http.makeSend(httpClient, config)
+    // A billed call's background fiber lives in the layer's scope when there is one:
+    // closing the layer waits for an exchange still on the wire instead of leaving it running.
+    const fork = Option.match(yield* Effect.serviceOption(Scope.Scope), {
+      onNone: () => undefined,
+      onSome: (scope): Pipeline.Fork => (effect) => Effect.forkIn(effect, scope)
+    })
 
-    const executeWith = <A>(
-      gate: Pipeline.SlotGate,
-      call: Http.Call<A>,
-      options: CheckedOptions,
-      billing: Pipeline.Billing,
-      waitedMillis: number
-    ): Effect.Effect<CloroResponse<A>, CloroError> =>
-      Effect.gen(function*() {
-        if (waitedMillis > 0) {
-          yield* Telemetry.debug(
-            `cloro ${call.method} ${Telemetry.routeOf(call)}: waited ${
-              Duration.format(Duration.millis(Math.round(waitedMillis)))
-            } for a concurrency slot`
-          )
-        }
-        const override = yield* FiberRef.get(currentRetryOverride)
-        const retry = options.retry ?? Option.getOrElse(Option.filter(override, isPolicy), () => defaultRetry)
-        const timed: Http.Call<A> = options.timeout === undefined ? call : { ...call, timeout: options.timeout }
-        const answer = yield* Pipeline.run({ slots: gate, rate, credits, monitor, retry }, send, timed, billing)
-        return { result: answer.body, usage: answer.usage, raw: answer.raw }
-      }).pipe(
-        Telemetry.span(call, options.tag, options.operation)
-      )
-
-    const earlySlot = ConcurrencyLimiter.early(concurrency)
-
-    /**
-     * A slot-using call first waits for its slot, holding nothing but its
-     * fiber and place in line; its span, credit reservation and pipeline are
-     * built once admitted, and its first attempt runs on that slot (later
-     * attempts take theirs as usual). A refused wait (maxWait, maxWaiting)
-     * fails that first attempt, so spans, monitor and ledger see it as before.
-     */
+    /** Runs a call through the pipeline (internal/request/pipeline.ts) with this call's retry policy and timeout. */
     const execute = <A>(
       call: Http.Call<A>,
       options: CheckedOptions,
       billing: Pipeline.Billing
-    ): Effect.Effect<CloroResponse<A>, CloroError> => {
-      if (earlySlot === undefined || call.kind !== "monitor") return executeWith(slots, call, options, billing, 0)
-      return Effect.flatMap(Clock.currentTimeMillis, (start) =>
-        Effect.uninterruptibleMask((restore) =>
-          Effect.flatMap(Effect.either(earlySlot.take(restore)), (taken) =>
-            Effect.flatMap(Effect.zip(Ref.make(true), Clock.currentTimeMillis), ([first, admitted]) => {
-              const giveBack = Either.isRight(taken)
-                ? Effect.flatMap(Ref.getAndSet(first, false), (held) => held ? earlySlot.giveBack : Effect.void)
-                : Effect.void
-              // uninterruptible from reading the flag to guarding the slot, so a held slot is never lost
-              const withPermit = <B, E, R>(effect: Effect.Effect<B, E, R>): Effect.Effect<B, E | CloroError, R> =>
-                Effect.uninterruptibleMask((restoreAttempt) =>
-                  Effect.flatMap(Ref.getAndSet(first, false), (isFirst) =>
-                    !isFirst
-                      ? restoreAttempt(slots.withPermit(effect))
-                      : Either.isLeft(taken)
-                      ? Effect.fail(taken.left)
-                      : Effect.ensuring(restoreAttempt(effect), earlySlot.giveBack))
-                )
-              const gate: Pipeline.SlotGate = { ...slots, withPermit }
-              return Effect.ensuring(restore(executeWith(gate, call, options, billing, admitted - start)), giveBack)
-            })
-          )
-        ))
-    }
+    ): Effect.Effect<CloroResponse<A>, CloroError> =>
+      Effect.flatMap(FiberRef.get(currentRetryOverride), (override) => {
+        const retry = options.retry ?? Option.getOrElse(Option.filter(override, isPolicy), () => defaultRetry)
+        const timed: Http.Call<A> = options.timeout === undefined ? call : { ...call, timeout: options.timeout }
+        return Effect.map(
+          Pipeline.run({ slots, rate, credits, monitor, retry, fork }, send, timed, billing, options),
+          (answer): CloroResponse<A> => ({ result: answer.body, usage: answer.usage, raw: answer.raw })
+        )
+      })
 
     const free = { estimate: 0, maxCost: 0, tag: undefined, engine: undefined }
 
@@ -472,7 +427,7 @@ export const make: Effect.Effect<
  * @category Layers
  */
 export const layer: Layer.Layer<CloroClient, never, CloroConfig | HttpClient.HttpClient | PipelineServices> = Layer
-  .effect(CloroClient, make)
+  .scoped(CloroClient, make)
 
 /**
  * The client with its config from options; needs an `HttpClient` and every

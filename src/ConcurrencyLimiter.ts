@@ -367,51 +367,15 @@ export const make = (
       source: state.source
     }))
 
-    const early: Early = { take: acquire, giveBack }
-    const limiter: ConcurrencyLimiterShape & { readonly [EarlyId]: Early } = {
+    const limiter: ConcurrencyLimiterShape = {
       [TypeId]: TypeId,
       withPermit,
       resize,
       learn,
-      stats,
-      [EarlyId]: early
+      stats
     }
     return ConcurrencyLimiter.of(limiter)
   }))
-
-const EarlyId: unique symbol = Symbol.for("cloro-effect/ConcurrencyLimiter/early")
-
-/**
- * A slot taken before the rest of a call is built, and given back by hand.
- * `take` must run inside `Effect.uninterruptibleMask` (it restores only the
- * wait), and every successful `take` must be matched by one `giveBack`.
- *
- * A waiting call then holds only its fiber and its place in line: the client
- * opens the call's span, reserves its credits and builds its pipeline once
- * admitted, instead of keeping all of that alive while thousands wait.
- *
- * @internal
- */
-export interface Early {
-  readonly take: (restore: Restore) => Effect.Effect<void, AdmissionTimeout | AdmissionQueueFull>
-  readonly giveBack: Effect.Effect<void>
-}
-
-const isEarly = (value: unknown): value is Early =>
-  typeof value === "object" && value !== null && "take" in value && typeof value.take === "function" &&
-  "giveBack" in value && Effect.isEffect(value.giveBack)
-
-/**
- * The early-admission side of an in-memory limiter; `undefined` for any other
- * implementation (a shared Redis limiter, a test double), which the client
- * then uses through `withPermit` only.
- *
- * @internal
- */
-export const early = (limiter: ConcurrencyLimiterShape): Early | undefined => {
-  const value: unknown = EarlyId in limiter ? limiter[EarlyId] : undefined
-  return isEarly(value) ? value : undefined
-}
 
 /**
  * A limiter that admits everything at once: `withPermit` runs the effect as

@@ -109,7 +109,7 @@ describe("a connection that fails under a billed sync call", () => {
 })
 
 describe("an exchange finished in the background is tied to the client's layer", () => {
-  it.live.skip("closing the layer while an interrupted call's exchange is on the wire waits for it and settles it", () =>
+  it.live("closing the layer while an interrupted call's exchange is on the wire waits for it and settles it", () =>
     Effect.gen(function*() {
       const answer = JSON.stringify({ success: true, result: { text: "late", sources: [] } })
       const received = yield* Deferred.make<void>()

@@ -12,9 +12,11 @@ import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
+import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Fiber from "effect/Fiber"
 import type * as MetricLabel from "effect/MetricLabel"
 import * as ParseResult from "effect/ParseResult"
 import * as Predicate from "effect/Predicate"
@@ -304,7 +306,31 @@ const decodeAnswer = <A>(call: Call<A>, received: Received): Either.Either<Answe
 }
 
 /**
- * Sends one call. Never fails with anything but a typed `ApiError`, and never
+ * `self` with a timeout, shielded from the interruption of the fiber that
+ * runs it: the exchange and its timer run in daemon fibers of their own (an
+ * interrupt signal reaches a fiber's children at once, even while it is
+ * uninterruptible, so the timeout's own race would be cut short), and the
+ * caller waits for whichever ends first without being interruptible. Two
+ * fibers, where `Effect.timeoutFail` starts two children as well.
+ */
+const finishedOrTimedOut = <A, E, E2>(
+  self: Effect.Effect<A, E>,
+  duration: Duration.Duration,
+  onTimeout: () => E2
+): Effect.Effect<A, E | E2> =>
+  Effect.uninterruptible(Effect.flatMap(Deferred.make<A, E | E2>(), (done) =>
+    Effect.flatMap(Effect.forkDaemon(Effect.interruptible(Effect.intoDeferred(self, done))), (exchange) =>
+      Effect.flatMap(
+        Effect.forkDaemon(Effect.interruptible(Effect.zipRight(
+          Effect.sleep(duration),
+          Effect.zipRight(Deferred.fail(done, onTimeout()), Fiber.interrupt(exchange))
+        ))),
+        (timer) => Effect.ensuring(Deferred.await(done), Fiber.interrupt(timer))
+      ))))
+
+/**
+ * Sends one call. With `shielded`, an interrupt of the calling fiber waits for
+ * the exchange to end (its answer or its timeout) instead of cutting it. Never fails with anything but a typed `ApiError`, and never
  * puts the API key in an error: the key is set as a header from `Redacted` at
  * the last moment and errors are built from status, headers and body only.
  * A body (of any status) longer than `config.maxResponseBytes` is not read
@@ -314,7 +340,8 @@ export const send = <A>(
   httpClient: HttpClient.HttpClient,
   config: CloroConfigShape,
   server: ReadonlyArray<MetricLabel.MetricLabel>,
-  call: Call<A>
+  call: Call<A>,
+  shielded = false
 ): Effect.Effect<Answer<A>, SendError> => {
   const request = buildRequest(config, call)
   if (Either.isLeft(request)) return Effect.fail(request.left)
@@ -340,9 +367,8 @@ export const send = <A>(
         (text): Received => ({ status, headers, usage, text })
       )
     }),
-    Effect.timeoutFail({
-      duration: call.timeout,
-      onTimeout: () =>
+    (exchange) => {
+      const onTimeout = () =>
         new Timeout({
           method: call.method,
           path: call.path,
@@ -351,7 +377,10 @@ export const send = <A>(
           // A billed sync call keeps running at cloro after we stop waiting.
           mayBeCharged: call.kind === "monitor"
         })
-    }),
+      return shielded
+        ? finishedOrTimedOut(exchange, call.timeout, onTimeout)
+        : Effect.timeoutFail(exchange, { duration: call.timeout, onTimeout })
+    },
     Effect.mapError((error) =>
       error._tag === "RequestError" || error._tag === "ResponseError" ? transportError(call, error) : error
     ),
@@ -375,5 +404,6 @@ export const send = <A>(
  */
 export const makeSend = (httpClient: HttpClient.HttpClient, config: CloroConfigShape) => {
   const server = Telemetry.serverOf(config.baseUrl)
-  return <A>(call: Call<A>): Effect.Effect<Answer<A>, SendError> => send(httpClient, config, server, call)
+  return <A>(call: Call<A>, shielded?: boolean): Effect.Effect<Answer<A>, SendError> =>
+    send(httpClient, config, server, call, shielded)
 }
