@@ -13,11 +13,12 @@
  * Every method takes any JS value: input outside its declared type fails as
  * a typed `InvalidRequest`, never a throw or a defect.
  *
- * This file owns the service, its method table (one `monitor.*` method per
- * engine of the registry) and its layers; the options guard is in
- * `internal/request/callOptions.ts`, the task calls and their credit
- * reservations in `internal/request/taskCalls.ts`, the mock in
- * `internal/request/mock.ts`.
+ * This file owns the service, its method table and its layers; the monitor
+ * calls (one per engine of the registry) are built in
+ * `internal/request/monitorCalls.ts`, the reference calls in
+ * `accountCalls.ts`, the task calls and their credit reservations in
+ * `taskCalls.ts`, the options guard in `callOptions.ts`, the mock in
+ * `mock.ts`; every call runs through `internal/request/pipeline.ts`.
  *
  * @since 0.1.0
  */
@@ -41,22 +42,13 @@ import * as Credits from "./Credits.js"
 import * as Engine from "./Engine.js"
 import * as GoogleGoto from "./engines/GoogleGoto.js"
 import * as Engines from "./internal/engines.js"
-import {
-  checkOptions,
-  type CheckedOptions,
-  fromEither,
-  gotoWithUnknownFields,
-  guarded,
-  invalid,
-  isPolicy,
-  validateGoto
-} from "./internal/request/callOptions.js"
+import { checkOptions, type CheckedOptions, guarded, isPolicy } from "./internal/request/callOptions.js"
+import * as AccountCalls from "./internal/request/accountCalls.js"
+import * as MonitorCalls from "./internal/request/monitorCalls.js"
 import * as Http from "./internal/request/http.js"
 import { makeMock, type MockHandlers } from "./internal/request/mock.js"
-import * as Input from "./internal/request/input.js"
 import * as TaskCalls from "./internal/request/taskCalls.js"
 import * as Pipeline from "./internal/request/pipeline.js"
-import * as Pricing from "./Pricing.js"
 import * as RateLimiter from "./RateLimiter.js"
 import * as RetryPolicy from "./RetryPolicy.js"
 import * as Task from "./Task.js"
@@ -193,17 +185,6 @@ export interface CloroClientShape {
  */
 export type CountriesModel = "aimode" | "aioverview" | "chatgpt" | "copilot" | "gemini" | "google" | "grok" | "perplexity"
 
-const countriesModels: ReadonlySet<string> = new Set<CountriesModel>([
-  "aimode",
-  "aioverview",
-  "chatgpt",
-  "copilot",
-  "gemini",
-  "google",
-  "grok",
-  "perplexity"
-])
-
 /**
  * The client service.
  *
@@ -262,7 +243,11 @@ export { makeMock, type MockHandlers }
 
 /**
  * Builds a client from the config, an `HttpClient`, and the pipeline
- * services, all of them required.
+ * services, all of them required. Run in a `Scope` (as `layer` does), the
+ * background fiber of a billed call whose caller was interrupted belongs to
+ * that scope: closing it waits for an exchange still on the wire (within its
+ * timeout) and books it. Without a scope that fiber is a daemon, bounded by
+ * the call's timeout only.
  *
  * @since 0.1.0
  * @category Constructors
@@ -318,35 +303,6 @@ export const make: Effect.Effect<
       body: (options: CheckedOptions) => Effect.Effect<A, CloroError>
     ): Effect.Effect<A, CloroError> => guarded(name, () => Effect.flatMap(checkOptions(options), (checked) => body({ ...checked, operation: name })))
 
-    const monitorCall = <N extends Engine.EngineName>(name: N): MonitorMethod<N> => {
-      const spec = Engine.engines[name]
-      const decode = Http.decodeWith(Schema.Struct({ result: spec.result }))
-      return (request, options) =>
-        method(`monitor.${name}`, options, (checked) =>
-          Effect.flatMap(fromEither(Engine.validate(name, request)), (valid) =>
-            Effect.flatMap(fromEither(Engine.withUnknownFields(name, valid, checked.unknownFields)), (body) =>
-            Effect.map(
-              execute(
-                {
-                  method: "POST",
-                  path: spec.path,
-                  kind: "monitor",
-                  body,
-                  decode,
-                  timeout: config.monitorTimeout
-                },
-                checked,
-                {
-                  estimate: Pricing.estimate(name, valid, { mode: "sync" }),
-                  maxCost: Pricing.maxCharge(name, valid, { mode: "sync" }),
-                  tag: checked.tag,
-                  engine: name
-                }
-              ),
-              (response) => ({ result: response.result.result, usage: response.usage, raw: response.raw })
-            ))))
-    }
-
     const referenceCall = <A, I>(
       method: "GET" | "POST" | "DELETE",
       path: string,
@@ -369,39 +325,16 @@ export const make: Effect.Effect<
       free
     })
 
-
-    const countries = (model?: CountriesModel, options?: CallOptions) =>
-      method("account.countries", options, (checked) =>
-        model !== undefined && !(typeof model === "string" && countriesModels.has(model))
-          ? Effect.fail(invalid("model", `must be one of ${[...countriesModels].join(", ")}, got ${Input.show(model)}`))
-          : execute(
-            referenceCall("GET", "/v1/countries", Account.Countries, model === undefined ? {} : { urlParams: { model } }),
-            checked,
-            free
-          ))
-
-    const states = (country: string = "US", options?: CallOptions) =>
-      method("account.states", options, (checked) =>
-        typeof country === "string" && /^[A-Z]{2}$/.test(country)
-          ? execute(referenceCall("GET", "/v1/states", Account.States, { urlParams: { country } }), checked, free)
-          : Effect.fail(invalid("country", `must be two uppercase letters (ISO 3166-1 alpha-2), got ${Input.show(country)}`)))
-
-    const accountCredits = (options?: CallOptions) =>
-      method("account.credits", options, (checked) =>
-        execute(referenceCall("GET", "/v1/credits", Account.CreditsBalance), checked, free).pipe(
-          Effect.tap((response) => credits.observeBalance(response.result.remaining))
-        ))
-
-    const googleGoto = (request: GoogleGoto.Request, options?: CallOptions) =>
-      method("monitor.googleGoto", options, (checked) =>
-        Effect.gen(function*() {
-          const valid = yield* fromEither(validateGoto(request))
-          const body = yield* fromEither(gotoWithUnknownFields(valid, checked.unknownFields))
-          return yield* execute(referenceCall("POST", GoogleGoto.path, GoogleGoto.Response, { body }), checked, free)
-        }))
+    const { countries, credits: accountCredits, googleGoto, states } = AccountCalls.make({
+      credits,
+      execute,
+      method,
+      referenceCall,
+      free
+    })
 
     return {
-      monitor: { ...Engines.perEngine<MonitorMethodOf>(monitorCall), googleGoto },
+      monitor: { ...Engines.perEngine<MonitorMethodOf>(MonitorCalls.make({ config, execute, method })), googleGoto },
       tasks: {
         submit,
         submitBatch,

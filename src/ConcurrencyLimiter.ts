@@ -25,6 +25,8 @@ import type { LimiterUnavailable } from "./CloroError.js"
 import { AdmissionQueueFull, AdmissionTimeout } from "./CloroError.js"
 import * as LimiterConfig from "./internal/limits/limiterConfig.js"
 import * as WaitQueue from "./internal/limits/waitQueue.js"
+import { drain, noWake, release, type Restore, sizeOf, type State, wakeAll } from "./internal/limits/waitQueueSlots.js"
+import * as Slots from "./internal/limits/waitQueueSlots.js"
 
 /**
  * Options that a limiter could not use: a limit below 1 or not a whole
@@ -161,76 +163,6 @@ export const MAX_LEARNED_LIMIT = 500
  */
 export class ConcurrencyLimiter extends Context.Tag("cloro-effect/ConcurrencyLimiter")<ConcurrencyLimiter, ConcurrencyLimiterShape>() {}
 
-interface State {
-  /** the configured limit, or the last `resize` */
-  readonly ceiling: number | undefined
-  /** the last limit the server reported */
-  readonly learned: number | undefined
-  readonly size: number
-  readonly source: ConcurrencyLimiter.Source
-  readonly inUse: number
-  readonly peakInUse: number
-  /**
-   * Mutated in place, only inside `Ref.modify`: see `internal/waitQueue.ts`
-   * for why a persistent queue would not do.
-   */
-  readonly waiters: WaitQueue.WaitQueue<Deferred.Deferred<void>>
-}
-
-type Admission =
-  | { readonly _tag: "Acquired" }
-  | { readonly _tag: "Full" }
-  | { readonly _tag: "Queued"; readonly node: WaitQueue.Node<Deferred.Deferred<void>> }
-
-const acquired: Admission = { _tag: "Acquired" }
-const full: Admission = { _tag: "Full" }
-
-/** What `Effect.uninterruptibleMask` hands its body. */
-type Restore = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
-
-/** Deferreds of waiters that were just handed a slot; they are woken after the `Ref.modify`. */
-type Wake = ReadonlyArray<Deferred.Deferred<void>>
-
-const noWake: Wake = []
-
-const sizeOf = (
-  ceiling: number | undefined,
-  learned: number | undefined,
-  initial: number
-): Pick<State, "size" | "source"> => {
-  if (ceiling === undefined) {
-    return learned === undefined ? { size: initial, source: "initial" } : { size: learned, source: "learned" }
-  }
-  return learned === undefined || learned >= ceiling
-    ? { size: ceiling, source: "configured" }
-    : { size: learned, source: "learned" }
-}
-
-/** Hands free slots to waiters, first in line first. */
-const drain = (state: State): readonly [Wake, State] => {
-  if (state.inUse >= state.size || state.waiters.length === 0) {
-    return [noWake, state]
-  }
-  const wake: Array<Deferred.Deferred<void>> = []
-  let inUse = state.inUse
-  while (inUse < state.size) {
-    const next = WaitQueue.shift(state.waiters)
-    if (next === undefined) {
-      break
-    }
-    wake.push(next)
-    inUse++
-  }
-  return [wake, { ...state, inUse, peakInUse: Math.max(state.peakInUse, inUse) }]
-}
-
-const release = (state: State): readonly [Wake, State] => drain({ ...state, inUse: state.inUse - 1 })
-
-const wakeAll = (wake: Wake): Effect.Effect<void> =>
-  wake.length === 0 ? Effect.void : Effect.forEach(wake, (deferred) => Deferred.succeed(deferred, undefined), {
-    discard: true
-  })
-
 /**
  * Builds an in-memory limiter.
  *
@@ -272,16 +204,7 @@ export const make = (
       waiters: WaitQueue.make()
     })
 
-    const admit = (deferred: Deferred.Deferred<void>) => (state: State): readonly [Admission, State] => {
-      if (state.waiters.length === 0 && state.inUse < state.size) {
-        const inUse = state.inUse + 1
-        return [acquired, { ...state, inUse, peakInUse: Math.max(state.peakInUse, inUse) }]
-      }
-      if (maxWaiting !== undefined && state.waiters.length >= maxWaiting) {
-        return [full, state]
-      }
-      return [{ _tag: "Queued", node: WaitQueue.push(state.waiters, deferred) }, state]
-    }
+    const admit = Slots.admit(maxWaiting)
 
     // A waiter that leaves the line before being served just steps out; one
     // that was handed a slot in the same instant it gave up passes it on.
