@@ -49,6 +49,7 @@ import * as Http from "./internal/request/http.js"
 import { makeMock, type MockHandlers } from "./internal/request/mock.js"
 import * as TaskCalls from "./internal/request/taskCalls.js"
 import * as Pipeline from "./internal/request/pipeline.js"
+import * as Telemetry from "./internal/request/telemetry.js"
 import * as RateLimiter from "./RateLimiter.js"
 import * as RetryPolicy from "./RetryPolicy.js"
 import * as Task from "./Task.js"
@@ -272,6 +273,7 @@ export const make: Effect.Effect<
       size: Effect.map(concurrency.stats, (stats) => stats.size)
     }
     const send = Http.makeSend(httpClient, config)
+    const envDebug = yield* Telemetry.envDebug
     // A billed call's background fiber lives in the layer's scope when there is one:
     // closing the layer waits for an exchange still on the wire instead of leaving it running.
     const fork = Option.match(yield* Effect.serviceOption(Scope.Scope), {
@@ -289,7 +291,7 @@ export const make: Effect.Effect<
         const retry = options.retry ?? Option.getOrElse(Option.filter(override, isPolicy), () => defaultRetry)
         const timed: Http.Call<A> = options.timeout === undefined ? call : { ...call, timeout: options.timeout }
         return Effect.map(
-          Pipeline.run({ slots, rate, credits, monitor, retry, fork }, send, timed, billing, options),
+          Pipeline.run({ slots, rate, credits, monitor, retry, fork, envDebug }, send, timed, billing, options),
           (answer): CloroResponse<A> => ({ result: answer.body, usage: answer.usage, raw: answer.raw })
         )
       })

@@ -52,6 +52,8 @@ export interface Services {
   readonly retry: RetryPolicy.RetryPolicyShape
   /** Starts a billed call's background fiber; a daemon fiber when not given. */
   readonly fork?: Fork | undefined
+  /** Whether `CLORO_LOG` asked for debug logging when the client was built (`Telemetry.envDebug`). */
+  readonly envDebug?: boolean | undefined
 }
 
 /** How a background fiber is started: in the client layer's scope, or as a daemon. */

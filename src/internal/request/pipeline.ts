@@ -117,9 +117,9 @@ export const run = <A>(
   const billed = billing.maxCost > 0
   if (!billed && call.kind !== "monitor") {
     // Free calls (reference, async): nothing to wait for before building, nothing to finish after.
-    return Telemetry.span(call, label.tag, label.operation)(attempts(services, send, call).all)
+    return Telemetry.span(call, label.tag, label.operation, services.envDebug)(attempts(services, send, call).all)
   }
-  const program = Telemetry.withDebug(opened(services, send, call, billing, label))
+  const program = Telemetry.withDebug(services.envDebug ?? false)(opened(services, send, call, billing, label))
   return billed ? inBackground(services.fork ?? Effect.forkDaemon, program) : program
 }
 

@@ -50,14 +50,19 @@ export const requestDuration = Metric.histogram(
 /** Whether debug logging is on for the current call; set once per call by `span`. */
 const currentDebug = FiberRef.unsafeMake(false)
 
-/** The level set in code wins; otherwise `CLORO_LOG` (any case, surrounding spaces ignored). */
-const debugEnabled: Effect.Effect<boolean> = Effect.flatMap(CloroLogLevel, (level) =>
-  level !== undefined
-    ? Effect.succeed(level === "debug")
-    : Config.option(Config.string("CLORO_LOG")).pipe(
-      Effect.map(Option.exists((value) => value.trim().toLowerCase() === "debug")),
-      Effect.orElseSucceed(() => false)
-    ))
+/**
+ * Whether `CLORO_LOG` asks for debug logging (any case, surrounding spaces
+ * ignored). A client reads it once, when it is built, not on every call: a
+ * config read per call cost more than the rest of the call's telemetry.
+ */
+export const envDebug: Effect.Effect<boolean> = Config.option(Config.string("CLORO_LOG")).pipe(
+  Effect.map(Option.exists((value) => value.trim().toLowerCase() === "debug")),
+  Effect.orElseSucceed(() => false)
+)
+
+/** The level set in code (`CloroLog.layer`) wins; otherwise what `CLORO_LOG` said when the client was built. */
+const debugEnabled = (fromEnv: boolean): Effect.Effect<boolean> =>
+  Effect.map(CloroLogLevel, (level) => level !== undefined ? level === "debug" : fromEnv)
 
 /**
  * Logs at Debug level, visible whatever the application's minimum level, only
@@ -112,9 +117,9 @@ export const logRequeue = (call: CallInfo, serverLimit: number, sizeAdmitted: nu
  * INTERNAL: the CLIENT span of each HTTP attempt is the platform's, inside it.
  * Also decides, once per call, whether debug logging is on.
  */
-export const span = (call: CallInfo, tag: string | undefined, operation: string | undefined) =>
+export const span = (call: CallInfo, tag: string | undefined, operation: string | undefined, fromEnv = false) =>
 <A, E extends { readonly _tag: string }, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  withDebug(Effect.withSpan(
+  withDebug(fromEnv)(Effect.withSpan(
     Effect.tapError(self, (error) => Effect.annotateCurrentSpan("error.type", error._tag)),
     spanName(call, operation),
     spanOptions(call, tag)
@@ -130,9 +135,9 @@ const spanOptions = (call: CallInfo, tag: string | undefined): Tracer.SpanOption
   return { captureStackTrace: false, kind: "internal", attributes }
 }
 
-/** Decides, once per call, whether debug logging is on for `self`. */
-export const withDebug = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  Effect.flatMap(debugEnabled, (on) => Effect.locally(self, currentDebug, on))
+/** Decides, once per call, whether debug logging is on for `self`; `fromEnv` is the client's `envDebug`. */
+export const withDebug = (fromEnv: boolean) => <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.flatMap(debugEnabled(fromEnv), (on) => Effect.locally(self, currentDebug, on))
 
 /**
  * The same span as `span`, opened by hand, for a call that opens it only
