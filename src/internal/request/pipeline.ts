@@ -172,7 +172,6 @@ const opened = <A>(
   const billed = billing.maxCost > 0
   return Effect.flatMap(Ref.make<Opened | undefined>(undefined), (state) => {
     const lastSent = billed ? Ref.unsafeMake<Sent<A>>(Option.none()) : undefined
-    const steps = attempts(services, lastSent === undefined ? send : finishOnceSent(send, lastSent), call)
 
     /** Opens the span, then reserves: uninterruptible, so whatever is opened is recorded for `close`. */
     const open: Effect.Effect<Tracer.Span, CloroError> = Effect.uninterruptible(
@@ -185,6 +184,11 @@ const opened = <A>(
             : Effect.succeed(span)
         ))
     )
+    // The attempts are built only once the call is admitted: a waiting call holds none of them.
+    const openAll: Effect.Effect<Built<A>, CloroError> = Effect.map(open, (span) => ({
+      span,
+      steps: attempts(services, lastSent === undefined ? send : finishOnceSent(send, lastSent), call)
+    }))
 
     const settle = (reservation: Reservation, charged: number, remaining: number | undefined) =>
       Effect.zipRight(
@@ -230,18 +234,23 @@ const opened = <A>(
       })
 
     const body: Effect.Effect<Answer<A>, CloroError> = call.kind !== "monitor"
-      ? Effect.flatMap(open, (span) => Effect.withParentSpan(steps.all, span))
-      : Effect.flatMap(slotFirst(slots, call, open, steps), ({ first, sizeAdmitted, span }) =>
+      ? Effect.flatMap(openAll, ({ span, steps }) => Effect.withParentSpan(steps.all, span))
+      : Effect.flatMap(slotFirst(slots, call, openAll), ({ first, sizeAdmitted, span, steps }) =>
         Effect.withParentSpan(steps.after(first, sizeAdmitted), span))
     return Effect.onExit(body, close)
   })
 }
 
+/** An admitted call's span and attempts. */
+interface Built<A> {
+  readonly span: Tracer.Span
+  readonly steps: Attempts<A>
+}
+
 /** The first attempt's outcome, made on the slot taken before the call was built. */
-interface First<A> {
+interface First<A> extends Built<A> {
   readonly first: Either.Either<Answer<A>, CloroError>
   readonly sizeAdmitted: number | undefined
-  readonly span: Tracer.Span
 }
 
 /**
@@ -257,25 +266,25 @@ interface First<A> {
 const slotFirst = <A>(
   slots: SlotGate,
   call: Call<A>,
-  open: Effect.Effect<Tracer.Span, CloroError>,
-  steps: Attempts<A>
+  open: Effect.Effect<Built<A>, CloroError>
 ): Effect.Effect<First<A>, CloroError> =>
   Effect.flatMap(
     Telemetry.waitFor(call, "a concurrency slot", (admitted) =>
       Effect.either(slots.withPermit(Effect.zipRight(
         admitted,
-        Effect.exit(Effect.flatMap(open, (span) =>
+        Effect.exit(Effect.flatMap(open, ({ span, steps }) =>
           Effect.flatMap(slots.size, (sizeAdmitted) =>
             Effect.map(
               Effect.either(Effect.withParentSpan(steps.wire, span)),
-              (first): First<A> => ({ first, sizeAdmitted, span })
+              (first): First<A> => ({ first, sizeAdmitted, span, steps })
             ))))
       )))),
     (taken) =>
       Either.match(taken, {
         // Admitted: the first attempt's outcome, or why the call could not be opened.
         onRight: (exit) => exit,
-        onLeft: (refused) => Effect.map(open, (span): First<A> => ({ first: Either.left(refused), sizeAdmitted: undefined, span }))
+        onLeft: (refused) =>
+          Effect.map(open, ({ span, steps }): First<A> => ({ first: Either.left(refused), sizeAdmitted: undefined, span, steps }))
       })
   )
 
