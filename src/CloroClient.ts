@@ -13,26 +13,25 @@
  * Every method takes any JS value: input outside its declared type fails as
  * a typed `InvalidRequest`, never a throw or a defect.
  *
- * This file owns the service, its method table (one `monitor.*` method per
- * engine of the registry) and its layers; the options guard is in
- * `internal/request/callOptions.ts`, the task calls and their credit
- * reservations in `internal/request/taskCalls.ts`, the mock in
- * `internal/request/mock.ts`.
+ * This file owns the service, its method table and its layers; the monitor
+ * calls (one per engine of the registry) are built in
+ * `internal/request/monitorCalls.ts`, the reference calls in
+ * `accountCalls.ts`, the task calls and their credit reservations in
+ * `taskCalls.ts`, the options guard in `callOptions.ts`, the mock in
+ * `mock.ts`; every call runs through `internal/request/pipeline.ts`.
  *
  * @since 0.1.0
  */
 import * as HttpClient from "@effect/platform/HttpClient"
-import * as Clock from "effect/Clock"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as FiberRef from "effect/FiberRef"
 import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Ref from "effect/Ref"
+import * as Scope from "effect/Scope"
 import * as Schema from "effect/Schema"
 import * as Account from "./Account.js"
 import type { CloroError } from "./CloroError.js"
@@ -43,23 +42,14 @@ import * as Credits from "./Credits.js"
 import * as Engine from "./Engine.js"
 import * as GoogleGoto from "./engines/GoogleGoto.js"
 import * as Engines from "./internal/engines.js"
-import {
-  checkOptions,
-  type CheckedOptions,
-  fromEither,
-  gotoWithUnknownFields,
-  guarded,
-  invalid,
-  isPolicy,
-  validateGoto
-} from "./internal/request/callOptions.js"
+import { checkOptions, type CheckedOptions, guarded, isPolicy } from "./internal/request/callOptions.js"
+import * as AccountCalls from "./internal/request/accountCalls.js"
+import * as MonitorCalls from "./internal/request/monitorCalls.js"
 import * as Http from "./internal/request/http.js"
 import { makeMock, type MockHandlers } from "./internal/request/mock.js"
-import * as Input from "./internal/request/input.js"
 import * as TaskCalls from "./internal/request/taskCalls.js"
 import * as Pipeline from "./internal/request/pipeline.js"
 import * as Telemetry from "./internal/request/telemetry.js"
-import * as Pricing from "./Pricing.js"
 import * as RateLimiter from "./RateLimiter.js"
 import * as RetryPolicy from "./RetryPolicy.js"
 import * as Task from "./Task.js"
@@ -196,17 +186,6 @@ export interface CloroClientShape {
  */
 export type CountriesModel = "aimode" | "aioverview" | "chatgpt" | "copilot" | "gemini" | "google" | "grok" | "perplexity"
 
-const countriesModels: ReadonlySet<string> = new Set<CountriesModel>([
-  "aimode",
-  "aioverview",
-  "chatgpt",
-  "copilot",
-  "gemini",
-  "google",
-  "grok",
-  "perplexity"
-])
-
 /**
  * The client service.
  *
@@ -265,7 +244,11 @@ export { makeMock, type MockHandlers }
 
 /**
  * Builds a client from the config, an `HttpClient`, and the pipeline
- * services, all of them required.
+ * services, all of them required. Run in a `Scope` (as `layer` does), the
+ * background fiber of a billed call whose caller was interrupted belongs to
+ * that scope: closing it waits for an exchange still on the wire (within its
+ * timeout) and books it. Without a scope that fiber is a daemon, bounded by
+ * the call's timeout only.
  *
  * @since 0.1.0
  * @category Constructors
@@ -290,69 +273,28 @@ export const make: Effect.Effect<
       size: Effect.map(concurrency.stats, (stats) => stats.size)
     }
     const send = Http.makeSend(httpClient, config)
+    const envDebug = yield* Telemetry.envDebug
+    // A billed call's background fiber lives in the layer's scope when there is one:
+    // closing the layer waits for an exchange still on the wire instead of leaving it running.
+    const fork = Option.match(yield* Effect.serviceOption(Scope.Scope), {
+      onNone: () => undefined,
+      onSome: (scope): Pipeline.Fork => (effect) => Effect.forkIn(effect, scope)
+    })
 
-    const executeWith = <A>(
-      gate: Pipeline.SlotGate,
-      call: Http.Call<A>,
-      options: CheckedOptions,
-      billing: Pipeline.Billing,
-      waitedMillis: number
-    ): Effect.Effect<CloroResponse<A>, CloroError> =>
-      Effect.gen(function*() {
-        if (waitedMillis > 0) {
-          yield* Telemetry.debug(
-            `cloro ${call.method} ${Telemetry.routeOf(call)}: waited ${
-              Duration.format(Duration.millis(Math.round(waitedMillis)))
-            } for a concurrency slot`
-          )
-        }
-        const override = yield* FiberRef.get(currentRetryOverride)
-        const retry = options.retry ?? Option.getOrElse(Option.filter(override, isPolicy), () => defaultRetry)
-        const timed: Http.Call<A> = options.timeout === undefined ? call : { ...call, timeout: options.timeout }
-        const answer = yield* Pipeline.run({ slots: gate, rate, credits, monitor, retry }, send, timed, billing)
-        return { result: answer.body, usage: answer.usage, raw: answer.raw }
-      }).pipe(
-        Telemetry.span(call, options.tag, options.operation)
-      )
-
-    const earlySlot = ConcurrencyLimiter.early(concurrency)
-
-    /**
-     * A slot-using call first waits for its slot, holding nothing but its
-     * fiber and place in line; its span, credit reservation and pipeline are
-     * built once admitted, and its first attempt runs on that slot (later
-     * attempts take theirs as usual). A refused wait (maxWait, maxWaiting)
-     * fails that first attempt, so spans, monitor and ledger see it as before.
-     */
+    /** Runs a call through the pipeline (internal/request/pipeline.ts) with this call's retry policy and timeout. */
     const execute = <A>(
       call: Http.Call<A>,
       options: CheckedOptions,
       billing: Pipeline.Billing
-    ): Effect.Effect<CloroResponse<A>, CloroError> => {
-      if (earlySlot === undefined || call.kind !== "monitor") return executeWith(slots, call, options, billing, 0)
-      return Effect.flatMap(Clock.currentTimeMillis, (start) =>
-        Effect.uninterruptibleMask((restore) =>
-          Effect.flatMap(Effect.either(earlySlot.take(restore)), (taken) =>
-            Effect.flatMap(Effect.zip(Ref.make(true), Clock.currentTimeMillis), ([first, admitted]) => {
-              const giveBack = Either.isRight(taken)
-                ? Effect.flatMap(Ref.getAndSet(first, false), (held) => held ? earlySlot.giveBack : Effect.void)
-                : Effect.void
-              // uninterruptible from reading the flag to guarding the slot, so a held slot is never lost
-              const withPermit = <B, E, R>(effect: Effect.Effect<B, E, R>): Effect.Effect<B, E | CloroError, R> =>
-                Effect.uninterruptibleMask((restoreAttempt) =>
-                  Effect.flatMap(Ref.getAndSet(first, false), (isFirst) =>
-                    !isFirst
-                      ? restoreAttempt(slots.withPermit(effect))
-                      : Either.isLeft(taken)
-                      ? Effect.fail(taken.left)
-                      : Effect.ensuring(restoreAttempt(effect), earlySlot.giveBack))
-                )
-              const gate: Pipeline.SlotGate = { ...slots, withPermit }
-              return Effect.ensuring(restore(executeWith(gate, call, options, billing, admitted - start)), giveBack)
-            })
-          )
-        ))
-    }
+    ): Effect.Effect<CloroResponse<A>, CloroError> =>
+      Effect.flatMap(FiberRef.get(currentRetryOverride), (override) => {
+        const retry = options.retry ?? Option.getOrElse(Option.filter(override, isPolicy), () => defaultRetry)
+        const timed: Http.Call<A> = options.timeout === undefined ? call : { ...call, timeout: options.timeout }
+        return Effect.map(
+          Pipeline.run({ slots, rate, credits, monitor, retry, fork, envDebug }, send, timed, billing, options),
+          (answer): CloroResponse<A> => ({ result: answer.body, usage: answer.usage, raw: answer.raw })
+        )
+      })
 
     const free = { estimate: 0, maxCost: 0, tag: undefined, engine: undefined }
 
@@ -362,35 +304,6 @@ export const make: Effect.Effect<
       options: unknown,
       body: (options: CheckedOptions) => Effect.Effect<A, CloroError>
     ): Effect.Effect<A, CloroError> => guarded(name, () => Effect.flatMap(checkOptions(options), (checked) => body({ ...checked, operation: name })))
-
-    const monitorCall = <N extends Engine.EngineName>(name: N): MonitorMethod<N> => {
-      const spec = Engine.engines[name]
-      const decode = Http.decodeWith(Schema.Struct({ result: spec.result }))
-      return (request, options) =>
-        method(`monitor.${name}`, options, (checked) =>
-          Effect.flatMap(fromEither(Engine.validate(name, request)), (valid) =>
-            Effect.flatMap(fromEither(Engine.withUnknownFields(name, valid, checked.unknownFields)), (body) =>
-            Effect.map(
-              execute(
-                {
-                  method: "POST",
-                  path: spec.path,
-                  kind: "monitor",
-                  body,
-                  decode,
-                  timeout: config.monitorTimeout
-                },
-                checked,
-                {
-                  estimate: Pricing.estimate(name, valid, { mode: "sync" }),
-                  maxCost: Pricing.maxCharge(name, valid, { mode: "sync" }),
-                  tag: checked.tag,
-                  engine: name
-                }
-              ),
-              (response) => ({ result: response.result.result, usage: response.usage, raw: response.raw })
-            ))))
-    }
 
     const referenceCall = <A, I>(
       method: "GET" | "POST" | "DELETE",
@@ -414,39 +327,16 @@ export const make: Effect.Effect<
       free
     })
 
-
-    const countries = (model?: CountriesModel, options?: CallOptions) =>
-      method("account.countries", options, (checked) =>
-        model !== undefined && !(typeof model === "string" && countriesModels.has(model))
-          ? Effect.fail(invalid("model", `must be one of ${[...countriesModels].join(", ")}, got ${Input.show(model)}`))
-          : execute(
-            referenceCall("GET", "/v1/countries", Account.Countries, model === undefined ? {} : { urlParams: { model } }),
-            checked,
-            free
-          ))
-
-    const states = (country: string = "US", options?: CallOptions) =>
-      method("account.states", options, (checked) =>
-        typeof country === "string" && /^[A-Z]{2}$/.test(country)
-          ? execute(referenceCall("GET", "/v1/states", Account.States, { urlParams: { country } }), checked, free)
-          : Effect.fail(invalid("country", `must be two uppercase letters (ISO 3166-1 alpha-2), got ${Input.show(country)}`)))
-
-    const accountCredits = (options?: CallOptions) =>
-      method("account.credits", options, (checked) =>
-        execute(referenceCall("GET", "/v1/credits", Account.CreditsBalance), checked, free).pipe(
-          Effect.tap((response) => credits.observeBalance(response.result.remaining))
-        ))
-
-    const googleGoto = (request: GoogleGoto.Request, options?: CallOptions) =>
-      method("monitor.googleGoto", options, (checked) =>
-        Effect.gen(function*() {
-          const valid = yield* fromEither(validateGoto(request))
-          const body = yield* fromEither(gotoWithUnknownFields(valid, checked.unknownFields))
-          return yield* execute(referenceCall("POST", GoogleGoto.path, GoogleGoto.Response, { body }), checked, free)
-        }))
+    const { countries, credits: accountCredits, googleGoto, states } = AccountCalls.make({
+      credits,
+      execute,
+      method,
+      referenceCall,
+      free
+    })
 
     return {
-      monitor: { ...Engines.perEngine<MonitorMethodOf>(monitorCall), googleGoto },
+      monitor: { ...Engines.perEngine<MonitorMethodOf>(MonitorCalls.make({ config, execute, method })), googleGoto },
       tasks: {
         submit,
         submitBatch,
@@ -472,7 +362,7 @@ export const make: Effect.Effect<
  * @category Layers
  */
 export const layer: Layer.Layer<CloroClient, never, CloroConfig | HttpClient.HttpClient | PipelineServices> = Layer
-  .effect(CloroClient, make)
+  .scoped(CloroClient, make)
 
 /**
  * The client with its config from options; needs an `HttpClient` and every

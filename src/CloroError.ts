@@ -196,7 +196,13 @@ export class UnexpectedStatus extends Schema.TaggedError<UnexpectedStatus>()("Un
 }) {}
 
 /**
- * The request never got an HTTP answer: DNS, connection refused or reset, TLS.
+ * The request never got a whole HTTP answer: DNS, connection refused or reset,
+ * TLS, a body cut off. `mayBeCharged` is true for a sync monitor call that was
+ * already handed to the transport when the connection failed (anything but a
+ * failure to connect, or a request that could not be built): cloro may have
+ * received it and may bill it, so the `Credits` ledger counts its estimate as
+ * `mayBeCharged`, apart from `spent`, as for a `Timeout`. A call refused
+ * before anything was written (connection refused, DNS, TLS) is false: free.
  *
  * @since 0.1.0
  * @category Errors
@@ -204,7 +210,9 @@ export class UnexpectedStatus extends Schema.TaggedError<UnexpectedStatus>()("Un
 export class TransportError extends Schema.TaggedError<TransportError>()("TransportError", {
   message: Schema.String,
   method: Schema.String,
-  path: Schema.String
+  path: Schema.String,
+  /** @since 0.4.0 */
+  mayBeCharged: Schema.optionalWith(Schema.Boolean, { default: () => false })
 }) {}
 
 /**

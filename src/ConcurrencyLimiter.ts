@@ -25,6 +25,8 @@ import type { LimiterUnavailable } from "./CloroError.js"
 import { AdmissionQueueFull, AdmissionTimeout } from "./CloroError.js"
 import * as LimiterConfig from "./internal/limits/limiterConfig.js"
 import * as WaitQueue from "./internal/limits/waitQueue.js"
+import { drain, noWake, release, type Restore, sizeOf, type State, wakeAll } from "./internal/limits/waitQueueSlots.js"
+import * as Slots from "./internal/limits/waitQueueSlots.js"
 
 /**
  * Options that a limiter could not use: a limit below 1 or not a whole
@@ -161,76 +163,6 @@ export const MAX_LEARNED_LIMIT = 500
  */
 export class ConcurrencyLimiter extends Context.Tag("cloro-effect/ConcurrencyLimiter")<ConcurrencyLimiter, ConcurrencyLimiterShape>() {}
 
-interface State {
-  /** the configured limit, or the last `resize` */
-  readonly ceiling: number | undefined
-  /** the last limit the server reported */
-  readonly learned: number | undefined
-  readonly size: number
-  readonly source: ConcurrencyLimiter.Source
-  readonly inUse: number
-  readonly peakInUse: number
-  /**
-   * Mutated in place, only inside `Ref.modify`: see `internal/waitQueue.ts`
-   * for why a persistent queue would not do.
-   */
-  readonly waiters: WaitQueue.WaitQueue<Deferred.Deferred<void>>
-}
-
-type Admission =
-  | { readonly _tag: "Acquired" }
-  | { readonly _tag: "Full" }
-  | { readonly _tag: "Queued"; readonly node: WaitQueue.Node<Deferred.Deferred<void>> }
-
-const acquired: Admission = { _tag: "Acquired" }
-const full: Admission = { _tag: "Full" }
-
-/** What `Effect.uninterruptibleMask` hands its body. */
-type Restore = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
-
-/** Deferreds of waiters that were just handed a slot; they are woken after the `Ref.modify`. */
-type Wake = ReadonlyArray<Deferred.Deferred<void>>
-
-const noWake: Wake = []
-
-const sizeOf = (
-  ceiling: number | undefined,
-  learned: number | undefined,
-  initial: number
-): Pick<State, "size" | "source"> => {
-  if (ceiling === undefined) {
-    return learned === undefined ? { size: initial, source: "initial" } : { size: learned, source: "learned" }
-  }
-  return learned === undefined || learned >= ceiling
-    ? { size: ceiling, source: "configured" }
-    : { size: learned, source: "learned" }
-}
-
-/** Hands free slots to waiters, first in line first. */
-const drain = (state: State): readonly [Wake, State] => {
-  if (state.inUse >= state.size || state.waiters.length === 0) {
-    return [noWake, state]
-  }
-  const wake: Array<Deferred.Deferred<void>> = []
-  let inUse = state.inUse
-  while (inUse < state.size) {
-    const next = WaitQueue.shift(state.waiters)
-    if (next === undefined) {
-      break
-    }
-    wake.push(next)
-    inUse++
-  }
-  return [wake, { ...state, inUse, peakInUse: Math.max(state.peakInUse, inUse) }]
-}
-
-const release = (state: State): readonly [Wake, State] => drain({ ...state, inUse: state.inUse - 1 })
-
-const wakeAll = (wake: Wake): Effect.Effect<void> =>
-  wake.length === 0 ? Effect.void : Effect.forEach(wake, (deferred) => Deferred.succeed(deferred, undefined), {
-    discard: true
-  })
-
 /**
  * Builds an in-memory limiter.
  *
@@ -272,16 +204,7 @@ export const make = (
       waiters: WaitQueue.make()
     })
 
-    const admit = (deferred: Deferred.Deferred<void>) => (state: State): readonly [Admission, State] => {
-      if (state.waiters.length === 0 && state.inUse < state.size) {
-        const inUse = state.inUse + 1
-        return [acquired, { ...state, inUse, peakInUse: Math.max(state.peakInUse, inUse) }]
-      }
-      if (maxWaiting !== undefined && state.waiters.length >= maxWaiting) {
-        return [full, state]
-      }
-      return [{ _tag: "Queued", node: WaitQueue.push(state.waiters, deferred) }, state]
-    }
+    const admit = Slots.admit(maxWaiting)
 
     // A waiter that leaves the line before being served just steps out; one
     // that was handed a slot in the same instant it gave up passes it on.
@@ -367,51 +290,15 @@ export const make = (
       source: state.source
     }))
 
-    const early: Early = { take: acquire, giveBack }
-    const limiter: ConcurrencyLimiterShape & { readonly [EarlyId]: Early } = {
+    const limiter: ConcurrencyLimiterShape = {
       [TypeId]: TypeId,
       withPermit,
       resize,
       learn,
-      stats,
-      [EarlyId]: early
+      stats
     }
     return ConcurrencyLimiter.of(limiter)
   }))
-
-const EarlyId: unique symbol = Symbol.for("cloro-effect/ConcurrencyLimiter/early")
-
-/**
- * A slot taken before the rest of a call is built, and given back by hand.
- * `take` must run inside `Effect.uninterruptibleMask` (it restores only the
- * wait), and every successful `take` must be matched by one `giveBack`.
- *
- * A waiting call then holds only its fiber and its place in line: the client
- * opens the call's span, reserves its credits and builds its pipeline once
- * admitted, instead of keeping all of that alive while thousands wait.
- *
- * @internal
- */
-export interface Early {
-  readonly take: (restore: Restore) => Effect.Effect<void, AdmissionTimeout | AdmissionQueueFull>
-  readonly giveBack: Effect.Effect<void>
-}
-
-const isEarly = (value: unknown): value is Early =>
-  typeof value === "object" && value !== null && "take" in value && typeof value.take === "function" &&
-  "giveBack" in value && Effect.isEffect(value.giveBack)
-
-/**
- * The early-admission side of an in-memory limiter; `undefined` for any other
- * implementation (a shared Redis limiter, a test double), which the client
- * then uses through `withPermit` only.
- *
- * @internal
- */
-export const early = (limiter: ConcurrencyLimiterShape): Early | undefined => {
-  const value: unknown = EarlyId in limiter ? limiter[EarlyId] : undefined
-  return isEarly(value) ? value : undefined
-}
 
 /**
  * A limiter that admits everything at once: `withPermit` runs the effect as

@@ -27,6 +27,7 @@ import * as RetryPolicy from "../src/RetryPolicy.js"
 import * as UsageMonitor from "../src/UsageMonitor.js"
 import { CloroSimulator } from "../src/testing/index.js"
 import * as Layers from "./support/layers.js"
+import * as MockHttp from "./support/mockHttp.js"
 
 const KEY = "sk_test_limits"
 
@@ -515,4 +516,52 @@ describe("trap: wiring: the services the client uses are in its layer's type", (
     )
     expect([wrong, right].every(Layer.isLayer)).toBe(true)
   })
+})
+
+describe("a waiting call holds its place in line, not its built call", () => {
+  it.scoped("with any limiter behind the public shape: no reservation (nor span, nor pipeline) until its slot is taken", () =>
+    Effect.gen(function*() {
+      // A limiter as a shared (Redis) one or a test double is: only the public shape, no in-memory internals.
+      const inner = yield* ConcurrencyLimiter.make({ limit: 1 })
+      const limiter: ConcurrencyLimiter.ConcurrencyLimiterShape = {
+        [ConcurrencyLimiter.TypeId]: ConcurrencyLimiter.TypeId,
+        withPermit: (effect) => inner.withPermit(effect),
+        resize: inner.resize,
+        learn: inner.learn,
+        stats: inner.stats
+      }
+      const ledger = yield* Credits.make()
+      const done = yield* Ref.make(0)
+      const answer = { success: true, result: { text: "ok", sources: [] } }
+      const client = yield* Layers.bareClientOf({
+        apiKey: KEY,
+        http: (yield* MockHttp.make(() => Effect.as(Effect.sleep("1 second"), MockHttp.json(answer, 200, { "X-Credits-Charged": "7" })))).client,
+        services: Layer.mergeAll(
+          Layer.succeed(ConcurrencyLimiter.ConcurrencyLimiter, limiter),
+          Layer.succeed(Credits.Credits, ledger)
+        )
+      })
+      const calls = yield* Effect.fork(Effect.forEach(
+        Array.from({ length: 5 }, (_, i) => i),
+        (i) =>
+          client.monitor.chatgpt({ prompt: `wait ${i}`, country: "US" }).pipe(
+            Effect.withSpan("caller"),
+            Effect.tap(() => Ref.update(done, (n) => n + 1))
+          ),
+        { concurrency: "unbounded" }
+      ))
+      yield* TestClock.adjust("10 millis")
+      const waiting = yield* ledger.snapshot
+      const stats = yield* limiter.stats
+      const maxCost = Pricing.maxCharge("chatgpt", { prompt: "wait", country: "US" }, { mode: "sync" })
+      // One call on its slot holds one reservation; the four waiting hold none.
+      expect(stats.waiting).toBe(4)
+      expect(waiting.reserved).toBe(maxCost)
+      yield* TestClock.adjust("10 seconds")
+      yield* Fiber.join(calls)
+      const after = yield* ledger.snapshot
+      expect(after.spent).toBe(35)
+      expect(after.reserved).toBe(0)
+      expect(yield* Ref.get(done)).toBe(5)
+    }))
 })

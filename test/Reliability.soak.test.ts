@@ -152,12 +152,18 @@ describe("fault soak", () => {
       // A call that timed out was sent: cloro may have billed it, so its estimate is counted apart.
       let timeouts = 0
       let timeoutsMayBeCharged = 0
+      let cutsMayBeCharged = 0
       let expectedMayBeCharged = 0
       exits.forEach((exit, i) => {
         const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : undefined
         if (failure?._tag === "Some" && failure.value._tag === "Timeout") {
           timeouts++
           if (failure.value.mayBeCharged) timeoutsMayBeCharged++
+          expectedMayBeCharged += estimateOf(i)
+        }
+        // A connection cut after the request was written may be billed too (the simulator's resets).
+        if (failure?._tag === "Some" && failure.value._tag === "TransportError" && failure.value.mayBeCharged) {
+          cutsMayBeCharged++
           expectedMayBeCharged += estimateOf(i)
         }
       })
@@ -174,7 +180,7 @@ describe("fault soak", () => {
           }); ` +
           `429s ${JSON.stringify(counters.rejections)}; peak ${counters.peakConcurrency["soak"]} of ${PLAN_LIMIT}; ` +
           `ledger spent ${snapshot.spent} vs simulator charged ${counters.creditsCharged.total}; ` +
-          `may be charged ${snapshot.mayBeCharged} (${timeouts} timeouts); ` +
+          `may be charged ${snapshot.mayBeCharged} (${timeouts} timeouts, ${cutsMayBeCharged} cut connections); ` +
           `reserved after ${snapshot.reserved}; slots in use after ${limiterStats.inUse}; virtual time ${steps / 10} s`
       )
 
@@ -195,6 +201,7 @@ describe("fault soak", () => {
       // ... and what it cannot know is counted apart, not dropped.
       expect(timeouts).toBeGreaterThan(0)
       expect(timeoutsMayBeCharged).toBe(timeouts)
+      expect(cutsMayBeCharged).toBeGreaterThan(0)
       expect(snapshot.mayBeCharged).toBe(expectedMayBeCharged)
       // Retries stay within the policy.
       expect(sent).toBeLessThanOrEqual(CALLS * (MAX_RETRIES + 1))

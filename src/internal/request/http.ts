@@ -27,13 +27,13 @@ import {
   InvalidRequest,
   ResponseDecodeError,
   Timeout,
-  TransportError,
   UnexpectedStatus
 } from "../../CloroError.js"
 import type { CloroConfigShape } from "../../CloroConfig.js"
 import * as Usage from "../../Usage.js"
 import * as ErrorEnvelope from "./errorEnvelope.js"
 import * as Telemetry from "./telemetry.js"
+import { finishedOrTimedOut, transportError } from "./transport.js"
 
 /** Which limits a call is subject to. */
 export type CallKind =
@@ -202,18 +202,6 @@ const buildRequest = <A>(
   }))
 }
 
-/** A transport failure of the platform's client as the typed error callers see. */
-const transportError = <A>(call: Call<A>, error: HttpClientError.HttpClientError): TransportError =>
-  new TransportError({
-    method: call.method,
-    path: call.path,
-    message: error._tag === "RequestError"
-      ? `${call.method} ${call.path}: ${error.reason}: ${error.description ?? "request failed"}`
-      : `${call.method} ${call.path}: the body could not be read (${error.reason}${
-        error.description ? `: ${error.description}` : ""
-      })`
-  })
-
 /**
  * A received 2xx as its decoded answer, or the typed error it is: an empty
  * body, a body that is not JSON or does not match the documented shape
@@ -252,7 +240,8 @@ const decodeAnswer = <A>(call: Call<A>, received: Received): Either.Either<Answe
 }
 
 /**
- * Sends one call. Never fails with anything but a typed `ApiError`, and never
+ * Sends one call. With `shielded`, an interrupt of the calling fiber waits for
+ * the exchange to end (its answer or its timeout) instead of cutting it. Never fails with anything but a typed `ApiError`, and never
  * puts the API key in an error: the key is set as a header from `Redacted` at
  * the last moment and errors are built from status, headers and body only.
  * A body (of any status) longer than `config.maxResponseBytes` is not read
@@ -262,7 +251,8 @@ export const send = <A>(
   httpClient: HttpClient.HttpClient,
   config: CloroConfigShape,
   server: ReadonlyArray<MetricLabel.MetricLabel>,
-  call: Call<A>
+  call: Call<A>,
+  shielded = false
 ): Effect.Effect<Answer<A>, SendError> => {
   const request = buildRequest(config, call)
   if (Either.isLeft(request)) return Effect.fail(request.left)
@@ -288,9 +278,8 @@ export const send = <A>(
         (text): Received => ({ status, headers, usage, text })
       )
     }),
-    Effect.timeoutFail({
-      duration: call.timeout,
-      onTimeout: () =>
+    (exchange) => {
+      const onTimeout = () =>
         new Timeout({
           method: call.method,
           path: call.path,
@@ -299,7 +288,10 @@ export const send = <A>(
           // A billed sync call keeps running at cloro after we stop waiting.
           mayBeCharged: call.kind === "monitor"
         })
-    }),
+      return shielded
+        ? finishedOrTimedOut(exchange, call.timeout, onTimeout)
+        : Effect.timeoutFail(exchange, { duration: call.timeout, onTimeout })
+    },
     Effect.mapError((error) =>
       error._tag === "RequestError" || error._tag === "ResponseError" ? transportError(call, error) : error
     ),
@@ -323,5 +315,6 @@ export const send = <A>(
  */
 export const makeSend = (httpClient: HttpClient.HttpClient, config: CloroConfigShape) => {
   const server = Telemetry.serverOf(config.baseUrl)
-  return <A>(call: Call<A>): Effect.Effect<Answer<A>, SendError> => send(httpClient, config, server, call)
+  return <A>(call: Call<A>, shielded?: boolean): Effect.Effect<Answer<A>, SendError> =>
+    send(httpClient, config, server, call, shielded)
 }

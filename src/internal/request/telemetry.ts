@@ -9,16 +9,19 @@
  * `http.client.request.duration` histogram, in seconds.
  */
 import * as HttpClient from "@effect/platform/HttpClient"
+import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Config from "effect/Config"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as FiberRef from "effect/FiberRef"
 import * as LogLevel from "effect/LogLevel"
 import * as Metric from "effect/Metric"
 import * as MetricBoundaries from "effect/MetricBoundaries"
 import * as MetricLabel from "effect/MetricLabel"
 import * as Option from "effect/Option"
+import type * as Tracer from "effect/Tracer"
 import { CloroLogLevel } from "../../CloroLog.js"
 
 /** What telemetry needs to know of a call. */
@@ -47,14 +50,19 @@ export const requestDuration = Metric.histogram(
 /** Whether debug logging is on for the current call; set once per call by `span`. */
 const currentDebug = FiberRef.unsafeMake(false)
 
-/** The level set in code wins; otherwise `CLORO_LOG` (any case, surrounding spaces ignored). */
-const debugEnabled: Effect.Effect<boolean> = Effect.flatMap(CloroLogLevel, (level) =>
-  level !== undefined
-    ? Effect.succeed(level === "debug")
-    : Config.option(Config.string("CLORO_LOG")).pipe(
-      Effect.map(Option.exists((value) => value.trim().toLowerCase() === "debug")),
-      Effect.orElseSucceed(() => false)
-    ))
+/**
+ * Whether `CLORO_LOG` asks for debug logging (any case, surrounding spaces
+ * ignored). A client reads it once, when it is built, not on every call: a
+ * config read per call cost more than the rest of the call's telemetry.
+ */
+export const envDebug: Effect.Effect<boolean> = Config.option(Config.string("CLORO_LOG")).pipe(
+  Effect.map(Option.exists((value) => value.trim().toLowerCase() === "debug")),
+  Effect.orElseSucceed(() => false)
+)
+
+/** The level set in code (`CloroLog.layer`) wins; otherwise what `CLORO_LOG` said when the client was built. */
+const debugEnabled = (fromEnv: boolean): Effect.Effect<boolean> =>
+  Effect.map(CloroLogLevel, (level) => level !== undefined ? level === "debug" : fromEnv)
 
 /**
  * Logs at Debug level, visible whatever the application's minimum level, only
@@ -109,23 +117,50 @@ export const logRequeue = (call: CallInfo, serverLimit: number, sizeAdmitted: nu
  * INTERNAL: the CLIENT span of each HTTP attempt is the platform's, inside it.
  * Also decides, once per call, whether debug logging is on.
  */
-export const span = (call: CallInfo, tag: string | undefined, operation: string | undefined) =>
-<A, E extends { readonly _tag: string }, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => {
-  const route = routeOf(call)
-  const attributes: Record<string, string> = { "http.request.method": call.method, "url.template": route }
+export const span = (call: CallInfo, tag: string | undefined, operation: string | undefined, fromEnv = false) =>
+<A, E extends { readonly _tag: string }, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  withDebug(fromEnv)(Effect.withSpan(
+    Effect.tapError(self, (error) => Effect.annotateCurrentSpan("error.type", error._tag)),
+    spanName(call, operation),
+    spanOptions(call, tag)
+  ))
+
+const spanName = (call: CallInfo, operation: string | undefined): string =>
+  operation === undefined ? `CloroClient ${call.method} ${routeOf(call)}` : `CloroClient.${operation}`
+
+const spanOptions = (call: CallInfo, tag: string | undefined): Tracer.SpanOptions => {
+  const attributes: Record<string, string> = { "http.request.method": call.method, "url.template": routeOf(call) }
   if (tag !== undefined) attributes["cloro.tag"] = tag
-  return Effect.flatMap(debugEnabled, (on) =>
-    self.pipe(
-      Effect.tapError((error) => Effect.annotateCurrentSpan("error.type", error._tag)),
-      Effect.withSpan(operation === undefined ? `CloroClient ${call.method} ${route}` : `CloroClient.${operation}`, {
-        // The call site is always the same line, so a captured stack would only cost time.
-        captureStackTrace: false,
-        kind: "internal",
-        attributes
-      }),
-      Effect.locally(currentDebug, on)
-    ))
+  // The call site is always the same line, so a captured stack would only cost time.
+  return { captureStackTrace: false, kind: "internal", attributes }
 }
+
+/** Decides, once per call, whether debug logging is on for `self`; `fromEnv` is the client's `envDebug`. */
+export const withDebug = (fromEnv: boolean) => <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.flatMap(debugEnabled(fromEnv), (on) => Effect.locally(self, currentDebug, on))
+
+/**
+ * The same span as `span`, opened by hand, for a call that opens it only
+ * once admitted and ends it after its last attempt (`endSpan`); its children
+ * are run under it with `Effect.withParentSpan`.
+ */
+export const openSpan = (call: CallInfo, tag: string | undefined, operation: string | undefined) =>
+  Effect.makeSpan(spanName(call, operation), spanOptions(call, tag))
+
+/** Ends a span opened by `openSpan` with the call's outcome, marking a failure's `error.type`. */
+export const endSpan = (
+  span: Tracer.Span,
+  exit: Exit.Exit<unknown, { readonly _tag: string }>
+): Effect.Effect<void> =>
+  Effect.flatMap(Clock.currentTimeNanos, (now) =>
+    Effect.sync(() => {
+      if (span.status._tag === "Ended") return
+      if (Exit.isFailure(exit)) {
+        const failure = Cause.failureOption(exit.cause)
+        if (Option.isSome(failure)) span.attribute("error.type", failure.value._tag)
+      }
+      span.end(now, exit)
+    }))
 
 // ---------------------------------------------------------------------------
 // one HTTP attempt
