@@ -269,6 +269,7 @@ export const make: Effect.Effect<
 
     const slots: Pipeline.SlotGate = {
       withPermit: concurrency.withPermit,
+      permit: concurrency.permit,
       learn: concurrency.learn,
       size: Effect.map(concurrency.stats, (stats) => stats.size)
     }

@@ -21,6 +21,7 @@ import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
+import type * as Scope from "effect/Scope"
 import type { LimiterUnavailable } from "./CloroError.js"
 import { AdmissionQueueFull, AdmissionTimeout } from "./CloroError.js"
 import * as LimiterConfig from "./internal/limits/limiterConfig.js"
@@ -70,6 +71,16 @@ export interface ConcurrencyLimiterShape {
   readonly withPermit: <A, E, R>(
     effect: Effect.Effect<A, E, R>
   ) => Effect.Effect<A, E | AdmissionTimeout | AdmissionQueueFull | LimiterUnavailable, R>
+  /**
+   * Optional: takes one slot, after waiting in the same line as `withPermit`,
+   * and holds it until the current `Scope` closes. With it a caller can wait
+   * in its own fiber and hand the held slot to another fiber (which closes
+   * the scope), so the client forks a billed call's background fiber only
+   * once the call is admitted: a waiting call costs one fiber, not two. A
+   * limiter without it still works; its billed calls wait in that background
+   * fiber instead.
+   */
+  readonly permit?: Effect.Effect<void, AdmissionTimeout | AdmissionQueueFull | LimiterUnavailable, Scope.Scope>
   /**
    * Sets the number of slots, as an explicit configuration: it replaces what
    * was configured and learned, and later learned limits cannot exceed it.
@@ -253,6 +264,11 @@ export const make = (
         Effect.zipRight(acquire(restore), Effect.ensuring(restore(effect), giveBack))
       )
 
+    // The slot and its finalizer are taken in one uninterruptible step, so a
+    // slot taken is always given back when the scope closes.
+    const permit: Effect.Effect<void, AdmissionTimeout | AdmissionQueueFull, Scope.Scope> = Effect
+      .uninterruptibleMask((restore) => Effect.zipRight(acquire(restore), Effect.addFinalizer(() => giveBack)))
+
     // Sizing steps wake waiters after their `Ref.modify`; they are
     // uninterruptible so a slot handed out is never left unannounced.
     const setLimits = (f: (state: State) => Pick<State, "ceiling" | "learned">) =>
@@ -293,6 +309,7 @@ export const make = (
     const limiter: ConcurrencyLimiterShape = {
       [TypeId]: TypeId,
       withPermit,
+      permit,
       resize,
       learn,
       stats
@@ -310,6 +327,7 @@ export const make = (
 export const unlimited: ConcurrencyLimiterShape = ConcurrencyLimiter.of({
   [TypeId]: TypeId,
   withPermit: (effect) => effect,
+  permit: Effect.void,
   resize: () => Effect.void,
   learn: () => Effect.void,
   stats: Effect.succeed({ size: undefined, inUse: 0, waiting: 0, peakInUse: 0, source: "unlimited" })

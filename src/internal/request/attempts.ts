@@ -12,6 +12,7 @@ import * as Either from "effect/Either"
 import type * as Fiber from "effect/Fiber"
 import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
+import type * as Scope from "effect/Scope"
 import type { CloroError } from "../../CloroError.js"
 import type { CreditsShape } from "../../Credits.js"
 import type * as RetryPolicy from "../../RetryPolicy.js"
@@ -29,6 +30,8 @@ export type Send<A> = (call: Call<A>, shielded?: boolean) => Effect.Effect<Answe
 /** What the pipeline needs of a concurrency limiter. */
 export interface SlotGate {
   readonly withPermit: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | CloroError, R>
+  /** A slot held until the scope closes, when the limiter offers one (`ConcurrencyLimiterShape.permit`). */
+  readonly permit?: Effect.Effect<void, CloroError, Scope.Scope> | undefined
   readonly learn: (limit: number) => Effect.Effect<void>
   /** The number of slots; `undefined` when unlimited. */
   readonly size: Effect.Effect<number | undefined>

@@ -35,6 +35,7 @@ import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Cause from "effect/Cause"
 import * as Ref from "effect/Ref"
+import * as Scope from "effect/Scope"
 import type * as Tracer from "effect/Tracer"
 import type { CloroError } from "../../CloroError.js"
 import type { Reservation } from "../../Credits.js"
@@ -119,9 +120,72 @@ export const run = <A>(
     // Free calls (reference, async): nothing to wait for before building, nothing to finish after.
     return Telemetry.span(call, label.tag, label.operation, services.envDebug)(attempts(services, send, call).all)
   }
-  const program = Telemetry.withDebug(services.envDebug ?? false)(opened(services, send, call, billing, label))
-  return billed ? inBackground(services.fork ?? Effect.forkDaemon, program) : program
+  const fork = services.fork ?? Effect.forkDaemon
+  const debug = Telemetry.withDebug(services.envDebug ?? false)
+  const permit = services.slots.permit
+  if (billed && call.kind === "monitor" && permit !== undefined) {
+    return debug(admittedThenInBackground(fork, call, permit, (taken) => opened(services, send, call, billing, label, taken)))
+  }
+  const program = debug(opened(services, send, call, billing, label))
+  return billed ? inBackground(fork, program) : program
 }
+
+/** A slot taken before the call's fiber was forked (its scope), or why the wait for one was refused. */
+type Taken = Either.Either<Scope.CloseableScope, CloroError>
+
+/**
+ * A billed call on a limiter that offers `permit`: the caller waits for its
+ * slot in its own fiber, holding nothing else, and only once admitted (or
+ * refused) forks the call's background fiber, which holds the slot from
+ * then on and gives it back when its first attempt ends. So a waiting call
+ * costs one fiber, as in `slotFirst`, and an interrupted one still returns
+ * at once. The fork happens in the same uninterruptible step as the
+ * admission, so a slot taken is never left without its owner.
+ */
+const admittedThenInBackground = <A, E>(
+  fork: Fork,
+  call: Telemetry.CallInfo,
+  permit: Effect.Effect<void, CloroError, Scope.Scope>,
+  program: (taken: Taken) => Effect.Effect<A, E>
+): Effect.Effect<A, E> =>
+  Effect.uninterruptibleMask((restore) =>
+    Effect.flatMap(Scope.make(), (scope) =>
+      Effect.flatMap(
+        Effect.exit(restore(Telemetry.waitFor(call, "a concurrency slot", (admitted) =>
+          Effect.zipRight(Scope.extend(permit, scope), admitted)))),
+        (exit): Effect.Effect<A, E> => {
+          if (Exit.isFailure(exit)) {
+            const refused = Cause.failureOption(exit.cause)
+            // Interrupted while waiting: nothing held, nothing sent.
+            if (Option.isNone(refused)) {
+              return Effect.zipRight(Scope.close(scope, exit), Effect.failCause(Cause.stripFailures(exit.cause)))
+            }
+            return Effect.zipRight(
+              Scope.close(scope, Exit.void),
+              joined(restore, fork, program(Either.left(refused.value)), Effect.void)
+            )
+          }
+          return joined(restore, fork, program(Either.right(scope)), Scope.close(scope, Exit.void))
+        }
+      ))
+  )
+
+/**
+ * Forks `program` and joins it; interrupting the caller interrupts the fiber
+ * in the background. `finalizer` is installed before `program` becomes
+ * interruptible, so it runs even if the fiber is interrupted before it starts.
+ */
+const joined = <A, E>(
+  restore: <X, Y, Z>(effect: Effect.Effect<X, Y, Z>) => Effect.Effect<X, Y, Z>,
+  fork: Fork,
+  program: Effect.Effect<A, E>,
+  finalizer: Effect.Effect<void>
+): Effect.Effect<A, E> =>
+  Effect.flatMap(fork(Effect.ensuring(restore(program), finalizer)), (fiber) =>
+    Effect.onInterrupt(
+      restore(Fiber.join(fiber)),
+      () => Effect.fiberIdWith((id) => Fiber.interruptAsFork(fiber, id))
+    ))
 
 /**
  * Runs `program` in a fiber of its own that the caller joins. Interrupting
@@ -166,7 +230,8 @@ const opened = <A>(
   send: Send<A>,
   call: Call<A>,
   billing: Billing,
-  label: Label
+  label: Label,
+  taken?: Taken
 ): Effect.Effect<Answer<A>, CloroError> => {
   const { credits, monitor, slots } = services
   const billed = billing.maxCost > 0
@@ -235,7 +300,9 @@ const opened = <A>(
 
     const body: Effect.Effect<Answer<A>, CloroError> = call.kind !== "monitor"
       ? Effect.flatMap(openAll, ({ span, steps }) => Effect.withParentSpan(steps.all, span))
-      : Effect.flatMap(slotFirst(slots, call, openAll), ({ first, sizeAdmitted, span, steps }) =>
+      : Effect.flatMap(
+        taken === undefined ? slotFirst(slots, call, openAll) : onTaken(slots, taken, openAll),
+        ({ first, sizeAdmitted, span, steps }) =>
         Effect.withParentSpan(steps.after(first, sizeAdmitted), span))
     return Effect.onExit(body, close)
   })
@@ -270,23 +337,42 @@ const slotFirst = <A>(
 ): Effect.Effect<First<A>, CloroError> =>
   Effect.flatMap(
     Telemetry.waitFor(call, "a concurrency slot", (admitted) =>
-      Effect.either(slots.withPermit(Effect.zipRight(
-        admitted,
-        Effect.exit(Effect.flatMap(open, ({ span, steps }) =>
-          Effect.flatMap(slots.size, (sizeAdmitted) =>
-            Effect.map(
-              Effect.either(Effect.withParentSpan(steps.wire, span)),
-              (first): First<A> => ({ first, sizeAdmitted, span, steps })
-            ))))
-      )))),
+      Effect.either(slots.withPermit(Effect.zipRight(admitted, Effect.exit(firstOnSlot(slots, open)))))),
     (taken) =>
       Either.match(taken, {
         // Admitted: the first attempt's outcome, or why the call could not be opened.
         onRight: (exit) => exit,
-        onLeft: (refused) =>
-          Effect.map(open, ({ span, steps }): First<A> => ({ first: Either.left(refused), sizeAdmitted: undefined, span, steps }))
+        onLeft: (refused) => refusedFirst(open, refused)
       })
   )
+
+/** Opens the call on the slot it holds and makes its first attempt there. */
+const firstOnSlot = <A>(slots: SlotGate, open: Effect.Effect<Built<A>, CloroError>): Effect.Effect<First<A>, CloroError> =>
+  Effect.flatMap(open, ({ span, steps }) =>
+    Effect.flatMap(slots.size, (sizeAdmitted) =>
+      Effect.map(
+        Effect.either(Effect.withParentSpan(steps.wire, span)),
+        (first): First<A> => ({ first, sizeAdmitted, span, steps })
+      )))
+
+/** A refused wait for a slot is the first attempt's failure. */
+const refusedFirst = <A>(open: Effect.Effect<Built<A>, CloroError>, refused: CloroError): Effect.Effect<First<A>, CloroError> =>
+  Effect.map(open, ({ span, steps }): First<A> => ({ first: Either.left(refused), sizeAdmitted: undefined, span, steps }))
+
+/**
+ * `slotFirst` for a slot already taken by the caller (`admittedThenInBackground`):
+ * the first attempt runs on it and gives it back when it ends; a refused wait
+ * is that first attempt's failure.
+ */
+const onTaken = <A>(
+  slots: SlotGate,
+  taken: Taken,
+  open: Effect.Effect<Built<A>, CloroError>
+): Effect.Effect<First<A>, CloroError> =>
+  Either.match(taken, {
+    onLeft: (refused) => refusedFirst(open, refused),
+    onRight: (scope) => Effect.ensuring(firstOnSlot(slots, open), Scope.close(scope, Exit.void))
+  })
 
 /**
  * Once a request is handed to the transport, the exchange runs to its answer
