@@ -26,6 +26,7 @@ import type * as Scope from "effect/Scope"
 import { BudgetExceeded, LimiterUnavailable } from "../CloroError.js"
 import * as Credits from "../Credits.js"
 import * as ConfigIssues from "../internal/configIssues.js"
+import * as LuaScript from "./internal/luaScript.js"
 import { RedisStore, replyRecord, replyStrings } from "./RedisStore.js"
 
 /**
@@ -105,6 +106,14 @@ end
 return 1
 `
 
+// Sent by SHA (one round trip, the text only when the server lacks it), like the limiters' scripts.
+const scripts = {
+  reserve: LuaScript.make(reserveScript),
+  settle: LuaScript.make(settleScript),
+  hold: LuaScript.make(holdScript),
+  settleTask: LuaScript.make(settleTaskScript)
+}
+
 const numberOr = (value: string | undefined, fallback: number | undefined) =>
   value === undefined || value === "" ? fallback : Number(value)
 
@@ -169,16 +178,12 @@ export const make = (
           tag,
           settle: (charged, balanceAfter) =>
             once(later(run((redis) =>
-              redis.eval(
-                settleScript,
-                2,
-                ledgerKey,
-                tagsKey,
+              LuaScript.run(redis, scripts.settle, [ledgerKey, tagsKey], [
                 amount,
                 Math.max(0, Number.isFinite(charged) ? charged : amount),
                 tag ?? "",
                 balanceAfter ?? ""
-              )
+              ])
             ))),
           release: once(later(run((redis) => redis.hincrbyfloat(ledgerKey, "reserved", -amount)))),
           settleUncertain: (mayBeCharged) =>
@@ -194,7 +199,7 @@ export const make = (
             ))),
           holdForTask: (taskId) =>
             once(later(run((redis) =>
-              redis.eval(holdScript, 3, ledgerKey, tasksKey, settledKey, amount, taskId, tag ?? "")
+              LuaScript.run(redis, scripts.hold, [ledgerKey, tasksKey, settledKey], [amount, taskId, tag ?? ""])
             )))
         }
       })
@@ -203,7 +208,7 @@ export const make = (
       Effect.gen(function*() {
         const amount = amounts.reduce((sum, a) => sum + a, 0)
         const answer = yield* Effect.either(
-          run((redis) => redis.eval(reserveScript, 1, ledgerKey, amount, amounts.length))
+          run((redis) => LuaScript.run(redis, scripts.reserve, [ledgerKey], [amount, amounts.length]))
         )
         if (answer._tag === "Left") {
           return yield* fallbackWorkers === undefined
@@ -281,18 +286,12 @@ export const make = (
       reserveAll,
       settleTask: (taskId, charged, tag) =>
         later(run((redis) =>
-          redis.eval(
-            settleTaskScript,
-            4,
-            ledgerKey,
-            tagsKey,
-            tasksKey,
-            settledKey,
+          LuaScript.run(redis, scripts.settleTask, [ledgerKey, tagsKey, tasksKey, settledKey], [
             taskId,
             Math.max(0, charged),
             tag ?? "",
             remember
-          )
+          ])
         )),
       observeBalance: (remaining) =>
         Number.isFinite(remaining) && remaining >= 0

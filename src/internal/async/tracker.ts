@@ -43,6 +43,7 @@ import * as ScheduleIntervals from "effect/ScheduleIntervals"
 import type * as Scope from "effect/Scope"
 import * as SynchronizedRef from "effect/SynchronizedRef"
 import type { CloroError } from "../../CloroError.js"
+import * as WaitQueue from "../limits/waitQueue.js"
 import * as Task from "../../Task.js"
 
 /** A finished task, as a webhook or a poll reports it. @internal */
@@ -133,9 +134,8 @@ interface State<E> {
   readonly active: number
   /** Watched tasks by due time (a binary min-heap of slots). */
   readonly heap: Array<Slot>
-  /** Keys due for a poll that found no permit free, oldest first (from `readyHead`). */
-  readonly ready: Array<string>
-  readonly readyHead: number
+  /** Keys due for a poll that found no permit free, oldest first. */
+  readonly ready: WaitQueue.WaitQueue<string>
 }
 
 const swap = (heap: Array<Slot>, i: number, j: number): void => {
@@ -243,8 +243,7 @@ export const make = <E>(options: {
       keyByTaskId: HashMap.empty(),
       active: 0,
       heap: [],
-      ready: [],
-      readyHead: 0
+      ready: WaitQueue.make()
     })
     const wake = yield* Queue.sliding<void>(1)
     const signal = Effect.asVoid(Queue.offer(wake, undefined))
@@ -352,7 +351,6 @@ export const make = <E>(options: {
         let byKey = s.byKey
         let free = options.concurrency - s.active
         const { heap, ready } = s
-        let readyHead = s.readyHead
         /** Starts a poll of `key`: it is next due at its deadline, unless the poll ends first. */
         const start = (key: string, entry: Entry<E>, watching: Watching<E>, taskId: string) => {
           const polling = { ...watching, polling: true }
@@ -361,9 +359,8 @@ export const make = <E>(options: {
           due.push([key, taskId])
           free--
         }
-        while (free > 0 && readyHead < ready.length) {
-          const key = ready[readyHead]!
-          readyHead++
+        while (free > 0 && ready.length > 0) {
+          const key = WaitQueue.shift(ready)!
           const entry = Option.getOrUndefined(HashMap.get(byKey, key))
           if (entry === undefined || !entry.slot.ready) continue
           entry.slot.ready = false
@@ -371,13 +368,6 @@ export const make = <E>(options: {
           const taskId = watching?.plan.taskId
           if (entry.done || watching === undefined || taskId === undefined || watching.polling) continue
           start(key, entry, watching, taskId)
-        }
-        if (readyHead === ready.length) {
-          ready.length = 0
-          readyHead = 0
-        } else if (readyHead > 1024 && readyHead * 2 > ready.length) {
-          ready.splice(0, readyHead)
-          readyHead = 0
         }
         while (heap.length > 0 && heap[0]!.at <= now) {
           const slot = heap[0]!
@@ -399,7 +389,7 @@ export const make = <E>(options: {
             } else {
               // no permit free: wait in line, due again only at the deadline
               slot.ready = true
-              ready.push(slot.key)
+              WaitQueue.push(ready, slot.key)
               schedule(heap, slot, watching.deadline)
             }
             continue
@@ -411,8 +401,7 @@ export const make = <E>(options: {
           ...s,
           byKey,
           active: options.concurrency - free,
-          plannedWake: next,
-          readyHead
+          plannedWake: next
         }]
       })
       yield* Effect.forEach(expired, ([key, watching]) => expire(key, watching, "deadline", now), { discard: true })

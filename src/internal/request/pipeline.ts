@@ -197,13 +197,7 @@ const joined = <A, E>(
  * timeout) instead of leaving it running.
  */
 const inBackground = <A, E>(fork: Fork, program: Effect.Effect<A, E>): Effect.Effect<A, E> =>
-  Effect.uninterruptibleMask((restore) =>
-    Effect.flatMap(fork(restore(program)), (fiber) =>
-      Effect.onInterrupt(
-        restore(Fiber.join(fiber)),
-        () => Effect.fiberIdWith((id) => Fiber.interruptAsFork(fiber, id))
-      ))
-  )
+  Effect.uninterruptibleMask((restore) => joined(restore, fork, program, Effect.void))
 
 /** What a call opened once admitted: its span, and its reservation when billed. */
 interface Opened {
