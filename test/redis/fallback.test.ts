@@ -116,8 +116,9 @@ describe.skipIf(redisUrl === undefined)("Redis unavailable mid-run", () => {
       expect(a.peakDown).toBeLessThanOrEqual(LIMIT / 4)
       // from the moment Redis was back too (with the fallback's line draining beside Redis, 8 + 2)
       expect(a.peakUp).toBeLessThanOrEqual(LIMIT)
-      // and work went on at Redis's pace, not the fallback's (2 at a time would be ~75 in 1.5 s)
-      expect(afterA.done - downA.done).toBeGreaterThan(80)
+      // and work went on at Redis's width, not the fallback's: more than limit / workers ran at once
+      // (a count, not a rate in wall-clock time, which a busy machine cannot promise)
+      expect(a.peakUp).toBeGreaterThan(LIMIT / 4)
       // strict: refused typed while down (calls already admitted finish), and every call done once it returned
       expect(Object.keys(b.refused)).toEqual(["LimiterUnavailable"])
       expect(b.done).toBe(200)
