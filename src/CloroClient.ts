@@ -27,6 +27,7 @@ import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as FiberRef from "effect/FiberRef"
 import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
@@ -42,7 +43,7 @@ import * as Credits from "./Credits.js"
 import * as Engine from "./Engine.js"
 import * as GoogleGoto from "./engines/GoogleGoto.js"
 import * as Engines from "./internal/engines.js"
-import { checkOptions, type CheckedOptions, guarded, isPolicy } from "./internal/request/callOptions.js"
+import { type CheckedOptions, checkOptionsEither, guarded, isPolicy } from "./internal/request/callOptions.js"
 import * as AccountCalls from "./internal/request/accountCalls.js"
 import * as MonitorCalls from "./internal/request/monitorCalls.js"
 import * as Http from "./internal/request/http.js"
@@ -304,7 +305,12 @@ export const make: Effect.Effect<
       name: string,
       options: unknown,
       body: (options: CheckedOptions) => Effect.Effect<A, CloroError>
-    ): Effect.Effect<A, CloroError> => guarded(name, () => Effect.flatMap(checkOptions(options), (checked) => body({ ...checked, operation: name })))
+    ): Effect.Effect<A, CloroError> =>
+      guarded(name, () =>
+        Either.match(checkOptionsEither(options), {
+          onLeft: Effect.fail,
+          onRight: (checked) => body({ ...checked, operation: name })
+        }))
 
     const referenceCall = <A, I>(
       method: "GET" | "POST" | "DELETE",

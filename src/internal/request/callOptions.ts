@@ -54,27 +54,32 @@ export interface CheckedOptions {
   readonly operation?: string | undefined
 }
 
-/** @internal */
-export const checkOptions = (options: unknown): Effect.Effect<CheckedOptions, InvalidRequest> => {
-  if (options === undefined) {
-    return Effect.succeed({ tag: undefined, timeout: undefined, retry: undefined, unknownFields: undefined })
-  }
-  if (!Input.isRecord(options)) return Effect.fail(invalid("options", `must be an object, got ${Input.show(options)}`))
+/**
+ * The per-call options checked, as a value: the public methods check them
+ * while building the call, with no effect of their own to run.
+ *
+ * @internal
+ */
+export const checkOptionsEither = (options: unknown): Either.Either<CheckedOptions, InvalidRequest> => {
+  if (options === undefined) return Either.right(noOptions)
+  if (!Input.isRecord(options)) return Either.left(invalid("options", `must be an object, got ${Input.show(options)}`))
   const { retry, tag, timeout, unknownFields } = options
   if (tag !== undefined && typeof tag !== "string") {
-    return Effect.fail(invalid("tag", `must be a string, got ${Input.show(tag)}`))
+    return Either.left(invalid("tag", `must be a string, got ${Input.show(tag)}`))
   }
   if (retry !== undefined && !isPolicy(retry)) {
-    return Effect.fail(invalid("retry", "must be a RetryPolicy (e.g. RetryPolicy.none)"))
+    return Either.left(invalid("retry", "must be a RetryPolicy (e.g. RetryPolicy.none)"))
   }
   if (unknownFields !== undefined && !Input.isRecord(unknownFields)) {
-    return Effect.fail(invalid("unknownFields", `must be an object of field names to JSON values, got ${Input.show(unknownFields)}`))
+    return Either.left(invalid("unknownFields", `must be an object of field names to JSON values, got ${Input.show(unknownFields)}`))
   }
   return Either.match(DurationHelper.decodeOptional("timeout", timeout, { zero: false, infinite: false }), {
-    onLeft: (issue) => Effect.fail(invalid(issue.field, issue.message)),
-    onRight: (checked) => Effect.succeed({ tag, timeout: checked, retry, unknownFields })
+    onLeft: (issue) => Either.left(invalid(issue.field, issue.message)),
+    onRight: (checked) => Either.right({ tag, timeout: checked, retry, unknownFields })
   })
 }
+
+const noOptions: CheckedOptions = { tag: undefined, timeout: undefined, retry: undefined, unknownFields: undefined }
 
 /** @internal */
 export const validateGoto = (input: unknown): Either.Either<GoogleGoto.Request, InvalidRequest> =>

@@ -6,12 +6,12 @@
  * @internal
  */
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import type { MonitorMethod } from "../../CloroClient.js"
 import type { CloroConfigShape } from "../../CloroConfig.js"
 import * as Engine from "../../Engine.js"
 import * as Pricing from "../../Pricing.js"
-import { fromEither } from "./callOptions.js"
 import * as Http from "./http.js"
 import type { Context as CallContext } from "./taskCalls.js"
 
@@ -26,28 +26,31 @@ export const make = ({ config, execute, method }: Context) =>
   const spec = Engine.engines[name]
   const decode = Http.decodeWith(Schema.Struct({ result: spec.result }))
   return (request, options) =>
-    method(`monitor.${name}`, options, (checked) =>
-      Effect.flatMap(fromEither(Engine.validate(name, request)), (valid) =>
-        Effect.flatMap(fromEither(Engine.withUnknownFields(name, valid, checked.unknownFields)), (body) =>
-        Effect.map(
-          execute(
-            {
-              method: "POST",
-              path: spec.path,
-              kind: "monitor",
-              body,
-              decode,
-              timeout: config.monitorTimeout
-            },
-            checked,
-            {
-              estimate: Pricing.estimate(name, valid, { mode: "sync" }),
-              maxCost: Pricing.maxCharge(name, valid, { mode: "sync" }),
-              tag: checked.tag,
-              engine: name
-            }
-          ),
-          (response) => ({ result: response.result.result, usage: response.usage, raw: response.raw })
-        ))))
+    method(`monitor.${name}`, options, (checked) => {
+      // Checked while the call is built: a bad request costs no effect to refuse.
+      const valid = Engine.validate(name, request)
+      if (Either.isLeft(valid)) return Effect.fail(valid.left)
+      const body = Engine.withUnknownFields(name, valid.right, checked.unknownFields)
+      if (Either.isLeft(body)) return Effect.fail(body.left)
+      return Effect.map(
+        execute(
+          {
+            method: "POST",
+            path: spec.path,
+            kind: "monitor",
+            body: body.right,
+            decode,
+            timeout: config.monitorTimeout
+          },
+          checked,
+          {
+            estimate: Pricing.estimate(name, valid.right, { mode: "sync" }),
+            maxCost: Pricing.maxCharge(name, valid.right, { mode: "sync" }),
+            tag: checked.tag,
+            engine: name
+          }
+        ),
+        (response) => ({ result: response.result.result, usage: response.usage, raw: response.raw })
+      )
+    })
 }
-

@@ -12,9 +12,11 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Config from "effect/Config"
+import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
 import * as LogLevel from "effect/LogLevel"
 import * as Metric from "effect/Metric"
@@ -60,19 +62,16 @@ export const envDebug: Effect.Effect<boolean> = Config.option(Config.string("CLO
   Effect.orElseSucceed(() => false)
 )
 
-/** The level set in code (`CloroLog.layer`) wins; otherwise what `CLORO_LOG` said when the client was built. */
-const debugEnabled = (fromEnv: boolean): Effect.Effect<boolean> =>
-  Effect.map(CloroLogLevel, (level) => level !== undefined ? level === "debug" : fromEnv)
+/** Logs at Debug level, visible whatever the application's minimum level. */
+const debugNow = (message: string): Effect.Effect<void> =>
+  Effect.logDebug(message).pipe(Effect.locally(FiberRef.currentMinimumLogLevel, LogLevel.Debug))
 
 /**
  * Logs at Debug level, visible whatever the application's minimum level, only
  * when debug logging is on; the message is built only then.
  */
 const debugWith = (message: () => string): Effect.Effect<void> =>
-  Effect.flatMap(FiberRef.get(currentDebug), (on) =>
-    on
-      ? Effect.logDebug(message()).pipe(Effect.locally(FiberRef.currentMinimumLogLevel, LogLevel.Debug))
-      : Effect.void)
+  Effect.flatMap(FiberRef.get(currentDebug), (on) => on ? debugNow(message()) : Effect.void)
 
 /** Logs at Debug level, visible whatever the application's minimum level, only when debug logging is on. */
 export const debug = (message: string): Effect.Effect<void> => debugWith(() => message)
@@ -135,9 +134,18 @@ const spanOptions = (call: CallInfo, tag: string | undefined): Tracer.SpanOption
   return { captureStackTrace: false, kind: "internal", attributes }
 }
 
-/** Decides, once per call, whether debug logging is on for `self`; `fromEnv` is the client's `envDebug`. */
+/**
+ * Decides, once per call, whether debug logging is on for `self`; `fromEnv`
+ * is the client's `envDebug`. The fiber ref is set only when it would change
+ * (nearly never: debug logging is off by default), because setting one for a
+ * region costs more operations than the rest of the call's telemetry.
+ */
 export const withDebug = (fromEnv: boolean) => <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  Effect.flatMap(debugEnabled(fromEnv), (on) => Effect.locally(self, currentDebug, on))
+  Effect.withFiberRuntime((fiber) => {
+    const level = Context.get(fiber.currentContext, CloroLogLevel)
+    const on = level !== undefined ? level === "debug" : fromEnv
+    return on === fiber.getFiberRef(currentDebug) ? self : Effect.locally(self, currentDebug, on)
+  })
 
 /**
  * The same span as `span`, opened by hand, for a call that opens it only
@@ -183,14 +191,25 @@ export const serverOf = (baseUrl: string): ReadonlyArray<MetricLabel.MetricLabel
 }
 
 /**
+ * `requestDuration` tagged with each outcome's labels, built once and kept:
+ * tagging a metric anew on every attempt hashes all of its labels. Keys are
+ * method, route template, server and outcome, so the map stays small.
+ */
+const taggedHistograms = new Map<string, Metric.Metric.Histogram<number>>()
+
+/** The clock of the fiber running: the test clock under `TestClock`, as `Clock.currentTimeMillis` would read. */
+const clockOf = (fiber: Fiber.RuntimeFiber<unknown, unknown>): Clock.Clock =>
+  Context.get(fiber.currentDefaultServices, Clock.Clock)
+
+/**
  * Measures one HTTP attempt: names the platform's CLIENT span `{method}
  * {url.template}`, records its duration with its status code or `error.type`,
  * and logs it when debug logging is on.
+ *
+ * The recording is one step run in the fiber (clock read, histogram update,
+ * debug check): this runs on every attempt.
  */
-export const exchange = (call: CallInfo, server: ReadonlyArray<MetricLabel.MetricLabel>) =>
-<A extends Exchange, E extends { readonly _tag: string }, R>(
-  self: Effect.Effect<A, E, R>
-): Effect.Effect<A, E, R> => {
+export const exchange = (call: CallInfo, server: ReadonlyArray<MetricLabel.MetricLabel>) => {
   const route = routeOf(call)
   const name = `${call.method} ${route}`
   const base = [
@@ -199,31 +218,53 @@ export const exchange = (call: CallInfo, server: ReadonlyArray<MetricLabel.Metri
     MetricLabel.make("unit", "s"),
     ...server
   ]
-  const record = (start: number, extra: ReadonlyArray<MetricLabel.MetricLabel>) =>
-    Effect.flatMap(Clock.currentTimeMillis, (now) =>
-      Effect.as(
-        Metric.update(Metric.taggedWithLabels(requestDuration, [...base, ...extra]), Math.max(0, now - start) / 1000),
-        now - start
-      ))
-  return Effect.flatMap(Clock.currentTimeMillis, (start) =>
-    self.pipe(
-      Effect.provideService(HttpClient.SpanNameGenerator, () => name),
-      Effect.tapBoth({
-        onSuccess: (answer) => {
-          const labels = [MetricLabel.make("http.response.status_code", String(answer.status))]
-          if (answer.status >= 400) labels.push(MetricLabel.make("error.type", String(answer.status)))
-          return Effect.flatMap(record(start, labels), (millis) =>
-            debugWith(() => {
+  const prefix = `${name} ${server.map((label) => label.value).join(" ")} `
+  const histogramFor = (outcome: string, extra: () => ReadonlyArray<MetricLabel.MetricLabel>) => {
+    const key = prefix + outcome
+    const known = taggedHistograms.get(key)
+    if (known !== undefined) return known
+    const tagged = Metric.taggedWithLabels(requestDuration, [...base, ...extra()])
+    taggedHistograms.set(key, tagged)
+    return tagged
+  }
+  const statusLabels = (status: number) => () => {
+    const labels = [MetricLabel.make("http.response.status_code", String(status))]
+    if (status >= 400) labels.push(MetricLabel.make("error.type", String(status)))
+    return labels
+  }
+  /** Records the attempt that began at `start`; `message` is built only when debug logging is on. */
+  const record = (
+    start: number,
+    histogram: Metric.Metric.Histogram<number>,
+    message: (millis: number) => string
+  ): Effect.Effect<void> =>
+    Effect.withFiberRuntime((fiber) => {
+      const millis = clockOf(fiber).unsafeCurrentTimeMillis() - start
+      histogram.unsafeUpdate(Math.max(0, millis) / 1000, [])
+      return fiber.getFiberRef(currentDebug) ? debugNow(message(millis)) : Effect.void
+    })
+  return <A extends Exchange, E extends { readonly _tag: string }, R>(
+    self: Effect.Effect<A, E, R>
+  ): Effect.Effect<A, E, R> =>
+    Effect.flatMap(Clock.currentTimeMillis, (start) =>
+      Effect.matchEffect(Effect.provideService(self, HttpClient.SpanNameGenerator, () => name), {
+        onSuccess: (answer) =>
+          Effect.as(
+            record(start, histogramFor(String(answer.status), statusLabels(answer.status)), (millis) => {
               const requestId = answer.headers["x-request-id"]
               return `cloro ${name}: ${answer.status} in ${formatMillis(millis)}` +
                 (requestId === undefined ? "" : ` (request id ${requestId})`)
-            }))
-        },
+            }),
+            answer
+          ),
         onFailure: (error) =>
-          Effect.flatMap(
-            record(start, [MetricLabel.make("error.type", error._tag)]),
-            (millis) => debugWith(() => `cloro ${name}: ${error._tag} after ${formatMillis(millis)}`)
+          Effect.zipRight(
+            record(
+              start,
+              histogramFor(`error ${error._tag}`, () => [MetricLabel.make("error.type", error._tag)]),
+              (millis) => `cloro ${name}: ${error._tag} after ${formatMillis(millis)}`
+            ),
+            Effect.fail(error)
           )
-      })
-    ))
+      }))
 }

@@ -97,8 +97,14 @@ export const finishedOrTimedOut = <A, E, E2>(
       Effect.flatMap(
         Effect.forkDaemon(Effect.interruptible(Effect.zipRight(
           Effect.sleep(duration),
-          Effect.zipRight(Deferred.fail(done, onTimeout()), Fiber.interrupt(exchange))
+          // Built only when the timer fires: an error captures a stack trace, too dear to make for every call.
+          Effect.zipRight(Effect.suspend(() => Deferred.fail(done, onTimeout())), Fiber.interrupt(exchange))
         ))),
-        (timer) => Effect.ensuring(Deferred.await(done), Fiber.interrupt(timer))
+        // The timer is stopped without waiting for it to end: the answer is already in hand.
+        (timer) =>
+          Effect.ensuring(
+            Deferred.await(done),
+            Effect.fiberIdWith((id) => Effect.sync(() => timer.unsafeInterruptAsFork(id)))
+          )
       ))))
 
