@@ -5,10 +5,12 @@
  * short (`finishedOrTimedOut`), for an exchange a billed call must finish.
  */
 import type * as HttpClientError from "@effect/platform/HttpClientError"
-import * as Deferred from "effect/Deferred"
+import * as Cause from "effect/Cause"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as HashSet from "effect/HashSet"
 import { TransportError } from "../../CloroError.js"
 import type { CallKind } from "./http.js"
 
@@ -84,27 +86,32 @@ export const transportError = (
  * runs it: the exchange and its timer run in daemon fibers of their own (an
  * interrupt signal reaches a fiber's children at once, even while it is
  * uninterruptible, so the timeout's own race would be cut short), and the
- * caller waits for whichever ends first without being interruptible. Two
- * fibers, where `Effect.timeoutFail` starts two children as well.
+ * caller waits for the exchange without being interruptible. Two fibers,
+ * where `Effect.timeoutFail` starts two as well. The exchange's own exit is
+ * the answer, so no `Deferred` is needed: an exchange the timer interrupted
+ * (the timer is the only fiber that holds it) is the timeout.
  */
 export const finishedOrTimedOut = <A, E, E2>(
   self: Effect.Effect<A, E>,
   duration: Duration.Duration,
   onTimeout: () => E2
 ): Effect.Effect<A, E | E2> =>
-  Effect.uninterruptible(Effect.flatMap(Deferred.make<A, E | E2>(), (done) =>
-    Effect.flatMap(Effect.forkDaemon(Effect.interruptible(Effect.intoDeferred(self, done))), (exchange) =>
+  Effect.uninterruptible(
+    Effect.flatMap(Effect.forkDaemon(Effect.interruptible(self)), (exchange) =>
       Effect.flatMap(
         Effect.forkDaemon(Effect.interruptible(Effect.zipRight(
           Effect.sleep(duration),
-          // Built only when the timer fires: an error captures a stack trace, too dear to make for every call.
-          Effect.zipRight(Effect.suspend(() => Deferred.fail(done, onTimeout())), Fiber.interrupt(exchange))
+          // Interrupted as this timer, so the caller can tell a timeout from any other interruption.
+          Effect.fiberIdWith((id) => Effect.sync(() => exchange.unsafeInterruptAsFork(id)))
         ))),
-        // The timer is stopped without waiting for it to end: the answer is already in hand.
         (timer) =>
-          Effect.ensuring(
-            Deferred.await(done),
-            Effect.fiberIdWith((id) => Effect.sync(() => timer.unsafeInterruptAsFork(id)))
-          )
-      ))))
-
+          Effect.flatMap(Fiber.await(exchange), (exit): Effect.Effect<A, E | E2> =>
+            Effect.withFiberRuntime((fiber) => {
+              // The answer is in hand: the timer is stopped without waiting for it to end.
+              timer.unsafeInterruptAsFork(fiber.id())
+              return Exit.isFailure(exit) && HashSet.has(Cause.interruptors(exit.cause), timer.id())
+                ? Effect.fail(onTimeout())
+                : exit
+            }))
+      ))
+  )
