@@ -26,7 +26,20 @@ import type { LimiterUnavailable } from "./CloroError.js"
 import { AdmissionQueueFull, AdmissionTimeout } from "./CloroError.js"
 import * as LimiterConfig from "./internal/limits/limiterConfig.js"
 import * as WaitQueue from "./internal/limits/waitQueue.js"
-import { drain, noWake, release, type Restore, sizeOf, type State, wakeAll } from "./internal/limits/waitQueueSlots.js"
+import {
+  drain,
+  type HandOver,
+  HandOverId,
+  type HasHandOver,
+  type Joined,
+  noWake,
+  release,
+  type Restore,
+  sizeOf,
+  type State,
+  type Waiter,
+  wakeAll
+} from "./internal/limits/waitQueueSlots.js"
 import * as Slots from "./internal/limits/waitQueueSlots.js"
 
 /**
@@ -219,7 +232,7 @@ export const make = (
 
     // A waiter that leaves the line before being served just steps out; one
     // that was handed a slot in the same instant it gave up passes it on.
-    const cancel = (node: WaitQueue.Node<Deferred.Deferred<void>>) =>
+    const cancel = (node: WaitQueue.Node<Waiter>) =>
       Effect.flatMap(
         Ref.modify(ref, (state) => WaitQueue.remove(state.waiters, node) ? [noWake, state] : release(state)),
         wakeAll
@@ -233,9 +246,16 @@ export const make = (
     // is restored to interruptible, and leaving it early always settles the
     // place in line, so no slot is ever lost or held twice.
     // No generator here: a waiting call keeps this frame alive for as long as it waits.
+    const queueFull = () =>
+      new AdmissionQueueFull({
+        message: `The line for a concurrency slot is full (maxWaiting: ${maxWaiting})`,
+        limiter: "concurrency",
+        maxWaiting: maxWaiting ?? 0
+      })
+
     const acquire = (restore: Restore): Effect.Effect<void, AdmissionTimeout | AdmissionQueueFull> =>
       Effect.flatMap(Deferred.make<void>(), (deferred) =>
-        Effect.flatMap(Ref.modify(ref, admit(deferred)), (admission): Effect.Effect<
+        Effect.flatMap(Ref.modify(ref, admit(Deferred.succeed(deferred, undefined))), (admission): Effect.Effect<
           void,
           AdmissionTimeout | AdmissionQueueFull
         > => {
@@ -243,13 +263,7 @@ export const make = (
             case "Acquired":
               return Effect.void
             case "Full":
-              return Effect.fail(
-                new AdmissionQueueFull({
-                  message: `The line for a concurrency slot is full (maxWaiting: ${maxWaiting})`,
-                  limiter: "concurrency",
-                  maxWaiting: maxWaiting ?? 0
-                })
-              )
+              return Effect.fail(queueFull())
             case "Queued":
               return restore(awaitTurn(deferred)).pipe(
                 Effect.onExit((exit) => Exit.isSuccess(exit) ? Effect.void : cancel(admission.node))
@@ -306,13 +320,40 @@ export const make = (
       source: state.source
     }))
 
-    const limiter: ConcurrencyLimiterShape = {
+    // The client's Scope-free hand-over (internal/limits/waitQueueSlots.ts): a
+    // waiter is a plain entry whose `onSlot` the releasing fiber runs. With
+    // `maxWait` the wait needs a timer of its own, so it is not offered then.
+    const acquired: Joined = { _tag: "Acquired" }
+    const handOver: HandOver = {
+      join: (onSlot) =>
+        Effect.flatMap(Ref.modify(ref, admit(onSlot)), (admission): Effect.Effect<Joined, AdmissionQueueFull> => {
+          switch (admission._tag) {
+            case "Acquired":
+              return Effect.succeed(acquired)
+            case "Full":
+              return Effect.fail(queueFull())
+            case "Queued": {
+              const node = admission.node
+              // Served in the same instant: its `onSlot` runs and gives the slot back itself.
+              const leave = Ref.update(ref, (state) => {
+                WaitQueue.remove(state.waiters, node)
+                return state
+              })
+              return Effect.succeed({ _tag: "Queued", leave })
+            }
+          }
+        }),
+      release: Effect.uninterruptible(giveBack)
+    }
+
+    const limiter: ConcurrencyLimiterShape & Partial<HasHandOver> = {
       [TypeId]: TypeId,
       withPermit,
       permit,
       resize,
       learn,
-      stats
+      stats,
+      ...(maxWait === undefined ? { [HandOverId]: handOver } : {})
     }
     return ConcurrencyLimiter.of(limiter)
   }))

@@ -34,11 +34,15 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Cause from "effect/Cause"
+import * as Deferred from "effect/Deferred"
+import * as MutableRef from "effect/MutableRef"
 import * as Ref from "effect/Ref"
+import * as Runtime from "effect/Runtime"
 import * as Scope from "effect/Scope"
 import type * as Tracer from "effect/Tracer"
 import type { CloroError } from "../../CloroError.js"
 import type { Reservation } from "../../Credits.js"
+import type { HandOver } from "../limits/waitQueueSlots.js"
 import type { Answer, Call, SendError } from "./http.js"
 import {
   type Attempts,
@@ -122,7 +126,10 @@ export const run = <A>(
   }
   const fork = services.fork ?? Effect.forkDaemon
   const debug = Telemetry.withDebug(services.envDebug ?? false)
-  const permit = services.slots.permit
+  const { handOver, permit } = services.slots
+  if (billed && call.kind === "monitor" && handOver !== undefined) {
+    return debug(handedOver(services, call, handOver, (taken) => opened(services, send, call, billing, label, taken)))
+  }
   if (billed && call.kind === "monitor" && permit !== undefined) {
     return debug(admittedThenInBackground(fork, call, permit, (taken) => opened(services, send, call, billing, label, taken)))
   }
@@ -130,8 +137,126 @@ export const run = <A>(
   return billed ? inBackground(fork, program) : program
 }
 
-/** A slot taken before the call's fiber was forked (its scope), or why the wait for one was refused. */
-type Taken = Either.Either<Scope.CloseableScope, CloroError>
+/**
+ * A slot taken before the call's fiber was started (how to give it back;
+ * giving it back twice is harmless), or why the wait for one was refused.
+ */
+type Taken = Either.Either<Effect.Effect<void>, CloroError>
+
+/** Where a handed-over call is: in line, being started on its slot, running, or left by its caller. */
+type Stage =
+  | { readonly _tag: "Waiting" }
+  | { readonly _tag: "Starting" }
+  | { readonly _tag: "Running"; readonly fiber: Fiber.RuntimeFiber<unknown, unknown> }
+  | { readonly _tag: "Left" }
+
+/**
+ * How many handed-over calls are being started, one inside the other, on
+ * this thread right now. A call that ends without waiting for anything (a
+ * refused reservation, a synchronous test client) gives its slot back while
+ * it is being started, which starts the next one inside it: past a few
+ * levels the next call is started on the scheduler instead, so a line of
+ * thousands cannot overflow the stack.
+ */
+const startDepth = MutableRef.make(0)
+const maxStartDepth = 16
+
+const waiting: Stage = { _tag: "Waiting" }
+const starting: Stage = { _tag: "Starting" }
+const left: Stage = { _tag: "Left" }
+
+/**
+ * A billed call on the in-memory limiter (`HandOver`): the caller waits in
+ * line as a plain entry (its place, a `Deferred` for the answer, a few
+ * closures), not as a built call. Whoever frees a slot runs the entry's
+ * `onSlot` at once, in its own fiber: it starts the call's background fiber
+ * right there (`Runtime.runFork` with the caller's context and fiber refs,
+ * so no fiber is woken or scheduled between one call's answer and the next
+ * call's request), and that fiber owns the slot, gives it back when the
+ * first attempt ends (or it ends), and puts the outcome in the `Deferred`.
+ *
+ * An interrupted caller returns at once: in line, it steps out; handed its
+ * slot in the same instant, `onSlot` sees it has left and gives the slot
+ * back; running, its fiber is interrupted in the background, where an
+ * exchange on the wire finishes and is booked (`finishOnceSent`). A refused
+ * wait (`maxWaiting`) runs the call with that refusal as its first failure.
+ */
+const handedOver = <A>(
+  services: Services,
+  call: Telemetry.CallInfo,
+  line: HandOver,
+  program: (taken: Taken) => Effect.Effect<A, CloroError>
+): Effect.Effect<A, CloroError> =>
+  Effect.flatMap(Effect.runtime<never>(), (runtime) =>
+    Effect.flatMap(Deferred.make<A, CloroError>(), (answer) => {
+      const stage = Ref.unsafeMake<Stage>(waiting)
+      const released = Ref.unsafeMake(false)
+      // Given back at most once: when the first attempt ends, or when the fiber ends before that.
+      const release = Effect.flatMap(Ref.getAndSet(released, true), (done) => done ? Effect.void : line.release)
+      const adopt = services.adopt ?? (() => Effect.void)
+
+      const start = (taken: Taken): Effect.Effect<void> =>
+        Effect.suspend(() => {
+          const owned = Either.isRight(taken) ? release : Effect.void
+          const depth = MutableRef.get(startDepth)
+          MutableRef.set(startDepth, depth + 1)
+          let fiber: Fiber.RuntimeFiber<unknown, unknown>
+          try {
+            fiber = Runtime.runFork(runtime)(
+              Effect.uninterruptibleMask((restore) =>
+                Effect.intoDeferred(Effect.ensuring(restore(program(Either.map(taken, () => release))), owned), answer)),
+              { immediate: depth < maxStartDepth }
+            )
+          } finally {
+            MutableRef.set(startDepth, depth)
+          }
+          return Effect.zipRight(
+            adopt(fiber),
+            Effect.flatten(Ref.modify(stage, (now): readonly [Effect.Effect<void>, Stage] =>
+              now._tag === "Left"
+                ? [Effect.asVoid(Fiber.interruptFork(fiber)), now]
+                : [Effect.void, { _tag: "Running", fiber }]))
+          )
+        })
+
+      const onSlot: Effect.Effect<void> = Effect.flatten(
+        Ref.modify(stage, (now): readonly [Effect.Effect<void>, Stage] =>
+          now._tag === "Left" ? [line.release, now] : [start(Either.right(release)), starting])
+      )
+
+      const leaving = (place: Effect.Effect<void>) =>
+        Effect.flatten(Ref.modify(stage, (now): readonly [Effect.Effect<void>, Stage] => {
+          switch (now._tag) {
+            case "Waiting":
+              return [place, left]
+            case "Starting":
+              return [Effect.void, left]
+            case "Running":
+              return [Effect.fiberIdWith((id) => Fiber.interruptAsFork(now.fiber, id)), now]
+            case "Left":
+              return [Effect.void, now]
+          }
+        }))
+
+      return Effect.uninterruptibleMask((restore) =>
+        Effect.flatMap(
+          Effect.either(Telemetry.waitFor(call, "a concurrency slot", (admitted) =>
+            Effect.zipLeft(line.join(Effect.zipRight(admitted, onSlot)), Effect.void))),
+          (joined) => {
+            if (Either.isLeft(joined)) {
+              return Effect.zipRight(
+                start(Either.left(joined.left)),
+                Effect.onInterrupt(restore(Deferred.await(answer)), () => leaving(Effect.void))
+              )
+            }
+            const place = joined.right
+            return Effect.zipRight(
+              place._tag === "Acquired" ? onSlot : Effect.void,
+              Effect.onInterrupt(restore(Deferred.await(answer)), () => leaving(place._tag === "Queued" ? place.leave : Effect.void))
+            )
+          }
+        ))
+    }))
 
 /**
  * A billed call on a limiter that offers `permit`: the caller waits for its
@@ -165,7 +290,8 @@ const admittedThenInBackground = <A, E>(
               joined(restore, fork, program(Either.left(refused.value)), Effect.void)
             )
           }
-          return joined(restore, fork, program(Either.right(scope)), Scope.close(scope, Exit.void))
+          const release = Scope.close(scope, Exit.void)
+          return joined(restore, fork, program(Either.right(release)), release)
         }
       ))
   )
@@ -365,7 +491,7 @@ const onTaken = <A>(
 ): Effect.Effect<First<A>, CloroError> =>
   Either.match(taken, {
     onLeft: (refused) => refusedFirst(open, refused),
-    onRight: (scope) => Effect.ensuring(firstOnSlot(slots, open), Scope.close(scope, Exit.void))
+    onRight: (release) => Effect.ensuring(firstOnSlot(slots, open), release)
   })
 
 /**
