@@ -286,7 +286,7 @@ export const make: Effect.Effect<
       onSome: (scope) => Scope.extend(FiberSet.make<unknown, unknown>(), scope)
     })
     const fork: Pipeline.Fork | undefined = background && ((effect) => FiberSet.run(background, effect))
-    const adopt = background && ((fiber: Fiber.RuntimeFiber<unknown, unknown>) => FiberSet.add(background, fiber))
+    const adopt = background && ((fiber: Fiber.RuntimeFiber<unknown, unknown>) => FiberSet.unsafeAdd(background, fiber))
 
     /** Runs a call through the pipeline (internal/request/pipeline.ts) with this call's retry policy and timeout. */
     const execute = <A>(

@@ -14,6 +14,8 @@ const main = async () => {
   const one = (): Effect.Effect<unknown, unknown> => {
     switch (shape) {
       case "async": return Effect.async<void>((resume) => { resumes.push(() => resume(Effect.void)) })
+      case "asyncCancel": return Effect.async<void>((resume) => { resumes.push(() => resume(Effect.void)); return Effect.void })
+      case "benchAsyncCancel": return Effect.matchEffect(Effect.async<void>((resume) => { resumes.push(() => resume(Effect.void)); return Effect.void }), { onFailure: () => Effect.void, onSuccess: () => Effect.void })
       case "deferred": return Deferred.await(gate)
       case "withPermit": return limiter.withPermit(Deferred.await(holdForever))
       case "permitScoped": return Effect.scoped(Effect.zipRight(limiter.permit!, Deferred.await(holdForever)))

@@ -33,8 +33,12 @@ export interface State {
   readonly waiters: WaitQueue.WaitQueue<Waiter>
 }
 
-/** What runs once a waiter is handed its slot, in the fiber that handed it over. */
-export type Waiter = Effect.Effect<void>
+/**
+ * What runs once a waiter is handed its slot, synchronously, in the step
+ * that handed it over: completing a `withPermit` waiter's `Deferred`, or
+ * starting a handed-over call (`HandOver`).
+ */
+export type Waiter = () => void
 
 export type Admission =
   | { readonly _tag: "Acquired" }
@@ -47,7 +51,7 @@ const full: Admission = { _tag: "Full" }
 /** What `Effect.uninterruptibleMask` hands its body. */
 export type Restore = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
 
-/** Waiters that were just handed a slot; they are run after the `Ref.modify`. */
+/** Waiters that were just handed a slot; they are run right after the step that handed it. */
 export type Wake = ReadonlyArray<Waiter>
 
 export const noWake: Wake = []
@@ -85,10 +89,8 @@ export const drain = (state: State): readonly [Wake, State] => {
 
 export const release = (state: State): readonly [Wake, State] => drain({ ...state, inUse: state.inUse - 1 })
 
-export const wakeAll = (wake: Wake): Effect.Effect<void> => {
-  const [only, ...rest] = wake
-  if (only === undefined) return Effect.void
-  return rest.length === 0 ? only : Effect.forEach(wake, (waiter) => waiter, { discard: true })
+export const wakeAll = (wake: Wake): void => {
+  for (const waiter of wake) waiter()
 }
 
 /**
@@ -118,21 +120,26 @@ export const admit = (maxWaiting: number | undefined) =>
  */
 export interface HandOver {
   /**
-   * Joins the line. `Acquired`: a slot was free and is now held, and the
-   * caller runs `onSlot` itself. `Queued`: `onSlot` runs once a slot is
-   * handed over; `leave` steps out of the line if still in it (a waiter
-   * handed its slot in the same instant is not told here: its `onSlot` runs,
-   * and must give the slot back if the caller has gone).
+   * Joins the line, synchronously. `Acquired`: a slot was free and is now
+   * held, and the caller starts its call itself. `Queued`: `onSlot` runs
+   * once a slot is handed over. `Full`: `maxWaiting` already wait.
    */
-  readonly join: (onSlot: Waiter) => Effect.Effect<Joined, AdmissionQueueFull>
-  /** Gives back a slot that `join` or `onSlot` handed over. */
-  readonly release: Effect.Effect<void>
+  readonly join: (onSlot: Waiter) => Joined
+  /**
+   * Steps out of the line if still in it. A waiter handed its slot in the
+   * same instant is not told here: its `onSlot` runs, and must give the slot
+   * back if its caller has gone.
+   */
+  readonly leave: (node: WaitQueue.Node<Waiter>) => void
+  /** Gives back a slot that `join` or `onSlot` handed over, handing it on to the next in line. */
+  readonly release: () => void
 }
 
 /** Where `HandOver.join` left a caller. */
 export type Joined =
   | { readonly _tag: "Acquired" }
-  | { readonly _tag: "Queued"; readonly leave: Effect.Effect<void> }
+  | { readonly _tag: "Queued"; readonly node: WaitQueue.Node<Waiter> }
+  | { readonly _tag: "Full"; readonly error: AdmissionQueueFull }
 
 /** The key under which the in-memory limiter offers its `HandOver`. */
 export const HandOverId: unique symbol = Symbol.for("cloro-effect/ConcurrencyLimiter/HandOver")

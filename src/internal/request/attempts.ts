@@ -63,7 +63,7 @@ export interface Services {
    * that handed it its slot) where `fork` would have: the client layer's
    * scope. Left a daemon when not given.
    */
-  readonly adopt?: ((fiber: Fiber.RuntimeFiber<unknown, unknown>) => Effect.Effect<void>) | undefined
+  readonly adopt?: ((fiber: Fiber.RuntimeFiber<unknown, unknown>) => void) | undefined
   /** Whether `CLORO_LOG` asked for debug logging when the client was built (`Telemetry.envDebug`). */
   readonly envDebug?: boolean | undefined
 }

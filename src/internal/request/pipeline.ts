@@ -34,7 +34,7 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Cause from "effect/Cause"
-import * as Deferred from "effect/Deferred"
+import type * as FiberId from "effect/FiberId"
 import * as MutableRef from "effect/MutableRef"
 import * as Ref from "effect/Ref"
 import * as Runtime from "effect/Runtime"
@@ -42,7 +42,8 @@ import * as Scope from "effect/Scope"
 import type * as Tracer from "effect/Tracer"
 import type { CloroError } from "../../CloroError.js"
 import type { Reservation } from "../../Credits.js"
-import type { HandOver } from "../limits/waitQueueSlots.js"
+import type * as WaitQueue from "../limits/waitQueue.js"
+import type { HandOver, Waiter } from "../limits/waitQueueSlots.js"
 import type { Answer, Call, SendError } from "./http.js"
 import {
   type Attempts,
@@ -143,13 +144,6 @@ export const run = <A>(
  */
 type Taken = Either.Either<Effect.Effect<void>, CloroError>
 
-/** Where a handed-over call is: in line, being started on its slot, running, or left by its caller. */
-type Stage =
-  | { readonly _tag: "Waiting" }
-  | { readonly _tag: "Starting" }
-  | { readonly _tag: "Running"; readonly fiber: Fiber.RuntimeFiber<unknown, unknown> }
-  | { readonly _tag: "Left" }
-
 /**
  * How many handed-over calls are being started, one inside the other, on
  * this thread right now. A call that ends without waiting for anything (a
@@ -161,101 +155,126 @@ type Stage =
 const startDepth = MutableRef.make(0)
 const maxStartDepth = 16
 
-const waiting: Stage = { _tag: "Waiting" }
-const starting: Stage = { _tag: "Starting" }
-const left: Stage = { _tag: "Left" }
-
 /**
- * A billed call on the in-memory limiter (`HandOver`): the caller waits in
- * line as a plain entry (its place, a `Deferred` for the answer, a few
- * closures), not as a built call. Whoever frees a slot runs the entry's
- * `onSlot` at once, in its own fiber: it starts the call's background fiber
- * right there (`Runtime.runFork` with the caller's context and fiber refs,
- * so no fiber is woken or scheduled between one call's answer and the next
- * call's request), and that fiber owns the slot, gives it back when the
- * first attempt ends (or it ends), and puts the outcome in the `Deferred`.
+ * A billed call on the in-memory limiter (`HandOver`). The caller waits in
+ * line as this one object and one suspended `Effect.async`, not as a built
+ * call. Whoever frees a slot calls `onSlot` in the same synchronous step: it
+ * starts the call's background fiber right there (`Runtime.runFork` with the
+ * caller's context and fiber refs), so no fiber is woken or scheduled
+ * between one call's answer and the next call's request. That fiber owns the
+ * slot, gives it back when the first attempt ends (or when it ends, if
+ * sooner), and hands its outcome to the caller.
  *
- * An interrupted caller returns at once: in line, it steps out; handed its
- * slot in the same instant, `onSlot` sees it has left and gives the slot
- * back; running, its fiber is interrupted in the background, where an
- * exchange on the wire finishes and is booked (`finishOnceSent`). A refused
- * wait (`maxWaiting`) runs the call with that refusal as its first failure.
+ * An interrupted caller returns at once: in line, it steps out; running, its
+ * fiber is interrupted in the background, where an exchange on the wire
+ * finishes and is booked (`finishOnceSent`); a slot handed to a caller that
+ * has gone is given back. A refused wait (`maxWaiting`) runs the call with
+ * that refusal as its first failure.
+ *
+ * Mutable on purpose, like the limiter's line: each change happens inside
+ * one synchronous step (the limiter's step, the async registration, its
+ * canceler, the fiber's end), which nothing can interleave with on the one
+ * JS thread, and one object per waiting call is what keeps thousands of
+ * them cheap.
  */
+const noResume = (): void => {}
+
+class HandedOver<A> {
+  private stage: "waiting" | "running" | "left" = "waiting"
+  private node: WaitQueue.Node<Waiter> | undefined = undefined
+  private fiber: Fiber.RuntimeFiber<unknown, unknown> | undefined = undefined
+  private resume: (outcome: Exit.Exit<A, CloroError>) => void = noResume
+  private released = false
+
+  constructor(
+    private readonly runtime: Runtime.Runtime<never>,
+    private readonly callerId: FiberId.FiberId,
+    private readonly line: HandOver,
+    private readonly program: (taken: Taken) => Effect.Effect<A, CloroError>,
+    private readonly adopt: ((fiber: Fiber.RuntimeFiber<unknown, unknown>) => void) | undefined
+  ) {}
+
+  /** The `Effect.async` registration: joins the line, or starts at once on a free slot. */
+  readonly register = (resume: (outcome: Exit.Exit<A, CloroError>) => void): Effect.Effect<void> => {
+    this.resume = resume
+    const joined = this.line.join(this.onSlot)
+    switch (joined._tag) {
+      case "Acquired":
+        this.start(undefined)
+        break
+      case "Full":
+        this.start(joined.error)
+        break
+      case "Queued":
+        this.node = joined.node
+    }
+    return Effect.sync(this.leave)
+  }
+
+  /** Run by whoever hands this call its slot. */
+  private readonly onSlot = (): void => {
+    if (this.stage === "left") this.line.release()
+    else this.start(undefined)
+  }
+
+  private readonly giveBack = (): void => {
+    if (this.released) return
+    this.released = true
+    this.line.release()
+  }
+
+  /** Starts the call's fiber, on its slot or with the refusal of its wait as its first failure. */
+  private start(refused: CloroError | undefined): void {
+    this.stage = "running"
+    const owned = refused === undefined ? Effect.sync(this.giveBack) : Effect.void
+    const taken: Taken = refused === undefined ? Either.right(owned) : Either.left(refused)
+    const depth = MutableRef.get(startDepth)
+    MutableRef.set(startDepth, depth + 1)
+    try {
+      // Uninterruptible until the slot's finalizer is in place, even if the start is scheduled.
+      this.fiber = Runtime.runFork(this.runtime)(
+        Effect.uninterruptibleMask((restore) =>
+          Effect.onExit(Effect.ensuring(restore(this.program(taken)), owned), (exit) => Effect.sync(() => this.end(exit)))
+        ),
+        { immediate: depth < maxStartDepth }
+      )
+    } finally {
+      MutableRef.set(startDepth, depth)
+    }
+    this.adopt?.(this.fiber)
+  }
+
+  /** The outcome goes to the caller (`register` set `resume` before anything could start). */
+  private end(exit: Exit.Exit<A, CloroError>): void {
+    this.resume(exit)
+  }
+
+  /** The caller was interrupted: step out of the line, or leave the running call to finish in the background. */
+  private readonly leave = (): void => {
+    if (this.stage === "waiting") {
+      this.stage = "left"
+      if (this.node !== undefined) this.line.leave(this.node)
+    } else if (this.stage === "running") {
+      this.fiber?.unsafeInterruptAsFork(this.callerId)
+    }
+  }
+}
+
 const handedOver = <A>(
   services: Services,
   call: Telemetry.CallInfo,
   line: HandOver,
   program: (taken: Taken) => Effect.Effect<A, CloroError>
 ): Effect.Effect<A, CloroError> =>
-  Effect.flatMap(Effect.runtime<never>(), (runtime) =>
-    Effect.flatMap(Deferred.make<A, CloroError>(), (answer) => {
-      const stage = Ref.unsafeMake<Stage>(waiting)
-      const released = Ref.unsafeMake(false)
-      // Given back at most once: when the first attempt ends, or when the fiber ends before that.
-      const release = Effect.flatMap(Ref.getAndSet(released, true), (done) => done ? Effect.void : line.release)
-      const adopt = services.adopt ?? (() => Effect.void)
-
-      const start = (taken: Taken): Effect.Effect<void> =>
-        Effect.suspend(() => {
-          const owned = Either.isRight(taken) ? release : Effect.void
-          const depth = MutableRef.get(startDepth)
-          MutableRef.set(startDepth, depth + 1)
-          let fiber: Fiber.RuntimeFiber<unknown, unknown>
-          try {
-            fiber = Runtime.runFork(runtime)(
-              Effect.uninterruptibleMask((restore) =>
-                Effect.intoDeferred(Effect.ensuring(restore(program(Either.map(taken, () => release))), owned), answer)),
-              { immediate: depth < maxStartDepth }
-            )
-          } finally {
-            MutableRef.set(startDepth, depth)
-          }
-          return Effect.zipRight(
-            adopt(fiber),
-            Effect.flatten(Ref.modify(stage, (now): readonly [Effect.Effect<void>, Stage] =>
-              now._tag === "Left"
-                ? [Effect.asVoid(Fiber.interruptFork(fiber)), now]
-                : [Effect.void, { _tag: "Running", fiber }]))
-          )
-        })
-
-      const onSlot: Effect.Effect<void> = Effect.flatten(
-        Ref.modify(stage, (now): readonly [Effect.Effect<void>, Stage] =>
-          now._tag === "Left" ? [line.release, now] : [start(Either.right(release)), starting])
-      )
-
-      const leaving = (place: Effect.Effect<void>) =>
-        Effect.flatten(Ref.modify(stage, (now): readonly [Effect.Effect<void>, Stage] => {
-          switch (now._tag) {
-            case "Waiting":
-              return [place, left]
-            case "Starting":
-              return [Effect.void, left]
-            case "Running":
-              return [Effect.fiberIdWith((id) => Fiber.interruptAsFork(now.fiber, id)), now]
-            case "Left":
-              return [Effect.void, now]
-          }
-        }))
-
-      return Effect.uninterruptibleMask((restore) =>
-        Effect.flatMap(
-          Effect.either(Telemetry.waitFor(call, "a concurrency slot", (admitted) =>
-            Effect.zipLeft(line.join(Effect.zipRight(admitted, onSlot)), Effect.void))),
-          (joined) => {
-            if (Either.isLeft(joined)) {
-              return Effect.zipRight(
-                start(Either.left(joined.left)),
-                Effect.onInterrupt(restore(Deferred.await(answer)), () => leaving(Effect.void))
-              )
-            }
-            const place = joined.right
-            return Effect.zipRight(
-              place._tag === "Acquired" ? onSlot : Effect.void,
-              Effect.onInterrupt(restore(Deferred.await(answer)), () => leaving(place._tag === "Queued" ? place.leave : Effect.void))
-            )
-          }
-        ))
+  Telemetry.waitFor(call, "a concurrency slot", (admitted) =>
+    Effect.withFiberRuntime((caller) => {
+      const runtime = Runtime.make({
+        context: caller.currentContext,
+        fiberRefs: caller.getFiberRefs(),
+        runtimeFlags: Runtime.defaultRuntimeFlags
+      })
+      const entry = new HandedOver(runtime, caller.id(), line, (taken) => Effect.zipRight(admitted, program(taken)), services.adopt)
+      return Effect.async<A, CloroError>(entry.register)
     }))
 
 /**

@@ -12,6 +12,7 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Config from "effect/Config"
+import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -59,10 +60,6 @@ export const envDebug: Effect.Effect<boolean> = Config.option(Config.string("CLO
   Effect.map(Option.exists((value) => value.trim().toLowerCase() === "debug")),
   Effect.orElseSucceed(() => false)
 )
-
-/** The level set in code (`CloroLog.layer`) wins; otherwise what `CLORO_LOG` said when the client was built. */
-const debugEnabled = (fromEnv: boolean): Effect.Effect<boolean> =>
-  Effect.map(CloroLogLevel, (level) => level !== undefined ? level === "debug" : fromEnv)
 
 /**
  * Logs at Debug level, visible whatever the application's minimum level, only
@@ -137,7 +134,12 @@ const spanOptions = (call: CallInfo, tag: string | undefined): Tracer.SpanOption
 
 /** Decides, once per call, whether debug logging is on for `self`; `fromEnv` is the client's `envDebug`. */
 export const withDebug = (fromEnv: boolean) => <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  Effect.flatMap(debugEnabled(fromEnv), (on) => Effect.locally(self, currentDebug, on))
+  Effect.withFiberRuntime((fiber) => {
+    const level = Context.get(fiber.currentContext, CloroLogLevel)
+    const on = level !== undefined ? level === "debug" : fromEnv
+    // Already so (the usual case, off): no `locally`, which would hold a waiting call's frames for nothing.
+    return fiber.getFiberRef(currentDebug) === on ? self : Effect.locally(self, currentDebug, on)
+  })
 
 /**
  * The same span as `span`, opened by hand, for a call that opens it only
