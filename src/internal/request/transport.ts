@@ -97,7 +97,7 @@ export const finishedOrTimedOut = <A, E, E2>(
       Effect.flatMap(
         Effect.forkDaemon(Effect.interruptible(Effect.zipRight(
           Effect.sleep(duration),
-          Effect.zipRight(Deferred.fail(done, onTimeout()), Fiber.interrupt(exchange))
+          Effect.zipRight(Deferred.failSync(done, onTimeout), Fiber.interrupt(exchange))
         ))),
         (timer) => Effect.ensuring(Deferred.await(done), Fiber.interrupt(timer))
       ))))
