@@ -12,6 +12,9 @@
  * - `slotFirst`: a slot-using call waits in line holding nothing but its
  *   fiber; its span, reservation and pipeline are opened once admitted, and
  *   its first attempt runs on that slot;
+ * - `HandedOver`: on the in-memory limiter a waiting billed call is one entry
+ *   in the line and one suspended `Effect.async`; the fiber that frees a slot
+ *   starts the next call's background fiber on it in the same step;
  * - `inBackground`: a billed call runs in one fiber of its own, in the client
  *   layer's scope, so an interrupted caller returns at once while an exchange
  *   on the wire finishes (`finishOnceSent`) and is booked;
