@@ -28,7 +28,9 @@ import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import type * as Fiber from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
+import * as FiberSet from "effect/FiberSet"
 import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -43,6 +45,7 @@ import * as Credits from "./Credits.js"
 import * as Engine from "./Engine.js"
 import * as GoogleGoto from "./engines/GoogleGoto.js"
 import * as Engines from "./internal/engines.js"
+import { handOverOf } from "./internal/limits/waitQueueSlots.js"
 import { type CheckedOptions, checkOptionsEither, guarded, isPolicy } from "./internal/request/callOptions.js"
 import * as AccountCalls from "./internal/request/accountCalls.js"
 import * as MonitorCalls from "./internal/request/monitorCalls.js"
@@ -271,6 +274,7 @@ export const make: Effect.Effect<
     const slots: Pipeline.SlotGate = {
       withPermit: concurrency.withPermit,
       permit: concurrency.permit,
+      handOver: handOverOf(concurrency),
       learn: concurrency.learn,
       size: Effect.map(concurrency.stats, (stats) => stats.size)
     }
@@ -278,10 +282,12 @@ export const make: Effect.Effect<
     const envDebug = yield* Telemetry.envDebug
     // A billed call's background fiber lives in the layer's scope when there is one:
     // closing the layer waits for an exchange still on the wire instead of leaving it running.
-    const fork = Option.match(yield* Effect.serviceOption(Scope.Scope), {
-      onNone: () => undefined,
-      onSome: (scope): Pipeline.Fork => (effect) => Effect.forkIn(effect, scope)
+    const background = yield* Option.match(yield* Effect.serviceOption(Scope.Scope), {
+      onNone: () => Effect.succeed(undefined),
+      onSome: (scope) => Scope.extend(FiberSet.make<unknown, unknown>(), scope)
     })
+    const fork: Pipeline.Fork | undefined = background && ((effect) => FiberSet.run(background, effect))
+    const adopt = background && ((fiber: Fiber.RuntimeFiber<unknown, unknown>) => FiberSet.unsafeAdd(background, fiber))
 
     /** Runs a call through the pipeline (internal/request/pipeline.ts) with this call's retry policy and timeout. */
     const execute = <A>(
@@ -293,7 +299,7 @@ export const make: Effect.Effect<
         const retry = options.retry ?? Option.getOrElse(Option.filter(override, isPolicy), () => defaultRetry)
         const timed: Http.Call<A> = options.timeout === undefined ? call : { ...call, timeout: options.timeout }
         return Effect.map(
-          Pipeline.run({ slots, rate, credits, monitor, retry, fork, envDebug }, send, timed, billing, options),
+          Pipeline.run({ slots, rate, credits, monitor, retry, fork, adopt, envDebug }, send, timed, billing, options),
           (answer): CloroResponse<A> => ({ result: answer.body, usage: answer.usage, raw: answer.raw })
         )
       })

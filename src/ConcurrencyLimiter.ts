@@ -20,13 +20,25 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Ref from "effect/Ref"
+import * as MutableRef from "effect/MutableRef"
 import type * as Scope from "effect/Scope"
 import type { LimiterUnavailable } from "./CloroError.js"
 import { AdmissionQueueFull, AdmissionTimeout } from "./CloroError.js"
 import * as LimiterConfig from "./internal/limits/limiterConfig.js"
 import * as WaitQueue from "./internal/limits/waitQueue.js"
-import { drain, noWake, release, type Restore, sizeOf, type State, wakeAll } from "./internal/limits/waitQueueSlots.js"
+import {
+  drain,
+  type HandOver,
+  HandOverId,
+  type HasHandOver,
+  noWake,
+  release,
+  type Restore,
+  sizeOf,
+  type State,
+  type Waiter,
+  wakeAll
+} from "./internal/limits/waitQueueSlots.js"
 import * as Slots from "./internal/limits/waitQueueSlots.js"
 
 /**
@@ -206,7 +218,11 @@ export const make = (
     const maxWaiting = checked.maxWaiting
     const maxWait = checked.maxWait !== undefined && Duration.isFinite(checked.maxWait) ? checked.maxWait : undefined
 
-    const ref = yield* Ref.make<State>({
+    // A `MutableRef`, changed only by `step`: every change is one synchronous
+    // read-modify-write (atomic on one thread, as `Ref.modify` is), so a slot
+    // can be handed over, and the call it goes to started, in the same step
+    // (`HandOver`), with no effect built or fiber woken in between.
+    const ref = MutableRef.make<State>({
       ceiling: checked.limit,
       learned: undefined,
       ...sizeOf(checked.limit, undefined, initial),
@@ -214,20 +230,30 @@ export const make = (
       peakInUse: 0,
       waiters: WaitQueue.make()
     })
+    const step = <B>(f: (state: State) => readonly [B, State]): B => {
+      const [result, next] = f(MutableRef.get(ref))
+      MutableRef.set(ref, next)
+      return result
+    }
 
     const admit = Slots.admit(maxWaiting)
 
     // A waiter that leaves the line before being served just steps out; one
     // that was handed a slot in the same instant it gave up passes it on.
-    const cancel = (node: WaitQueue.Node<Deferred.Deferred<void>>) =>
-      Effect.flatMap(
-        Ref.modify(ref, (state) => WaitQueue.remove(state.waiters, node) ? [noWake, state] : release(state)),
-        wakeAll
-      )
+    const cancel = (node: WaitQueue.Node<Waiter>) =>
+      Effect.sync(() => wakeAll(step((state) => WaitQueue.remove(state.waiters, node) ? [noWake, state] : release(state))))
 
-    const giveBack = Effect.flatMap(Ref.modify(ref, release), wakeAll)
+    const releaseNow = () => wakeAll(step(release))
+    const giveBack = Effect.sync(releaseNow)
 
     const awaitTurn = LimiterConfig.awaitTurn("concurrency", "a concurrency slot", maxWait)
+
+    const queueFull = () =>
+      new AdmissionQueueFull({
+        message: `The line for a concurrency slot is full (maxWaiting: ${maxWaiting})`,
+        limiter: "concurrency",
+        maxWaiting: maxWaiting ?? 0
+      })
 
     // Runs inside `withPermit`'s uninterruptible region: only the wait itself
     // is restored to interruptible, and leaving it early always settles the
@@ -235,21 +261,13 @@ export const make = (
     // No generator here: a waiting call keeps this frame alive for as long as it waits.
     const acquire = (restore: Restore): Effect.Effect<void, AdmissionTimeout | AdmissionQueueFull> =>
       Effect.flatMap(Deferred.make<void>(), (deferred) =>
-        Effect.flatMap(Ref.modify(ref, admit(deferred)), (admission): Effect.Effect<
-          void,
-          AdmissionTimeout | AdmissionQueueFull
-        > => {
+        Effect.suspend((): Effect.Effect<void, AdmissionTimeout | AdmissionQueueFull> => {
+          const admission = step(admit(() => Deferred.unsafeDone(deferred, Exit.void)))
           switch (admission._tag) {
             case "Acquired":
               return Effect.void
             case "Full":
-              return Effect.fail(
-                new AdmissionQueueFull({
-                  message: `The line for a concurrency slot is full (maxWaiting: ${maxWaiting})`,
-                  limiter: "concurrency",
-                  maxWaiting: maxWaiting ?? 0
-                })
-              )
+              return Effect.fail(queueFull())
             case "Queued":
               return restore(awaitTurn(deferred)).pipe(
                 Effect.onExit((exit) => Exit.isSuccess(exit) ? Effect.void : cancel(admission.node))
@@ -269,16 +287,14 @@ export const make = (
     const permit: Effect.Effect<void, AdmissionTimeout | AdmissionQueueFull, Scope.Scope> = Effect
       .uninterruptibleMask((restore) => Effect.zipRight(acquire(restore), Effect.addFinalizer(() => giveBack)))
 
-    // Sizing steps wake waiters after their `Ref.modify`; they are
-    // uninterruptible so a slot handed out is never left unannounced.
+    // Sizing steps wake the waiters they hand slots to in the same step.
     const setLimits = (f: (state: State) => Pick<State, "ceiling" | "learned">) =>
-      Effect.uninterruptible(Effect.flatMap(
-        Ref.modify(ref, (state) => {
+      Effect.sync(() =>
+        wakeAll(step((state) => {
           const limits = f(state)
           return drain({ ...state, ...limits, ...sizeOf(limits.ceiling, limits.learned, initial) })
-        }),
-        wakeAll
-      ))
+        }))
+      )
 
     const resize = (size: number): Effect.Effect<void, LimiterConfig.LimiterConfigError> =>
       LimiterConfig.integerAtLeast("size", size, 1).pipe(
@@ -298,21 +314,39 @@ export const make = (
         }))
     }
 
-    const stats = Effect.map(Ref.get(ref), (state): ConcurrencyLimiter.Stats => ({
+    const stats = Effect.sync((): ConcurrencyLimiter.Stats => {
+      const state = MutableRef.get(ref)
+      return {
       size: state.size,
       inUse: state.inUse,
       waiting: state.waiters.length,
       peakInUse: state.peakInUse,
       source: state.source
-    }))
+      }
+    })
 
-    const limiter: ConcurrencyLimiterShape = {
+    // The client's Scope-free hand-over (internal/limits/waitQueueSlots.ts): a
+    // waiter is a plain entry whose `onSlot` the releasing fiber runs. With
+    // `maxWait` the wait needs a timer of its own, so it is not offered then.
+    const handOver: HandOver = {
+      join: (onSlot) => {
+        const admission = step(admit(onSlot))
+        return admission._tag === "Full" ? { _tag: "Full", error: queueFull() } : admission
+      },
+      leave: (node) => {
+        step((state) => [WaitQueue.remove(state.waiters, node), state])
+      },
+      release: releaseNow
+    }
+
+    const limiter: ConcurrencyLimiterShape & Partial<HasHandOver> = {
       [TypeId]: TypeId,
       withPermit,
       permit,
       resize,
       learn,
-      stats
+      stats,
+      ...(maxWait === undefined ? { [HandOverId]: handOver } : {})
     }
     return ConcurrencyLimiter.of(limiter)
   }))

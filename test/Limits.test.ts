@@ -331,6 +331,34 @@ describe("limits against the simulator", () => {
       expect(after.result.text.length).toBeGreaterThan(0)
     }))
 
+  it.scoped("a line of thousands, each refused its reservation the moment it is handed a slot, passes every slot on and holds nothing", () =>
+    Effect.gen(function*() {
+      const waiting = 2_000
+      const maxCost = Pricing.maxCharge("perplexity", { prompt: "q", country: "US" }, { mode: "sync" })
+      // Room for the two calls on the wire only: every call behind them is refused its reservation
+      // the moment it is handed a slot, and gives that slot straight to the next one.
+      const { client, ledger, limiter } = yield* setup({
+        plan: { concurrency: 2 },
+        sim: { latency: { default: { _tag: "Fixed", millis: 1_000 } } },
+        options: { concurrency: { limit: 2 }, credits: { budget: 2 * maxCost }, retry: "none" }
+      })
+      const fiber = yield* Effect.fork(Effect.forEach(
+        Array.from({ length: waiting + 2 }, (_, i) => i),
+        (i) => Effect.either(ask(client, i)),
+        { concurrency: "unbounded" }
+      ))
+      yield* TestClock.adjust("10 millis")
+      expect(yield* limiter.stats).toMatchObject({ inUse: 2, waiting })
+      yield* TestClock.adjust("1 second")
+      const results = yield* Fiber.join(fiber)
+      const refused = results.filter((r) => Either.isLeft(r) && r.left._tag === "BudgetExceeded").length
+      console.log(`${waiting + 2} calls on 2 slots, budget for 2: ${results.filter(Either.isRight).length} answered, ${refused} refused`)
+      expect(results.filter(Either.isRight)).toHaveLength(2)
+      expect(refused).toBe(waiting)
+      expect(yield* limiter.stats).toMatchObject({ inUse: 0, waiting: 0 })
+      expect((yield* ledger.snapshot).reserved).toBe(0)
+    }))
+
   it.scoped("the monitor warns once per crossing", () =>
     Effect.gen(function*() {
       const { client, monitor } = yield* setup({

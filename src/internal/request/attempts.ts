@@ -17,6 +17,7 @@ import type { CloroError } from "../../CloroError.js"
 import type { CreditsShape } from "../../Credits.js"
 import type * as RetryPolicy from "../../RetryPolicy.js"
 import type { UsageMonitorShape } from "../../UsageMonitor.js"
+import type { HandOver } from "../limits/waitQueueSlots.js"
 import type * as Usage from "../../Usage.js"
 import type { Answer, Call, SendError } from "./http.js"
 import * as Telemetry from "./telemetry.js"
@@ -32,6 +33,8 @@ export interface SlotGate {
   readonly withPermit: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | CloroError, R>
   /** A slot held until the scope closes, when the limiter offers one (`ConcurrencyLimiterShape.permit`). */
   readonly permit?: Effect.Effect<void, CloroError, Scope.Scope> | undefined
+  /** The in-memory limiter's Scope-free hand-over of a slot (`handOverOf`), when it offers one. */
+  readonly handOver?: HandOver | undefined
   readonly learn: (limit: number) => Effect.Effect<void>
   /** The number of slots; `undefined` when unlimited. */
   readonly size: Effect.Effect<number | undefined>
@@ -55,6 +58,12 @@ export interface Services {
   readonly retry: RetryPolicy.RetryPolicyShape
   /** Starts a billed call's background fiber; a daemon fiber when not given. */
   readonly fork?: Fork | undefined
+  /**
+   * Puts a billed call's background fiber started elsewhere (by the fiber
+   * that handed it its slot) where `fork` would have: the client layer's
+   * scope. Left a daemon when not given.
+   */
+  readonly adopt?: ((fiber: Fiber.RuntimeFiber<unknown, unknown>) => void) | undefined
   /** Whether `CLORO_LOG` asked for debug logging when the client was built (`Telemetry.envDebug`). */
   readonly envDebug?: boolean | undefined
 }

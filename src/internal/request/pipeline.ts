@@ -12,6 +12,9 @@
  * - `slotFirst`: a slot-using call waits in line holding nothing but its
  *   fiber; its span, reservation and pipeline are opened once admitted, and
  *   its first attempt runs on that slot;
+ * - `HandedOver`: on the in-memory limiter a waiting billed call is one entry
+ *   in the line and one suspended `Effect.async`; the fiber that frees a slot
+ *   starts the next call's background fiber on it in the same step;
  * - `inBackground`: a billed call runs in one fiber of its own, in the client
  *   layer's scope, so an interrupted caller returns at once while an exchange
  *   on the wire finishes (`finishOnceSent`) and is booked;
@@ -34,11 +37,16 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Cause from "effect/Cause"
+import type * as FiberId from "effect/FiberId"
+import * as MutableRef from "effect/MutableRef"
 import * as Ref from "effect/Ref"
+import * as Runtime from "effect/Runtime"
 import * as Scope from "effect/Scope"
 import type * as Tracer from "effect/Tracer"
 import type { CloroError } from "../../CloroError.js"
 import type { Reservation } from "../../Credits.js"
+import type * as WaitQueue from "../limits/waitQueue.js"
+import type { HandOver, Waiter } from "../limits/waitQueueSlots.js"
 import type { Answer, Call, SendError } from "./http.js"
 import {
   type Attempts,
@@ -122,7 +130,10 @@ export const run = <A>(
   }
   const fork = services.fork ?? Effect.forkDaemon
   const debug = Telemetry.withDebug(services.envDebug ?? false)
-  const permit = services.slots.permit
+  const { handOver, permit } = services.slots
+  if (billed && call.kind === "monitor" && handOver !== undefined) {
+    return debug(handedOver(services, call, handOver, (taken) => opened(services, send, call, billing, label, taken)))
+  }
   if (billed && call.kind === "monitor" && permit !== undefined) {
     return debug(admittedThenInBackground(fork, call, permit, (taken) => opened(services, send, call, billing, label, taken)))
   }
@@ -130,8 +141,144 @@ export const run = <A>(
   return billed ? inBackground(fork, program) : program
 }
 
-/** A slot taken before the call's fiber was forked (its scope), or why the wait for one was refused. */
-type Taken = Either.Either<Scope.CloseableScope, CloroError>
+/**
+ * A slot taken before the call's fiber was started (how to give it back;
+ * giving it back twice is harmless), or why the wait for one was refused.
+ */
+type Taken = Either.Either<Effect.Effect<void>, CloroError>
+
+/**
+ * How many handed-over calls are being started, one inside the other, on
+ * this thread right now. A call that ends without waiting for anything (a
+ * refused reservation, a synchronous test client) gives its slot back while
+ * it is being started, which starts the next one inside it: past a few
+ * levels the next call is started on the scheduler instead, so a line of
+ * thousands cannot overflow the stack.
+ */
+const startDepth = MutableRef.make(0)
+const maxStartDepth = 16
+
+/**
+ * A billed call on the in-memory limiter (`HandOver`). The caller waits in
+ * line as this one object and one suspended `Effect.async`, not as a built
+ * call. Whoever frees a slot calls `onSlot` in the same synchronous step: it
+ * starts the call's background fiber right there (`Runtime.runFork` with the
+ * caller's context and fiber refs), so no fiber is woken or scheduled
+ * between one call's answer and the next call's request. That fiber owns the
+ * slot, gives it back when the first attempt ends (or when it ends, if
+ * sooner), and hands its outcome to the caller.
+ *
+ * An interrupted caller returns at once: in line, it steps out; running, its
+ * fiber is interrupted in the background, where an exchange on the wire
+ * finishes and is booked (`finishOnceSent`); a slot handed to a caller that
+ * has gone is given back. A refused wait (`maxWaiting`) runs the call with
+ * that refusal as its first failure.
+ *
+ * Mutable on purpose, like the limiter's line: each change happens inside
+ * one synchronous step (the limiter's step, the async registration, its
+ * canceler, the fiber's end), which nothing can interleave with on the one
+ * JS thread, and one object per waiting call is what keeps thousands of
+ * them cheap.
+ */
+const noResume = (): void => {}
+
+class HandedOver<A> {
+  private stage: "waiting" | "running" | "left" = "waiting"
+  private node: WaitQueue.Node<Waiter> | undefined = undefined
+  private fiber: Fiber.RuntimeFiber<unknown, unknown> | undefined = undefined
+  private resume: (outcome: Exit.Exit<A, CloroError>) => void = noResume
+  private released = false
+
+  constructor(
+    private readonly runtime: Runtime.Runtime<never>,
+    private readonly callerId: FiberId.FiberId,
+    private readonly line: HandOver,
+    private readonly program: (taken: Taken) => Effect.Effect<A, CloroError>,
+    private readonly adopt: ((fiber: Fiber.RuntimeFiber<unknown, unknown>) => void) | undefined
+  ) {}
+
+  /** The `Effect.async` registration: joins the line, or starts at once on a free slot. */
+  readonly register = (resume: (outcome: Exit.Exit<A, CloroError>) => void): Effect.Effect<void> => {
+    this.resume = resume
+    const joined = this.line.join(this.onSlot)
+    switch (joined._tag) {
+      case "Acquired":
+        this.start(undefined)
+        break
+      case "Full":
+        this.start(joined.error)
+        break
+      case "Queued":
+        this.node = joined.node
+    }
+    return Effect.sync(this.leave)
+  }
+
+  /** Run by whoever hands this call its slot. */
+  private readonly onSlot = (): void => {
+    if (this.stage === "left") this.line.release()
+    else this.start(undefined)
+  }
+
+  private readonly giveBack = (): void => {
+    if (this.released) return
+    this.released = true
+    this.line.release()
+  }
+
+  /** Starts the call's fiber, on its slot or with the refusal of its wait as its first failure. */
+  private start(refused: CloroError | undefined): void {
+    this.stage = "running"
+    const owned = refused === undefined ? Effect.sync(this.giveBack) : Effect.void
+    const taken: Taken = refused === undefined ? Either.right(owned) : Either.left(refused)
+    const depth = MutableRef.get(startDepth)
+    MutableRef.set(startDepth, depth + 1)
+    try {
+      // Uninterruptible until the slot's finalizer is in place, even if the start is scheduled.
+      this.fiber = Runtime.runFork(this.runtime)(
+        Effect.uninterruptibleMask((restore) =>
+          Effect.onExit(Effect.ensuring(restore(this.program(taken)), owned), (exit) => Effect.sync(() => this.end(exit)))
+        ),
+        { immediate: depth < maxStartDepth }
+      )
+    } finally {
+      MutableRef.set(startDepth, depth)
+    }
+    this.adopt?.(this.fiber)
+  }
+
+  /** The outcome goes to the caller (`register` set `resume` before anything could start). */
+  private end(exit: Exit.Exit<A, CloroError>): void {
+    this.resume(exit)
+  }
+
+  /** The caller was interrupted: step out of the line, or leave the running call to finish in the background. */
+  private readonly leave = (): void => {
+    if (this.stage === "waiting") {
+      this.stage = "left"
+      if (this.node !== undefined) this.line.leave(this.node)
+    } else if (this.stage === "running") {
+      this.fiber?.unsafeInterruptAsFork(this.callerId)
+    }
+  }
+}
+
+const handedOver = <A>(
+  services: Services,
+  call: Telemetry.CallInfo,
+  line: HandOver,
+  program: (taken: Taken) => Effect.Effect<A, CloroError>
+): Effect.Effect<A, CloroError> =>
+  Telemetry.waitFor(call, "a concurrency slot", (admitted) =>
+    Effect.withFiberRuntime((caller) => {
+      const runtime = Runtime.make({
+        context: caller.currentContext,
+        fiberRefs: caller.getFiberRefs(),
+        runtimeFlags: Runtime.defaultRuntimeFlags
+      })
+      const entry = new HandedOver(runtime, caller.id(), line, (taken) => Effect.zipRight(admitted, program(taken)), services.adopt)
+      return Effect.async<A, CloroError>(entry.register)
+    }))
 
 /**
  * A billed call on a limiter that offers `permit`: the caller waits for its
@@ -165,7 +312,8 @@ const admittedThenInBackground = <A, E>(
               joined(restore, fork, program(Either.left(refused.value)), Effect.void)
             )
           }
-          return joined(restore, fork, program(Either.right(scope)), Scope.close(scope, Exit.void))
+          const release = Scope.close(scope, Exit.void)
+          return joined(restore, fork, program(Either.right(release)), release)
         }
       ))
   )
@@ -365,7 +513,7 @@ const onTaken = <A>(
 ): Effect.Effect<First<A>, CloroError> =>
   Either.match(taken, {
     onLeft: (refused) => refusedFirst(open, refused),
-    onRight: (scope) => Effect.ensuring(firstOnSlot(slots, open), Scope.close(scope, Exit.void))
+    onRight: (release) => Effect.ensuring(firstOnSlot(slots, open), release)
   })
 
 /**

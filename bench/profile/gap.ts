@@ -1,0 +1,88 @@
+/**
+ * Profiling only: a saturation round in this process against ./gapServer.ts,
+ * with the client side timed: for each request sent after the first `cap`,
+ * the time since the answer (headers in) that freed its slot, FIFO-paired
+ * ("answer in → next request out"), and the client's CPU per request.
+ * `tsx bench/profile/gap.ts full|fetch-plimit [latency] [n] [rounds]`
+ */
+import { fork } from "node:child_process"
+import { fileURLToPath } from "node:url"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as ManagedRuntime from "effect/ManagedRuntime"
+import pLimit from "p-limit"
+import * as Cloro from "../../src/Cloro.js"
+import * as CloroClient from "../../src/CloroClient.js"
+
+const [name = "full", latency = "50", n = "1000", rounds = "3"] = process.argv.slice(2).filter((a) => !a.startsWith("--"))
+const CAP = 20
+let answers: Array<number> = []
+let gaps: Array<number> = []
+let sent = 0
+const onSend = () => {
+  sent++
+  const a = answers.shift()
+  if (a !== undefined) gaps.push(performance.now() - a)
+}
+const onAnswer = () => answers.push(performance.now())
+
+const pct = (xs: Array<number>, p: number) => [...xs].sort((a, b) => a - b)[Math.floor(p * xs.length)] ?? NaN
+
+const server = fork(fileURLToPath(new URL("./gapServer.ts", import.meta.url)), [], { stdio: ["ignore", "inherit", "inherit", "ipc"] })
+interface Message {
+  readonly type: string
+  readonly url?: string
+  readonly stats?: { readonly gapMean: number; readonly c429: number }
+}
+const next = (type: string) => new Promise<Message>((resolve) => server.once("message", (m: Message) => m.type === type ? resolve(m) : undefined))
+const url: string = (await next("listening")).url ?? ""
+server.send({ type: "configure", settings: { latencyMillis: Number(latency), cap: CAP } })
+await next("configured")
+
+const timedHttp = Layer.effect(
+  HttpClient.HttpClient,
+  Effect.map(HttpClient.HttpClient, (c) => c.pipe(HttpClient.tapRequest(() => Effect.sync(onSend)), HttpClient.tap(() => Effect.sync(onAnswer))))
+).pipe(Layer.provide(NodeHttpClient.layerUndici))
+
+const fire = async (count: number): Promise<number> => {
+  if (name === "fetch-plimit") {
+    const limit = pLimit(CAP)
+    let failed = 0
+    await Promise.all(Array.from({ length: count }, (_, i) => limit(async () => {
+      onSend()
+      const r = await fetch(url + "/v1/monitor/chatgpt", { method: "POST", headers: { "content-type": "application/json", authorization: "Bearer sk" }, body: JSON.stringify({ prompt: `q ${i}`, country: "US" }) })
+      onAnswer()
+      await r.json()
+      if (!r.ok) failed++
+    })))
+    return failed
+  }
+  const layer = Cloro.layer({ apiKey: "sk_bench", baseUrl: url }, { monitor: "silent", ...(name === "full" ? { concurrency: { limit: CAP } } : {}) }).pipe(Layer.provide(timedHttp))
+  const runtime = ManagedRuntime.make(layer)
+  let failed = 0
+  await runtime.runPromise(Effect.forEach(Array.from({ length: count }, (_, i) => i), (i) =>
+    Effect.flatMap(CloroClient.CloroClient, (client) => client.monitor.chatgpt({ prompt: `question ${i}`, country: "US" })).pipe(
+      Effect.catchAll(() => Effect.sync(() => failed++))), { concurrency: "unbounded", discard: true }))
+  await runtime.dispose()
+  return failed
+}
+
+await fire(100)
+for (let r = 0; r < Number(rounds); r++) {
+  answers = []; gaps = []; sent = 0
+  server.send({ type: "stats" }); await next("stats")
+  const cpu = process.cpuUsage()
+  const started = performance.now()
+  const failed = await fire(Number(n))
+  const millis = performance.now() - started
+  const used = process.cpuUsage(cpu)
+  server.send({ type: "stats" })
+  const s = (await next("stats")).stats ?? { gapMean: NaN, c429: NaN }
+  const share = Number(n) / millis * 1000 / (CAP / Number(latency) * 1000)
+  const mean = gaps.reduce((a, b) => a + b, 0) / gaps.length
+  console.log(`${name} ${latency}ms share ${share.toFixed(3)} | client gap answer→next send mean ${mean.toFixed(2)} p50 ${pct(gaps, 0.5).toFixed(2)} p90 ${pct(gaps, 0.9).toFixed(2)} | cpu ${((used.user + used.system) / Number(n)).toFixed(0)} µs/req | server gap mean ${s.gapMean.toFixed(2)} | 429 ${s.c429} failed ${failed}`)
+}
+server.kill()
+process.exit(0)
