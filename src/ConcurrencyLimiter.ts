@@ -351,6 +351,18 @@ export const make = (
     return ConcurrencyLimiter.of(limiter)
   }))
 
+/** `unlimited`, with the hand-over the pipeline starts billed calls through. */
+const unlimitedLimiter: ConcurrencyLimiterShape & HasHandOver = {
+  [TypeId]: TypeId,
+  withPermit: (effect) => effect,
+  permit: Effect.void,
+  resize: () => Effect.void,
+  learn: () => Effect.void,
+  stats: Effect.succeed({ size: undefined, inUse: 0, waiting: 0, peakInUse: 0, source: "unlimited" }),
+  // Every call is admitted at once, so a billed call starts on the pipeline's cheapest path.
+  [HandOverId]: { join: () => ({ _tag: "Acquired" }), leave: () => {}, release: () => {} }
+}
+
 /**
  * A limiter that admits everything at once: `withPermit` runs the effect as
  * it is, `learn` and `resize` do nothing, and `stats` reports an infinite size.
@@ -358,14 +370,7 @@ export const make = (
  * @since 0.1.0
  * @category Constructors
  */
-export const unlimited: ConcurrencyLimiterShape = ConcurrencyLimiter.of({
-  [TypeId]: TypeId,
-  withPermit: (effect) => effect,
-  permit: Effect.void,
-  resize: () => Effect.void,
-  learn: () => Effect.void,
-  stats: Effect.succeed({ size: undefined, inUse: 0, waiting: 0, peakInUse: 0, source: "unlimited" })
-})
+export const unlimited: ConcurrencyLimiterShape = ConcurrencyLimiter.of(unlimitedLimiter)
 
 /**
  * An in-memory limiter built from `options`; fails with `LimiterConfigError`

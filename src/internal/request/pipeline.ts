@@ -41,6 +41,7 @@ import type * as FiberId from "effect/FiberId"
 import * as MutableRef from "effect/MutableRef"
 import * as Ref from "effect/Ref"
 import * as Runtime from "effect/Runtime"
+import * as RuntimeFlags from "effect/RuntimeFlags"
 import * as Scope from "effect/Scope"
 import type * as Tracer from "effect/Tracer"
 import type { CloroError } from "../../CloroError.js"
@@ -270,15 +271,17 @@ const handedOver = <A>(
   program: (taken: Taken) => Effect.Effect<A, CloroError>
 ): Effect.Effect<A, CloroError> =>
   Telemetry.waitFor(call, "a concurrency slot", (admitted) =>
+    Effect.flatMap(Effect.getRuntimeFlags, (flags) =>
     Effect.withFiberRuntime((caller) => {
+      // The caller's flags (op supervision, cooperative yielding), interruptible so that leaving can stop it.
       const runtime = Runtime.make({
         context: caller.currentContext,
         fiberRefs: caller.getFiberRefs(),
-        runtimeFlags: Runtime.defaultRuntimeFlags
+        runtimeFlags: RuntimeFlags.enable(flags, RuntimeFlags.Interruption)
       })
       const entry = new HandedOver(runtime, caller.id(), line, (taken) => Effect.zipRight(admitted, program(taken)), services.adopt)
       return Effect.async<A, CloroError>(entry.register)
-    }))
+    })))
 
 /**
  * A billed call on a limiter that offers `permit`: the caller waits for its
