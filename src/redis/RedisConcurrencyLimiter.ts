@@ -15,8 +15,8 @@
  * In each process one fiber sends its new waiters in batches, and a
  * request's slot goes back as soon as the request ends, in a trip of its own
  * that carries the waiters that arrived meanwhile (waiting for the next batch
- * kept a finished request's slot taken for one more trip). The script hands each freed slot to the head of the
- * line and tells that waiter's process alone (one message on its own
+ * kept a finished request's slot taken for one more trip). The script hands
+ * each freed slot to the head of the line and tells that waiter's process alone (one message on its own
  * channel), so a slot changes hands without a further round trip and wakes
  * exactly one waiter, as soon as the message arrives (it does not wait for
  * the taking fiber); a short jittered poll while waiting covers a lost
@@ -175,7 +175,8 @@ export const make = (
     /** What completes when Redis is back: the store's breaker (set by the failed trip), else at once. */
     const wentDown = Effect.zipRight(
       Ref.set(mustRenew, true),
-      Effect.flatMap(store.down, (down) => down === undefined ? Deferred.make<void>().pipe(Effect.tap((d) => Deferred.succeed(d, undefined))) : Effect.succeed(down))
+      Effect.flatMap(store.down, (down) =>
+        down !== undefined ? Effect.succeed(down) : Effect.tap(Deferred.make<void>(), (back) => Deferred.succeed(back, undefined)))
     )
 
     // A slot handed to one of our waiters by another process's release: its
