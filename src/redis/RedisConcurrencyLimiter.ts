@@ -16,9 +16,9 @@
  * request's slot goes back as soon as the request ends, in a trip of its own
  * that carries the waiters that arrived meanwhile (waiting for the next batch
  * kept a finished request's slot taken for one more trip). The script hands
- * each freed slot to the head of the line and tells that waiter's process alone (one message on its own
- * channel), so a slot changes hands without a further round trip and wakes
- * exactly one waiter, as soon as the message arrives (it does not wait for
+ * each freed slot to the head of the line and tells that waiter's process
+ * alone (one message on its own channel), so a slot changes hands without a
+ * further round trip and wakes exactly one waiter, as soon as the message arrives (it does not wait for
  * the taking fiber); a short jittered poll while waiting covers a lost
  * message and the expiry of a dead holder's leases. See
  * `internal/semaphoreScripts.ts`.
