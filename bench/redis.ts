@@ -194,7 +194,9 @@ export const run = async (): Promise<ScenarioResult> => {
       ],
       notes: [
         `Steady state: each worker starts, connects and runs ${WARMUP} warm-up requests (not counted), then all start at one barrier; seconds run from the barrier to the last answer of any worker.`,
-        `${FIBERS} callers per worker, each sending request after request for ${durationMs / 1000} s (${durationMs / 2000} s apart); the in-memory row is one process with the same ${FIBERS}.`,
+        `${FIBERS} callers per worker, each sending request after request for ${durationMs / 1000} s${
+          separate === undefined ? "" : ` (${durationMs / 2000} s apart)`
+        }, then finishing the call it is in; the in-memory row is one process with the same ${FIBERS}.`,
         "Redis trips/req: commands sent by the limiters within the window (each script is one), all workers together, per request.",
         `RedisLimits: one script grants the slot and records the rate-limit start; a slot goes back as its request ends, in a trip that also carries the process's new waiters.${
           separate === undefined ? "" : " Apart: RedisConcurrencyLimiter.layer and RedisRateLimiter.layer, the rate check its own trip."
