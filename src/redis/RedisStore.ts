@@ -178,6 +178,14 @@ export const make = (options: RedisStoreOptions) =>
       (issue) => new RedisConfigError(ConfigIssues.fromIssues("RedisStore", [issue]))
     )
     const commandTimeout = Duration.toMillis(timeout)
+    const onUnavailable = options.onUnavailable ?? "fail"
+    const probeEvery = onUnavailable === "fail" ? undefined : yield* Either.mapLeft(
+      DurationHelper.decode("onUnavailable.fallback.probe", onUnavailable.fallback.probe ?? "1 second", {
+        zero: false,
+        infinite: false
+      }),
+      (issue) => new RedisConfigError(ConfigIssues.fromIssues("RedisStore", [issue]))
+    )
     const connection: Connection = {
       host: parsed.hostname || "127.0.0.1",
       port: parsed.port === "" ? 6379 : Number(parsed.port),
@@ -203,14 +211,6 @@ export const make = (options: RedisStoreOptions) =>
     // ioredis reports connection errors as events; without a listener Node prints them as unhandled.
     for (const redis of [client, subscriber]) redis.on("error", () => undefined)
     const trips = yield* Ref.make(0)
-    const onUnavailable = options.onUnavailable ?? "fail"
-    const probeEvery = onUnavailable === "fail" ? undefined : yield* Either.mapLeft(
-      DurationHelper.decode("onUnavailable.fallback.probe", onUnavailable.fallback.probe ?? "1 second", {
-        zero: false,
-        infinite: false
-      }),
-      (issue) => new RedisConfigError(ConfigIssues.fromIssues("RedisStore", [issue]))
-    )
     const scope = yield* Effect.scope
     // The breaker: set after a failed trip (with a fallback only), cleared by the probe.
     const breaker = yield* Ref.make<Deferred.Deferred<void> | undefined>(undefined)
