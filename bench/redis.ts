@@ -16,7 +16,9 @@
  *   CLORO_REDIS_URL=redis://127.0.0.1:6379 npx tsx bench/redis.ts [--quick]
  */
 import { execFileSync } from "node:child_process"
+import { availableParallelism } from "node:os"
 import { Context, Effect, Layer } from "effect"
+import { Redis } from "ioredis"
 import { CloroSimulator } from "../src/testing/index.js"
 import { quick, type ScenarioResult } from "./lib.js"
 import { type Finished, freePort, freshPrefix, kill, spawnWorker, startRedis } from "../test/redis/harness.js"
@@ -27,7 +29,7 @@ const LATENCY_MS = 50
 const BOUND = LIMIT / (LATENCY_MS / 1000)
 const FIBERS = 30
 /** per worker, before the barrier: fills its connections and JIT, and its slots' line in Redis */
-const WARMUP = 60
+const WARMUP = 40
 
 const hasRedisServer = (): boolean => {
   try {
@@ -42,12 +44,35 @@ const throughput = (barrier: number, reports: ReadonlyArray<Finished>) => {
   const ok = reports.reduce((sum, r) => sum + r.ok, 0)
   const seconds = (Math.max(...reports.map((r) => r.ended)) - barrier) / 1000
   const failed = reports.reduce((sum, r) => sum + r.unavailable + Object.values(r.errors).reduce((a, b) => a + b, 0), 0)
-  return { ok, failed, seconds, perSecond: ok / seconds, roundTrips: reports.reduce((sum, r) => sum + r.roundTrips, 0) }
+  return {
+    ok,
+    failed,
+    seconds,
+    perSecond: ok / seconds,
+    roundTrips: reports.reduce((sum, r) => sum + r.roundTrips, 0),
+    clientCpuMs: reports.reduce((sum, r) => sum + r.cpuMs, 0)
+  }
+}
+
+/** CPU seconds redis-server has used so far (`INFO cpu`), or undefined when it cannot be asked. */
+const redisCpu = async (url: string): Promise<number | undefined> => {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0 })
+  try {
+    await redis.connect()
+    const info = await redis.info("cpu")
+    const field = (name: string) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? Number.NaN)
+    const total = field("used_cpu_user") + field("used_cpu_sys")
+    return Number.isFinite(total) ? total : undefined
+  } catch {
+    return undefined
+  } finally {
+    redis.disconnect()
+  }
 }
 
 type Limits = "local" | "redis" | "separate"
 
-const scenario = (url: string, workers: number, tasks: number, limits: Limits) =>
+const scenario = (url: string, workers: number, durationMs: number, limits: Limits) =>
   Effect.scoped(Effect.gen(function*() {
     const context = yield* Layer.build(CloroSimulator.layerServer({
       accounts: [{ apiKey: API_KEY, plan: { concurrency: LIMIT, credits: 100_000_000 } }],
@@ -55,14 +80,14 @@ const scenario = (url: string, workers: number, tasks: number, limits: Limits) =
     }))
     const sim = Context.get(context, CloroSimulator.CloroSimulator)
     const prefix = freshPrefix()
-    const { barrier, reports } = yield* Effect.promise(async () => {
+    const { barrier, reports, redisCpuMs, serverCpuMs } = yield* Effect.promise(async () => {
       const spawned = Array.from({ length: workers }, () =>
         spawnWorker({
           SIM_URL: sim.url,
           API_KEY,
           CLORO_REDIS_URL: url,
           CLORO_REDIS_PREFIX: prefix,
-          TASKS: String(tasks),
+          DURATION_MS: String(durationMs),
           FIBERS: String(FIBERS),
           WARMUP: String(WARMUP),
           LOCAL: limits === "local" ? "1" : "0",
@@ -73,20 +98,45 @@ const scenario = (url: string, workers: number, tasks: number, limits: Limits) =
         Promise.all(spawned.map((w) => w.ready)),
         Promise.all(spawned.map((w) => w.finished))
       ])
+      const redisBefore = await redisCpu(url)
+      const serverBefore = process.cpuUsage()
       const barrier = Date.now()
       for (const w of spawned) w.go()
-      return { barrier, reports: await Promise.all(spawned.map((w) => w.finished)) }
+      const reports = await Promise.all(spawned.map((w) => w.finished))
+      // This process serves the simulator (and reads the workers' reports).
+      const server = process.cpuUsage(serverBefore)
+      const redisAfter = await redisCpu(url)
+      const redisCpuMs = redisBefore === undefined || redisAfter === undefined ? undefined : (redisAfter - redisBefore) * 1000
+      return { barrier, reports, serverCpuMs: (server.user + server.system) / 1000, redisCpuMs }
     })
     const counters = yield* sim.counters
     const rejected = Object.values(counters.rejections).reduce((a, b) => a + b, 0)
-    return { ...throughput(barrier, reports), rejected, peak: Math.max(0, ...Object.values(counters.peakConcurrency)) }
+    return {
+      ...throughput(barrier, reports),
+      serverCpuMs,
+      redisCpuMs: limits === "local" ? 0 : redisCpuMs,
+      rejected,
+      peak: Math.max(0, ...Object.values(counters.peakConcurrency))
+    }
   }))
 
 /** Runs the scenario (part of `npm run bench` and `--quick`). */
 export const run = async (): Promise<ScenarioResult> => {
   const began = performance.now()
   const title = `Shared limits through Redis: 4 processes, concurrency ${LIMIT}, ${LATENCY_MS} ms per request (bound ${BOUND}/s)`
-  const columns = ["requests", "failed", "seconds", "req/s", "of bound", "429s", "peak", "Redis trips/req"]
+  const columns = [
+    "requests",
+    "failed",
+    "seconds",
+    "req/s",
+    "of bound",
+    "429s",
+    "peak",
+    "Redis trips/req",
+    "CPU ms/req: clients",
+    "simulator",
+    "Redis"
+  ]
   let url = process.env.CLORO_REDIS_URL
   let server: Awaited<ReturnType<typeof startRedis>> | undefined
   if (url === undefined) {
@@ -99,11 +149,12 @@ export const run = async (): Promise<ScenarioResult> => {
     url = `redis://127.0.0.1:${port}`
   }
   try {
-    const perWorker = quick ? 100 : 750
-    const local = await Effect.runPromise(scenario(url, 1, 4 * perWorker, "local"))
-    const shared = await Effect.runPromise(scenario(url, 4, perWorker, "redis"))
+    // Each row sends requests for a fixed time, so a busy machine makes the run no longer, only slower.
+    const durationMs = quick ? 1_500 : 5_000
+    const local = await Effect.runPromise(scenario(url, 1, durationMs, "local"))
+    const shared = await Effect.runPromise(scenario(url, 4, durationMs, "redis"))
     // the two layers on their own: the rate check its own round trip (not in --quick)
-    const separate = quick ? undefined : await Effect.runPromise(scenario(url, 4, perWorker, "separate"))
+    const separate = quick ? undefined : await Effect.runPromise(scenario(url, 4, durationMs / 2, "separate"))
     const row = (subject: string, r: typeof shared) => ({
       subject,
       cells: {
@@ -114,10 +165,15 @@ export const run = async (): Promise<ScenarioResult> => {
         "of bound": Number((r.perSecond / BOUND).toFixed(3)),
         "429s": r.rejected,
         peak: r.peak,
-        "Redis trips/req": Number((r.roundTrips / r.ok).toFixed(2))
+        "Redis trips/req": Number((r.roundTrips / r.ok).toFixed(2)),
+        "CPU ms/req: clients": Number((r.clientCpuMs / r.ok).toFixed(2)),
+        simulator: Number((r.serverCpuMs / r.ok).toFixed(2)),
+        Redis: r.redisCpuMs === undefined ? "n/a" : Number((r.redisCpuMs / r.ok).toFixed(2))
       }
     })
     const ofBound = shared.perSecond / BOUND
+    // At the bound, every ms of CPU per request costs 0.4 of a core.
+    const cores = (r: typeof shared) => ((r.clientCpuMs + r.serverCpuMs + (r.redisCpuMs ?? 0)) / r.ok) * BOUND / 1000
     return {
       name: "redis",
       title,
@@ -138,12 +194,17 @@ export const run = async (): Promise<ScenarioResult> => {
       ],
       notes: [
         `Steady state: each worker starts, connects and runs ${WARMUP} warm-up requests (not counted), then all start at one barrier; seconds run from the barrier to the last answer of any worker.`,
-        `${FIBERS} calls in flight per worker; the in-memory row is one process running all ${4 * perWorker} requests with the same ${FIBERS}.`,
+        `${FIBERS} callers per worker, each sending request after request for ${durationMs / 1000} s${
+          separate === undefined ? "" : ` (${durationMs / 2000} s apart)`
+        }, then finishing the call it is in; the in-memory row is one process with the same ${FIBERS}.`,
         "Redis trips/req: commands sent by the limiters within the window (each script is one), all workers together, per request.",
-        `RedisLimits: one script grants the slot and records the rate-limit start; a slot goes back with the process's next take.${
+        `RedisLimits: one script grants the slot and records the rate-limit start; a slot goes back as its request ends, in a trip that also carries the process's new waiters.${
           separate === undefined ? "" : " Apart: RedisConcurrencyLimiter.layer and RedisRateLimiter.layer, the rate check its own trip."
         }`,
-        "429s and peak count the warm-up too (the simulator sees the whole run)."
+        "429s and peak count the warm-up too (the simulator sees the whole run).",
+        `CPU ms/req: CPU time (user + system) within the window per request, in the worker processes, the bench process (which serves the simulator) and redis-server. At the bound (${BOUND}/s) the CPU they take is ${
+          cores(local).toFixed(2)
+        } cores in memory and ${cores(shared).toFixed(2)} with RedisLimits, of the machine's ${availableParallelism()}: where that is near or above the cores free, the run is CPU-bound, not held back by Redis.`
       ],
       millis: performance.now() - began
     }

@@ -12,11 +12,13 @@
  * the new holders in one atomic step, which only a script gives.
  *
  * Waiters form one line in Redis, first come first served across processes.
- * In each process one fiber sends its new waiters and its released slots,
- * all in one round trip. The script hands each freed slot to the head of the
- * line and tells that waiter's process alone (one message on its own
- * channel), so a slot changes hands without a further round trip and wakes
- * exactly one waiter, as soon as the message arrives (it does not wait for
+ * In each process one fiber sends its new waiters in batches, and a
+ * request's slot goes back as soon as the request ends, in a trip of its own
+ * that carries the waiters that arrived meanwhile (waiting for the next batch
+ * kept a finished request's slot taken for one more trip). The script hands
+ * each freed slot to the head of the line and tells that waiter's process
+ * alone (one message on its own channel), so a slot changes hands without a
+ * further round trip and wakes exactly one waiter, as soon as the message arrives (it does not wait for
  * the taking fiber); a short jittered poll while waiting covers a lost
  * message and the expiry of a dead holder's leases. See
  * `internal/semaphoreScripts.ts`.
@@ -28,19 +30,19 @@
  * @since 0.2.0
  */
 import { randomUUID } from "node:crypto"
-import * as Chunk from "effect/Chunk"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as FiberRef from "effect/FiberRef"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Random from "effect/Random"
 import * as Ref from "effect/Ref"
 import * as Runtime from "effect/Runtime"
-import type * as Scope from "effect/Scope"
+import * as Scope from "effect/Scope"
 import type { AdmissionQueueFull, AdmissionTimeout } from "../CloroError.js"
 import { AdmissionQueueFull as QueueFull, AdmissionTimeout as Timeout, LimiterUnavailable } from "../CloroError.js"
 import * as ConcurrencyLimiter from "../ConcurrencyLimiter.js"
@@ -76,6 +78,25 @@ export interface Options extends ConcurrencyLimiter.ConcurrencyLimiter.Options {
    */
   readonly holder?: string | undefined
 }
+
+type Refused = AdmissionTimeout | AdmissionQueueFull | LimiterUnavailable
+
+/**
+ * A limiter's slot held until the scope closes: its own `permit`, else a
+ * fiber that holds it through `withPermit` (for a limiter without `permit`).
+ */
+const permitOf = (limiter: ConcurrencyLimiter.ConcurrencyLimiterShape): Effect.Effect<void, Refused, Scope.Scope> =>
+  limiter.permit ?? Effect.gen(function*() {
+    const admitted = yield* Deferred.make<void, Refused>()
+    const finished = yield* Deferred.make<void>()
+    const holder = yield* Effect.forkDaemon(
+      limiter.withPermit(Effect.zipRight(Deferred.succeed(admitted, undefined), Deferred.await(finished))).pipe(
+        Effect.catchAll((error) => Deferred.fail(admitted, error))
+      )
+    )
+    yield* Effect.addFinalizer(() => Effect.zipRight(Deferred.succeed(finished, undefined), Fiber.interrupt(holder)))
+    yield* Deferred.await(admitted)
+  })
 
 /**
  * Builds a shared limiter on the `RedisStore`; its background fibers (the
@@ -147,16 +168,15 @@ export const make = (
       held: Effect.map(Ref.get(state), (s) => [...s.held])
     }
 
-    // Whether the last trip reached Redis; `back` completes when one does again after a failure.
-    const online = yield* Ref.make<{ readonly up: boolean; readonly back: Deferred.Deferred<void> }>({
-      up: true,
-      back: yield* Deferred.make<void>()
-    })
-    const wentDown = Effect.flatMap(Deferred.make<void>(), (fresh) =>
-      Ref.modify(online, (o) => (o.up ? [fresh, { up: false, back: fresh }] : [o.back, o])))
-    const cameBack = Effect.flatMap(
-      Ref.modify(online, (o) => (o.up ? [undefined, o] : [o.back, { ...o, up: true }])),
-      (back) => (back === undefined ? Effect.void : Deferred.succeed(back, undefined))
+    // Set when a trip failed, cleared by the next that reaches Redis: that one first registers the
+    // leases of the calls the fallback admitted, so Redis counts them before it grants anyone a slot.
+    const mustRenew = yield* Ref.make(false)
+    const scope = yield* Effect.scope
+    /** What completes when Redis is back: the store's breaker (set by the failed trip), else at once. */
+    const wentDown = Effect.zipRight(
+      Ref.set(mustRenew, true),
+      Effect.flatMap(store.down, (down) =>
+        down !== undefined ? Effect.succeed(down) : Effect.tap(Deferred.make<void>(), (back) => Deferred.succeed(back, undefined)))
     )
 
     // A slot handed to one of our waiters by another process's release: its
@@ -177,8 +197,18 @@ export const make = (
         return { ...s, held, inUse: Math.max(0, s.inUse - 1) }
       })
 
-    /** A request's slot, given back with the taking fiber's next trip. */
-    const handBack = (id: string): Effect.Effect<void> => Effect.zipRight(forget(id), signal({ _tag: "Release", id }))
+    /**
+     * A request's slot, given back at once: the trip is on the wire before the
+     * caller goes on (its reply is awaited in the background), and carries
+     * this process's new waiters too. While the breaker is open it is not
+     * sent: the lease runs out by itself.
+     */
+    const handBack = (id: string): Effect.Effect<void> =>
+      Effect.zipRight(
+        forget(id),
+        Effect.flatMap(store.down, (down) =>
+          down === undefined ? Effect.asVoid(Effect.forkIn(serve(false, [id]), scope)) : Effect.void)
+      )
 
     /** Gives a slot back (or leaves the line) at once: one round trip, which also hands it on. */
     const release = (id: string): Effect.Effect<void> =>
@@ -195,27 +225,28 @@ export const make = (
       )
 
     /** One round trip for the slots given back and the new waiters (and, on a check, those in line). */
-    const serve = (check: boolean, released: ReadonlyArray<string>) =>
+    // Trips may overlap (a release's and the taking fiber's): each claims the new waiters it sends
+    // before sending them, so none is sent twice; one connection keeps them in order.
+    const serve = (check: boolean, released: ReadonlyArray<string>): Effect.Effect<void> =>
       Effect.gen(function*() {
-        const current = yield* Ref.get(state)
-        const fresh = current.waiters.filter((w) => !w.sent).slice(0, 256)
-        const asked = check ? current.waiters.filter((w) => w.sent).slice(0, Math.max(current.size, 32)) : []
+        // Where the new waiters' rate-limit starts go, noted before the trip: a hand-over may beat its reply.
+        const spec = fold === undefined ? "" : yield* fold.spec
+        const [fresh, asked] = yield* Ref.modify(state, (s) => {
+          const fresh = s.waiters.filter((w) => !w.sent).slice(0, 256)
+          const asked = check ? s.waiters.filter((w) => w.sent).slice(0, Math.max(s.size, 32)) : []
+          if (fresh.length === 0) return [[fresh, asked] as const, s]
+          const freshIds = new Set(fresh.map((w) => w.id))
+          return [[fresh, asked] as const, {
+            ...s,
+            waiters: s.waiters.map((w) => (freshIds.has(w.id) ? { ...w, sent: true, spec } : w))
+          }]
+        })
         if (fresh.length === 0 && asked.length === 0 && released.length === 0 && !check) return
         const ids = [...fresh, ...asked].map((w) => w.id)
-        // Where the new waiters' rate-limit starts go, noted before the trip: a hand-over may beat its reply.
-        const spec = fold === undefined || fresh.length === 0 ? "" : yield* fold.spec
-        const freshIds = new Set(fresh.map((w) => w.id))
-        if (spec !== "") {
-          yield* Ref.update(state, (s) => ({
-            ...s,
-            waiters: s.waiters.map((w) => (freshIds.has(w.id) ? { ...w, spec } : w))
-          }))
-        }
-        // Back from the fallback: the calls it admitted that still run are registered first (as leases),
-        // so Redis counts them before it grants anyone a slot.
-        const wasDown = !(yield* Ref.get(online)).up
+        const freshSpec = fresh.length === 0 ? "" : spec
+        const wasDown = yield* Ref.get(mustRenew)
         const trip = store.run("concurrency", (redis) =>
-          LuaScript.run(redis, Scripts.take, keys, [...scriptArgs, spec, released.length, ...released, ...ids]))
+          LuaScript.run(redis, Scripts.take, keys, [...scriptArgs, freshSpec, released.length, ...released, ...ids]))
         // An unreachable Redis cannot be told of the releases; their leases run out by themselves.
         const taken = yield* Effect.either(wasDown ? Effect.zipRight(Line.renew(renewing), trip) : trip)
         if (taken._tag === "Left") {
@@ -228,16 +259,14 @@ export const make = (
           })
           return
         }
-        if (wasDown) yield* cameBack
-        yield* Ref.update(state, (s) => ({
-          ...s,
-          waiters: s.waiters.map((w) => (freshIds.has(w.id) ? { ...w, sent: true } : w))
-        }))
+        if (wasDown) yield* Ref.set(mustRenew, false)
         const { granted, inUse, size } = Scripts.parseReply(replyStrings(taken.right))
         yield* settle(granted, { size, inUse })
         // More new waiters than one trip carries: send the rest at once.
         if ((yield* Ref.get(state)).waiters.some((w) => !w.sent)) yield* signal({ _tag: "New" })
       })
+
+    type Restore = <X, Y, Z>(effect: Effect.Effect<X, Y, Z>) => Effect.Effect<X, Y, Z>
 
     const jitter = Effect.map(Random.nextIntBetween(Math.ceil(pollMs / 2), pollMs + 1), Duration.millis)
 
@@ -251,8 +280,7 @@ export const make = (
       yield* Effect.yieldNow()
       const all = [first, ...(yield* Queue.takeAll(events))]
       const check = all.some((e) => e._tag === "Check")
-      const released = all.flatMap((e) => (e._tag === "Release" ? [e.id] : []))
-      if (check || released.length > 0 || all.some((e) => e._tag === "New")) yield* serve(check, released)
+      yield* serve(check, [])
     }).pipe(Effect.forever, Effect.interruptible, Effect.forkScoped)
 
     yield* Line.renewLeases({
@@ -271,15 +299,17 @@ export const make = (
     // Slots still held at shutdown are given back at once rather than at their expiry.
     yield* Effect.addFinalizer(() =>
       Effect.gen(function*() {
-        const pending = (yield* Queue.takeAll(events)).pipe(Chunk.toReadonlyArray).flatMap((e) => (e._tag === "Release" ? [e.id] : []))
-        yield* Effect.forEach([...(yield* Ref.get(state)).held, ...pending], (id) => release(id), { discard: true })
+        yield* Effect.forEach((yield* Ref.get(state)).held, (id) => release(id), { discard: true })
       })
     )
 
-    const acquire = (
-      restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
-    ): Effect.Effect<Grant, AdmissionTimeout | AdmissionQueueFull | LimiterUnavailable> =>
+    const acquire = (restore: Restore): Effect.Effect<Grant, Refused> =>
       Effect.gen(function*() {
+        // The breaker is open: straight to the fallback's line, without a trip that would fail.
+        if (local !== undefined) {
+          const down = yield* store.down
+          if (down !== undefined) return { _tag: "Local", back: down } satisfies Grant
+        }
         const n = yield* Ref.getAndUpdate(counter, (c) => c + 1)
         const waiter: Waiter = {
           id: `${owner}:${n}`,
@@ -326,51 +356,65 @@ export const make = (
 
     /**
      * A call the fallback took: it waits in the local line, but goes back to
-     * Redis's line if Redis returns first, so once Redis is back new calls are
-     * admitted there alone. Admitted here, it holds a lease id too, which the
-     * renewal registers in Redis once it returns, so Redis counts it while it
-     * runs.
+     * Redis's line (`"again"`) if Redis returns first, so once Redis is back
+     * new calls are admitted there alone. Admitted here, it holds a lease id
+     * too, which the renewal registers in Redis once it returns, so Redis
+     * counts it while it runs. Both are held until the scope closes.
      */
-    const viaLocal = <A, E, R>(
+    const viaLocal = (
       fallback: ConcurrencyLimiter.ConcurrencyLimiterShape,
       back: Deferred.Deferred<void>,
-      restore: <X, Y, Z>(effect: Effect.Effect<X, Y, Z>) => Effect.Effect<X, Y, Z>,
-      effect: Effect.Effect<A, E, R>,
-      again: Effect.Effect<A, E | AdmissionTimeout | AdmissionQueueFull | LimiterUnavailable, R>
-    ): Effect.Effect<A, E | AdmissionTimeout | AdmissionQueueFull | LimiterUnavailable, R> =>
+      restore: Restore
+    ): Effect.Effect<"admitted" | "again", Refused, Scope.Scope> =>
       Effect.gen(function*() {
-        const admitted = yield* Deferred.make<void, AdmissionTimeout | AdmissionQueueFull | LimiterUnavailable>()
-        const finished = yield* Deferred.make<void>()
-        // Holds the local slot from admission until the call has finished.
-        const holder = yield* Effect.fork(Effect.interruptible(
-          fallback.withPermit(Effect.zipRight(Deferred.succeed(admitted, undefined), Deferred.await(finished))).pipe(
-            Effect.catchAll((error) => Deferred.fail(admitted, error))
-          )
-        ))
+        const slot = yield* Scope.make()
         const turn = yield* restore(
-          Effect.raceFirst(Effect.as(Deferred.await(admitted), "local" as const), Effect.as(Deferred.await(back), "redis" as const))
-        ).pipe(Effect.onExit((exit) => (Exit.isSuccess(exit) && exit.value === "local" ? Effect.void : Fiber.interrupt(holder))))
-        if (turn === "redis") return yield* again
+          Effect.raceFirst(
+            Effect.as(Scope.extend(permitOf(fallback), slot), "local" as const),
+            Effect.as(Deferred.await(back), "redis" as const)
+          )
+        ).pipe(Effect.onExit((exit) => (Exit.isSuccess(exit) && exit.value === "local" ? Effect.void : Scope.close(slot, Exit.void))))
+        if (turn === "redis") return "again"
         const id = `${owner}:${yield* Ref.getAndUpdate(counter, (c) => c + 1)}`
         yield* Ref.update(state, (s) => ({ ...s, held: new Set(s.held).add(id), inUse: s.inUse + 1 }))
-        return yield* Effect.ensuring(
-          restore(effect),
-          Effect.zipRight(Effect.zipRight(Deferred.succeed(finished, undefined), Fiber.await(holder)), handBack(id))
-        )
+        yield* Effect.addFinalizer(() => Effect.zipRight(Scope.close(slot, Exit.void), handBack(id)))
+        return "admitted"
       })
 
-    const withPermit = <A, E, R>(
-      effect: Effect.Effect<A, E, R>
-    ): Effect.Effect<A, E | AdmissionTimeout | AdmissionQueueFull | LimiterUnavailable, R> =>
-      Effect.uninterruptibleMask((restore) => {
-        const admit = (): Effect.Effect<A, E | AdmissionTimeout | AdmissionQueueFull | LimiterUnavailable, R> =>
-          Effect.flatMap(acquire(restore), (grant) =>
-            grant._tag === "Local"
-              ? local === undefined ? restore(effect) : viaLocal(local, grant.back, restore, effect, Effect.suspend(admit))
-              // The start recorded with the slot goes to the request's rate check (`rateFold.ts`).
-              : Effect.ensuring(Effect.locally(restore(effect), RateFold.current, grant.prepaid), handBack(grant.id)))
-        return admit()
-      })
+    /**
+     * Holds what `acquire` granted until the scope closes. The start recorded
+     * with a lease goes to this fiber's rate check, and to the fibers it forks
+     * (`RateFold.current`): the one that sends the request uses it.
+     */
+    const hold = (grant: Grant, restore: Restore): Effect.Effect<void, Refused, Scope.Scope> => {
+      if (grant._tag === "Lease") {
+        return Effect.zipRight(
+          FiberRef.set(RateFold.current, grant.prepaid),
+          Effect.addFinalizer(() => handBack(grant.id))
+        )
+      }
+      // Without a fallback no call is sent to a local line.
+      if (local === undefined) return Effect.void
+      return Effect.flatMap(viaLocal(local, grant.back, restore), (turn) =>
+        turn === "again" ? Effect.flatMap(acquire(restore), (next) => hold(next, restore)) : Effect.void)
+    }
+
+    // The slot and its finalizer are taken in one uninterruptible step, so a
+    // slot taken is always given back when the scope closes; the renewal
+    // keeps its lease as long as the scope is open.
+    const permit: Effect.Effect<void, Refused, Scope.Scope> = Effect.uninterruptibleMask((restore) =>
+      Effect.flatMap(acquire(restore), (grant) => hold(grant, restore))
+    )
+
+    const withPermit = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | Refused, R> =>
+      Effect.uninterruptibleMask((restore) =>
+        Effect.flatMap(acquire(restore), (grant) =>
+          grant._tag === "Lease"
+            // The start recorded with the slot goes to the request's rate check (`rateFold.ts`).
+            ? Effect.ensuring(Effect.locally(restore(effect), RateFold.current, grant.prepaid), handBack(grant.id))
+            : Effect.scoped(Effect.zipRight(hold(grant, restore), restore(effect)))
+        )
+      )
 
     const writeShared = (fields: Record<string, number | string>, clear: ReadonlyArray<string> = []) =>
       store.run("concurrency", (redis) => {
@@ -415,6 +459,7 @@ export const make = (
     return ConcurrencyLimiter.ConcurrencyLimiter.of({
       [ConcurrencyLimiter.TypeId]: ConcurrencyLimiter.TypeId,
       withPermit,
+      permit,
       resize,
       learn,
       stats

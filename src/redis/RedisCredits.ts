@@ -206,6 +206,8 @@ export const make = (
 
     const reserveAll = (amounts: ReadonlyArray<number>, tag?: string) =>
       Effect.gen(function*() {
+        // The breaker is open: straight to the fallback ledger, without a trip that would fail.
+        if (fallbackWorkers !== undefined && (yield* store.down) !== undefined) return yield* local.reserveAll(amounts, tag)
         const amount = amounts.reduce((sum, a) => sum + a, 0)
         const answer = yield* Effect.either(
           run((redis) => LuaScript.run(redis, scripts.reserve, [ledgerKey], [amount, amounts.length]))

@@ -2,8 +2,9 @@
  * Both shared limits at once, the rate check folded into the concurrency
  * limiter's take: the script that grants a request its slot also records its
  * start in the shared rate log, so a request is admitted in one round trip
- * (and gives its slot back with its process's next one) instead of paying a
- * second trip for the rate check. Requests that take no slot (async submits,
+ * instead of paying a second trip for the rate check (and gives its slot back
+ * in one more as it ends). A slot taken through `permit` carries the start to
+ * the fibers its holder forks, where the request's rate check uses it once. Requests that take no slot (async submits,
  * status polls) pay the rate check's own trip as before.
  *
  * In `perEndpoint` rate mode the slot cannot know which path its request

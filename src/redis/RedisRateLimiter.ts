@@ -162,7 +162,8 @@ export const makeFoldable = (
       Effect.gen(function*() {
         const key = mode === "shared" ? "all" : path
         // A start recorded with this fiber's slot (`RedisLimits`): used once, for its own log only.
-        const prepaid = yield* FiberRef.getAndSet(RateFold.current, undefined)
+        const recorded = yield* FiberRef.getAndSet(RateFold.current, undefined)
+        const prepaid = recorded === undefined || (yield* Ref.getAndSet(recorded.claimed, true)) ? undefined : recorded
         const s = yield* Ref.modify(state, (s) => [s, s.lastKey === key ? s : { ...s, lastKey: key }])
         if (prepaid !== undefined && prepaid.log === logOf(key) && (s.holds.get(key) ?? 0) <= Date.now()) {
           const delay = prepaid.readyAt - (yield* Clock.currentTimeMillis)
@@ -176,6 +177,8 @@ export const makeFoldable = (
             maxWaiting: checked.maxWaiting
           })
         }
+        // The breaker is open: straight to the fallback, without a trip that would fail.
+        if (local !== undefined && (yield* store.down) !== undefined) return yield* local.take(path)
         const hold = Math.max(0, (s.holds.get(key) ?? 0) - Date.now())
         const consumed = yield* Effect.either(store.run("rate", (redis) =>
           LuaScript.run(redis, takeScript, [logOf(key), `${prefix}${key}:seq`], [

@@ -18,6 +18,7 @@
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -36,10 +37,17 @@ import * as DurationHelper from "../internal/duration.js"
  * never overshot silently; `{ workers }` falls back to local limits of
  * `limit / workers` in each process until Redis answers again.
  *
+ * The fallback is a breaker: after one failed trip the limiters go straight
+ * to their local limits, without trying Redis per call, while a background
+ * probe (a `PING` every `probe`, default 1 second) checks whether Redis is
+ * back.
+ *
  * @since 0.2.0
  * @category Models
  */
-export type OnUnavailable = "fail" | { readonly fallback: { readonly workers: number } }
+export type OnUnavailable = "fail" | {
+  readonly fallback: { readonly workers: number; readonly probe?: Duration.DurationInput | undefined }
+}
 
 /**
  * @since 0.2.0
@@ -98,6 +106,12 @@ export interface RedisStoreShape {
     limiter: LimiterUnavailable["limiter"],
     command: (client: Redis) => Promise<A>
   ) => Effect.Effect<A, LimiterUnavailable>
+  /**
+   * With a fallback (`OnUnavailable`): `undefined` while Redis is taken to be
+   * up; after a failed trip, what completes once the probe reaches Redis
+   * again. Always `undefined` when failing closed.
+   */
+  readonly down: Effect.Effect<Deferred.Deferred<void> | undefined>
   /** Counts a round trip made outside `run` (by a store with its own connection). */
   readonly countRoundTrip: Effect.Effect<void>
   /** Round trips made so far, for benchmarks. */
@@ -164,6 +178,14 @@ export const make = (options: RedisStoreOptions) =>
       (issue) => new RedisConfigError(ConfigIssues.fromIssues("RedisStore", [issue]))
     )
     const commandTimeout = Duration.toMillis(timeout)
+    const onUnavailable = options.onUnavailable ?? "fail"
+    const probeEvery = onUnavailable === "fail" ? undefined : yield* Either.mapLeft(
+      DurationHelper.decode("onUnavailable.fallback.probe", onUnavailable.fallback.probe ?? "1 second", {
+        zero: false,
+        infinite: false
+      }),
+      (issue) => new RedisConfigError(ConfigIssues.fromIssues("RedisStore", [issue]))
+    )
     const connection: Connection = {
       host: parsed.hostname || "127.0.0.1",
       port: parsed.port === "" ? 6379 : Number(parsed.port),
@@ -189,6 +211,25 @@ export const make = (options: RedisStoreOptions) =>
     // ioredis reports connection errors as events; without a listener Node prints them as unhandled.
     for (const redis of [client, subscriber]) redis.on("error", () => undefined)
     const trips = yield* Ref.make(0)
+    const scope = yield* Effect.scope
+    // The breaker: set after a failed trip (with a fallback only), cleared by the probe.
+    const breaker = yield* Ref.make<Deferred.Deferred<void> | undefined>(undefined)
+    const probe = (every: Duration.Duration, back: Deferred.Deferred<void>): Effect.Effect<void> =>
+      Effect.sleep(every).pipe(
+        Effect.zipRight(Ref.update(trips, (n) => n + 1)),
+        Effect.zipRight(Effect.either(Effect.tryPromise(() => client.ping()))),
+        Effect.flatMap((pinged) =>
+          pinged._tag === "Left"
+            ? probe(every, back)
+            : Effect.zipRight(Ref.set(breaker, undefined), Deferred.succeed(back, undefined))
+        ),
+        Effect.asVoid
+      )
+    const trip = probeEvery === undefined ? Effect.void : Effect.flatMap(Deferred.make<void>(), (fresh) =>
+      Effect.flatMap(
+        Ref.modify(breaker, (open) => (open === undefined ? [true, fresh] : [false, open])),
+        (opened) => (opened ? Effect.asVoid(Effect.forkIn(probe(probeEvery, fresh), scope)) : Effect.void)
+      ))
     const run = <A>(limiter: LimiterUnavailable["limiter"], command: (client: Redis) => Promise<A>) =>
       Effect.zipRight(
         Ref.update(trips, (n) => n + 1),
@@ -200,15 +241,16 @@ export const make = (options: RedisStoreOptions) =>
               limiter,
               reason: reasonOf(cause)
             })
-        })
+        }).pipe(Effect.tapError(() => trip))
       )
     return RedisStore.of({
       client,
       subscriber,
       connection,
       prefix: options.prefix ?? "cloro:",
-      onUnavailable: options.onUnavailable ?? "fail",
+      onUnavailable,
       run,
+      down: Ref.get(breaker),
       countRoundTrip: Ref.update(trips, (n) => n + 1),
       roundTrips: Ref.get(trips)
     })

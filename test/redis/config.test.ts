@@ -4,6 +4,7 @@
  * These need no Redis server: nothing is connected before the settings pass.
  */
 import { describe, expect, it } from "@effect/vitest"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
@@ -29,6 +30,15 @@ describe("RedisStore settings", () => {
     Effect.gen(function*() {
       const error = yield* refused({ url: "redis://127.0.0.1:6379", commandTimeout: "-5 seconds" })
       expect(error).toMatchObject({ _tag: "RedisConfigError", issues: [{ field: "commandTimeout" }] })
+    }))
+
+  it.effect("a fallback's probe interval that is not a positive duration is refused typed", () =>
+    Effect.gen(function*() {
+      const probes: ReadonlyArray<Duration.DurationInput> = [0, -1, "0 millis", "-5 seconds"]
+      for (const probe of probes) {
+        const error = yield* refused({ url: "redis://127.0.0.1:6379", onUnavailable: { fallback: { workers: 2, probe } } })
+        expect(error, String(probe)).toMatchObject({ _tag: "RedisConfigError", issues: [{ field: "onUnavailable.fallback.probe" }] })
+      }
     }))
 })
 

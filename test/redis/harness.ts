@@ -27,6 +27,8 @@ export interface Finished {
   readonly started: number
   readonly ended: number
   readonly roundTrips: number
+  /** CPU time (user and system) the worker spent on its tasks, ms */
+  readonly cpuMs: number
 }
 
 export interface Worker {

@@ -9,6 +9,9 @@
  * With `WARMUP=n` the worker first runs `n` requests (not counted), says
  * `ready`, and starts its `TASKS` only when a line arrives on stdin, so the
  * benchmark starts every worker at one barrier, warmed up and connected.
+ * With `DURATION_MS=n` (the benchmark) each of its `FIBERS` callers sends
+ * request after request until `n` ms have passed since the start, instead of
+ * `TASKS` requests in all, so a row takes the same time on a busy machine.
  */
 import { NodeHttpClient } from "@effect/platform-node"
 import { Effect, Layer, Ref } from "effect"
@@ -22,6 +25,7 @@ const env = (name: string, fallback?: string): string => {
 }
 
 const tasks = Number(env("TASKS", "100"))
+const durationMs = process.env.DURATION_MS === undefined ? undefined : Number(process.env.DURATION_MS)
 const fibers = Number(env("FIBERS", "30"))
 const retryUnavailable = env("RETRY_UNAVAILABLE", "0") === "1"
 const say = (line: object) => Effect.sync(() => process.stdout.write(`${JSON.stringify(line)}\n`))
@@ -81,12 +85,20 @@ const program = Effect.gen(function*() {
   yield* say({ event: "ready", pid: process.pid })
   if (warmup > 0) yield* Effect.promise(() => new Promise<void>((resolve) => process.stdin.once("data", () => resolve())))
   const tripsBefore = yield* store.roundTrips
+  const cpuBefore = process.cpuUsage()
   const started = Date.now()
-  yield* Effect.forEach(Array.from({ length: tasks }, (_, i) => i), one, { concurrency: fibers, discard: true })
+  if (durationMs === undefined) {
+    yield* Effect.forEach(Array.from({ length: tasks }, (_, i) => i), one, { concurrency: fibers, discard: true })
+  } else {
+    const caller = (fiber: number): Effect.Effect<void> =>
+      Date.now() - started >= durationMs ? Effect.void : Effect.zipRight(one(fiber), Effect.suspend(() => caller(fiber)))
+    yield* Effect.forEach(Array.from({ length: fibers }, (_, i) => i), caller, { concurrency: "unbounded", discard: true })
+  }
   const c = yield* Ref.get(counts)
   const ended = Date.now()
   const roundTrips = (yield* store.roundTrips) - tripsBefore
-  yield* say({ event: "finished", ...c, millis: ended - started, started, ended, roundTrips })
+  const cpu = process.cpuUsage(cpuBefore)
+  yield* say({ event: "finished", ...c, millis: ended - started, started, ended, roundTrips, cpuMs: (cpu.user + cpu.system) / 1000 })
 })
 
 Effect.runPromise(Effect.provide(program, Client)).then(

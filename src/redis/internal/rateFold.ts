@@ -5,7 +5,7 @@
  * wait, so a request costs one round trip to be admitted, not two.
  *
  * The start rides with the slot to the fiber that runs the request, in a
- * `FiberRef`; the rate limiter's `take` finds it there and only sleeps out
+ * `FiberRef` (used once); the rate limiter's `take` finds it there and only sleeps out
  * the wait. A start recorded for a path the request does not take (in
  * `perEndpoint` mode the semaphore guesses the process's last path) is left
  * in the log unused: it only makes later starts wait, never lets more in.
@@ -14,6 +14,7 @@
  */
 import type * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
+import type * as Ref from "effect/Ref"
 
 /** A start recorded with a slot's grant. */
 export interface Prepaid {
@@ -21,6 +22,12 @@ export interface Prepaid {
   readonly log: string
   /** epoch ms (this process's clock) before which the request must not start */
   readonly readyAt: number
+  /**
+   * Set by the one `take` that uses it: a slot held through `permit` leaves
+   * the start in the caller's fiber as well as in the fiber it forks for the
+   * request, and only one of them may use it.
+   */
+  readonly claimed: Ref.Ref<boolean>
 }
 
 /** The start granted with the slot this fiber holds, until a `take` uses it. */

@@ -49,15 +49,13 @@ export interface State {
 }
 
 /**
- * `New`: waiters to send; `Check`: also ask about those in line (a poll);
- * `Release`: a slot given back, sent with the next trip (so a request's
- * release and the next one's take share one). A slot handed over by another
- * process is settled as its message arrives, not through these events.
+ * `New`: waiters to send; `Check`: also ask about those in line (a poll).
+ * A slot handed over by another process is settled as its message arrives,
+ * not through these events.
  */
 export type Event =
   | { readonly _tag: "New" }
   | { readonly _tag: "Check" }
-  | { readonly _tag: "Release"; readonly id: string }
 
 export const checkEvent: Event = { _tag: "Check" }
 
@@ -134,8 +132,12 @@ export const settle = (
     yield* Effect.forEach(served, (w) => {
       const wait = waits.get(w.id)
       const log = logOf(w.spec)
-      const prepaid = wait === undefined || log === undefined ? undefined : { log, readyAt: now + wait }
-      return Deferred.succeed(w.deferred, { _tag: "Lease", id: w.id, prepaid })
+      return Effect.flatMap(
+        wait === undefined || log === undefined
+          ? Effect.succeed(undefined)
+          : Effect.map(Ref.make(false), (claimed): Prepaid => ({ log, readyAt: now + wait, claimed })),
+        (prepaid) => Deferred.succeed(w.deferred, { _tag: "Lease", id: w.id, prepaid })
+      )
     }, { discard: true })
     yield* Effect.forEach(orphans, (id) => release(id), { discard: true })
   })
