@@ -88,7 +88,8 @@ export const failedOutcome = (
 
 export const finishedOutcome = (origin: Origin, state: Tracker.Finished): Outcome => ({
   ...origin,
-  taskType: state.taskType,
+  // a type this version does not know: the input's own (the task's result is kept all the same)
+  taskType: state.taskType === Task.unknownTaskType ? origin.taskType : state.taskType,
   taskId: state.task.id,
   result: state.status === "COMPLETED" ? Either.right(state) : Either.left(taskFailed(state)),
   creditsToCharge: state.credits.creditsToCharge,

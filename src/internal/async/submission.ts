@@ -213,7 +213,7 @@ const submitValid = (ctx: RunContext, valid: Arr.NonEmptyReadonlyArray<Prepared>
             taskId: result.task.id,
             initial: Option.some({
               status: result.task.status === "PROCESSING" ? "PROCESSING" : "QUEUED",
-              taskType: result.task.taskType,
+              taskType: Task.stateTaskTypeOf(result.task.taskType),
               task: result.task,
               credits: result.credits
             }),

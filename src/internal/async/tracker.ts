@@ -30,6 +30,10 @@
  * Only tasks in flight are held: an entry goes when its last follower is
  * done, which keeps a run of a million tasks at the size of its window.
  *
+ * Every change of the state is one synchronous `Ref.modify` (callbacks and
+ * polls run after it), so a plain `Ref` is atomic here; a `SynchronizedRef`
+ * added a semaphore round trip to each of the several changes per task.
+ *
  * @internal
  */
 import * as Clock from "effect/Clock"
@@ -43,7 +47,7 @@ import type * as Schedule from "effect/Schedule"
 import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as ScheduleIntervals from "effect/ScheduleIntervals"
 import type * as Scope from "effect/Scope"
-import * as SynchronizedRef from "effect/SynchronizedRef"
+import * as Ref from "effect/Ref"
 import type { CloroError } from "../../CloroError.js"
 import * as WaitQueue from "../limits/waitQueue.js"
 import * as Task from "../../Task.js"
@@ -250,7 +254,7 @@ export const make = <E>(options: {
   readonly concurrency: number
 }): Effect.Effect<Tracker<E>, never, Scope.Scope> =>
   Effect.gen(function*() {
-    const ref = yield* SynchronizedRef.make<State<E>>({
+    const ref = yield* Ref.make<State<E>>({
       byKey: HashMap.empty(),
       plannedWake: Infinity,
       keyByTaskId: HashMap.empty(),
@@ -267,7 +271,7 @@ export const make = <E>(options: {
 
     /** Ends an entry once, stops watching it and tells its followers; `false` when it had ended already. */
     const complete = (key: string, result: Either.Either<Finished, E | CloroError>) =>
-      SynchronizedRef.modify(ref, (s) => {
+      Ref.modify(ref, (s) => {
         const entry = Option.getOrUndefined(HashMap.get(s.byKey, key))
         if (entry === undefined || entry.done) return [undefined, s] as const
         unschedule(s.heap, entry.slot)
@@ -291,7 +295,7 @@ export const make = <E>(options: {
       update: (watching: Watching<E>) => Watching<E>,
       start?: Watching<E>
     ) =>
-      SynchronizedRef.modify(ref, (s) => {
+      Ref.modify(ref, (s) => {
         const next = modifyEntry(s, key, (e) =>
           e.watching !== undefined ? { ...e, watching: update(e.watching) } : start === undefined ? e : { ...e, watching: start })
         const entry = Option.getOrUndefined(HashMap.get(next.byKey, key))
@@ -302,13 +306,13 @@ export const make = <E>(options: {
       }).pipe(Effect.flatMap((earlier) => (earlier ? signal : Effect.void)))
 
     /** Frees the poll's permit and wakes the poller, which may start a task left due for want of one. */
-    const endPoll = Effect.zipRight(SynchronizedRef.update(ref, (s) => ({ ...s, active: s.active - 1 })), signal)
+    const endPoll = Effect.zipRight(Ref.update(ref, (s) => ({ ...s, active: s.active - 1 })), signal)
 
     const pollOne = (key: string, taskId: string): Effect.Effect<void> =>
       Effect.gen(function*() {
         const polled = yield* Effect.either(options.get(taskId))
         if (Either.isRight(polled) && Task.isFinished(polled.right)) return yield* complete(key, Either.right(polled.right))
-        const entry = Option.getOrUndefined(HashMap.get((yield* SynchronizedRef.get(ref)).byKey, key))
+        const entry = Option.getOrUndefined(HashMap.get((yield* Ref.get(ref)).byKey, key))
         const watching = entry?.watching
         if (entry === undefined || entry.done || watching === undefined) return
         const now = yield* Clock.currentTimeMillis
@@ -354,7 +358,7 @@ export const make = <E>(options: {
      */
     const pass = Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
-      const [expired, due, next] = yield* SynchronizedRef.modify(ref, (s) => {
+      const [expired, due, next] = yield* Ref.modify(ref, (s) => {
         const expired: Array<readonly [string, Watching<E>]> = []
         const due: Array<readonly [string, string]> = []
         let byKey = s.byKey
@@ -429,7 +433,7 @@ export const make = <E>(options: {
 
     return {
       register: (key) =>
-        SynchronizedRef.update(ref, (s) =>
+        Ref.update(ref, (s) =>
           HashMap.has(s.byKey, key)
             ? modifyEntry(s, key, (e) => ({ ...e, followers: e.followers + 1 }))
             : {
@@ -445,16 +449,16 @@ export const make = <E>(options: {
               })
             }),
       assign: (key, taskId) =>
-        SynchronizedRef.update(ref, (s) =>
+        Ref.update(ref, (s) =>
           HashMap.has(s.byKey, key)
             ? { ...modifyEntry(s, key, (e) => ({ ...e, taskId })), keyByTaskId: HashMap.set(s.keyByTaskId, taskId, key) }
             : s),
       taskIdOf: (key) =>
-        SynchronizedRef.get(ref).pipe(
+        Ref.get(ref).pipe(
           Effect.map((s) => Option.flatMap(HashMap.get(s.byKey, key), (entry) => Option.fromNullable(entry.taskId)))
         ),
       deliver: (state) =>
-        Effect.flatMap(SynchronizedRef.get(ref), (s) => {
+        Effect.flatMap(Ref.get(ref), (s) => {
           const key = Option.orElse(
             Option.filter(Option.fromNullable(state.task.idempotencyKey), (k) => HashMap.has(s.byKey, k)),
             () => HashMap.get(s.keyByTaskId, state.task.id)
@@ -467,7 +471,7 @@ export const make = <E>(options: {
       watch: (key, plan, onEnd) =>
         Effect.gen(function*() {
           // a task that ended before its follower came (a delivery) is told at once
-          const ended = yield* SynchronizedRef.modify(ref, (s): readonly [
+          const ended = yield* Ref.modify(ref, (s): readonly [
             Either.Either<Finished, E | CloroError> | "unregistered" | undefined,
             State<E>
           ] => {
@@ -508,7 +512,7 @@ export const make = <E>(options: {
           if (nextPollAt === undefined) yield* expire(key, watching, "schedule", now)
         }),
       release: (key) =>
-        SynchronizedRef.update(ref, (s) =>
+        Ref.update(ref, (s) =>
           Option.match(HashMap.get(s.byKey, key), {
             onNone: () => s,
             onSome: (entry) => {
