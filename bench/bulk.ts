@@ -87,14 +87,17 @@ childMain(async ([url, count]): Promise<Result> => {
             failed++
             failedBy[outcome.result.left._tag] = (failedBy[outcome.result.left._tag] ?? 0) + 1
           }
-          if (done % Math.max(1, Math.floor(n / 10)) === 0) {
+          const tenth = done % Math.max(1, Math.floor(n / 10)) === 0
+          if (tenth) {
             // BULK_HEAP_SNAPSHOT=dir: a heap snapshot when 20 % have ended, the window full (for profiling, not the table)
             if (done === Math.floor(n / 10) * 2 && process.env.BULK_HEAP_SNAPSHOT !== undefined) {
               writeHeapSnapshot(`${process.env.BULK_HEAP_SNAPSHOT}/bulk-${done}.heapsnapshot`)
             }
             rssAt.push(peakRss())
             heapAt.push(liveHeap())
-            // everything measured so far, so that a run stopped by its budget still reports its tenths
+          }
+          // every 1 %: everything measured so far, so that a run stopped by its budget still reports how far it got
+          if (tenth || done % Math.max(1, Math.floor(n / 100)) === 0) {
             const cpu = process.cpuUsage(cpuBefore)
             process.stdout.write(
               `progress ${
@@ -196,7 +199,9 @@ export const run = async (): Promise<ScenarioResult> => {
     } else {
       const progress = progressOf(outcome.progress)
       stopped.add(size)
-      if (progress !== undefined) peaks.set(size, progress.peakRss)
+      // the kernel's high-water mark when it was stopped, else its last report
+      const peakSeen = outcome.peakRss ?? progress?.peakRss
+      if (peakSeen !== undefined) peaks.set(size, peakSeen)
       if (progress?.rssAt[0] !== undefined) atTenth.set(size, progress.rssAt[0])
       rows.push({
         subject: `\`AsyncTasks.run\`, ${size.toLocaleString("en-US")} tasks (stopped)`,
