@@ -204,8 +204,11 @@ export interface RunOptions {
    */
   readonly batchWindow?: Duration.DurationInput | undefined
   /**
-   * Tasks submitted and not yet finished at once (each one polled, or waited
-   * for); default 1,000. At most this many plus one batch are held in memory.
+   * Tasks submitted whose outcome the stream's reader has not taken yet, at
+   * once (each one polled or waited for, or finished and waiting to be
+   * read); default 1,000. At most this many plus one batch are held in
+   * memory, each an entry in the run's poll tracker rather than a fiber, and
+   * a slow reader holds submission back.
    */
   readonly inFlight?: number | undefined
   /** Delays between polls of one task; default `defaultPollSchedule`. */

@@ -9,7 +9,8 @@
  * module.
  *
  * Responses are decoded tolerantly (unknown fields are dropped, fields only the
- * newest API sends are optional); submissions are validated strictly, with
+ * newest API sends are optional, a task type cloro added later reads as
+ * `unknownTaskType` with its response kept); submissions are validated strictly, with
  * every issue reported at once, before a request is sent.
  *
  * This file holds the queue's schemas and gathers the rest, one file per
@@ -24,12 +25,15 @@
 import * as Schema from "effect/Schema"
 
 export {
+  StateTaskType,
+  stateTaskTypeOf,
   TaskCredits,
   TaskError,
   TaskStatus,
   TaskSummary,
   TaskType,
   type TaskTypeOf,
+  unknownTaskType,
   WebhookDelivery
 } from "./internal/task/base.js"
 export {
@@ -60,6 +64,7 @@ export {
 export {
   Completed,
   type CompletedOf,
+  CompletedUnknown,
   Failed,
   Processing,
   Queued,

@@ -369,6 +369,36 @@ describe("AsyncTasks.run polling", () => {
       // and the window is used: two batches are followed, and polled, together
       expect((yield* polls(h.sim)).filter((p) => p.startedAt === 1_000)).toHaveLength(100)
     }))
+
+  it.scoped("a slow reader holds submission back: outcomes not yet read count against inFlight", () =>
+    Effect.gen(function*() {
+      const h = yield* start({ plan: { concurrency: 20, credits: 100_000 } })
+      const pulled = yield* Ref.make(0)
+      const worst = yield* Ref.make(0)
+      const requests = Stream.range(1, 200, 10).pipe(
+        Stream.tap(() => Ref.update(pulled, (n) => n + 1)),
+        Stream.map((n) => ({ id: `slow-${n}`, task: google(`slow ${n}`) }))
+      )
+      const emitted = yield* drive(
+        AsyncTasks.run(requests, { batchSize: 10, inFlight: 30, schedule: Schedule.spaced("1 second") }).pipe(
+          Stream.zipWithIndex,
+          // the reader takes 5 s per outcome, far slower than the tasks end
+          Stream.tap(([, i]) =>
+            Effect.zipRight(
+              Effect.sleep("5 seconds"),
+              Effect.flatMap(Ref.get(pulled), (read) => Ref.update(worst, (w) => Math.max(w, read - i)))
+            )
+          ),
+          Stream.runCount,
+          provide(h)
+        )
+      )
+      expect(emitted).toBe(200)
+      // inputs read ahead of the reader: the window (30) + a batch handed out (10) + a batch being filled (10) + a chunk (10)
+      const ahead = yield* Ref.get(worst)
+      expect(ahead).toBeLessThanOrEqual(30 + 10 + 10 + 10)
+      expect(ahead).toBeGreaterThanOrEqual(30)
+    }))
 })
 
 /** A task of an engine with its async estimate, and whether AI Mode expands products. */

@@ -201,7 +201,7 @@ describe("the run's poll tracker", () => {
           timeout: Duration.minutes(10),
           retry: Schedule.spaced("1 second"),
           expired: () => "expired"
-        })
+        }, () => Effect.void)
       }
       for (let i = 0; i < 40; i++) yield* TestClock.adjust("500 millis")
       const seen = yield* Ref.get(active)

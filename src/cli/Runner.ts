@@ -12,6 +12,7 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as FiberSet from "effect/FiberSet"
+import * as HashMap from "effect/HashMap"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Queue from "effect/Queue"
@@ -271,7 +272,8 @@ const runSync = ({ control, hooks, items, settings }: Run) =>
 const runAsync = ({ control, hooks, items, settings }: Run) =>
   Effect.gen(function*() {
     const mode = settings.mode
-    const pending = yield* Ref.make(new Map<string, { item: Input.Item; cost: ReturnType<typeof costs>; at: number }>())
+    // a persistent map: copying a Map per task cost O(tasks in flight) each, for every task of a bulk run
+    const pending = yield* Ref.make(HashMap.empty<string, { item: Input.Item; cost: ReturnType<typeof costs>; at: number }>())
     const byId = new Map(items.map((item) => [item.id, item]))
 
     const requests = Stream.fromIterable(items).pipe(
@@ -294,7 +296,7 @@ const runAsync = ({ control, hooks, items, settings }: Run) =>
             return Option.none()
           }
           const at = yield* Clock.currentTimeMillis
-          yield* Ref.update(pending, (m) => new Map(m).set(item.id, { item, cost, at }))
+          yield* Ref.update(pending, HashMap.set(item.id, { item, cost, at }))
           return Option.some<AsyncTasks.RunRequest>({ id: item.id, task: task.right })
         })
       ),
@@ -310,14 +312,10 @@ const runAsync = ({ control, hooks, items, settings }: Run) =>
       Stream.runForEach((outcome) =>
         Effect.gen(function*() {
           const id = outcome.id
-          const entry = id === undefined ? undefined : (yield* Ref.get(pending)).get(id)
+          const entry = id === undefined ? undefined : Option.getOrUndefined(HashMap.get(yield* Ref.get(pending), id))
           const item = entry?.item ?? (id === undefined ? undefined : byId.get(id))
           if (item === undefined) return
-          yield* Ref.update(pending, (m) => {
-            const next = new Map(m)
-            next.delete(item.id)
-            return next
-          })
+          yield* Ref.update(pending, HashMap.remove(item.id))
           const now = yield* Clock.currentTimeMillis
           const cost = entry?.cost
           if (cost !== undefined) yield* hooks.release(cost.max)
@@ -349,7 +347,7 @@ const runAsync = ({ control, hooks, items, settings }: Run) =>
     )
     // a failure of the run itself, or a second Ctrl-C: what is still pending gets its line
     const left = yield* Ref.get(pending)
-    for (const { cost, item } of left.values()) {
+    for (const { cost, item } of HashMap.values(left)) {
       yield* hooks.release(cost.max)
       yield* hooks.emit({
         ...baseLine(item, mode),

@@ -20,7 +20,8 @@ import * as Task from "../../Task.js"
 export class TaskFailed extends Schema.TaggedError<TaskFailed>()("TaskFailed", {
   message: Schema.String,
   taskId: Schema.String,
-  taskType: Task.TaskType,
+  /** `Task.unknownTaskType` for a type cloro added after this version. */
+  taskType: Task.StateTaskType,
   code: Schema.String,
   details: Schema.optional(Schema.Unknown)
 }) {}
@@ -35,7 +36,7 @@ export class TaskFailed extends Schema.TaggedError<TaskFailed>()("TaskFailed", {
 export class TaskTimeout extends Schema.TaggedError<TaskTimeout>()("TaskTimeout", {
   message: Schema.String,
   taskId: Schema.String,
-  taskType: Schema.optional(Task.TaskType),
+  taskType: Schema.optional(Task.StateTaskType),
   /** The status of the last poll, when there was one. */
   lastStatus: Schema.optional(Task.TaskStatus),
   /** When the last polls failed: the last poll's error (`_tag: message`). Failed polls never end a wait early. */

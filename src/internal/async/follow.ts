@@ -2,12 +2,12 @@
  * `run`'s completion stage: how each submitted task is followed to its end
  * (polled on `schedule`, or, with webhooks, waited for by its delivery with a
  * slow poll from `fallbackAfter`; a task whose id is unknown by its delivery
- * only), and how its end becomes the input's `Outcome`. The tracker settles
+ * only), and how its end becomes the input's `Outcome`, handed on by a
+ * callback rather than by a fiber per task. The tracker settles
  * what it sees in the client's `Credits` ledger.
  *
  * @internal
  */
-import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -87,21 +87,24 @@ const planOf = (settings: Settings, step: Following): Tracker.Plan<RunError> => 
     }
 }
 
-const follow = (ctx: RunContext, step: Following): Effect.Effect<Outcome> => {
+/**
+ * Starts following a step and gives its outcome to `emit`: at once when it is
+ * done, else when its task finishes, fails or times out. No fiber waits for
+ * the task: the tracker calls back when it ends, and the key is released
+ * before the outcome is handed on. @internal
+ */
+export const start = (ctx: RunContext, step: Step, emit: (outcome: Outcome) => Effect.Effect<void>): Effect.Effect<void> => {
+  if (step._tag === "Done") return emit(step.outcome)
   const { tracker } = ctx
   const known = step._tag === "Follow"
     ? { taskId: step.taskId, creditsToCharge: step.creditsToCharge }
     : { creditsToCharge: step.estimate }
-  return tracker.watch(step.key, planOf(ctx.settings, step)).pipe(
-    Effect.zipRight(Effect.either(Deferred.await(step.delivered))),
-    Effect.map(Either.match({
-      onLeft: (error) => failedOutcome(step.origin, error, known),
-      onRight: (state) => finishedOutcome(step.origin, state)
-    })),
-    Effect.ensuring(tracker.release(step.key))
-  )
+  return tracker.watch(step.key, planOf(ctx.settings, step), (result) =>
+    Effect.zipRight(
+      tracker.release(step.key),
+      emit(Either.match(result, {
+        onLeft: (error) => failedOutcome(step.origin, error, known),
+        onRight: (state) => finishedOutcome(step.origin, state)
+      }))
+    ))
 }
-
-/** A step's outcome: at once when it is done, else when its task finishes, fails or times out. @internal */
-export const outcomeOf = (ctx: RunContext, step: Step): Effect.Effect<Outcome> =>
-  step._tag === "Done" ? Effect.succeed(step.outcome) : follow(ctx, step)

@@ -8,7 +8,6 @@
  * @internal
  */
 import * as Arr from "effect/Array"
-import type * as Deferred from "effect/Deferred"
 import * as Either from "effect/Either"
 import type * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
@@ -48,7 +47,6 @@ export type Step =
     /** The state at submission, so that the first poll waits for the schedule. */
     readonly initial: Option.Option<Task.TaskState>
     readonly creditsToCharge: number | null
-    readonly delivered: Deferred.Deferred<Tracker.Finished, RunError>
   }
   | {
     /** With webhooks, a task that may exist but whose id nothing knew: only its delivery can tell. */
@@ -57,7 +55,6 @@ export type Step =
     readonly key: string
     readonly estimate: number
     readonly reason: SubmittedUnfollowable["reason"]
-    readonly delivered: Deferred.Deferred<Tracker.Finished, RunError>
   }
 
 /**
@@ -91,7 +88,8 @@ export const failedOutcome = (
 
 export const finishedOutcome = (origin: Origin, state: Tracker.Finished): Outcome => ({
   ...origin,
-  taskType: state.taskType,
+  // a type this version does not know: the input's own (the task's result is kept all the same)
+  taskType: state.taskType === Task.unknownTaskType ? origin.taskType : state.taskType,
   taskId: state.task.id,
   result: state.status === "COMPLETED" ? Either.right(state) : Either.left(taskFailed(state)),
   creditsToCharge: state.credits.creditsToCharge,

@@ -13,14 +13,13 @@
  */
 import * as Arr from "effect/Array"
 import * as Chunk from "effect/Chunk"
-import type * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
-import type { Outcome, RunError } from "../../AsyncTasks.js"
+import type { Outcome } from "../../AsyncTasks.js"
 import { type InvalidRequest, ResponseDecodeError } from "../../CloroError.js"
 import * as Pricing from "../../Pricing.js"
 import * as RetryPolicy from "../../RetryPolicy.js"
@@ -38,7 +37,6 @@ import {
   type Step,
   transientSubmit
 } from "./steps.js"
-import type * as Tracker from "./tracker.js"
 
 const prepare = (ctx: RunContext, request: unknown, index: number): Effect.Effect<Either.Either<Prepared, Outcome>> =>
   Effect.gen(function*() {
@@ -85,12 +83,11 @@ const prepare = (ctx: RunContext, request: unknown, index: number): Effect.Effec
 const unresolved = (
   ctx: RunContext,
   item: Prepared,
-  delivered: Deferred.Deferred<Tracker.Finished, RunError>,
   reason: SubmittedUnfollowable["reason"],
   lastError: string | undefined
 ): Effect.Effect<Step> =>
   ctx.settings.webhooks !== undefined
-    ? Effect.succeed({ _tag: "AwaitDelivery", origin: item.origin, key: item.key, estimate: item.estimate, reason, delivered })
+    ? Effect.succeed({ _tag: "AwaitDelivery", origin: item.origin, key: item.key, estimate: item.estimate, reason })
     : Effect.as(ctx.tracker.release(item.key), {
       _tag: "Done",
       outcome: failedOutcome(item.origin, unfollowable(item.key, reason, item.estimate, lastError), {
@@ -102,7 +99,6 @@ const unresolved = (
 const alreadySubmitted = (
   ctx: RunContext,
   item: Prepared,
-  delivered: Deferred.Deferred<Tracker.Finished, RunError>,
   ambiguous: boolean
 ): Effect.Effect<Step> =>
   Effect.gen(function*() {
@@ -120,13 +116,12 @@ const alreadySubmitted = (
         key: item.key,
         taskId: known.value,
         initial: Option.none(),
-        creditsToCharge: null,
-        delivered
+        creditsToCharge: null
       }
     }
-    return yield* unresolved(ctx, 
+    return yield* unresolved(
+      ctx,
       item,
-      delivered,
       ambiguous ? "AmbiguousSubmit" : "KeyAlreadyUsed",
       "RESOURCE_ALREADY_EXISTS: the idempotency key is taken and cloro's answer does not say by which task"
     )
@@ -149,9 +144,7 @@ const submitValid = (ctx: RunContext, valid: Arr.NonEmptyReadonlyArray<Prepared>
   Effect.gen(function*() {
     const { currentBatchSize, settings, tracker } = ctx
     const { journal } = settings
-    const delivered = new Map<string, Deferred.Deferred<Tracker.Finished, RunError>>()
-    for (const item of valid) delivered.set(item.key, yield* tracker.register(item.key))
-    const deferredOf = (item: Prepared) => delivered.get(item.key)!
+    for (const item of valid) yield* tracker.register(item.key)
     if (journal !== undefined) {
       // before sending: a crash after this leaves a record of every key that may exist at cloro
       yield* journal.intend(valid.map((item) => ({ id: item.origin.id, index: item.origin.index, idempotencyKey: item.key })))
@@ -181,7 +174,7 @@ const submitValid = (ctx: RunContext, valid: Arr.NonEmptyReadonlyArray<Prepared>
         for (const item of batch) {
           steps.push(
             ambiguous
-              ? yield* unresolved(ctx, item, deferredOf(item), "AmbiguousSubmit", lastError)
+              ? yield* unresolved(ctx, item, "AmbiguousSubmit", lastError)
               : yield* Effect.as(tracker.release(item.key), {
                 _tag: "Done" as const,
                 outcome: failedOutcome(item.origin, error)
@@ -220,15 +213,14 @@ const submitValid = (ctx: RunContext, valid: Arr.NonEmptyReadonlyArray<Prepared>
             taskId: result.task.id,
             initial: Option.some({
               status: result.task.status === "PROCESSING" ? "PROCESSING" : "QUEUED",
-              taskType: result.task.taskType,
+              taskType: Task.stateTaskTypeOf(result.task.taskType),
               task: result.task,
               credits: result.credits
             }),
-            creditsToCharge: result.credits.creditsToCharge,
-            delivered: deferredOf(item)
+            creditsToCharge: result.credits.creditsToCharge
           })
         } else if (result.error.code === "RESOURCE_ALREADY_EXISTS") {
-          steps.push(yield* alreadySubmitted(ctx, item, deferredOf(item), ambiguous))
+          steps.push(yield* alreadySubmitted(ctx, item, ambiguous))
         } else {
           steps.push(
             yield* Effect.as(tracker.release(item.key), {
@@ -249,7 +241,7 @@ const submitValid = (ctx: RunContext, valid: Arr.NonEmptyReadonlyArray<Prepared>
         const again = yield* Effect.either(retry.next(error))
         if (Either.isLeft(again)) {
           for (const item of missing) {
-            steps.push(yield* unresolved(ctx, item, deferredOf(item), "AmbiguousSubmit", describeError(error)))
+            steps.push(yield* unresolved(ctx, item, "AmbiguousSubmit", describeError(error)))
           }
           break
         }

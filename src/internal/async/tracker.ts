@@ -2,8 +2,11 @@
  * The tasks a run is following, by idempotency key, and the one fiber that
  * polls them.
  *
- * Each task has a deferred that its webhook delivery, a poll or its deadline
- * completes, whichever comes first. Rather than a timer per task, a single
+ * Each task ends once, by its webhook delivery, a poll or its deadline,
+ * whichever comes first, and its end is handed to the callbacks its
+ * followers left (`watch`): a task in flight is an entry in a map and a slot
+ * in a heap, not a fiber waiting on a deferred (a fiber per task, with the
+ * stream stage that ran it, cost about 27 KB of live heap each). Rather than a timer per task, a single
  * poller sleeps until the earliest poll or deadline that is due, then polls
  * every due task (a bounded number at once) and steps each task's own
  * schedule. Tasks submitted together come due together, so a run of
@@ -27,10 +30,13 @@
  * Only tasks in flight are held: an entry goes when its last follower is
  * done, which keeps a run of a million tasks at the size of its window.
  *
+ * Every change of the state is one synchronous `Ref.modify` (callbacks and
+ * polls run after it), so a plain `Ref` is atomic here; a `SynchronizedRef`
+ * added a semaphore round trip to each of the several changes per task.
+ *
  * @internal
  */
 import * as Clock from "effect/Clock"
-import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -41,7 +47,7 @@ import type * as Schedule from "effect/Schedule"
 import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as ScheduleIntervals from "effect/ScheduleIntervals"
 import type * as Scope from "effect/Scope"
-import * as SynchronizedRef from "effect/SynchronizedRef"
+import * as Ref from "effect/Ref"
 import type { CloroError } from "../../CloroError.js"
 import * as WaitQueue from "../limits/waitQueue.js"
 import * as Task from "../../Task.js"
@@ -112,14 +118,20 @@ interface Slot {
   ready: boolean
 }
 
+/** What a follower of a key is told when its task ends. @internal */
+export type OnEnd<E> = (result: Either.Either<Finished, E | CloroError>) => Effect.Effect<void>
+
 interface Entry<E> {
-  readonly deferred: Deferred.Deferred<Finished, E | CloroError>
+  /** The task's end, once known; kept for a follower that starts watching after it. */
+  readonly result: Either.Either<Finished, E | CloroError> | undefined
+  /** The followers' callbacks not yet called. */
+  readonly onEnd: ReadonlyArray<OnEnd<E>>
   /** in the heap while watched and not done */
   readonly slot: Slot
   readonly taskId: string | undefined
   /** Followers of this key; the entry goes when the last one is done. */
   readonly followers: number
-  /** Set once the deferred is completed, so that nothing polls it again. */
+  /** Set once the task has ended, so that nothing polls it again. */
   readonly done: boolean
   readonly watching: Watching<E> | undefined
 }
@@ -206,15 +218,20 @@ const dueOf = <E>(watching: Watching<E>): number =>
 
 /** @internal */
 export interface Tracker<E> {
-  /** Adds a follower of `key`; every follower of a key shares its outcome. */
-  readonly register: (key: string) => Effect.Effect<Deferred.Deferred<Finished, E | CloroError>>
+  /** Adds a follower of `key`; every follower of a key shares its end. */
+  readonly register: (key: string) => Effect.Effect<void>
   /** Records the task id a key was accepted (or found) under. */
   readonly assign: (key: string, taskId: string) => Effect.Effect<void>
   readonly taskIdOf: (key: string) => Effect.Effect<Option.Option<string>>
   /** Hands a delivery to the followers of its task; `false` when none is in flight. */
   readonly deliver: (state: Finished) => Effect.Effect<boolean>
-  /** Starts polling and the deadline of `key` (the first follower's plan wins). */
-  readonly watch: (key: string, plan: Plan<E>) => Effect.Effect<void>
+  /**
+   * Starts polling and the deadline of `key` (the first follower's plan
+   * wins) and calls `onEnd` once when the task ends (at once if it already
+   * has). `onEnd` runs in the fiber that saw the end (a poll, a delivery, the
+   * poller), so it must be short and must not wait.
+   */
+  readonly watch: (key: string, plan: Plan<E>, onEnd: OnEnd<E>) => Effect.Effect<void>
   /** Removes a follower of `key`. */
   readonly release: (key: string) => Effect.Effect<void>
 }
@@ -237,7 +254,7 @@ export const make = <E>(options: {
   readonly concurrency: number
 }): Effect.Effect<Tracker<E>, never, Scope.Scope> =>
   Effect.gen(function*() {
-    const ref = yield* SynchronizedRef.make<State<E>>({
+    const ref = yield* Ref.make<State<E>>({
       byKey: HashMap.empty(),
       plannedWake: Infinity,
       keyByTaskId: HashMap.empty(),
@@ -248,22 +265,18 @@ export const make = <E>(options: {
     const wake = yield* Queue.sliding<void>(1)
     const signal = Effect.asVoid(Queue.offer(wake, undefined))
 
-    /** Completes an entry's deferred once, and stops watching it. */
+    /** Calls each callback with the task's end, outside the state's lock (a callback may release its key). */
+    const tell = (onEnd: ReadonlyArray<OnEnd<E>>, result: Either.Either<Finished, E | CloroError>) =>
+      Effect.forEach(onEnd, (f) => f(result), { discard: true })
+
+    /** Ends an entry once, stops watching it and tells its followers; `false` when it had ended already. */
     const complete = (key: string, result: Either.Either<Finished, E | CloroError>) =>
-      SynchronizedRef.modifyEffect(ref, (s) =>
-        Option.match(Option.filter(HashMap.get(s.byKey, key), (entry) => !entry.done), {
-          onNone: () => Effect.succeed([false, s] as const),
-          onSome: (entry) => {
-            unschedule(s.heap, entry.slot)
-            return Effect.as(
-              Either.match(result, {
-                onLeft: (error) => Deferred.fail(entry.deferred, error),
-                onRight: (state) => Deferred.succeed(entry.deferred, state)
-              }),
-              [true, modifyEntry(s, key, (e) => ({ ...e, done: true }))] as const
-            )
-          }
-        }))
+      Ref.modify(ref, (s) => {
+        const entry = Option.getOrUndefined(HashMap.get(s.byKey, key))
+        if (entry === undefined || entry.done) return [undefined, s] as const
+        unschedule(s.heap, entry.slot)
+        return [entry.onEnd, modifyEntry(s, key, (e) => ({ ...e, done: true, result, onEnd: [] }))] as const
+      }).pipe(Effect.flatMap((onEnd) => onEnd === undefined ? Effect.succeed(false) : Effect.as(tell(onEnd, result), true)))
 
     const expire = (key: string, watching: Watching<E>, why: Expiry, now: number) =>
       complete(
@@ -282,7 +295,7 @@ export const make = <E>(options: {
       update: (watching: Watching<E>) => Watching<E>,
       start?: Watching<E>
     ) =>
-      SynchronizedRef.modify(ref, (s) => {
+      Ref.modify(ref, (s) => {
         const next = modifyEntry(s, key, (e) =>
           e.watching !== undefined ? { ...e, watching: update(e.watching) } : start === undefined ? e : { ...e, watching: start })
         const entry = Option.getOrUndefined(HashMap.get(next.byKey, key))
@@ -293,13 +306,13 @@ export const make = <E>(options: {
       }).pipe(Effect.flatMap((earlier) => (earlier ? signal : Effect.void)))
 
     /** Frees the poll's permit and wakes the poller, which may start a task left due for want of one. */
-    const endPoll = Effect.zipRight(SynchronizedRef.update(ref, (s) => ({ ...s, active: s.active - 1 })), signal)
+    const endPoll = Effect.zipRight(Ref.update(ref, (s) => ({ ...s, active: s.active - 1 })), signal)
 
     const pollOne = (key: string, taskId: string): Effect.Effect<void> =>
       Effect.gen(function*() {
         const polled = yield* Effect.either(options.get(taskId))
         if (Either.isRight(polled) && Task.isFinished(polled.right)) return yield* complete(key, Either.right(polled.right))
-        const entry = Option.getOrUndefined(HashMap.get((yield* SynchronizedRef.get(ref)).byKey, key))
+        const entry = Option.getOrUndefined(HashMap.get((yield* Ref.get(ref)).byKey, key))
         const watching = entry?.watching
         if (entry === undefined || entry.done || watching === undefined) return
         const now = yield* Clock.currentTimeMillis
@@ -345,7 +358,7 @@ export const make = <E>(options: {
      */
     const pass = Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
-      const [expired, due, next] = yield* SynchronizedRef.modify(ref, (s) => {
+      const [expired, due, next] = yield* Ref.modify(ref, (s) => {
         const expired: Array<readonly [string, Watching<E>]> = []
         const due: Array<readonly [string, string]> = []
         let byKey = s.byKey
@@ -420,38 +433,32 @@ export const make = <E>(options: {
 
     return {
       register: (key) =>
-        SynchronizedRef.modifyEffect(ref, (s) =>
-          Option.match(HashMap.get(s.byKey, key), {
-            onSome: (entry) =>
-              Effect.succeed([entry.deferred, modifyEntry(s, key, (e) => ({ ...e, followers: e.followers + 1 }))] as const),
-            onNone: () =>
-              Effect.map(Deferred.make<Finished, E | CloroError>(), (deferred) =>
-                [
-                  deferred,
-                  {
-                    ...s,
-                    byKey: HashMap.set(s.byKey, key, {
-                      deferred,
-                      slot: { key, at: Infinity, index: -1, ready: false },
-                      taskId: undefined,
-                      followers: 1,
-                      done: false,
-                      watching: undefined
-                    })
-                  }
-                ] as const)
-          })),
+        Ref.update(ref, (s) =>
+          HashMap.has(s.byKey, key)
+            ? modifyEntry(s, key, (e) => ({ ...e, followers: e.followers + 1 }))
+            : {
+              ...s,
+              byKey: HashMap.set(s.byKey, key, {
+                result: undefined,
+                onEnd: [],
+                slot: { key, at: Infinity, index: -1, ready: false },
+                taskId: undefined,
+                followers: 1,
+                done: false,
+                watching: undefined
+              })
+            }),
       assign: (key, taskId) =>
-        SynchronizedRef.update(ref, (s) =>
+        Ref.update(ref, (s) =>
           HashMap.has(s.byKey, key)
             ? { ...modifyEntry(s, key, (e) => ({ ...e, taskId })), keyByTaskId: HashMap.set(s.keyByTaskId, taskId, key) }
             : s),
       taskIdOf: (key) =>
-        SynchronizedRef.get(ref).pipe(
+        Ref.get(ref).pipe(
           Effect.map((s) => Option.flatMap(HashMap.get(s.byKey, key), (entry) => Option.fromNullable(entry.taskId)))
         ),
       deliver: (state) =>
-        Effect.flatMap(SynchronizedRef.get(ref), (s) => {
+        Effect.flatMap(Ref.get(ref), (s) => {
           const key = Option.orElse(
             Option.filter(Option.fromNullable(state.task.idempotencyKey), (k) => HashMap.has(s.byKey, k)),
             () => HashMap.get(s.keyByTaskId, state.task.id)
@@ -461,8 +468,21 @@ export const make = <E>(options: {
             onSome: (k) => Effect.as(complete(k, Either.right(state)), true)
           })
         }),
-      watch: (key, plan) =>
+      watch: (key, plan, onEnd) =>
         Effect.gen(function*() {
+          // a task that ended before its follower came (a delivery) is told at once
+          const ended = yield* Ref.modify(ref, (s): readonly [
+            Either.Either<Finished, E | CloroError> | "unregistered" | undefined,
+            State<E>
+          ] => {
+            const entry = Option.getOrUndefined(HashMap.get(s.byKey, key))
+            if (entry === undefined) return ["unregistered", s] as const
+            if (entry.result !== undefined) return [entry.result, s] as const
+            return [undefined, modifyEntry(s, key, (e) => ({ ...e, onEnd: [...e.onEnd, onEnd] }))] as const
+          })
+          // a follower registers before it watches and releases after its end: anything else is a bug, not an outcome to drop
+          if (ended === "unregistered") return yield* Effect.dieMessage(`Tracker.watch: key ${key} has no follower`)
+          if (ended !== undefined) return yield* onEnd(ended)
           const now = yield* Clock.currentTimeMillis
           const first = plan.first
           const [scheduleState, nextPollAt] = plan.taskId === undefined
@@ -492,7 +512,7 @@ export const make = <E>(options: {
           if (nextPollAt === undefined) yield* expire(key, watching, "schedule", now)
         }),
       release: (key) =>
-        SynchronizedRef.update(ref, (s) =>
+        Ref.update(ref, (s) =>
           Option.match(HashMap.get(s.byKey, key), {
             onNone: () => s,
             onSome: (entry) => {

@@ -42,6 +42,44 @@ export const TaskType = Schema.Literal(...taskTypes).annotations({
 export type TaskType = typeof TaskType.Type
 
 /**
+ * The top-level `taskType` of a task state whose type this version does not
+ * know (one cloro added after it was released). Such a task reads as a task
+ * of an unknown engine rather than failing to decode: the type cloro sent
+ * stays in `task.taskType`, and a COMPLETED one keeps its raw `response` as
+ * `result`.
+ *
+ * @since 0.5.0
+ * @category Constants
+ */
+export const unknownTaskType = "UNKNOWN" as const
+
+/**
+ * The `taskType` of a task state: a known `TaskType`, or `unknownTaskType`.
+ *
+ * @since 0.5.0
+ * @category Schemas
+ */
+export const StateTaskType = Schema.Union(TaskType, Schema.Literal(unknownTaskType)).annotations({
+  identifier: "StateTaskType"
+})
+
+/**
+ * @since 0.5.0
+ * @category Models
+ */
+export type StateTaskType = typeof StateTaskType.Type
+
+const isKnownTaskType = Schema.is(TaskType)
+
+/**
+ * A task type as cloro sent it, read as a known `TaskType` or `unknownTaskType`.
+ *
+ * @since 0.5.0
+ * @category Functions
+ */
+export const stateTaskTypeOf = (taskType: string): StateTaskType => isKnownTaskType(taskType) ? taskType : unknownTaskType
+
+/**
  * The async task type of an engine, e.g. `TaskTypeOf<"googleNews">` is `"GOOGLE_NEWS"`.
  *
  * @since 0.1.0
@@ -75,7 +113,9 @@ export type TaskStatus = typeof TaskStatus.Type
 /**
  * The summary of a task that every async response carries.
  *
- * `createdAt` stays the ISO string cloro sent. `latencyMs` (time from first
+ * `taskType` is read tolerantly: any string, so that a task of a type cloro
+ * added later still decodes (see `unknownTaskType`); submitting one is still
+ * refused. `createdAt` stays the ISO string cloro sent. `latencyMs` (time from first
  * pickup to the outcome) and `idempotencyKey` are absent from older API
  * versions, and `null` while unknown or unset.
  *
@@ -84,7 +124,7 @@ export type TaskStatus = typeof TaskStatus.Type
  */
 export const TaskSummary = Schema.Struct({
   id: Schema.String,
-  taskType: TaskType,
+  taskType: Schema.String,
   status: TaskStatus,
   priority: Schema.Number,
   createdAt: Schema.String,
