@@ -7,9 +7,9 @@
  * after one warm-up round (the context-only baselines: one round, no warm-up).
  * 429s are counted by the server.
  */
-import { fileURLToPath } from "node:url"
 import {
   childMain,
+  childScript,
   type Check,
   median,
   quick,
@@ -78,6 +78,7 @@ childMain(async ([name, url, count]) => {
 export const run = async (): Promise<ScenarioResult> => {
   const started = performance.now()
   const server = await startServer()
+  const script = await childScript(import.meta.url, "saturation")
   const rows: Array<Row> = []
   const checks: Array<Check> = []
   const notes: Array<string> = []
@@ -89,9 +90,9 @@ export const run = async (): Promise<ScenarioResult> => {
       process.stdout.write(`  (b) ${setting.latencyMillis} ms ${name}...\n`)
       await server.stats()
       const outcome = await runChild<ReadonlyArray<Round>>(
-        fileURLToPath(import.meta.url),
+        script.file,
         [name, server.url, String(setting.requests)],
-        { budgetMillis: budgetOf(name) }
+        { budgetMillis: budgetOf(name), plainNode: script.plainNode }
       )
       // the warm-up's 429s are in these counters too; the warm-up is small next to three rounds
       const stats = await server.stats()

@@ -4,9 +4,9 @@
  * process: one warm-up round, then three timed rounds; requests/s and CPU µs
  * per request (`process.cpuUsage` of the client process) are their medians.
  */
-import { fileURLToPath } from "node:url"
 import {
   childMain,
+  childScript,
   type Check,
   median,
   quick,
@@ -61,12 +61,14 @@ export const run = async (): Promise<ScenarioResult> => {
     ratePerSecond: 1_000_000,
     contentLength: process.env.BENCH_CHUNKED !== "1"
   })
+  const script = await childScript(import.meta.url, "throughput")
   const measured = new Map<SubjectName, { perSecond: number; cpuPerRequest: number; failed: number }>()
   const notes: Array<string> = []
   for (const name of subjects) {
     process.stdout.write(`  (a) ${name}...\n`)
-    const outcome = await runChild<ReadonlyArray<Round>>(fileURLToPath(import.meta.url), [name, server.url, String(REQUESTS)], {
-      budgetMillis: 240_000
+    const outcome = await runChild<ReadonlyArray<Round>>(script.file, [name, server.url, String(REQUESTS)], {
+      budgetMillis: 240_000,
+      plainNode: script.plainNode
     })
     await server.stats()
     if (outcome._tag === "Done") {
