@@ -38,6 +38,12 @@ const LIMIT = 500
 const CALLS = quick ? 300 : 5_000
 const ROUNDS = quick ? 1 : Number(process.env.BENCH_ROUNDS ?? 1)
 const KEY = "sk_bench_rate"
+/** `BENCH_PACE=burst|even`: both subjects at that pace instead of `Cloro.layer`'s default */
+const pace: { readonly pace?: "burst" | "even" } = process.env.BENCH_PACE === "burst"
+  ? { pace: "burst" }
+  : process.env.BENCH_PACE === "even"
+  ? { pace: "even" }
+  : {}
 const windows = ["fixed", "sliding"] as const
 const subjects = ["full", "pacer"] as const
 type Subject = typeof subjects[number]
@@ -59,7 +65,7 @@ const fire = async (subject: Subject, url: string, n: number): Promise<number> =
   let failed = 0
   const range = Array.from({ length: n }, (_, i) => i)
   if (subject === "full") {
-    const layer = Cloro.layer({ apiKey: KEY, baseUrl: url }, { monitor: "silent", rateLimit: { limit: LIMIT } }).pipe(
+    const layer = Cloro.layer({ apiKey: KEY, baseUrl: url }, { monitor: "silent", rateLimit: { limit: LIMIT, ...pace } }).pipe(
       Layer.provide(NodeHttpClient.layerUndici)
     )
     await Effect.runPromise(
@@ -82,7 +88,7 @@ const fire = async (subject: Subject, url: string, n: number): Promise<number> =
     if (response.statusCode !== 200) throw new Error(`status ${response.statusCode}`)
   })
   await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
-    const limiter = yield* RateLimiter.make({ limit: LIMIT, pace: "even" })
+    const limiter = yield* RateLimiter.make({ limit: LIMIT, pace: "even", ...pace })
     const call = limiter.permit === undefined
       ? Effect.zipRight(limiter.take("/v1/credits"), send)
       : Effect.scoped(Effect.zipRight(limiter.permit("/v1/credits"), send))

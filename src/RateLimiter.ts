@@ -78,8 +78,9 @@ export interface RateLimiterShape {
    * window more, instead of one window from its admission. The server counts
    * a request when it arrives, somewhere between the two; counted this way,
    * the server's window (fixed or sliding) can never hold more than the limit,
-   * however late or bunched the requests reached it. A start unanswered a
-   * window after its admission is taken to have arrived by then. Optional: a
+   * however late or bunched the requests reached it. A start unanswered ten
+   * windows after its admission (a slow call) is taken to have arrived by
+   * then, so a long call does not hold its place for as long as it runs. Optional: a
    * limiter without it (a shared one) is used through `take`.
    *
    * @since 0.5.0

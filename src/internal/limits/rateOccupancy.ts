@@ -13,9 +13,9 @@
  * requests on their way. Against cheap requests it costs the round trip per
  * window: 5,000 calls at 500/s end after about 9 s plus ten round trips.
  *
- * A start not finished within one window of its admission (a slow call) is
- * taken to have reached the server by then: it occupies the window until
- * two windows after its admission, not for as long as the call runs.
+ * A start not finished within a cap (ten windows) of its admission (a slow
+ * call) is taken to have reached the server by then: it occupies the window
+ * until a window after that, not for as long as the call runs.
  *
  * Mutable and O(1) per start (amortized), like the wait queue: it lives inside
  * the rate limiter's `Ref` and is changed only by its update functions.

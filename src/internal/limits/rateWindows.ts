@@ -145,9 +145,11 @@ export const make = (settings: Settings) => {
   const answerWindow = configuredWindow + Math.max(1, configuredWindow / 1000)
   const takeWindow = even ? configuredWindow * 103 / 100 : configuredWindow
   const windowMillis = Math.max(answerWindow, takeWindow)
-  // A start unfinished a window after its admission (a slow call) is taken to
-  // have reached the server by then; it expires a window later.
-  const cap = configuredWindow
+  // A start unfinished ten windows after its admission (a slow call) is taken
+  // to have reached the server by then; it expires a window later. Not one
+  // window: a client starved of CPU (a loaded machine) was seen taking 3-4 s
+  // to put 500 admitted requests on the wire.
+  const cap = 10 * configuredWindow
   const expiry = cap + windowMillis
   // Even pace is a GCRA on top of the occupancy: starts are due one
   // `interval` apart, a late timer may catch up by at most `slack` (so an
