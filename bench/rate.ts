@@ -121,6 +121,19 @@ childMain(async ([subject, count, ...urls]) => {
   return byWindow
 })
 
+/** Every request the simulator saw (refused ones too): more than the calls made means some were sent twice. */
+const serverRequests = (counters: unknown): number => {
+  if (typeof counters !== "object" || counters === null || !("requests" in counters)) return Number.NaN
+  const byEndpoint: unknown = counters.requests
+  if (typeof byEndpoint !== "object" || byEndpoint === null) return Number.NaN
+  let sum = 0
+  for (const byStatus of Object.values(byEndpoint)) {
+    if (typeof byStatus !== "object" || byStatus === null) continue
+    for (const count of Object.values(byStatus)) if (typeof count === "number") sum += count
+  }
+  return sum
+}
+
 const rateRejections = (counters: unknown): number => {
   if (typeof counters !== "object" || counters === null || !("rejections" in counters)) return Number.NaN
   const rejections = counters.rejections
@@ -145,15 +158,16 @@ export const run = async (): Promise<ScenarioResult> => {
   const only = process.env.BENCH_SUBJECTS?.split(",").map((name) => name.trim())
   for (const subject of subjects.filter((name) => only === undefined || only.includes(name))) {
     process.stdout.write(`  (d) ${subject}...\n`)
-    const before = await Promise.all(sims.map((sim) => sim.counters().then(rateRejections)))
+    const before = await Promise.all(sims.map((sim) => sim.counters()))
     const outcome = await runChild<ReadonlyArray<ReadonlyArray<Round>>>(
       script.file,
       [subject, String(CALLS), ...sims.map((sim) => sim.url)],
       { budgetMillis: 60_000 * ROUNDS, plainNode: script.plainNode }
     )
-    const after = await Promise.all(sims.map((sim) => sim.counters().then(rateRejections)))
+    const after = await Promise.all(sims.map((sim) => sim.counters()))
     windows.forEach((window, i) => {
-      const rejected = (after[i] ?? Number.NaN) - (before[i] ?? Number.NaN)
+      const rejected = rateRejections(after[i]) - rateRejections(before[i])
+      const seen = serverRequests(after[i]) - serverRequests(before[i])
       const rounds = outcome._tag === "Done" ? outcome.value[i] : undefined
       const target = `${subject === "full" ? "full client" : "limiter alone"}, ${window} window: ≥ 0.95 × ${LIMIT}/s, 0 RATE_LIMIT_EXCEEDED`
       if (rounds === undefined) {
@@ -170,6 +184,7 @@ export const run = async (): Promise<ScenarioResult> => {
           "share of 500/s": perSecond / LIMIT,
           "CPU µs/call": median(rounds.map((r) => r.cpuMicros / CALLS)),
           "RATE_LIMIT_EXCEEDED": rejected,
+          "requests the server saw": seen,
           "failed calls": rounds.reduce((sum, r) => sum + r.failed, 0)
         }
       })
@@ -192,7 +207,7 @@ export const run = async (): Promise<ScenarioResult> => {
   return {
     name: "rate",
     title: `(d) Rate: simulator limit ${LIMIT}/s shared, ${CALLS.toLocaleString("en-US")} calls fired at once`,
-    columns: ["calls/s", "share of 500/s", "CPU µs/call", "RATE_LIMIT_EXCEEDED", "failed calls"],
+    columns: ["calls/s", "share of 500/s", "CPU µs/call", "RATE_LIMIT_EXCEEDED", "requests the server saw", "failed calls"],
     rows,
     checks,
     notes,

@@ -145,12 +145,6 @@ export const make = (settings: Settings) => {
   const answerWindow = configuredWindow + Math.max(1, configuredWindow / 1000)
   const takeWindow = even ? configuredWindow * 103 / 100 : configuredWindow
   const windowMillis = Math.max(answerWindow, takeWindow)
-  // A start unfinished ten windows after its admission (a slow call) is taken
-  // to have reached the server by then; it expires a window later. Not one
-  // window: a client starved of CPU (a loaded machine) was seen taking 3-4 s
-  // to put 500 admitted requests on the wire.
-  const cap = 10 * configuredWindow
-  const expiry = cap + windowMillis
   // Even pace is a GCRA on top of the occupancy: starts are due one
   // `interval` apart, a late timer may catch up by at most `slack` (so an
   // event loop that woke late does not lose throughput), and the occupancy
@@ -168,11 +162,11 @@ export const make = (settings: Settings) => {
    * frees its place no earlier). Further back it is a lower bound.
    */
   const earliest = (window: Window, limit: number, ahead: number, now: number): number => {
-    Occupancy.drop(window.occupancy, now, expiry)
+    Occupancy.drop(window.occupancy, now)
     const over = Occupancy.count(window.occupancy) + ahead - limit
     const free = over < 0
       ? now
-      : Math.min(Occupancy.nextFree(window.occupancy, expiry), now + configuredWindow) +
+      : Math.min(Occupancy.nextFree(window.occupancy), now + configuredWindow) +
         Math.floor(over / limit) * configuredWindow
     const held = Math.max(free, now, window.holdUntil)
     return even ? Math.max(held, window.due + ahead * intervalOf(window, limit)) : held
@@ -181,7 +175,7 @@ export const make = (settings: Settings) => {
   const record = (window: Window, limit: number, now: number): Occupancy.Start => {
     if (even) window.due = Math.max(window.due, now - slackOf(window, limit)) + intervalOf(window, limit)
     SlidingLog.record(window.log, now)
-    return Occupancy.admit(window.occupancy, now)
+    return Occupancy.admit(window.occupancy)
   }
   /** Ends a start's time in flight: it occupies the window a window longer (see `answerWindow`). */
   const finish = (ticket: Ticket, how: Finish, now: number) => (state: State): State => {
@@ -189,8 +183,6 @@ export const make = (settings: Settings) => {
     Occupancy.finish(
       ticket.window.occupancy,
       ticket.start,
-      now,
-      cap,
       how === "take" ? 0 : 1,
       now + (how === "take" ? takeWindow : answerWindow)
     )
@@ -240,7 +232,7 @@ export const make = (settings: Settings) => {
       return state
     }
     for (const [key, window] of state.windows) {
-      Occupancy.drop(window.occupancy, now, expiry)
+      Occupancy.drop(window.occupancy, now)
       if (
         !window.timer && window.waiters.length === 0 && window.holdUntil <= now &&
         Occupancy.count(window.occupancy) === 0
