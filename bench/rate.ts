@@ -162,7 +162,7 @@ export const run = async (): Promise<ScenarioResult> => {
     const outcome = await runChild<ReadonlyArray<ReadonlyArray<Round>>>(
       script.file,
       [subject, String(CALLS), ...sims.map((sim) => sim.url)],
-      { budgetMillis: 60_000 * ROUNDS, plainNode: script.plainNode }
+      { budgetMillis: 120_000 * ROUNDS, plainNode: script.plainNode }
     )
     const after = await Promise.all(sims.map((sim) => sim.counters()))
     windows.forEach((window, i) => {

@@ -4,10 +4,13 @@
  * cloro counts requests per second, per API key (older accounts: 500/s shared
  * by every `/v1/*` path) or per key and path (newer: 1,000/s each), and it may
  * count in fixed or in sliding windows. The only schedule safe under both is
- * one that never lets more than `limit` requests start in any rolling window,
- * so this limiter keeps a sliding log of the last `limit` start times: request
- * k starts no earlier than request k - limit plus one window. Unlike a token
- * bucket that starts full, it never admits twice the limit in the first second.
+ * one that never lets more than `limit` requests reach it in any rolling
+ * window. A request reaches cloro somewhere between its admission and its
+ * answer, so this limiter counts each start from its admission until one
+ * window after it finished (`permit`: its answer is back; `take`: its fiber
+ * ran again) and admits a start only while fewer than `limit` are counted.
+ * Unlike a token bucket that starts full, it never admits twice the limit in
+ * the first second.
  *
  * Requests that must wait queue in arrival order, and one timer per window
  * wakes them, exactly as many as may start, at O(1) cost each.
@@ -95,7 +98,7 @@ export interface RateLimiterShape {
    * tenth of that; `remaining: 0` holds new starts on that window for one
    * window from now, because the server's count may be ahead of ours (another
    * process on the same key, or a fixed window about to reset). With even
-   * pace, a `remaining: 0` that the limiter's own last `limit` starts explain
+   * pace or `permit`, a `remaining: 0` that the limiter's own last `limit` starts explain
    * (all within a window and a quarter) holds nothing: the log already
    * spaces the next start.
    */
@@ -173,13 +176,14 @@ export declare namespace RateLimiter {
     /** Fail with `AdmissionQueueFull` a request arriving when this many already wait. */
     readonly maxWaiting?: number | undefined
     /**
-     * `"burst"` (the default here) starts `limit` requests at once and `limit`
-     * more each window. `"even"` spaces starts evenly (after a burst of a
-     * twentieth of the limit) and keeps `limit` per window plus 3 %, each
-     * start counted from when the waiting fiber runs again, so requests that
-     * reach the server a little later or bunched than they were admitted
-     * still fit its window, fixed or sliding. `Cloro.layer` uses `"even"`
-     * unless told otherwise.
+     * `"burst"` (the default, `Cloro.layer`'s too since 0.5.0) starts
+     * `limit` requests at once and more as earlier ones leave the window.
+     * `"even"` spaces starts evenly (after a burst of a twentieth of the
+     * limit), which smooths the client's own load; a bare `take` then counts
+     * its window 3 % longer, so requests that reach the server a little later
+     * or bunched than they were admitted still fit its window. Through
+     * `permit` (the client's pipeline) neither needs a margin: a start counts
+     * until its answer.
      *
      * @since 0.3.0
      */
