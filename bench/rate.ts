@@ -7,9 +7,10 @@
  * over) against the sliding one, by two subjects, each in its own child:
  *
  * - the full client (`Cloro.layer`, told the limit, its default pace);
- * - the rate limiter alone (`RateLimiter.make`, same options) in front of
- *   raw undici, which costs about a tenth of the full client's CPU a call: it
- *   tells a pacing loss from the client's own CPU.
+ * - when named (`BENCH_SUBJECTS=full,pacer npm run bench -- rate`), the rate
+ *   limiter alone (`RateLimiter.make`, same options) in front of raw undici,
+ *   which costs about a tenth of the full client's CPU a call: it tells a
+ *   pacing loss from the client's own CPU.
  *
  * Achieved rate is calls / wall time (first call to last answer), one round
  * per window and subject (`BENCH_ROUNDS=3` for medians of 3); the simulators
@@ -155,8 +156,9 @@ export const run = async (): Promise<ScenarioResult> => {
     })
   ))
   const script = await childScript(import.meta.url, "rate")
-  const only = process.env.BENCH_SUBJECTS?.split(",").map((name) => name.trim())
-  for (const subject of subjects.filter((name) => only === undefined || only.includes(name))) {
+  // the limiter alone is a diagnostic (pacing or CPU?): only when named, `BENCH_SUBJECTS=full,pacer`
+  const only = process.env.BENCH_SUBJECTS?.split(",").map((name) => name.trim()) ?? ["full"]
+  for (const subject of subjects.filter((name) => only.includes(name))) {
     process.stdout.write(`  (d) ${subject}...\n`)
     const before = await Promise.all(sims.map((sim) => sim.counters()))
     const outcome = await runChild<ReadonlyArray<ReadonlyArray<Round>>>(
