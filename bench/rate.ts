@@ -102,7 +102,9 @@ const fire = async (subject: Subject, url: string, n: number): Promise<number> =
   return failed
 }
 
-childMain(async ([subject, count, ...urls]) => {
+childMain(async ([subject, count, ...rest]) => {
+  // `runChild` appends `--quick` after the arguments in a quick run
+  const urls = rest.filter((arg) => !arg.startsWith("--"))
   if (subject !== "full" && subject !== "pacer") throw new Error("usage: --child <full|pacer> <count> <url>...")
   const n = Number(count)
   const byWindow: Array<Array<Round>> = []
@@ -203,9 +205,13 @@ export const run = async (): Promise<ScenarioResult> => {
       CALLS <= LIMIT
         ? ""
         : ` A perfect limiter starts ${LIMIT} at once and ${LIMIT} more each second, so ${CALLS.toLocaleString("en-US")} calls end after about ${CALLS / LIMIT - 1} s: the ideal share is ${(CALLS / (CALLS / LIMIT - 1) / LIMIT).toFixed(2)}, not 1.`
-    }`,
-    "The limiter alone is the full client's rate limiter with the same options, in front of undici's `request` with one Agent, the answer read and dropped: about a tenth of the full client's CPU per call, so what it loses is pacing, not CPU. Its refused calls are not retried (the full client's are, through its retry policy)."
+    }`
   )
+  if (only.includes("pacer")) {
+    notes.push(
+      "The limiter alone is the full client's rate limiter with the same options, in front of undici's `request` with one Agent, the answer read and dropped: about a tenth of the full client's CPU per call, so what it loses is pacing, not CPU. Its refused calls are not retried (the full client's are, through its retry policy)."
+    )
+  }
   return {
     name: "rate",
     title: `(d) Rate: simulator limit ${LIMIT}/s shared, ${CALLS.toLocaleString("en-US")} calls fired at once`,
