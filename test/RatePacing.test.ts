@@ -1,10 +1,12 @@
 /**
- * Even pace against models of cloro's two rate windows (the simulator's, see
- * `takeRate` in src/testing/internal/state.ts): a fixed window opened by the
- * first request after the last one expired, and a sliding window over the
- * last 1000 ms. Requests reach the "server" a pinned pseudo-random delay after
- * their start; the TestClock steps unevenly, with stalls, as a busy event loop
- * does. Issue 16: ≥ 0.95 of the limit, 0 refusals, in both modes.
+ * The rate limiter against models of cloro's two rate windows (the
+ * simulator's, see `takeRate` in src/testing/internal/state.ts): a fixed
+ * window opened by the first request after the last one expired, and a sliding
+ * window over the last 1000 ms. Requests reach the "server" a pinned
+ * pseudo-random delay after their start (even pace, `take`) or anywhere between
+ * their send and their answer (`permit`); the TestClock steps unevenly, with
+ * stalls, as a busy event loop does. Issue 16: ≥ 0.95 of the limit, 0
+ * refusals, in both modes.
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as Clock from "effect/Clock"
@@ -228,24 +230,20 @@ describe("RateLimiter permit: a start counts until a window after its answer", (
 })
 
 describe("SlidingLog", () => {
-  it("restamp raises a start and every later one, never lowers, and forgets what is out of the ring", () => {
+  it("holds the last `capacity` admission times, under their sequence numbers across a resize", () => {
     const log = SlidingLog.make(3)
-    const seqs = [0, 1, 2].map((t) => SlidingLog.record(log, t))
-    expect(seqs).toEqual([0, 1, 2])
-    // admission 0 ran only at 5: it and the later ones count from 5
-    SlidingLog.restamp(log, 0, 5)
-    expect(log.times).toEqual([5, 5, 5])
-    SlidingLog.restamp(log, 1, 4)
-    expect(log.times).toEqual([5, 5, 5])
-    // the 4th may start a window after the oldest's restamped time
-    expect(SlidingLog.earliest(log, 0, 6, 100, Number.NEGATIVE_INFINITY)).toBe(105)
+    expect([0, 1, 2].map((t) => SlidingLog.record(log, t))).toEqual([0, 1, 2])
+    expect(SlidingLog.oldestOfFull(log)).toBe(0)
     SlidingLog.record(log, 105)
-    SlidingLog.restamp(log, 0, 500)
-    expect(SlidingLog.oldestOfFull(log)).toBe(5)
-    // a resize keeps the sequence numbers, so a later restamp still finds its start
+    // the oldest of the last three
+    expect(SlidingLog.oldestOfFull(log)).toBe(1)
+    // a bigger log is not full until it holds five
     const bigger = SlidingLog.resize(log, 5)
-    SlidingLog.restamp(bigger, 3, 110)
-    expect(SlidingLog.newest(bigger)).toBe(110)
-    expect(SlidingLog.earliest(bigger, 0, 120, 100, Number.NEGATIVE_INFINITY)).toBe(120)
+    expect(SlidingLog.oldestOfFull(bigger)).toBeUndefined()
+    SlidingLog.record(bigger, 110)
+    SlidingLog.record(bigger, 120)
+    expect(SlidingLog.oldestOfFull(bigger)).toBe(1)
+    // a smaller one keeps the newest
+    expect(SlidingLog.oldestOfFull(SlidingLog.resize(bigger, 2))).toBe(110)
   })
 })
