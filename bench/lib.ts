@@ -53,10 +53,34 @@ export interface StandIn {
   readonly close: () => void
 }
 
+/**
+ * What a bench process forks: the script bundled into plain JavaScript (see
+ * `bundle`) and run by node alone, unless `BENCH_TSX=1` asks for the
+ * TypeScript source under this process's tsx loader. A child under tsx spends
+ * about 2.5 s of CPU compiling before it does anything, the bundle under
+ * 1 s: over the thirty-odd processes of a full run, most of a minute on a
+ * loaded machine. Each script is bundled once per run.
+ */
+export const childScript = (
+  moduleUrl: string,
+  name: string
+): Promise<{ readonly file: string; readonly plainNode: boolean }> => {
+  const source = fileURLToPath(moduleUrl)
+  if (process.env.BENCH_TSX === "1") return Promise.resolve({ file: source, plainNode: false })
+  const cached = bundles.get(name)
+  if (cached !== undefined) return cached
+  const built = bundle(source, name).then((file) => ({ file, plainNode: true }))
+  bundles.set(name, built)
+  return built
+}
+const bundles = new Map<string, Promise<{ readonly file: string; readonly plainNode: boolean }>>()
+
 /** Starts the node:http stand-in (./server.ts) in its own process. */
 export const startServer = async (): Promise<StandIn> => {
-  const child = fork(fileURLToPath(new URL("./server.ts", import.meta.url)), [], {
-    stdio: ["ignore", "inherit", "inherit", "ipc"]
+  const script = await childScript(new URL("./server.ts", import.meta.url).href, "server")
+  const child = fork(script.file, [], {
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+    execArgv: script.plainNode ? [] : process.execArgv
   })
   const url = await waitFor(child, (m) => {
     const u = field(m, "listening", "url")
@@ -87,9 +111,10 @@ export const startSimulator = async (config: unknown): Promise<{
   readonly counters: () => Promise<unknown>
   readonly close: () => void
 }> => {
-  const child = fork(fileURLToPath(new URL("./simulator.ts", import.meta.url)), [JSON.stringify(config)], {
+  const script = await childScript(new URL("./simulator.ts", import.meta.url).href, "simulator")
+  const child = fork(script.file, [JSON.stringify(config)], {
     stdio: ["ignore", "inherit", "inherit", "ipc"],
-    execArgv: ["--max-old-space-size=3072", ...process.execArgv]
+    execArgv: ["--max-old-space-size=3072", ...(script.plainNode ? [] : process.execArgv)]
   })
   const url = await waitFor(child, (m) => {
     const u = field(m, "listening", "url")

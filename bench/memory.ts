@@ -7,8 +7,7 @@
  * in a fresh process with `--expose-gc`, killed past a time budget or an RSS
  * cap so that a subject that stalls or explodes still ends the run.
  */
-import { fileURLToPath } from "node:url"
-import { childMain, type Check, mb, quick, ratio, runChild, type Row, type ScenarioResult, startServer, times } from "./lib.js"
+import { childMain, childScript, type Check, mb, quick, ratio, runChild, type Row, type ScenarioResult, startServer, times } from "./lib.js"
 import { isSubjectName, label, makeSubject, type SubjectName } from "./subjects.js"
 
 const CAP = 50
@@ -63,13 +62,15 @@ export const run = async (): Promise<ScenarioResult> => {
   const started = performance.now()
   const server = await startServer()
   await server.configure({ latencyMillis: LATENCY, cap: CAP, ratePerSecond: 1_000_000 })
+  const script = await childScript(import.meta.url, "memory")
   const measured = new Map<SubjectName, Measurement>()
   const rows: Array<Row> = []
   const notes: Array<string> = []
   for (const name of subjects) {
     process.stdout.write(`  (c) ${name}...\n`)
-    const outcome = await runChild<Measurement>(fileURLToPath(import.meta.url), [name, server.url], {
+    const outcome = await runChild<Measurement>(script.file, [name, server.url], {
       budgetMillis: quick ? 30_000 : 60_000,
+      plainNode: script.plainNode,
       rssCapBytes: RSS_CAP,
       execArgv: ["--expose-gc", "--max-old-space-size=2048"]
     })

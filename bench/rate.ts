@@ -1,57 +1,141 @@
 /**
  * Scenario (d), rate: `CloroSimulator.layerServer` in its own process allows
- * 500 requests a second (shared across paths) in its fixed, then its sliding
- * window mode; 5,000 cheap calls (`account.credits`, free and answered at
- * once) are fired at once through the full client, told the limit. Achieved
- * rate is calls / wall time, the median of 3 rounds (a fresh client each round,
- * a 1.1 s pause between rounds so no window carries over); the simulator counts
- * the `RATE_LIMIT_EXCEEDED` answers.
+ * 500 requests a second (shared across paths), one simulator in its fixed and
+ * one in its sliding window mode, both started at once. 5,000 cheap calls
+ * (`GET /v1/credits`, free and answered at once) are fired at once, first
+ * against the fixed window, then (after more than a window, so nothing carries
+ * over) against the sliding one, by two subjects, each in its own child:
+ *
+ * - the full client (`Cloro.layer`, told the limit, its default pace);
+ * - when named (`BENCH_SUBJECTS=full,pacer npm run bench -- rate`), the rate
+ *   limiter alone (`RateLimiter.make`, same options) in front of raw undici,
+ *   which costs about a tenth of the full client's CPU a call: it tells a
+ *   pacing loss from the client's own CPU.
+ *
+ * Achieved rate is calls / wall time (first call to last answer), one round
+ * per window and subject (`BENCH_ROUNDS=3` for medians of 3); the simulators
+ * count the `RATE_LIMIT_EXCEEDED` answers.
  */
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { fileURLToPath } from "node:url"
+import { Agent, request } from "undici"
 import * as Cloro from "../src/Cloro.js"
 import * as CloroClient from "../src/CloroClient.js"
-import { childMain, type Check, median, quick, runChild, type Row, type ScenarioResult, startSimulator } from "./lib.js"
+import * as RateLimiter from "../src/RateLimiter.js"
+import {
+  childMain,
+  childScript,
+  type Check,
+  median,
+  quick,
+  runChild,
+  type Row,
+  type ScenarioResult,
+  startSimulator
+} from "./lib.js"
 
 const LIMIT = 500
 const CALLS = quick ? 300 : 5_000
+const ROUNDS = quick ? 1 : Number(process.env.BENCH_ROUNDS ?? 1)
 const KEY = "sk_bench_rate"
+/** `BENCH_PACE=burst|even`: both subjects at that pace instead of `Cloro.layer`'s default */
+const pace: { readonly pace?: "burst" | "even" } = process.env.BENCH_PACE === "burst"
+  ? { pace: "burst" }
+  : process.env.BENCH_PACE === "even"
+  ? { pace: "even" }
+  : {}
 const windows = ["fixed", "sliding"] as const
+const subjects = ["full", "pacer"] as const
+type Subject = typeof subjects[number]
+const label: Record<Subject, string> = {
+  full: "cloro-effect full (`Cloro.layer`, rate told)",
+  pacer: "`RateLimiter` alone + raw undici"
+}
 
 interface Round {
   readonly millis: number
   readonly failed: number
+  readonly cpuMicros: number
 }
 
 const sleep = (millis: number) => new Promise((resolve) => setTimeout(resolve, millis))
 
-childMain(async ([url, count]) => {
-  if (url === undefined) throw new Error("usage: --child <url> <count>")
-  const n = Number(count)
-  const rounds: Array<Round> = []
-  for (let r = 0; r < 3; r++) {
-    const layer = Cloro.layer({ apiKey: KEY, baseUrl: url }, { monitor: "silent", rateLimit: { limit: LIMIT } }).pipe(
+/** Fires `n` calls at once through `subject` against `url`; resolves with the calls that failed. */
+const fire = async (subject: Subject, url: string, n: number): Promise<number> => {
+  let failed = 0
+  const range = Array.from({ length: n }, (_, i) => i)
+  if (subject === "full") {
+    const layer = Cloro.layer({ apiKey: KEY, baseUrl: url }, { monitor: "silent", rateLimit: { limit: LIMIT, ...pace } }).pipe(
       Layer.provide(NodeHttpClient.layerUndici)
     )
-    let failed = 0
-    const started = performance.now()
     await Effect.runPromise(
       Effect.gen(function*() {
         const client = yield* CloroClient.CloroClient
         yield* Effect.forEach(
-          Array.from({ length: n }, (_, i) => i),
+          range,
           () => Effect.catchAll(client.account.credits(), () => Effect.sync(() => failed++)),
           { concurrency: "unbounded", discard: true }
         )
       }).pipe(Effect.provide(layer))
     )
-    rounds.push({ millis: performance.now() - started, failed })
-    await sleep(1_100)
+    return failed
   }
-  return rounds
+  // the limiter as `Cloro.layer` builds it (its default pace), the answer read as the pipeline reads it
+  const dispatcher = new Agent({ keepAliveTimeout: 60_000 })
+  const send = Effect.tryPromise(async () => {
+    const response = await request(`${url}/v1/credits`, { headers: { authorization: `Bearer ${KEY}` }, dispatcher })
+    await response.body.json()
+    if (response.statusCode !== 200) throw new Error(`status ${response.statusCode}`)
+  })
+  await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+    const limiter = yield* RateLimiter.make({ limit: LIMIT, pace: "even", ...pace })
+    const call = limiter.permit === undefined
+      ? Effect.zipRight(limiter.take("/v1/credits"), send)
+      : Effect.scoped(Effect.zipRight(limiter.permit("/v1/credits"), send))
+    yield* Effect.forEach(range, () => Effect.catchAll(call, () => Effect.sync(() => failed++)), {
+      concurrency: "unbounded",
+      discard: true
+    })
+  })))
+  await dispatcher.close()
+  return failed
+}
+
+childMain(async ([subject, count, ...rest]) => {
+  // `runChild` appends `--quick` after the arguments in a quick run
+  const urls = rest.filter((arg) => !arg.startsWith("--"))
+  if (subject !== "full" && subject !== "pacer") throw new Error("usage: --child <full|pacer> <count> <url>...")
+  const n = Number(count)
+  const byWindow: Array<Array<Round>> = []
+  for (const url of urls) {
+    const rounds: Array<Round> = []
+    for (let r = 0; r < ROUNDS; r++) {
+      const cpu = process.cpuUsage()
+      const started = performance.now()
+      const failed = await fire(subject, url, n)
+      const used = process.cpuUsage(cpu)
+      rounds.push({ millis: performance.now() - started, failed, cpuMicros: used.user + used.system })
+      // more than a window: the next round (or the other subject) starts on an empty window
+      await sleep(1_100)
+    }
+    byWindow.push(rounds)
+  }
+  return byWindow
 })
+
+/** Every request the simulator saw (refused ones too): more than the calls made means some were sent twice. */
+const serverRequests = (counters: unknown): number => {
+  if (typeof counters !== "object" || counters === null || !("requests" in counters)) return Number.NaN
+  const byEndpoint: unknown = counters.requests
+  if (typeof byEndpoint !== "object" || byEndpoint === null) return Number.NaN
+  let sum = 0
+  for (const byStatus of Object.values(byEndpoint)) {
+    if (typeof byStatus !== "object" || byStatus === null) continue
+    for (const count of Object.values(byStatus)) if (typeof count === "number") sum += count
+  }
+  return sum
+}
 
 const rateRejections = (counters: unknown): number => {
   if (typeof counters !== "object" || counters === null || !("rejections" in counters)) return Number.NaN
@@ -66,47 +150,72 @@ export const run = async (): Promise<ScenarioResult> => {
   const rows: Array<Row> = []
   const checks: Array<Check> = []
   const notes: Array<string> = []
-  for (const window of windows) {
-    process.stdout.write(`  (d) ${window} window...\n`)
-    const sim = await startSimulator({
+  const sims = await Promise.all(windows.map((window) =>
+    startSimulator({
       accounts: [{ apiKey: KEY, plan: { concurrency: 10_000, credits: 1_000_000_000 } }],
       rateLimit: { mode: "shared", limit: LIMIT, window },
       requestLogLimit: 0
     })
-    const outcome = await runChild<ReadonlyArray<Round>>(fileURLToPath(import.meta.url), [sim.url, String(CALLS)], {
-      budgetMillis: 120_000
-    })
-    const rejected = rateRejections(await sim.counters())
-    sim.close()
-    if (outcome._tag !== "Done") {
-      notes.push(`${window} window: ${outcome.why}`)
-      rows.push({ subject: `cloro-effect full, ${window} window`, cells: { "RATE_LIMIT_EXCEEDED (all rounds)": rejected } })
-      checks.push({ target: `${window} window: ≥ 0.95 × ${LIMIT}/s, 0 RATE_LIMIT_EXCEEDED`, value: "not measured", met: undefined })
-      continue
-    }
-    const perSecond = median(outcome.value.map((r) => (CALLS / r.millis) * 1000))
-    rows.push({
-      subject: `cloro-effect full (\`Cloro.layer\`, rate told), ${window} window`,
-      cells: {
-        "calls/s": perSecond,
-        "share of 500/s": perSecond / LIMIT,
-        "RATE_LIMIT_EXCEEDED (all rounds)": rejected,
-        "failed calls": outcome.value.reduce((sum, r) => sum + r.failed, 0)
+  ))
+  const script = await childScript(import.meta.url, "rate")
+  // the limiter alone is a diagnostic (pacing or CPU?): only when named, `BENCH_SUBJECTS=full,pacer`
+  const only = process.env.BENCH_SUBJECTS?.split(",").map((name) => name.trim()) ?? ["full"]
+  for (const subject of subjects.filter((name) => only.includes(name))) {
+    process.stdout.write(`  (d) ${subject}...\n`)
+    const before = await Promise.all(sims.map((sim) => sim.counters()))
+    const outcome = await runChild<ReadonlyArray<ReadonlyArray<Round>>>(
+      script.file,
+      [subject, String(CALLS), ...sims.map((sim) => sim.url)],
+      { budgetMillis: 120_000 * ROUNDS, plainNode: script.plainNode }
+    )
+    const after = await Promise.all(sims.map((sim) => sim.counters()))
+    windows.forEach((window, i) => {
+      const rejected = rateRejections(after[i]) - rateRejections(before[i])
+      const seen = serverRequests(after[i]) - serverRequests(before[i])
+      const rounds = outcome._tag === "Done" ? outcome.value[i] : undefined
+      const target = `${subject === "full" ? "full client" : "limiter alone"}, ${window} window: ≥ 0.95 × ${LIMIT}/s, 0 RATE_LIMIT_EXCEEDED`
+      if (rounds === undefined) {
+        if (outcome._tag !== "Done") notes.push(`${label[subject]}, ${window} window: ${outcome.why}`)
+        rows.push({ subject: `${label[subject]}, ${window} window`, cells: { "RATE_LIMIT_EXCEEDED": rejected } })
+        checks.push({ target, value: "not measured", met: undefined })
+        return
       }
-    })
-    checks.push({
-      target: `${window} window: ≥ 0.95 × ${LIMIT}/s, 0 RATE_LIMIT_EXCEEDED`,
-      value: `${(perSecond / LIMIT).toFixed(3)}, ${rejected} rejected`,
-      met: perSecond / LIMIT >= 0.95 && rejected === 0
+      const perSecond = median(rounds.map((r) => (CALLS / r.millis) * 1000))
+      rows.push({
+        subject: `${label[subject]}, ${window} window`,
+        cells: {
+          "calls/s": perSecond,
+          "share of 500/s": perSecond / LIMIT,
+          "CPU µs/call": median(rounds.map((r) => r.cpuMicros / CALLS)),
+          "RATE_LIMIT_EXCEEDED": rejected,
+          "requests the server saw": seen,
+          "failed calls": rounds.reduce((sum, r) => sum + r.failed, 0)
+        }
+      })
+      checks.push({
+        target,
+        value: `${(perSecond / LIMIT).toFixed(3)}, ${rejected} rejected`,
+        met: perSecond / LIMIT >= 0.95 && rejected === 0
+      })
     })
   }
+  for (const sim of sims) sim.close()
   notes.push(
-    CALLS <= LIMIT ? "calls / wall time from the first call to the last answer." : `calls / wall time from the first call to the last answer. A perfect limiter starts ${LIMIT} at once and ${LIMIT} more each second, so ${CALLS.toLocaleString("en-US")} calls end after about ${CALLS / LIMIT - 1} s: the ideal share is ${(CALLS / (CALLS / LIMIT - 1) / LIMIT).toFixed(2)}, not 1.`
+    `${ROUNDS === 1 ? "One round" : `The median of ${ROUNDS} rounds`} per subject and window; RATE_LIMIT_EXCEEDED counts every round. calls / wall time from the first call to the last answer.${
+      CALLS <= LIMIT
+        ? ""
+        : ` A perfect limiter starts ${LIMIT} at once and ${LIMIT} more each second, so ${CALLS.toLocaleString("en-US")} calls end after about ${CALLS / LIMIT - 1} s: the ideal share is ${(CALLS / (CALLS / LIMIT - 1) / LIMIT).toFixed(2)}, not 1.`
+    }`
   )
+  if (only.includes("pacer")) {
+    notes.push(
+      "The limiter alone is the full client's rate limiter with the same options, in front of undici's `request` with one Agent, the answer read and dropped: about a tenth of the full client's CPU per call, so what it loses is pacing, not CPU. Its refused calls are not retried (the full client's are, through its retry policy)."
+    )
+  }
   return {
     name: "rate",
-    title: `(d) Rate: simulator limit ${LIMIT}/s shared, ${CALLS.toLocaleString("en-US")} calls fired at once (median of 3 rounds)`,
-    columns: ["calls/s", "share of 500/s", "RATE_LIMIT_EXCEEDED (all rounds)", "failed calls"],
+    title: `(d) Rate: simulator limit ${LIMIT}/s shared, ${CALLS.toLocaleString("en-US")} calls fired at once`,
+    columns: ["calls/s", "share of 500/s", "CPU µs/call", "RATE_LIMIT_EXCEEDED", "requests the server saw", "failed calls"],
     rows,
     checks,
     notes,

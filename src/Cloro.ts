@@ -66,10 +66,6 @@ export type SetupError =
   | Credits.CreditsConfigError
   | UsageMonitor.UsageMonitorConfigError
 
-/** Rate options with `pace: "even"` unless they say otherwise; anything but an object is left for the layer to refuse. */
-const evenByDefault = (given: unknown): RateLimiter.RateLimiter.Options =>
-  given === undefined ? { pace: "even" } : typeof given === "object" && given !== null ? { pace: "even", ...given } : given ?? {}
-
 /**
  * The pipeline services alone, for a client built with `CloroClient.layer`.
  *
@@ -97,8 +93,9 @@ export const layerServices = (options: CloroOptions = {}): Layer.Layer<
             : ConcurrencyLimiter.layer(options.concurrency ?? {}),
           options.rateLimit === "unlimited"
             ? RateLimiter.layerUnlimited
-            // even pace by default: requests admitted in bursts reach the server bunched (issue 16)
-            : RateLimiter.layer(evenByDefault(options.rateLimit)),
+            // the limiter's own default pace ("burst"): the pipeline counts each start until its answer
+            // (`permit`), so however bunched requests reach cloro, its window never holds more than the limit
+            : RateLimiter.layer(options.rateLimit ?? {}),
           options.retry === "none" ? RetryPolicy.layerNone : RetryPolicy.layer(options.retry ?? {}),
           Credits.layer(options.credits ?? {}),
           options.monitor === "silent" ? UsageMonitor.layerSilent() : UsageMonitor.layer(options.monitor ?? {})

@@ -4,10 +4,13 @@
  * cloro counts requests per second, per API key (older accounts: 500/s shared
  * by every `/v1/*` path) or per key and path (newer: 1,000/s each), and it may
  * count in fixed or in sliding windows. The only schedule safe under both is
- * one that never lets more than `limit` requests start in any rolling window,
- * so this limiter keeps a sliding log of the last `limit` start times: request
- * k starts no earlier than request k - limit plus one window. Unlike a token
- * bucket that starts full, it never admits twice the limit in the first second.
+ * one that never lets more than `limit` requests reach it in any rolling
+ * window. A request reaches cloro somewhere between its admission and its
+ * answer, so this limiter counts each start from its admission until one
+ * window after it finished (`permit`: its answer is back; `take`: its fiber
+ * ran again) and admits a start only while fewer than `limit` are counted.
+ * Unlike a token bucket that starts full, it never admits twice the limit in
+ * the first second.
  *
  * Requests that must wait queue in arrival order, and one timer per window
  * wakes them, exactly as many as may start, at O(1) cost each.
@@ -21,15 +24,14 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Ref from "effect/Ref"
-import type * as Scope from "effect/Scope"
+import * as Scope from "effect/Scope"
 import type { LimiterUnavailable } from "./CloroError.js"
 import { AdmissionQueueFull, AdmissionTimeout } from "./CloroError.js"
 import * as Input from "./internal/request/input.js"
 import * as LimiterConfig from "./internal/limits/limiterConfig.js"
 import * as RateWindows from "./internal/limits/rateWindows.js"
-import type { State, Waiter, Window } from "./internal/limits/rateWindows.js"
+import type { State, Ticket, Waiter, Window } from "./internal/limits/rateWindows.js"
 import { checkMode, checkPace, nowMillis } from "./internal/limits/rateWindows.js"
-import * as SlidingLog from "./internal/limits/slidingLog.js"
 import * as WaitQueue from "./internal/limits/waitQueue.js"
 
 /**
@@ -74,13 +76,29 @@ export interface RateLimiterShape {
    */
   readonly take: (path: string) => Effect.Effect<void, AdmissionTimeout | AdmissionQueueFull | LimiterUnavailable>
   /**
+   * Like `take`, for a request whose answer the caller waits for: its start
+   * occupies the window until the scope closes (the answer is back) and one
+   * window more, instead of one window from its admission. The server counts
+   * a request when it arrives, somewhere between the two; counted this way,
+   * the server's window (fixed or sliding) can never hold more than the limit,
+   * however late or bunched the requests reached it. A start unanswered ten
+   * windows after its admission (a slow call) is taken to have arrived by
+   * then, so a long call does not hold its place for as long as it runs. Optional: a
+   * limiter without it (a shared one) is used through `take`.
+   *
+   * @since 0.5.0
+   */
+  readonly permit?: (
+    path: string
+  ) => Effect.Effect<void, AdmissionTimeout | AdmissionQueueFull | LimiterUnavailable, Scope.Scope>
+  /**
    * Feeds what a response to `path` said in `X-RateLimit-Limit` and
    * `X-RateLimit-Remaining`. A reported limit is adopted within bounds: at
    * most the configured limit (or `MAX_LEARNED_RATE` without one), at least a
    * tenth of that; `remaining: 0` holds new starts on that window for one
    * window from now, because the server's count may be ahead of ours (another
    * process on the same key, or a fixed window about to reset). With even
-   * pace, a `remaining: 0` that the limiter's own last `limit` starts explain
+   * pace or `permit`, a `remaining: 0` that the limiter's own last `limit` starts explain
    * (all within a window and a quarter) holds nothing: the log already
    * spaces the next start.
    */
@@ -158,13 +176,14 @@ export declare namespace RateLimiter {
     /** Fail with `AdmissionQueueFull` a request arriving when this many already wait. */
     readonly maxWaiting?: number | undefined
     /**
-     * `"burst"` (the default here) starts `limit` requests at once and `limit`
-     * more each window. `"even"` spaces starts evenly (after a burst of a
-     * twentieth of the limit) and keeps `limit` per window plus 3 %, each
-     * start counted from when the waiting fiber runs again, so requests that
-     * reach the server a little later or bunched than they were admitted
-     * still fit its window, fixed or sliding. `Cloro.layer` uses `"even"`
-     * unless told otherwise.
+     * `"burst"` (the default, `Cloro.layer`'s too since 0.5.0) starts
+     * `limit` requests at once and more as earlier ones leave the window.
+     * `"even"` spaces starts evenly (after a burst of a twentieth of the
+     * limit), which smooths the client's own load; a bare `take` then counts
+     * its window 3 % longer, so requests that reach the server a little later
+     * or bunched than they were admitted still fit its window. Through
+     * `permit` (the client's pipeline) neither needs a margin: a start counts
+     * until its answer.
      *
      * @since 0.3.0
      */
@@ -277,66 +296,86 @@ export const make = (
       })
 
     // A waiter that gives up leaves the line. One that was admitted in the
-    // same instant does not give its start back: the log cannot drop an entry
-    // from its middle in O(1), so that window admits one fewer, once (a
-    // bounded loss that errs on the safe side).
+    // same instant finishes its start at once, as a take would have: the
+    // window cannot tell whether it was about to be sent.
     const cancel = (window: Window, node: WaitQueue.Node<Waiter>) =>
-      Ref.update(ref, (state) =>
-        WaitQueue.remove(window.waiters, node)
-          ? { ...state, waiting: state.waiting - 1 }
-          : state)
+      Effect.flatMap(nowMillis, (now) =>
+        Ref.update(ref, (state) => {
+          if (WaitQueue.remove(window.waiters, node)) return { ...state, waiting: state.waiting - 1 }
+          const start = node.value.start
+          return start === undefined ? state : windows.finish({ window, start }, "take", now)(state)
+        }))
 
     const awaitTurn = LimiterConfig.awaitTurn("rate", "a rate-limit admission", maxWait)
 
-    /** Counts an admitted waiter's start from now, when its fiber runs again (see `SlidingLog.restamp`). */
-    const started = (window: Window, waiter: Waiter) =>
-      Effect.flatMap(nowMillis, (now) =>
-        Ref.update(ref, (state) => {
-          SlidingLog.restamp(window.log, waiter.seq, now)
-          return state
-        }))
+    /** Ends a start's time in flight at the current time (see `RateWindows.Finish`). */
+    const finish = (ticket: Ticket, how: RateWindows.Finish) =>
+      Effect.flatMap(nowMillis, (now) => Ref.update(ref, windows.finish(ticket, how, now)))
 
-    const take = (path: string): Effect.Effect<void, AdmissionTimeout | AdmissionQueueFull> =>
-      Effect.uninterruptibleMask((restore) =>
-        Effect.gen(function*() {
-          const waiter: Waiter = { deferred: yield* Deferred.make<void>(), seq: -1 }
-          const now = yield* nowMillis
-          const admission = yield* Ref.modify(ref, windows.admit(keyOf(path), waiter, now))
-          switch (admission._tag) {
-            case "Admitted":
-              return
-            case "Full":
-              return yield* Effect.fail(
-                new AdmissionQueueFull({
-                  message: `The line for a rate-limit admission is full (maxWaiting: ${maxWaiting})`,
-                  limiter: "rate",
-                  maxWaiting: maxWaiting ?? 0
-                })
-              )
-            case "TooLate":
-              return yield* Effect.fail(
-                new AdmissionTimeout({
-                  message: `The next admission is ${Math.ceil(admission.wait)} ms away, more than maxWait (${
-                    Duration.format(maxWait ?? Duration.zero)
-                  }); failed without waiting`,
-                  limiter: "rate",
-                  waited: Duration.zero
-                })
-              )
-            case "Queued": {
-              if (admission.startTimer) {
-                // forked from the uninterruptible region, so made interruptible
-                // explicitly: closing the scope must be able to stop it
-                yield* Effect.forkIn(Effect.interruptible(runTimer(admission.window)), scope)
-              }
-              return yield* restore(awaitTurn(waiter.deferred)).pipe(
-                Effect.onExit((exit) =>
-                  Exit.isSuccess(exit) ? started(admission.window, waiter) : cancel(admission.window, admission.node)
-                )
-              )
+    /**
+     * Waits for a start on `path`'s window and returns it, unfinished. Run
+     * uninterruptibly, with `restore` around the wait: a start handed out is
+     * always returned to a caller that will finish it.
+     */
+    const admit = (
+      path: string,
+      restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+    ): Effect.Effect<Ticket, AdmissionTimeout | AdmissionQueueFull> =>
+      Effect.gen(function*() {
+        const waiter: Waiter = { deferred: yield* Deferred.make<void>(), start: undefined }
+        const now = yield* nowMillis
+        const admission = yield* Ref.modify(ref, windows.admit(keyOf(path), waiter, now))
+        switch (admission._tag) {
+          case "Admitted":
+            return admission.ticket
+          case "Full":
+            return yield* Effect.fail(
+              new AdmissionQueueFull({
+                message: `The line for a rate-limit admission is full (maxWaiting: ${maxWaiting})`,
+                limiter: "rate",
+                maxWaiting: maxWaiting ?? 0
+              })
+            )
+          case "TooLate":
+            return yield* Effect.fail(
+              new AdmissionTimeout({
+                message: `The next admission is ${Math.ceil(admission.wait)} ms away, more than maxWait (${
+                  Duration.format(maxWait ?? Duration.zero)
+                }); failed without waiting`,
+                limiter: "rate",
+                waited: Duration.zero
+              })
+            )
+          case "Queued": {
+            if (admission.startTimer) {
+              // forked from the uninterruptible region, so made interruptible
+              // explicitly: closing the scope must be able to stop it
+              yield* Effect.forkIn(Effect.interruptible(runTimer(admission.window)), scope)
             }
+            yield* restore(awaitTurn(waiter.deferred)).pipe(
+              Effect.onExit((exit) => Exit.isSuccess(exit) ? Effect.void : cancel(admission.window, admission.node))
+            )
+            const start = waiter.start
+            if (start === undefined) {
+              return yield* Effect.dieMessage("RateLimiter: a waiter was woken without a start")
+            }
+            return { window: admission.window, start }
           }
-        })
+        }
+      })
+
+    // A take's start is counted from when its fiber runs again: an admission
+    // handed to a waiter starts then, which a busy event loop or a GC pause
+    // can delay by tens of milliseconds.
+    const take = (path: string): Effect.Effect<void, AdmissionTimeout | AdmissionQueueFull> =>
+      Effect.uninterruptibleMask((restore) => Effect.flatMap(admit(path, restore), (ticket) => finish(ticket, "take")))
+
+    const permit = (path: string): Effect.Effect<void, AdmissionTimeout | AdmissionQueueFull, Scope.Scope> =>
+      Effect.uninterruptibleMask((restore) =>
+        Effect.flatMap(
+          Effect.zip(admit(path, restore), Effect.scope),
+          ([ticket, scope]) => Scope.addFinalizer(scope, finish(ticket, "answer"))
+        )
       )
 
     const learn = (
@@ -360,7 +399,7 @@ export const make = (
       admitted: state.admitted
     }))
 
-    return RateLimiter.of({ [TypeId]: TypeId, take, learn, stats })
+    return RateLimiter.of({ [TypeId]: TypeId, take, permit, learn, stats })
   }))
 
 /**

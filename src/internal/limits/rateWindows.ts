@@ -1,7 +1,8 @@
 /**
  * The in-memory rate limiter's windows: one per key (every path in
- * `"shared"` mode, each path in `"perEndpoint"` mode), each a sliding log of
- * its recent starts, an even-pace due time, a hold, and a line of waiters.
+ * `"shared"` mode, each path in `"perEndpoint"` mode), each the starts that
+ * may still be in the server's count (`rateOccupancy.ts`), a log of its recent
+ * admissions, an even-pace due time, a hold, and a line of waiters.
  * Everything here is synchronous and runs inside the limiter's `Ref` updates
  * (`admit`, `pump`, `learn`), which keep the counters next to the windows
  * atomic; the public module (`RateLimiter.ts`) owns the fibers, the timers and
@@ -14,6 +15,7 @@ import type * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import { FieldIssue } from "../../CloroError.js"
 import { show } from "../request/input.js"
+import * as Occupancy from "./rateOccupancy.js"
 import * as SlidingLog from "./slidingLog.js"
 import * as WaitQueue from "./waitQueue.js"
 
@@ -24,11 +26,14 @@ export type Mode = "shared" | "perEndpoint"
 export type Source = "default" | "configured" | "learned" | "unlimited"
 
 /**
- * One rate window: the log of its recent starts, a hold set by a response that
- * said nothing remains, and its waiters. Mutated in place, only inside the
- * limiter's `Ref.modify` (see `internal/slidingLog.ts` for why).
+ * One rate window: the starts that occupy it, the log of its recent
+ * admissions, a hold set by a response that said nothing remains, and its
+ * waiters. Mutated in place, only inside the limiter's `Ref.modify` (see
+ * `internal/slidingLog.ts` for why).
  */
 export interface Window {
+  readonly occupancy: Occupancy.Occupancy
+  /** admission times, for telling whether our own starts explain a "none left" */
   log: SlidingLog.SlidingLog
   holdUntil: number
   readonly waiters: WaitQueue.WaitQueue<Waiter>
@@ -36,13 +41,24 @@ export interface Window {
   timer: boolean
   /** `"even"` pace: when the next start is due on an even spacing (the GCRA's theoretical arrival time) */
   due: number
+  /** whether a start was ever finished by its answer (`permit`), which makes the occupancy exact */
+  answered: boolean
 }
 
-/** A request waiting in line; `seq` is its place in the log once the timer admits it. */
+/** A request waiting in line; `start` is its start once the timer admits it. */
 export interface Waiter {
   readonly deferred: Deferred.Deferred<void>
-  seq: number
+  start: Occupancy.Start | undefined
 }
+
+/** An admitted start, to be finished (`finish`) when its answer is back or, for a bare take, at once. */
+export interface Ticket {
+  readonly window: Window
+  readonly start: Occupancy.Start
+}
+
+/** How a start is finished: `"take"` when its fiber runs (the request still to be sent), `"answer"` once answered. */
+export type Finish = "take" | "answer"
 
 export interface State {
   readonly limit: number
@@ -55,7 +71,7 @@ export interface State {
 }
 
 export type Admission =
-  | { readonly _tag: "Admitted" }
+  | { readonly _tag: "Admitted"; readonly ticket: Ticket }
   | { readonly _tag: "Full" }
   | { readonly _tag: "TooLate"; readonly wait: number }
   | {
@@ -66,7 +82,6 @@ export type Admission =
     readonly startTimer: boolean
   }
 
-const admitted: Admission = { _tag: "Admitted" }
 const full: Admission = { _tag: "Full" }
 
 /** Waiters to wake, and when the timer must look again (undefined: the line is empty, the timer stops). */
@@ -120,36 +135,66 @@ export interface Settings {
  */
 export const make = (settings: Settings) => {
   const { configured, configuredWindow, even, maxWaitMillis, maxWaiting, mode } = settings
-  // Even pace counts each window 3 % longer: a request may reach the server
-  // that much later than the one a limit before it (the event loop, GC,
-  // the server's own queue) and still fit its window. A waiter's start is
-  // counted from when its fiber runs, not from when the timer let it in
-  // (`SlidingLog.restamp`), so our own stalls between the two cost nothing.
-  const windowMillis = even ? configuredWindow * 103 / 100 : configuredWindow
-  // Even pace is a GCRA on top of the log: starts are due one `interval`
-  // apart, a late timer may catch up by at most `slack` (so an event loop
-  // that woke late does not lose throughput), and the log still caps every
-  // window at the limit whatever the spacing allowed.
-  const slackOf = (limit: number) => (Math.max(2, Math.ceil(limit / 20)) - 1) * (windowMillis / limit)
+  // How long a finished start still occupies the window. One answered
+  // (`"answer"`) reached the server before its answer came back: a window
+  // from then, plus a millisecond per second for a server clock that counts
+  // whole milliseconds or runs a little faster than ours. A bare take finishes
+  // when its fiber runs, before the request is sent: with even pace it counts
+  // 3 % longer, as a request may reach the server that much later than the one
+  // a limit before it (the event loop, GC, the connection pool) and still fit.
+  const answerWindow = configuredWindow + Math.max(1, configuredWindow / 1000)
+  const takeWindow = even ? configuredWindow * 103 / 100 : configuredWindow
+  const windowMillis = Math.max(answerWindow, takeWindow)
+  // Even pace is a GCRA on top of the occupancy: starts are due one
+  // `interval` apart, a late timer may catch up by at most `slack` (so an
+  // event loop that woke late does not lose throughput), and the occupancy
+  // still caps every window at the limit whatever the spacing allowed.
+  // (spaced over the window its starts occupy: a bare take's keeps the 3 %)
+  const spanOf = (window: Window) => window.answered ? answerWindow : takeWindow
+  const intervalOf = (window: Window, limit: number) => spanOf(window) / limit
+  const slackOf = (window: Window, limit: number) => (Math.max(2, Math.ceil(limit / 20)) - 1) * intervalOf(window, limit)
   const tick = Math.min(4, windowMillis / 250)
-  /** The earliest start of the waiter `ahead` places behind the next one, spacing included. */
+  /**
+   * The earliest start of the waiter `ahead` places behind the next one,
+   * spacing and hold included. For the next one it is exact when the window
+   * has room; when it is full, a time to look again that is never late: the
+   * first release known, or a window from now (a start finished from now on
+   * frees its place no earlier). Further back it is a lower bound.
+   */
   const earliest = (window: Window, limit: number, ahead: number, now: number): number => {
-    const logged = SlidingLog.earliest(window.log, ahead, now, windowMillis, window.holdUntil)
-    return even ? Math.max(logged, window.due + ahead * (windowMillis / limit)) : logged
+    Occupancy.drop(window.occupancy, now)
+    const over = Occupancy.count(window.occupancy) + ahead - limit
+    const free = over < 0
+      ? now
+      : Math.min(Occupancy.nextFree(window.occupancy), now + configuredWindow) +
+        Math.floor(over / limit) * configuredWindow
+    const held = Math.max(free, now, window.holdUntil)
+    return even ? Math.max(held, window.due + ahead * intervalOf(window, limit)) : held
   }
   /** Records a start at `now`. */
-  const record = (window: Window, limit: number, now: number): number => {
-    if (even) window.due = Math.max(window.due, now - slackOf(limit)) + windowMillis / limit
-    return SlidingLog.record(window.log, now)
+  const record = (window: Window, limit: number, now: number): Occupancy.Start => {
+    if (even) window.due = Math.max(window.due, now - slackOf(window, limit)) + intervalOf(window, limit)
+    SlidingLog.record(window.log, now)
+    return Occupancy.admit(window.occupancy)
   }
-  // Even pace: "none left" that our own starts explain (the limit of them
-  // within a window and a quarter, as the server counted them up to a
-  // response's latency ago, bunched or not) needs no hold, the log already
-  // spaces the next start; at a small limit it is what every answer says.
-  // Any other is the server's count being ahead of ours (another process
-  // on the key): hold a whole window.
-  const explainedWithin = windowMillis + configuredWindow / 4
-
+  /** Ends a start's time in flight: it occupies the window a window longer (see `answerWindow`). */
+  const finish = (ticket: Ticket, how: Finish, now: number) => (state: State): State => {
+    if (how === "answer") ticket.window.answered = true
+    Occupancy.finish(
+      ticket.window.occupancy,
+      ticket.start,
+      how === "take" ? 0 : 1,
+      now + (how === "take" ? takeWindow : answerWindow)
+    )
+    return state
+  }
+  // Even pace, or answered starts: "none left" that our own starts explain
+  // (the limit of them within a window and a quarter, as the server counted
+  // them up to a response's latency ago, bunched or not) needs no hold, the
+  // occupancy already spaces the next start; at a small limit it is what
+  // every answer says. Any other is the server's count being ahead of ours
+  // (another process on the key): hold a whole window.
+  const explainedWithin = (window: Window) => spanOf(window) + configuredWindow / 4
 
   // A path that is not a string counts under the shared key: tolerant, and never looser.
   const keyOf = (path: string): string =>
@@ -160,6 +205,8 @@ export const make = (settings: Settings) => {
     const existing = state.windows.get(key)
     if (existing === undefined) {
       const created: Window = {
+        occupancy: Occupancy.make(2),
+        answered: false,
         log: SlidingLog.make(state.limit),
         holdUntil: Number.NEGATIVE_INFINITY,
         waiters: WaitQueue.make(),
@@ -185,10 +232,10 @@ export const make = (settings: Settings) => {
       return state
     }
     for (const [key, window] of state.windows) {
-      const last = SlidingLog.newest(window.log)
+      Occupancy.drop(window.occupancy, now)
       if (
         !window.timer && window.waiters.length === 0 && window.holdUntil <= now &&
-        (last === undefined || last <= now - windowMillis)
+        Occupancy.count(window.occupancy) === 0
       ) {
         state.windows.delete(key)
       }
@@ -203,8 +250,8 @@ export const make = (settings: Settings) => {
     const ahead = window.waiters.length
     const turn = earliest(window, state.limit, ahead, now)
     if (ahead === 0 && turn <= now) {
-      record(window, state.limit, now)
-      return [admitted, { ...state, admitted: state.admitted + 1 }]
+      const start = record(window, state.limit, now)
+      return [{ _tag: "Admitted", ticket: { window, start } }, { ...state, admitted: state.admitted + 1 }]
     }
     if (maxWaiting !== undefined && state.waiting >= maxWaiting) {
       return [full, state]
@@ -233,7 +280,7 @@ export const make = (settings: Settings) => {
       if (next === undefined) {
         break
       }
-      next.seq = record(window, current.limit, now)
+      next.start = record(window, current.limit, now)
       wake.push(next)
     }
     const state = { ...current, waiting: current.waiting - wake.length, admitted: current.admitted + wake.length }
@@ -269,11 +316,11 @@ export const make = (settings: Settings) => {
     if (exhausted) {
       const window = windowOf(state, keyOf(path))
       const oldest = SlidingLog.oldestOfFull(window.log)
-      const explained = even && oldest !== undefined && oldest > now - explainedWithin
-      if (!explained) window.holdUntil = Math.max(window.holdUntil, now + windowMillis)
+      const explained = (even || window.answered) && oldest !== undefined && oldest > now - explainedWithin(window)
+      if (!explained) window.holdUntil = Math.max(window.holdUntil, now + spanOf(window))
     }
     return state
   }
 
-  return { initial, keyOf, windowOf, admit, pump, learn, windowMillis, tick, even }
+  return { initial, keyOf, windowOf, admit, pump, learn, finish, windowMillis, tick, even }
 }

@@ -1,16 +1,8 @@
 /**
- * The start times of the last `capacity` admissions of one rate window, in a
- * ring indexed by sequence number. Admission k may start no earlier than
- * admission k - capacity plus the window, which is exactly "at most
- * `capacity` starts in any rolling window".
- *
- * A time can be raised after the fact (`restamp`): an admission handed to a
- * waiter starts when that waiter's fiber runs, which a busy event loop or a GC
- * pause can delay by tens of milliseconds. Counting it from then keeps the
- * next window's starts from reaching the server closer together than a window
- * (cloro's sliding window would refuse them). Raising one time raises every
- * later one to at least it, so the times stay in order and the rule above
- * still bounds every rolling window.
+ * The admission times of the last `capacity` admissions of one rate window, in
+ * a ring indexed by sequence number. The rate limiter keeps it to tell whether
+ * a "none left" from the server is explained by its own recent starts
+ * (`oldestOfFull`); which starts occupy the window is `rateOccupancy.ts`'s.
  *
  * Like the wait queue it is mutable and lives inside the rate limiter's `Ref`,
  * changed only by its update functions: recording an admission must be O(1),
@@ -52,30 +44,9 @@ export const record = (self: SlidingLog, time: number): number => {
   return seq
 }
 
-/**
- * Counts admission `seq` from `time` when that is later than its recorded
- * time, and every later admission from no earlier than it. O(admissions
- * since `seq`), at most `capacity`; a forgotten admission is left alone.
- */
-export const restamp = (self: SlidingLog, seq: number, time: number): void => {
-  if (seq < 0 || seq < self.count - self.capacity) return
-  for (let s = seq; s < self.count; s++) {
-    const index = s % self.capacity
-    const held = self.times[index]
-    if (held === undefined || held >= time) return
-    self.times[index] = time
-  }
-}
-
 /** The oldest admission time held once the log is full (the `capacity`-th newest), if it is full. */
 export const oldestOfFull = (self: SlidingLog): number | undefined => {
   const time = timeOf(self, self.count - self.capacity)
-  return Number.isFinite(time) ? time : undefined
-}
-
-/** The latest admission time held, if any. */
-export const newest = (self: SlidingLog): number | undefined => {
-  const time = timeOf(self, self.count - 1)
   return Number.isFinite(time) ? time : undefined
 }
 
@@ -86,25 +57,4 @@ export const resize = (self: SlidingLog, capacity: number): SlidingLog => {
     times[seq % capacity] = timeOf(self, seq)
   }
   return { capacity, times, count: self.count }
-}
-
-/**
- * The earliest time the admission `ahead` places behind the next one can
- * start (`ahead = 0` is the next admission), given that none may start before
- * `holdUntil`. For `ahead = 0` it is exact; further back it is a lower bound
- * in O(1): the admission `capacity` places earlier must be a window older,
- * and the log (padded with "now" for admissions never made) gives that one.
- */
-export const earliest = (
-  self: SlidingLog,
-  ahead: number,
-  now: number,
-  windowMillis: number,
-  holdUntil: number
-): number => {
-  const round = Math.floor(ahead / self.capacity)
-  const predecessor = timeOf(self, self.count - self.capacity + (ahead % self.capacity))
-  // max(predecessor + window, now, holdUntil), each `round` windows on; not
-  // written as max(...) + window, whose rounding can put "now" a hair ahead
-  return Math.max(predecessor + windowMillis, now, holdUntil) + round * windowMillis
 }

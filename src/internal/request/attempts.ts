@@ -43,6 +43,8 @@ export interface SlotGate {
 /** What the pipeline needs of a rate limiter. */
 export interface RateGate {
   readonly take: (path: string) => Effect.Effect<void, CloroError>
+  /** A start that counts until the answer is back, when the limiter offers one (`RateLimiterShape.permit`). */
+  readonly permit?: ((path: string) => Effect.Effect<void, CloroError, Scope.Scope>) | undefined
   readonly learn: (
     path: string,
     rate: { readonly limit?: number | undefined; readonly remaining?: number | undefined }
@@ -145,10 +147,17 @@ export const attempts = <A>(
 
   // Built only once admitted: thousands of calls may wait for a slot, and each
   // would otherwise hold a fully built HTTP request and its effect tree.
-  const wire = Effect.zipRight(
-    Telemetry.waitFor(call, "rate admission", (admitted) => Effect.zipRight(rate.take(route), admitted)),
-    Effect.suspend(() => send(call))
-  ).pipe(
+  // With a permit, the start counts against the rate window until the answer is back.
+  const permit = rate.permit
+  const wire = (permit === undefined
+    ? Effect.zipRight(
+      Telemetry.waitFor(call, "rate admission", (admitted) => Effect.zipRight(rate.take(route), admitted)),
+      Effect.suspend(() => send(call))
+    )
+    : Effect.scoped(Effect.zipRight(
+      Telemetry.waitFor(call, "rate admission", (admitted) => Effect.zipRight(permit(route), admitted)),
+      Effect.suspend(() => send(call))
+    ))).pipe(
     Effect.tap((answer) => learn(answer.usage)),
     Effect.tapError((error) => {
       const usage = usageOf(error)

@@ -178,7 +178,8 @@ export interface RateDecision {
 /**
  * Counts one request in a bucket. A fixed window opens with the first request
  * after the previous one expired (so a burst is never split by a wall-clock
- * second boundary); a sliding window counts the last 1000 ms.
+ * second boundary); a sliding window counts the requests it let in during
+ * the last 1000 ms.
  *
  * @internal
  */
@@ -196,7 +197,13 @@ export const takeRate = (
     const next = { ...window, count: window.count + 1 }
     return [{ allowed: true, remaining: limit - next.count }, { ...state, windows: HashMap.set(state.windows, bucket, next) }]
   }
-  const stamps = Chunk.dropWhile(current?._tag === "Sliding" ? current.stamps : Chunk.empty<number>(), (t) => t <= now - 1000)
+  // Every stamp out of the window goes, not only those at the front: stamps
+  // are appended in the order requests reach this point, and a request's
+  // `now` is when its handler started, so one may sit behind a later one
+  // (handlers interleave). Dropping only a leading run kept such a stamp in
+  // the count after its second had passed, refusing a request the last
+  // 1000 ms did not account for.
+  const stamps = Chunk.filter(current?._tag === "Sliding" ? current.stamps : Chunk.empty<number>(), (t) => t > now - 1000)
   if (Chunk.size(stamps) >= limit) {
     return [{ allowed: false, remaining: 0 }, { ...state, windows: HashMap.set(state.windows, bucket, { _tag: "Sliding", stamps }) }]
   }
