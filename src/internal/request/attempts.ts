@@ -45,6 +45,10 @@ export interface RateGate {
   readonly take: (path: string) => Effect.Effect<void, CloroError>
   /** A start that counts until the answer is back, when the limiter offers one (`RateLimiterShape.permit`). */
   readonly permit?: ((path: string) => Effect.Effect<void, CloroError, Scope.Scope>) | undefined
+  /** `permit` around one effect, without a `Scope` (`RateLimiterShape.withPermit`); preferred when offered. */
+  readonly withPermit?:
+    | (<A, E, R>(path: string, effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | CloroError, R>)
+    | undefined
   readonly learn: (
     path: string,
     rate: { readonly limit?: number | undefined; readonly remaining?: number | undefined }
@@ -148,16 +152,19 @@ export const attempts = <A>(
   // Built only once admitted: thousands of calls may wait for a slot, and each
   // would otherwise hold a fully built HTTP request and its effect tree.
   // With a permit, the start counts against the rate window until the answer is back.
-  const permit = rate.permit
-  const wire = (permit === undefined
-    ? Effect.zipRight(
-      Telemetry.waitFor(call, "rate admission", (admitted) => Effect.zipRight(rate.take(route), admitted)),
-      Effect.suspend(() => send(call))
-    )
-    : Effect.scoped(Effect.zipRight(
+  const { permit, withPermit } = rate
+  const sent = Effect.suspend(() => send(call))
+  const wire = (withPermit !== undefined
+    ? Telemetry.waitFor(call, "rate admission", (admitted) => withPermit(route, Effect.zipRight(admitted, sent)))
+    : permit !== undefined
+    ? Effect.scoped(Effect.zipRight(
       Telemetry.waitFor(call, "rate admission", (admitted) => Effect.zipRight(permit(route), admitted)),
-      Effect.suspend(() => send(call))
-    ))).pipe(
+      sent
+    ))
+    : Effect.zipRight(
+      Telemetry.waitFor(call, "rate admission", (admitted) => Effect.zipRight(rate.take(route), admitted)),
+      sent
+    )).pipe(
     Effect.tap((answer) => learn(answer.usage)),
     Effect.tapError((error) => {
       const usage = usageOf(error)
