@@ -5,14 +5,13 @@
  */
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
-import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Cloro from "../../src/Cloro.js"
 import * as CloroClient from "../../src/CloroClient.js"
 import { PerformanceObserver, constants } from "node:perf_hooks"
-import { chatgptAnswer } from "../answer.js"
+import { base, fakeLayer, KEY } from "./fakeClient.js"
 
 // Minor collections × the semi-space size approximate the bytes allocated: a figure the machine's load does not move.
 let scavenges = 0
@@ -23,31 +22,19 @@ new PerformanceObserver((list) => {
   }
 }).observe({ entryTypes: ["gc"] })
 
-const headers = {
-  "content-type": "application/json",
-  "content-length": String(Buffer.byteLength(chatgptAnswer)),
-  "x-credits-charged": "7", "x-credits-remaining": "100000", "x-ratelimit-limit": "500", "x-ratelimit-remaining": "499",
-  "x-concurrent-limit": "100", "x-concurrent-current": "1", "x-request-id": "req_1"
-}
-const fake = HttpClient.make((request) =>
-  Effect.async<HttpClientResponse.HttpClientResponse>((resume) => {
-    setImmediate(() => resume(Effect.succeed(HttpClientResponse.fromWeb(request, new Response(chatgptAnswer, { status: 200, headers })))))
-  }))
-const fakeLayer = Layer.succeed(HttpClient.HttpClient, fake)
-const KEY = "sk_bench"
 const chatgpt = (i: number) =>
   Effect.flatMap(CloroClient.CloroClient, (client) => client.monitor.chatgpt({ prompt: `question ${i}`, country: "US" }))
 const http = (i: number) =>
   Effect.flatMap(HttpClient.HttpClient, (client) =>
-    client.execute(HttpClientRequest.post("http://127.0.0.1:1/v1/monitor/chatgpt").pipe(
+    client.execute(HttpClientRequest.post(`${base}/v1/monitor/chatgpt`).pipe(
       HttpClientRequest.setHeaders({ authorization: `Bearer ${KEY}` }),
       HttpClientRequest.bodyText(JSON.stringify({ prompt: `question ${i}`, country: "US" }), "application/json")
     )).pipe(Effect.flatMap((r) => r.json)))
 
 const subjects = {
   http: [fakeLayer, http],
-  bare: [CloroClient.layerWith({ apiKey: KEY, baseUrl: "http://127.0.0.1:1" }).pipe(Layer.provide(Layer.merge(Cloro.layerBare, fakeLayer))), chatgpt],
-  full: [Cloro.layer({ apiKey: KEY, baseUrl: "http://127.0.0.1:1" }, { monitor: "silent", concurrency: { limit: 64 } }).pipe(Layer.provide(fakeLayer)), chatgpt]
+  bare: [CloroClient.layerWith({ apiKey: KEY, baseUrl: base }).pipe(Layer.provide(Layer.merge(Cloro.layerBare, fakeLayer))), chatgpt],
+  full: [Cloro.layer({ apiKey: KEY, baseUrl: base }, { monitor: "silent", concurrency: { limit: 64 } }).pipe(Layer.provide(fakeLayer)), chatgpt]
 } as const
 const N = Number(process.env.N ?? 20_000)
 // ALLOC_PROF=file: a sampling profile of every allocation (collected ones too) during the timed rounds.

@@ -5,7 +5,6 @@
  */
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
-import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
@@ -14,7 +13,7 @@ import * as RuntimeFlagsPatch from "effect/RuntimeFlagsPatch"
 import * as Supervisor from "effect/Supervisor"
 import * as Cloro from "../../src/Cloro.js"
 import * as CloroClient from "../../src/CloroClient.js"
-import { chatgptAnswer } from "../answer.js"
+import { base, fakeLayer, KEY } from "./fakeClient.js"
 
 class Counter extends Supervisor.AbstractSupervisor<void> {
   ops = 0
@@ -33,24 +32,10 @@ class Counter extends Supervisor.AbstractSupervisor<void> {
       const fn = [op.effect_instruction_i1, op.effect_instruction_i0].find((f) => typeof f === "function") as Function | undefined
       const key = `${String(op._op)} ${fn === undefined ? "" : fn.toString().replace(/\s+/g, " ").slice(0, 110)}`
       this.seen.set(key, (this.seen.get(key) ?? 0) + 1)
-      if (process.env.OPS_STACK !== undefined && key.includes(process.env.OPS_STACK)) console.log(new Error().stack?.split("\n").slice(3, 14).join("\n"))
     }
   }
 }
 
-const headers = {
-  "content-type": "application/json",
-  "content-length": String(Buffer.byteLength(chatgptAnswer)),
-  "x-credits-charged": "7", "x-credits-remaining": "100000", "x-ratelimit-limit": "500", "x-ratelimit-remaining": "499",
-  "x-concurrent-limit": "100", "x-concurrent-current": "1", "x-request-id": "req_1"
-}
-const fake = HttpClient.make((request) =>
-  Effect.async<HttpClientResponse.HttpClientResponse>((resume) => {
-    setImmediate(() => resume(Effect.succeed(HttpClientResponse.fromWeb(request, new Response(chatgptAnswer, { status: 200, headers })))))
-  }))
-const fakeLayer = Layer.succeed(HttpClient.HttpClient, fake)
-const KEY = "sk_bench"
-const base = "http://127.0.0.1:1"
 const chatgpt = Effect.flatMap(CloroClient.CloroClient, (client) => client.monitor.chatgpt({ prompt: "question", country: "US" }))
 const http = Effect.flatMap(HttpClient.HttpClient, (client) =>
   client.execute(HttpClientRequest.post(`${base}/v1/monitor/chatgpt`).pipe(
