@@ -5,9 +5,12 @@
  * with no network and no server.
  */
 import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Cloro from "../../src/Cloro.js"
+import * as CloroClient from "../../src/CloroClient.js"
 import { chatgptAnswer } from "../answer.js"
 
 const headers = {
@@ -36,3 +39,46 @@ export const fakeLayer = Layer.succeed(
 /** A loopback base URL (the config accepts plain http only there); nothing listens on it. */
 export const base = "http://127.0.0.1:1"
 export const KEY = "sk_bench"
+
+/** The subjects the harnesses compare over the fake client. */
+export type SubjectName = "http" | "bare" | "full"
+export const subjectNames: ReadonlyArray<SubjectName> = ["http", "bare", "full"]
+
+/** What a harness does with one subject: its layer and one call (the `i`-th). */
+export type WithSubject = <R>(
+  layer: Layer.Layer<R, unknown>,
+  call: (i: number) => Effect.Effect<unknown, unknown, R>
+) => Promise<void>
+
+const chatgpt = (i: number) =>
+  Effect.flatMap(CloroClient.CloroClient, (client) => client.monitor.chatgpt({ prompt: `question ${i}`, country: "US" }))
+
+/** Effect's HttpClient alone, as a new user would call it, over the same fake. */
+const httpAlone = (i: number) =>
+  Effect.flatMap(HttpClient.HttpClient, (client) =>
+    client.execute(HttpClientRequest.post(`${base}/v1/monitor/chatgpt`).pipe(
+      HttpClientRequest.setHeaders({ authorization: `Bearer ${KEY}` }),
+      HttpClientRequest.bodyText(JSON.stringify({ prompt: `question ${i}`, country: "US" }), "application/json")
+    )).pipe(Effect.flatMap((response) => response.json)))
+
+/** Runs `body` with the named subject's layer and call. */
+export const withSubject = (name: SubjectName, body: WithSubject): Promise<void> => {
+  switch (name) {
+    case "http":
+      return body(fakeLayer, httpAlone)
+    case "bare":
+      return body(
+        CloroClient.layerWith({ apiKey: KEY, baseUrl: base }).pipe(Layer.provide(Layer.merge(Cloro.layerBare, fakeLayer))),
+        chatgpt
+      )
+    case "full":
+      return body(
+        Cloro.layer({ apiKey: KEY, baseUrl: base }, { monitor: "silent", concurrency: { limit: 64 } }).pipe(
+          Layer.provide(fakeLayer)
+        ),
+        chatgpt
+      )
+  }
+}
+
+export const isSubjectName = (value: string): value is SubjectName => subjectNames.some((name) => name === value)

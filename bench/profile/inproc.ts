@@ -1,69 +1,73 @@
 /**
  * Profiling harness (not a scenario): CPU per call of the client's own layers
- * over an in-process fake `HttpClient` (no network), against the platform's
- * `HttpClient` alone over the same fake. `tsx bench/profile/inproc.ts [full|bare|http]`.
+ * over the in-process fake `HttpClient` (no network), against the platform's
+ * `HttpClient` alone over the same fake, and roughly how much each call
+ * allocates (minor collections × the semi-space size, a figure the machine's
+ * load does not move). Run with a fixed young generation:
+ * `node --max-semi-space-size=16 --min-semi-space-size=16 --import tsx bench/profile/inproc.ts http bare full`.
+ * `ALLOC_PROF=/tmp/alloc` also writes a sampling profile of every allocation
+ * (collected ones too) of the timed rounds, per subject.
  */
-import * as HttpClient from "@effect/platform/HttpClient"
-import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import { writeFileSync } from "node:fs"
+import { Session } from "node:inspector"
+import { constants, PerformanceObserver } from "node:perf_hooks"
 import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
-import * as Cloro from "../../src/Cloro.js"
-import * as CloroClient from "../../src/CloroClient.js"
-import { PerformanceObserver, constants } from "node:perf_hooks"
-import { base, fakeLayer, KEY } from "./fakeClient.js"
+import * as Predicate from "effect/Predicate"
+import { isSubjectName, subjectNames, withSubject } from "./fakeClient.js"
 
-// Minor collections × the semi-space size approximate the bytes allocated: a figure the machine's load does not move.
+const SEMI_SPACE_KB = 16 * 1024
 let scavenges = 0
 new PerformanceObserver((list) => {
   for (const entry of list.getEntries()) {
     const detail: unknown = "detail" in entry ? entry.detail : undefined
-    if (typeof detail === "object" && detail !== null && "kind" in detail && detail.kind === constants.NODE_PERFORMANCE_GC_MINOR) scavenges++
+    if (Predicate.hasProperty(detail, "kind") && detail.kind === constants.NODE_PERFORMANCE_GC_MINOR) scavenges++
   }
 }).observe({ entryTypes: ["gc"] })
 
-const chatgpt = (i: number) =>
-  Effect.flatMap(CloroClient.CloroClient, (client) => client.monitor.chatgpt({ prompt: `question ${i}`, country: "US" }))
-const http = (i: number) =>
-  Effect.flatMap(HttpClient.HttpClient, (client) =>
-    client.execute(HttpClientRequest.post(`${base}/v1/monitor/chatgpt`).pipe(
-      HttpClientRequest.setHeaders({ authorization: `Bearer ${KEY}` }),
-      HttpClientRequest.bodyText(JSON.stringify({ prompt: `question ${i}`, country: "US" }), "application/json")
-    )).pipe(Effect.flatMap((r) => r.json)))
-
-const subjects = {
-  http: [fakeLayer, http],
-  bare: [CloroClient.layerWith({ apiKey: KEY, baseUrl: base }).pipe(Layer.provide(Layer.merge(Cloro.layerBare, fakeLayer))), chatgpt],
-  full: [Cloro.layer({ apiKey: KEY, baseUrl: base }, { monitor: "silent", concurrency: { limit: 64 } }).pipe(Layer.provide(fakeLayer)), chatgpt]
-} as const
-const N = Number(process.env.N ?? 20_000)
-// ALLOC_PROF=file: a sampling profile of every allocation (collected ones too) during the timed rounds.
-const session = process.env.ALLOC_PROF === undefined ? undefined : new (await import("node:inspector")).Session()
-const post = (method: string, params?: object) =>
-  new Promise<unknown>((resolve, reject) => session!.post(method, params, (error, result) => (error ? reject(error) : resolve(result))))
+const allocProfile = process.env.ALLOC_PROF
+const session = allocProfile === undefined ? undefined : new Session()
 session?.connect()
-for (const name of process.argv.slice(2) as Array<keyof typeof subjects>) {
-  const [layer, call] = subjects[name] as unknown as [Layer.Layer<never>, (i: number) => Effect.Effect<unknown, unknown, never>]
-  const runtime = ManagedRuntime.make(layer)
-  const results: Array<number> = []
-  const allocated: Array<number> = []
-  for (let r = 0; r < 4; r++) {
-    if (r === 1 && session !== undefined) {
-      await post("HeapProfiler.startSampling", { samplingInterval: 2048, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true })
+const post = (method: string, params?: object) =>
+  new Promise<object | undefined>((resolve, reject) =>
+    session === undefined
+      ? resolve(undefined)
+      : session.post(method, params, (error, result) => (error ? reject(error) : resolve(result))))
+
+const N = Number(process.env.N ?? 20_000)
+const names = process.argv.length > 2 ? process.argv.slice(2).filter(isSubjectName) : subjectNames
+for (const name of names) {
+  await withSubject(name, async (layer, call) => {
+    const runtime = ManagedRuntime.make(layer)
+    const cpu: Array<number> = []
+    const allocated: Array<number> = []
+    for (let round = 0; round < 4; round++) {
+      if (round === 1) {
+        await post("HeapProfiler.startSampling", {
+          samplingInterval: 2048,
+          includeObjectsCollectedByMajorGC: true,
+          includeObjectsCollectedByMinorGC: true
+        })
+      }
+      const started = process.cpuUsage()
+      const before = scavenges
+      await runtime.runPromise(Effect.forEach(Array.from({ length: N }, (_, i) => i), call, { concurrency: 64, discard: true }))
+      const used = process.cpuUsage(started)
+      await new Promise((resolve) => setTimeout(resolve, 10)) // the last collections are reported
+      if (round > 0) {
+        cpu.push((used.user + used.system) / N)
+        allocated.push(((scavenges - before) * SEMI_SPACE_KB) / N)
+      }
     }
-    const cpu = process.cpuUsage()
-    const before = scavenges
-    await runtime.runPromise(Effect.forEach(Array.from({ length: N }, (_, i) => i), call, { concurrency: 64, discard: true }))
-    const used = process.cpuUsage(cpu)
-    await new Promise((resolve) => setTimeout(resolve, 10))
-    if (r > 0) results.push((used.user + used.system) / N)
-    if (r > 0) allocated.push((scavenges - before) * 16 * 1024 / N)
-  }
-  if (session !== undefined) {
-    const { profile } = (await post("HeapProfiler.stopSampling")) as { profile: unknown }
-    ;(await import("node:fs")).writeFileSync(`${process.env.ALLOC_PROF}.${name}.heapprofile`, JSON.stringify(profile))
-  }
-  results.sort((a, b) => a - b)
-  console.log(name, results.map((x) => x.toFixed(0)).join(" "), "µs/call, median", results[1]!.toFixed(0), "| ~KB allocated/call", allocated.map((x) => x.toFixed(1)).join(" "))
-  await runtime.dispose()
+    const sampled = await post("HeapProfiler.stopSampling")
+    if (allocProfile !== undefined && Predicate.hasProperty(sampled, "profile")) {
+      writeFileSync(`${allocProfile}.${name}.heapprofile`, JSON.stringify(sampled.profile))
+    }
+    cpu.sort((a, b) => a - b)
+    console.log(
+      `${name}: ${cpu.map((x) => x.toFixed(0)).join(" ")} µs/call (median ${cpu[1]?.toFixed(0)}),`,
+      `~${allocated.map((x) => x.toFixed(0)).join(" ")} KB allocated/call`
+    )
+    await runtime.dispose()
+  })
 }
