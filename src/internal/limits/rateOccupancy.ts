@@ -19,21 +19,16 @@
  * put admitted requests on the wire. Every call ends (the client's timeout
  * ends it), so every place comes back.
  *
- * Mutable and O(1) per start (amortized), like the wait queue: it lives inside
- * the rate limiter's `Ref` and is changed only by its update functions.
+ * Mutable and O(1) per start, on the project's wait queue (a FIFO): it lives
+ * inside the rate limiter's `Ref` and is changed only by its update functions.
  *
  * @internal
  */
+import * as WaitQueue from "./waitQueue.js"
 
 /** One admitted start, until it is finished. */
 export interface Start {
   finished: boolean
-}
-
-/** A FIFO of numbers, non-decreasing, with an O(1) amortized shift. */
-interface Times {
-  items: Array<number>
-  head: number
 }
 
 export interface Occupancy {
@@ -44,29 +39,25 @@ export interface Occupancy {
    * FIFO per margin: each is pushed at the current time plus a constant, so
    * each stays in order.
    */
-  readonly released: ReadonlyArray<Times>
+  readonly released: ReadonlyArray<WaitQueue.WaitQueue<number>>
 }
 
 /** An empty occupancy with one release FIFO per margin. */
 export const make = (margins: number): Occupancy => ({
   live: 0,
-  released: Array.from({ length: margins }, () => ({ items: [], head: 0 }))
+  released: Array.from({ length: margins }, () => WaitQueue.make<number>())
 })
 
 /** Drops the releases past at `now`. */
 export const drop = (self: Occupancy, now: number): void => {
   for (const fifo of self.released) {
-    while (fifo.head < fifo.items.length && (fifo.items[fifo.head] ?? Number.POSITIVE_INFINITY) <= now) fifo.head++
-    if (fifo.head > 64 && fifo.head * 2 > fifo.items.length) {
-      fifo.items = fifo.items.slice(fifo.head)
-      fifo.head = 0
-    }
+    while (fifo.head !== undefined && fifo.head.value <= now) WaitQueue.shift(fifo)
   }
 }
 
 /** Starts occupying the window (call `drop` first). */
 export const count = (self: Occupancy): number =>
-  self.released.reduce((sum, fifo) => sum + fifo.items.length - fifo.head, self.live)
+  self.released.reduce((sum, fifo) => sum + fifo.length, self.live)
 
 /** Records a start admitted now. */
 export const admit = (self: Occupancy): Start => {
@@ -79,7 +70,8 @@ export const finish = (self: Occupancy, start: Start, margin: number, release: n
   if (start.finished) return
   start.finished = true
   self.live--
-  self.released[margin]?.items.push(release)
+  const fifo = self.released[margin]
+  if (fifo !== undefined) WaitQueue.push(fifo, release)
 }
 
 /**
@@ -89,7 +81,7 @@ export const finish = (self: Occupancy, start: Start, margin: number, release: n
 export const nextFree = (self: Occupancy): number => {
   let next = Number.POSITIVE_INFINITY
   for (const fifo of self.released) {
-    const head = fifo.items[fifo.head]
+    const head = fifo.head?.value
     if (head !== undefined && head < next) next = head
   }
   return next

@@ -159,6 +159,8 @@ type Taken = Either.Either<Effect.Effect<void>, CloroError>
 const startDepth = MutableRef.make(0)
 const maxStartDepth = 16
 
+const noResume = (): void => {}
+
 /**
  * A billed call on the in-memory limiter (`HandOver`). The caller waits in
  * line as this one object and one suspended `Effect.async`, not as a built
@@ -181,12 +183,11 @@ const maxStartDepth = 16
  * JS thread, and one object per waiting call is what keeps thousands of
  * them cheap.
  */
-const noResume = (): void => {}
-
 class HandedOver<A> {
   private stage: "waiting" | "running" | "left" = "waiting"
   private node: WaitQueue.Node<Waiter> | undefined = undefined
   private fiber: Fiber.RuntimeFiber<unknown, unknown> | undefined = undefined
+  /** Where the outcome goes: set by `register` before anything can start. */
   private resume: (outcome: Exit.Exit<A, CloroError>) => void = noResume
   private released = false
 
@@ -238,7 +239,7 @@ class HandedOver<A> {
       // Uninterruptible until the slot's finalizer is in place, even if the start is scheduled.
       this.fiber = Runtime.runFork(this.runtime)(
         Effect.uninterruptibleMask((restore) =>
-          Effect.onExit(Effect.ensuring(restore(this.program(taken)), owned), (exit) => Effect.sync(() => this.end(exit)))
+          Effect.onExit(Effect.ensuring(restore(this.program(taken)), owned), (exit) => Effect.sync(() => this.resume(exit)))
         ),
         { immediate: depth < maxStartDepth }
       )
@@ -246,11 +247,6 @@ class HandedOver<A> {
       MutableRef.set(startDepth, depth)
     }
     this.adopt?.(this.fiber)
-  }
-
-  /** The outcome goes to the caller (`register` set `resume` before anything could start). */
-  private end(exit: Exit.Exit<A, CloroError>): void {
-    this.resume(exit)
   }
 
   /** The caller was interrupted: step out of the line, or leave the running call to finish in the background. */

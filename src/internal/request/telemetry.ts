@@ -66,15 +66,9 @@ export const envDebug: Effect.Effect<boolean> = Config.option(Config.string("CLO
 const debugNow = (message: string): Effect.Effect<void> =>
   Effect.logDebug(message).pipe(Effect.locally(FiberRef.currentMinimumLogLevel, LogLevel.Debug))
 
-/**
- * Logs at Debug level, visible whatever the application's minimum level, only
- * when debug logging is on; the message is built only then.
- */
-const debugWith = (message: () => string): Effect.Effect<void> =>
-  Effect.flatMap(FiberRef.get(currentDebug), (on) => on ? debugNow(message()) : Effect.void)
-
 /** Logs at Debug level, visible whatever the application's minimum level, only when debug logging is on. */
-export const debug = (message: string): Effect.Effect<void> => debugWith(() => message)
+export const debug = (message: string): Effect.Effect<void> =>
+  Effect.flatMap(FiberRef.get(currentDebug), (on) => on ? debugNow(message) : Effect.void)
 
 const formatMillis = (millis: number) => millis <= 0 ? "0ms" : Duration.format(Duration.millis(Math.round(millis)))
 
