@@ -25,6 +25,7 @@ import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Ref from "effect/Ref"
+import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import { Redis } from "ioredis"
 import { LimiterUnavailable } from "../CloroError.js"
@@ -214,15 +215,16 @@ export const make = (options: RedisStoreOptions) =>
     const scope = yield* Effect.scope
     // The breaker: set after a failed trip (with a fallback only), cleared by the probe.
     const breaker = yield* Ref.make<Deferred.Deferred<void> | undefined>(undefined)
+    // A PING every `every` until one answers (each counted as a trip); then the breaker closes.
     const probe = (every: Duration.Duration, back: Deferred.Deferred<void>): Effect.Effect<void> =>
       Effect.sleep(every).pipe(
-        Effect.zipRight(Ref.update(trips, (n) => n + 1)),
-        Effect.zipRight(Effect.either(Effect.tryPromise(() => client.ping()))),
-        Effect.flatMap((pinged) =>
-          pinged._tag === "Left"
-            ? probe(every, back)
-            : Effect.zipRight(Ref.set(breaker, undefined), Deferred.succeed(back, undefined))
-        ),
+        // `Schedule.spaced` never gives up, so the retried PING cannot fail: `orDie` only says so to the types.
+        Effect.zipRight(Effect.orDie(Effect.retry(
+          Effect.zipRight(Ref.update(trips, (n) => n + 1), Effect.tryPromise(() => client.ping())),
+          Schedule.spaced(every)
+        ))),
+        Effect.zipRight(Ref.set(breaker, undefined)),
+        Effect.zipRight(Deferred.succeed(back, undefined)),
         Effect.asVoid
       )
     const trip = probeEvery === undefined ? Effect.void : Effect.flatMap(Deferred.make<void>(), (fresh) =>
