@@ -16,9 +16,10 @@ import * as Effect from "effect/Effect"
 import * as HashMap from "effect/HashMap"
 import * as HashSet from "effect/HashSet"
 import * as Layer from "effect/Layer"
+import * as Either from "effect/Either"
 import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
-import * as SynchronizedRef from "effect/SynchronizedRef"
 import type { LimiterUnavailable } from "./CloroError.js"
 import { BudgetExceeded } from "./CloroError.js"
 import * as ConfigIssues from "./internal/configIssues.js"
@@ -254,7 +255,9 @@ export const make = (options: CreditsOptions = {}): Effect.Effect<CreditsShape, 
     if (!(typeof rememberSettled === "number" && Number.isInteger(rememberSettled) && rememberSettled >= 1)) {
       return yield* refused("rememberSettled", `must be a whole number ≥ 1, got ${Input.show(rememberSettled)}`)
     }
-    const state = yield* SynchronizedRef.make<State>({
+    // Every change is a pure function of the state, so a plain `Ref` is atomic:
+    // a `SynchronizedRef` would take a semaphore on every reserve and settle.
+    const state = yield* Ref.make<State>({
       nextId: 0,
       live: HashMap.empty(),
       balance: typeof given.balance === "number" ? given.balance : undefined,
@@ -269,7 +272,7 @@ export const make = (options: CreditsOptions = {}): Effect.Effect<CreditsShape, 
 
     /** Ends the hold `id` once: `f` sees it only while it is live. */
     const end = (id: number, f: (s: State, hold: Hold) => State) =>
-      SynchronizedRef.update(state, (s) =>
+      Ref.update(state, (s) =>
         Option.match(HashMap.get(s.live, id), {
           onNone: () => s,
           onSome: (hold) => f({ ...s, live: HashMap.remove(s.live, id), reserved: s.reserved - hold.amount }, hold)
@@ -301,9 +304,9 @@ export const make = (options: CreditsOptions = {}): Effect.Effect<CreditsShape, 
     })
 
     const reserveAll = (amounts: ReadonlyArray<number>, tag?: string) =>
-      SynchronizedRef.modifyEffect(state, (s) => {
+      Effect.flatten(Ref.modify(state, (s): readonly [Either.Either<ReadonlyArray<Reservation>, BudgetExceeded>, State] => {
         const refuse = (reason: string, estimate: number) =>
-          Effect.fail(
+          [Either.left(
             new BudgetExceeded({
               message: reason,
               estimate,
@@ -313,7 +316,7 @@ export const make = (options: CreditsOptions = {}): Effect.Effect<CreditsShape, 
               balance: s.balance,
               tag: typeof tag === "string" ? tag : undefined
             })
-          )
+          ), s] as const
         if (!Array.isArray(amounts) || !amounts.every((a) => typeof a === "number" && Number.isFinite(a) && a >= 0)) {
           return refuse(`amounts must be finite numbers ≥ 0, got ${Input.show(amounts)}`, 0)
         }
@@ -339,10 +342,11 @@ export const make = (options: CreditsOptions = {}): Effect.Effect<CreditsShape, 
           live = HashMap.set(live, s.nextId + i, hold)
           return reservation(s.nextId + i, hold)
         })
-        return Effect.succeed(
-          [reservations, { ...s, live, nextId: s.nextId + amounts.length, reserved: s.reserved + amount }] as const
-        )
-      })
+        return [
+          Either.right(reservations),
+          { ...s, live, nextId: s.nextId + amounts.length, reserved: s.reserved + amount }
+        ] as const
+      }))
 
     const reserve = (amount: number, tag?: string) =>
       Effect.flatMap(reserveAll([amount], tag), (reservations) => {
@@ -353,7 +357,7 @@ export const make = (options: CreditsOptions = {}): Effect.Effect<CreditsShape, 
     const settleTask = (taskId: string, charged: number, tag?: string) =>
       typeof taskId !== "string"
         ? Effect.logWarning(`Credits.settleTask ignored a task id that is not a string (${Input.show(taskId)})`)
-        : SynchronizedRef.update(state, (s) => {
+        : Ref.update(state, (s) => {
           if (wasSettled(s.settledTasks, taskId)) return s
           const held = HashMap.get(s.tasks, taskId)
           const withoutHold: State = Option.match(held, {
@@ -375,13 +379,13 @@ export const make = (options: CreditsOptions = {}): Effect.Effect<CreditsShape, 
       settleTask,
       observeBalance: (remaining) =>
         typeof remaining === "number" && Number.isFinite(remaining) && remaining >= 0
-          ? SynchronizedRef.update(state, (s) => ({ ...s, balance: remaining }))
+          ? Ref.update(state, (s) => ({ ...s, balance: remaining }))
           : Effect.void,
       setBudget: (budget) =>
         budget === undefined || (typeof budget === "number" && Number.isFinite(budget) && budget >= 0)
-          ? SynchronizedRef.update(state, (s) => ({ ...s, budget }))
+          ? Ref.update(state, (s) => ({ ...s, budget }))
           : Effect.fail(refused("budget", `must be a finite number ≥ 0, got ${Input.show(budget)}`)),
-      snapshot: Effect.map(SynchronizedRef.get(state), (s): Snapshot => ({
+      snapshot: Effect.map(Ref.get(state), (s): Snapshot => ({
         balance: s.balance,
         spent: s.spent,
         reserved: s.reserved,
