@@ -50,6 +50,7 @@ import { type CheckedOptions, checkOptionsEither, guarded, isPolicy } from "./in
 import * as AccountCalls from "./internal/request/accountCalls.js"
 import * as MonitorCalls from "./internal/request/monitorCalls.js"
 import * as Http from "./internal/request/http.js"
+import { Deadlines } from "./internal/request/deadlines.js"
 import { makeMock, type MockHandlers } from "./internal/request/mock.js"
 import * as TaskCalls from "./internal/request/taskCalls.js"
 import * as Pipeline from "./internal/request/pipeline.js"
@@ -278,14 +279,22 @@ export const make: Effect.Effect<
       learn: concurrency.learn,
       size: Effect.map(concurrency.stats, (stats) => stats.size)
     }
-    const send = Http.makeSend(httpClient, config)
     const envDebug = yield* Telemetry.envDebug
+    const scope = yield* Effect.serviceOption(Scope.Scope)
+    // With a scope, one fiber keeps every exchange's timeout instead of a timer fiber per exchange.
+    // Made before the background fibers' set, so it is closed after them: an exchange still on the
+    // wire when the layer closes keeps its timeout.
+    const deadlines = yield* Option.match(scope, {
+      onNone: () => Effect.succeed(undefined),
+      onSome: (scope) => Scope.extend(Deadlines.make, scope)
+    })
     // A billed call's background fiber lives in the layer's scope when there is one:
     // closing the layer waits for an exchange still on the wire instead of leaving it running.
-    const background = yield* Option.match(yield* Effect.serviceOption(Scope.Scope), {
+    const background = yield* Option.match(scope, {
       onNone: () => Effect.succeed(undefined),
       onSome: (scope) => Scope.extend(FiberSet.make<unknown, unknown>(), scope)
     })
+    const send = Http.makeSend(httpClient, config, deadlines)
     const fork: Pipeline.Fork | undefined = background && ((effect) => FiberSet.run(background, effect))
     const adopt = background && ((fiber: Fiber.RuntimeFiber<unknown, unknown>) => FiberSet.unsafeAdd(background, fiber))
 

@@ -31,6 +31,7 @@ import {
 } from "../../CloroError.js"
 import type { CloroConfigShape } from "../../CloroConfig.js"
 import * as Usage from "../../Usage.js"
+import type { Deadlines } from "./deadlines.js"
 import * as ErrorEnvelope from "./errorEnvelope.js"
 import * as Telemetry from "./telemetry.js"
 import { finishedOrTimedOut, transportError } from "./transport.js"
@@ -252,7 +253,8 @@ export const send = <A>(
   config: CloroConfigShape,
   server: ReadonlyArray<MetricLabel.MetricLabel>,
   call: Call<A>,
-  shielded = false
+  shielded = false,
+  deadlines?: Deadlines
 ): Effect.Effect<Answer<A>, SendError> => {
   const request = buildRequest(config, call)
   if (Either.isLeft(request)) return Effect.fail(request.left)
@@ -288,6 +290,9 @@ export const send = <A>(
           // A billed sync call keeps running at cloro after we stop waiting.
           mayBeCharged: call.kind === "monitor"
         })
+      if (deadlines !== undefined) {
+        return deadlines.exchange(exchange, call.timeout, onTimeout, shielded, Telemetry.namingClientSpan(call))
+      }
       return shielded
         ? finishedOrTimedOut(exchange, call.timeout, onTimeout)
         : Effect.timeoutFail(exchange, { duration: call.timeout, onTimeout })
@@ -295,7 +300,7 @@ export const send = <A>(
     Effect.mapError((error) =>
       error._tag === "RequestError" || error._tag === "ResponseError" ? transportError(call, error) : error
     ),
-    Telemetry.exchange(call, server),
+    Telemetry.exchange(call, server, deadlines !== undefined),
     Effect.flatMap((received): Effect.Effect<Answer<A>, ApiError> => {
       const { headers, status, text, usage } = received
       const decoded = status >= 200 && status < 300 ? decodeAnswer(call, received) : undefined
@@ -313,8 +318,8 @@ export const send = <A>(
  * A client's `send`: what is the same for every call (the server's metric
  * labels, parsed from the base URL) is worked out once, not on every attempt.
  */
-export const makeSend = (httpClient: HttpClient.HttpClient, config: CloroConfigShape) => {
+export const makeSend = (httpClient: HttpClient.HttpClient, config: CloroConfigShape, deadlines?: Deadlines) => {
   const server = Telemetry.serverOf(config.baseUrl)
   return <A>(call: Call<A>, shielded?: boolean): Effect.Effect<Answer<A>, SendError> =>
-    send(httpClient, config, server, call, shielded)
+    send(httpClient, config, server, call, shielded, deadlines)
 }

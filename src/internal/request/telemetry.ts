@@ -195,17 +195,33 @@ const taggedHistograms = new Map<string, Metric.Metric.Histogram<number>>()
 const clockOf = (fiber: Fiber.RuntimeFiber<unknown, unknown>): Clock.Clock =>
   Context.get(fiber.currentDefaultServices, Clock.Clock)
 
+/** The name of the platform's CLIENT span of one attempt: `{method} {url.template}`. */
+export const clientSpanName = (call: CallInfo): string => `${call.method} ${routeOf(call)}`
+
 /**
- * Measures one HTTP attempt: names the platform's CLIENT span `{method}
- * {url.template}`, records its duration with its status code or `error.type`,
- * and logs it when debug logging is on.
+ * `context` with the platform's CLIENT span named for `call`
+ * (`clientSpanName`): for a fiber started with its context set, where
+ * providing the name would cost a region of its own.
+ */
+export const namingClientSpan = (call: CallInfo) => {
+  const name = clientSpanName(call)
+  const generator = () => name
+  return (context: Context.Context<never>): Context.Context<never> =>
+    Context.add(context, HttpClient.SpanNameGenerator, generator)
+}
+
+/**
+ * Measures one HTTP attempt: names the platform's CLIENT span
+ * (`clientSpanName`; not when `named`, where the exchange's fiber was started
+ * with the name in its context), records its duration with its status code
+ * or `error.type`, and logs it when debug logging is on.
  *
  * The recording is one step run in the fiber (clock read, histogram update,
  * debug check): this runs on every attempt.
  */
-export const exchange = (call: CallInfo, server: ReadonlyArray<MetricLabel.MetricLabel>) => {
+export const exchange = (call: CallInfo, server: ReadonlyArray<MetricLabel.MetricLabel>, named = false) => {
   const route = routeOf(call)
-  const name = `${call.method} ${route}`
+  const name = clientSpanName(call)
   const base = [
     MetricLabel.make("http.request.method", call.method),
     MetricLabel.make("url.template", route),
@@ -241,7 +257,7 @@ export const exchange = (call: CallInfo, server: ReadonlyArray<MetricLabel.Metri
     self: Effect.Effect<A, E, R>
   ): Effect.Effect<A, E, R> =>
     Effect.flatMap(Clock.currentTimeMillis, (start) =>
-      Effect.matchEffect(Effect.provideService(self, HttpClient.SpanNameGenerator, () => name), {
+      Effect.matchEffect(named ? self : Effect.provideService(self, HttpClient.SpanNameGenerator, () => name), {
         onSuccess: (answer) =>
           Effect.as(
             record(start, histogramFor(String(answer.status), statusLabels(answer.status)), (millis) => {
