@@ -13,6 +13,7 @@ import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as FiberRef from "effect/FiberRef"
 import * as Metric from "effect/Metric"
 import * as PubSub from "effect/PubSub"
 import type * as Queue from "effect/Queue"
@@ -297,55 +298,64 @@ export const make = (options: UsageMonitorOptions = {}): Effect.Effect<UsageMoni
       )
 
     /**
-     * Fires when `bad` first holds, and re-arms only once `recovered` holds and
-     * the cooldown has passed: a value hovering at the threshold, as slots in
-     * use do in a busy batch, raises one warning, not one per response.
+     * The warnings one usage fires, and the armed state after it. Each fires
+     * when its `bad` first holds, and re-arms only once its `recovered` holds
+     * and the cooldown has passed: a value hovering at the threshold, as slots
+     * in use do in a busy batch, raises one warning, not one per response.
+     * One pure step for all three, so `observe` touches the state once.
      */
-    const crossing = (key: WarningKind, bad: boolean, recovered: boolean, event: () => UsageEvent) =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) =>
-        Ref.modify(armed, (state): readonly [boolean, Armed] => {
-          const current = state[key]
-          if (bad && current.armed && now - current.firedAt >= cooldownMillis) {
-            return [true, { ...state, [key]: { armed: false, firedAt: now } }]
-          }
-          if (recovered && !current.armed) return [false, { ...state, [key]: { ...current, armed: true } }]
-          return [false, state]
-        })).pipe(Effect.flatMap((fire) => (fire ? publish(event()) : Effect.void)))
+    const crossings = (usage: Usage, now: number) => (state: Armed): readonly [ReadonlyArray<UsageEvent>, Armed] => {
+      let next = state
+      const fired: Array<UsageEvent> = []
+      const cross = (key: WarningKind, bad: boolean, recovered: boolean, event: () => UsageEvent) => {
+        const current = next[key]
+        if (bad && current.armed && now - current.firedAt >= cooldownMillis) {
+          next = { ...next, [key]: { armed: false, firedAt: now } }
+          fired.push(event())
+        } else if (recovered && !current.armed) {
+          next = { ...next, [key]: { ...current, armed: true } }
+        }
+      }
+      const credits = usage.credits.remaining
+      if (credits !== undefined) {
+        cross("lowCredits", credits < thresholds.lowCredits, credits >= thresholds.lowCredits, () =>
+          new LowCredits({ remaining: credits, threshold: thresholds.lowCredits }))
+      }
+      const { current, limit } = usage.concurrency
+      if (current !== undefined && limit !== undefined && limit > 0) {
+        const ratio = current / limit
+        cross("highConcurrency", ratio > thresholds.highConcurrency, ratio <= thresholds.highConcurrency / 2, () =>
+          new HighConcurrency({ current, limit, threshold: thresholds.highConcurrency }))
+      }
+      const rate = usage.rateLimit.remaining
+      if (rate !== undefined) {
+        cross("lowRateRemaining", rate < thresholds.lowRateRemaining, rate >= thresholds.lowRateRemaining * 2, () =>
+          new LowRateRemaining({ remaining: rate, limit: usage.rateLimit.limit, threshold: thresholds.lowRateRemaining }))
+      }
+      return [fired, next]
+    }
 
+    // Runs on every answer: the gauges are set and the clock read in one step
+    // of the fiber (with its metric labels and clock, as `Metric.set` and
+    // `Clock.currentTimeMillis` would), and the warnings decided in one update.
     const observe = (_path: string, usage: Usage) =>
-      Input.orWarn(() => Effect.gen(function*() {
-        if (!looksLikeUsage(usage)) {
-          return yield* Effect.logWarning("UsageMonitor.observe ignored a value that is not a Usage")
-        }
-        const credits = usage.credits.remaining
-        if (credits !== undefined) {
-          yield* Metric.set(metrics.creditsRemaining, credits)
-          yield* crossing("lowCredits", credits < thresholds.lowCredits, credits >= thresholds.lowCredits, () =>
-            new LowCredits({ remaining: credits, threshold: thresholds.lowCredits }))
-        }
-        const { current, limit } = usage.concurrency
-        if (current !== undefined) yield* Metric.set(metrics.slotsInUse, current)
-        if (current !== undefined && limit !== undefined && limit > 0) {
-          const ratio = current / limit
-          yield* crossing(
-            "highConcurrency",
-            ratio > thresholds.highConcurrency,
-            ratio <= thresholds.highConcurrency / 2,
-            () =>
-              new HighConcurrency({ current, limit, threshold: thresholds.highConcurrency })
-          )
-        }
-        const rate = usage.rateLimit.remaining
-        if (rate !== undefined) {
-          yield* Metric.set(metrics.rateRemaining, rate)
-          yield* crossing("lowRateRemaining", rate < thresholds.lowRateRemaining, rate >= thresholds.lowRateRemaining * 2, () =>
-            new LowRateRemaining({
-              remaining: rate,
-              limit: usage.rateLimit.limit,
-              threshold: thresholds.lowRateRemaining
-            }))
-        }
-      }), "UsageMonitor.observe")
+      Input.orWarn(() =>
+        !looksLikeUsage(usage)
+          ? Effect.logWarning("UsageMonitor.observe ignored a value that is not a Usage")
+          : Effect.withFiberRuntime((fiber) => {
+            const labels = fiber.getFiberRef(FiberRef.currentMetricLabels)
+            const credits = usage.credits.remaining
+            if (credits !== undefined) metrics.creditsRemaining.unsafeUpdate(credits, labels)
+            const current = usage.concurrency.current
+            if (current !== undefined) metrics.slotsInUse.unsafeUpdate(current, labels)
+            const rate = usage.rateLimit.remaining
+            if (rate !== undefined) metrics.rateRemaining.unsafeUpdate(rate, labels)
+            const now = Context.get(fiber.currentDefaultServices, Clock.Clock).unsafeCurrentTimeMillis()
+            return Effect.flatMap(
+              Ref.modify(armed, crossings(usage, now)),
+              (fired) => fired.length === 0 ? Effect.void : Effect.forEach(fired, publish, { discard: true })
+            )
+          }), "UsageMonitor.observe")
 
     const isLimit = (error: CloroError) =>
       error._tag === "ConcurrentLimitExceeded" || error._tag === "RateLimitExceeded" ||
