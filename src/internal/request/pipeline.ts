@@ -37,13 +37,15 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
+import * as FiberRef from "effect/FiberRef"
 import type * as FiberId from "effect/FiberId"
 import * as MutableRef from "effect/MutableRef"
 import * as Ref from "effect/Ref"
 import * as Runtime from "effect/Runtime"
 import * as RuntimeFlags from "effect/RuntimeFlags"
 import * as Scope from "effect/Scope"
-import type * as Tracer from "effect/Tracer"
+import * as Tracer from "effect/Tracer"
 import type { CloroError } from "../../CloroError.js"
 import type { Reservation } from "../../Credits.js"
 import type * as WaitQueue from "../limits/waitQueue.js"
@@ -133,12 +135,12 @@ export const run = <A>(
   const debug = Telemetry.withDebug(services.envDebug ?? false)
   const { handOver, permit } = services.slots
   if (billed && call.kind === "monitor" && handOver !== undefined) {
-    return debug(handedOver(services, call, handOver, (taken) => opened(services, send, call, billing, label, taken)))
+    return debug(handedOver(services, call, handOver, (taken) => opened(services, send, call, billing, label, taken, true)))
   }
   if (billed && call.kind === "monitor" && permit !== undefined) {
-    return debug(admittedThenInBackground(fork, call, permit, (taken) => opened(services, send, call, billing, label, taken)))
+    return debug(admittedThenInBackground(fork, call, permit, (taken) => opened(services, send, call, billing, label, taken, true)))
   }
-  const program = debug(opened(services, send, call, billing, label))
+  const program = debug(opened(services, send, call, billing, label, undefined, billed))
   return billed ? inBackground(fork, program) : program
 }
 
@@ -372,10 +374,17 @@ const opened = <A>(
   call: Call<A>,
   billing: Billing,
   label: Label,
-  taken?: Taken
+  taken?: Taken,
+  ownFiber = false
 ): Effect.Effect<Answer<A>, CloroError> => {
   const { credits, monitor, slots } = services
   const billed = billing.maxCost > 0
+  // In a fiber of its own (a billed call's background fiber), whose rest is this call, the span
+  // becomes the parent of what follows in one step; elsewhere each part runs under it in a region.
+  const adopting = (span: Tracer.Span) => FiberRef.update(FiberRef.currentContext, (context) => Context.add(context, Tracer.ParentSpan, span))
+  const under = ownFiber
+    ? <X, Y>(effect: Effect.Effect<X, Y>, _span: Tracer.Span) => effect
+    : <X, Y>(effect: Effect.Effect<X, Y>, span: Tracer.Span) => Effect.withParentSpan(effect, span)
   return Effect.flatMap(Ref.make<Opened | undefined>(undefined), (state) => {
     const lastSent = billed ? Ref.unsafeMake<Sent<A>>(Option.none()) : undefined
 
@@ -383,7 +392,7 @@ const opened = <A>(
     const open: Effect.Effect<Tracer.Span, CloroError> = Effect.uninterruptible(
       Effect.flatMap(Telemetry.openSpan(call, label.tag, label.operation), (span) =>
         Effect.zipRight(
-          Ref.set(state, { span, reservation: undefined }),
+          ownFiber ? Effect.zipRight(adopting(span), Ref.set(state, { span, reservation: undefined })) : Ref.set(state, { span, reservation: undefined }),
           billed
             ? Effect.flatMap(credits.reserve(billing.maxCost, billing.tag), (reservation) =>
               Effect.as(Ref.set(state, { span, reservation }), span))
@@ -393,6 +402,7 @@ const opened = <A>(
     // The attempts are built only once the call is admitted: a waiting call holds none of them.
     const openAll: Effect.Effect<Built<A>, CloroError> = Effect.map(open, (span) => ({
       span,
+      under,
       steps: attempts(services, lastSent === undefined ? send : finishOnceSent(send, lastSent), call)
     }))
 
@@ -440,11 +450,10 @@ const opened = <A>(
       })
 
     const body: Effect.Effect<Answer<A>, CloroError> = call.kind !== "monitor"
-      ? Effect.flatMap(openAll, ({ span, steps }) => Effect.withParentSpan(steps.all, span))
+      ? Effect.flatMap(openAll, ({ span, steps }) => under(steps.all, span))
       : Effect.flatMap(
         taken === undefined ? slotFirst(slots, call, openAll) : onTaken(slots, taken, openAll),
-        ({ first, sizeAdmitted, span, steps }) =>
-        Effect.withParentSpan(steps.after(first, sizeAdmitted), span))
+        ({ first, sizeAdmitted, span, steps }) => under(steps.after(first, sizeAdmitted), span))
     return Effect.onExit(body, close)
   })
 }
@@ -452,6 +461,8 @@ const opened = <A>(
 /** An admitted call's span and attempts. */
 interface Built<A> {
   readonly span: Tracer.Span
+  /** Runs an effect under the span (a no-op where the span was made the fiber's parent). */
+  readonly under: <X, Y>(effect: Effect.Effect<X, Y>, span: Tracer.Span) => Effect.Effect<X, Y>
   readonly steps: Attempts<A>
 }
 
@@ -489,16 +500,16 @@ const slotFirst = <A>(
 
 /** Opens the call on the slot it holds and makes its first attempt there. */
 const firstOnSlot = <A>(slots: SlotGate, open: Effect.Effect<Built<A>, CloroError>): Effect.Effect<First<A>, CloroError> =>
-  Effect.flatMap(open, ({ span, steps }) =>
+  Effect.flatMap(open, ({ span, steps, under }) =>
     Effect.flatMap(slots.size, (sizeAdmitted) =>
       Effect.map(
-        Effect.either(Effect.withParentSpan(steps.wire, span)),
-        (first): First<A> => ({ first, sizeAdmitted, span, steps })
+        Effect.either(under(steps.wire, span)),
+        (first): First<A> => ({ first, sizeAdmitted, span, steps, under })
       )))
 
 /** A refused wait for a slot is the first attempt's failure. */
 const refusedFirst = <A>(open: Effect.Effect<Built<A>, CloroError>, refused: CloroError): Effect.Effect<First<A>, CloroError> =>
-  Effect.map(open, ({ span, steps }): First<A> => ({ first: Either.left(refused), sizeAdmitted: undefined, span, steps }))
+  Effect.map(open, ({ span, steps, under }): First<A> => ({ first: Either.left(refused), sizeAdmitted: undefined, span, steps, under }))
 
 /**
  * `slotFirst` for a slot already taken by the caller (`admittedThenInBackground`):
