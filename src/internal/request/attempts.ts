@@ -254,7 +254,10 @@ export const attempts = <A>(
 
   return {
     wire,
-    all: retried(attempt(0)),
+    // Built when asked for: a call whose first attempt ran on a slot taken beforehand never needs it.
+    get all() {
+      return retried(attempt(0))
+    },
     after: (first, sizeAdmitted) => retried(outcome(first, sizeAdmitted, 0))
   }
 }

@@ -79,10 +79,18 @@ export interface Answer<A> {
 /** A failed exchange, with the usage of the answer when there was one. */
 export type SendError = ApiError
 
-/** Decodes with a schema, ignoring unknown fields. */
+/**
+ * Decodes with a schema, ignoring unknown fields. An answer is decoded
+ * stopping at its first issue (cheaper, and nearly every answer has none);
+ * only one that fails is decoded again for all of its issues, for the error.
+ */
 export const decodeWith = <A, I>(schema: Schema.Schema<A, I>) => {
-  const decode = Schema.decodeUnknownEither(schema, { errors: "all", onExcessProperty: "ignore" })
-  return (json: unknown): Either.Either<A, ParseResult.ParseError> => decode(json)
+  const decode = Schema.decodeUnknownEither(schema, { errors: "first", onExcessProperty: "ignore" })
+  const explain = Schema.decodeUnknownEither(schema, { errors: "all", onExcessProperty: "ignore" })
+  return (json: unknown): Either.Either<A, ParseResult.ParseError> => {
+    const decoded = decode(json)
+    return Either.isRight(decoded) ? decoded : explain(json)
+  }
 }
 
 const describeParseError = (error: ParseResult.ParseError): string => {

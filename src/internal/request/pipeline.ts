@@ -235,14 +235,22 @@ class HandedOver<A> {
     this.stage = "running"
     const owned = refused === undefined ? Effect.sync(this.giveBack) : Effect.void
     const taken: Taken = refused === undefined ? Either.right(owned) : Either.left(refused)
+    // The slot back (harmless if the first attempt gave it already) and the outcome to the caller,
+    // in one step after the program, whatever its end: the mask makes it run even on interruption.
+    const end = (exit: Exit.Exit<A, CloroError>) =>
+      Effect.zipRight(
+        Effect.sync(() => {
+          if (refused === undefined) this.giveBack()
+          this.resume(exit)
+        }),
+        exit
+      )
     const depth = MutableRef.get(startDepth)
     MutableRef.set(startDepth, depth + 1)
     try {
       // Uninterruptible until the slot's finalizer is in place, even if the start is scheduled.
       this.fiber = Runtime.runFork(this.runtime)(
-        Effect.uninterruptibleMask((restore) =>
-          Effect.onExit(Effect.ensuring(restore(this.program(taken)), owned), (exit) => Effect.sync(() => this.resume(exit)))
-        ),
+        Effect.uninterruptibleMask((restore) => Effect.flatMap(Effect.exit(restore(this.program(taken))), end)),
         { immediate: depth < maxStartDepth }
       )
     } finally {
@@ -523,7 +531,9 @@ const onTaken = <A>(
 ): Effect.Effect<First<A>, CloroError> =>
   Either.match(taken, {
     onLeft: (refused) => refusedFirst(open, refused),
-    onRight: (release) => Effect.ensuring(firstOnSlot(slots, open), release)
+    // Given back once the first attempt ends; an interrupted call's slot is given back by the
+    // finalizer of whoever took it (`HandedOver`, `joined`), so no finalizer region is needed here.
+    onRight: (release) => Effect.flatMap(Effect.exit(firstOnSlot(slots, open)), (exit) => Effect.zipRight(release, exit))
   })
 
 /**
@@ -534,4 +544,7 @@ const onTaken = <A>(
  * (`inBackground`) waits for it uninterruptibly, keeping its slot.
  */
 const finishOnceSent = <A>(send: Send<A>, lastSent: Ref.Ref<Sent<A>>): Send<A> => (call) =>
-  Effect.uninterruptible(Effect.onExit(send(call, true), (exit) => Ref.set(lastSent, Option.some(exit))))
+  // Uninterruptible throughout, so the outcome is recorded by plain sequencing rather than a finalizer.
+  Effect.uninterruptible(
+    Effect.flatMap(Effect.exit(send(call, true)), (exit) => Effect.zipRight(Ref.set(lastSent, Option.some(exit)), exit))
+  )
