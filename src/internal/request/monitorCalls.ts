@@ -24,7 +24,9 @@ export interface Context extends Pick<CallContext, "execute" | "method"> {
 export const make = ({ config, execute, method }: Context) =>
 <N extends Engine.EngineName>(name: N): MonitorMethod<N> => {
   const spec = Engine.engines[name]
-  const decode = Http.decodeWith(Schema.Struct({ result: spec.result }))
+  const decodeBody = Http.decodeWith(Schema.Struct({ result: spec.result }))
+  // The answer's `result`, taken as it is decoded: no step after the call to unwrap it.
+  const decode = (json: unknown) => Either.map(decodeBody(json), (body) => body.result)
   return (request, options) =>
     method(`monitor.${name}`, options, (checked) => {
       // Checked while the call is built: a bad request costs no effect to refuse.
@@ -32,25 +34,22 @@ export const make = ({ config, execute, method }: Context) =>
       if (Either.isLeft(valid)) return Effect.fail(valid.left)
       const body = Engine.withUnknownFields(name, valid.right, checked.unknownFields)
       if (Either.isLeft(body)) return Effect.fail(body.left)
-      return Effect.map(
-        execute(
-          {
-            method: "POST",
-            path: spec.path,
-            kind: "monitor",
-            body: body.right,
-            decode,
-            timeout: config.monitorTimeout
-          },
-          checked,
-          {
-            estimate: Pricing.estimate(name, valid.right, { mode: "sync" }),
-            maxCost: Pricing.maxCharge(name, valid.right, { mode: "sync" }),
-            tag: checked.tag,
-            engine: name
-          }
-        ),
-        (response) => ({ result: response.result.result, usage: response.usage, raw: response.raw })
+      return execute(
+        {
+          method: "POST",
+          path: spec.path,
+          kind: "monitor",
+          body: body.right,
+          decode,
+          timeout: config.monitorTimeout
+        },
+        checked,
+        {
+          estimate: Pricing.estimate(name, valid.right, { mode: "sync" }),
+          maxCost: Pricing.maxCharge(name, valid.right, { mode: "sync" }),
+          tag: checked.tag,
+          engine: name
+        }
       )
     })
 }
