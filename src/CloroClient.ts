@@ -304,12 +304,14 @@ export const make: Effect.Effect<
       options: CheckedOptions,
       billing: Pipeline.Billing
     ): Effect.Effect<CloroResponse<A>, CloroError> =>
-      Effect.flatMap(FiberRef.get(currentRetryOverride), (override) => {
+      // The override read in the fiber's own step: this runs on every call.
+      Effect.withFiberRuntime((fiber) => {
+        const override = fiber.getFiberRef(currentRetryOverride)
         const retry = options.retry ?? Option.getOrElse(Option.filter(override, isPolicy), () => defaultRetry)
         const timed: Http.Call<A> = options.timeout === undefined ? call : { ...call, timeout: options.timeout }
-        return Effect.map(
+        return Effect.flatMap(
           Pipeline.run({ slots, rate, credits, monitor, retry, fork, adopt, envDebug }, send, timed, billing, options),
-          (answer): CloroResponse<A> => ({ result: answer.body, usage: answer.usage, raw: answer.raw })
+          (answer) => Effect.succeed<CloroResponse<A>>({ result: answer.body, usage: answer.usage, raw: answer.raw })
         )
       })
 

@@ -68,7 +68,7 @@ const debugNow = (message: string): Effect.Effect<void> =>
 
 /** Logs at Debug level, visible whatever the application's minimum level, only when debug logging is on. */
 export const debug = (message: string): Effect.Effect<void> =>
-  Effect.flatMap(FiberRef.get(currentDebug), (on) => on ? debugNow(message) : Effect.void)
+  Effect.withFiberRuntime((fiber) => fiber.getFiberRef(currentDebug) ? debugNow(message) : Effect.void)
 
 const formatMillis = (millis: number) => millis <= 0 ? "0ms" : Duration.format(Duration.millis(Math.round(millis)))
 
@@ -82,8 +82,8 @@ export const waitFor = <A, E, R>(
   what: string,
   body: (admitted: Effect.Effect<void>) => Effect.Effect<A, E, R>
 ): Effect.Effect<A, E, R> =>
-  Effect.flatMap(FiberRef.get(currentDebug), (on) =>
-    on
+  Effect.withFiberRuntime((fiber) =>
+    fiber.getFiberRef(currentDebug)
       ? Effect.flatMap(Clock.currentTimeMillis, (start) =>
         body(Effect.flatMap(Clock.currentTimeMillis, (now) =>
           now > start
