@@ -194,7 +194,10 @@ class HandedOver<A> {
   private released = false
 
   constructor(
-    private readonly runtime: Runtime.Runtime<never>,
+    /** The waiting caller, whose context and fiber refs the call's fiber starts with. */
+    private readonly caller: Fiber.RuntimeFiber<unknown, unknown>,
+    /** The caller's runtime flags, interruptible so that leaving can stop the call's fiber. */
+    private readonly flags: RuntimeFlags.RuntimeFlags,
     private readonly callerId: FiberId.FiberId,
     private readonly line: HandOver,
     private readonly program: (taken: Taken) => Effect.Effect<A, CloroError>,
@@ -249,7 +252,14 @@ class HandedOver<A> {
     MutableRef.set(startDepth, depth + 1)
     try {
       // Uninterruptible until the slot's finalizer is in place, even if the start is scheduled.
-      this.fiber = Runtime.runFork(this.runtime)(
+      // Made only now, not while waiting: taking a fiber's refs copies them, and a waiting call
+      // should hold no more than its place in line (the caller is suspended, so they are as they were).
+      const runtime = Runtime.make({
+        context: this.caller.currentContext,
+        fiberRefs: this.caller.getFiberRefs(),
+        runtimeFlags: this.flags
+      })
+      this.fiber = Runtime.runFork(runtime)(
         Effect.uninterruptibleMask((restore) => Effect.flatMap(Effect.exit(restore(this.program(taken))), end)),
         { immediate: depth < maxStartDepth }
       )
@@ -280,12 +290,14 @@ const handedOver = <A>(
     Effect.flatMap(Effect.getRuntimeFlags, (flags) =>
     Effect.withFiberRuntime((caller) => {
       // The caller's flags (op supervision, cooperative yielding), interruptible so that leaving can stop it.
-      const runtime = Runtime.make({
-        context: caller.currentContext,
-        fiberRefs: caller.getFiberRefs(),
-        runtimeFlags: RuntimeFlags.enable(flags, RuntimeFlags.Interruption)
-      })
-      const entry = new HandedOver(runtime, caller.id(), line, (taken) => Effect.zipRight(admitted, program(taken)), services.adopt)
+      const entry = new HandedOver(
+        caller,
+        RuntimeFlags.enable(flags, RuntimeFlags.Interruption),
+        caller.id(),
+        line,
+        (taken) => Effect.zipRight(admitted, program(taken)),
+        services.adopt
+      )
       return Effect.async<A, CloroError>(entry.register)
     })))
 
