@@ -22,7 +22,7 @@ import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import { fileURLToPath } from "node:url"
-import { writeHeapSnapshot } from "node:v8"
+import { getHeapSpaceStatistics, writeHeapSnapshot } from "node:v8"
 import * as AsyncTasks from "../src/AsyncTasks.js"
 import * as Cloro from "../src/Cloro.js"
 import * as Task from "../src/Task.js"
@@ -80,6 +80,14 @@ childMain(async ([url, count]): Promise<Result> => {
   const failedBy: Record<string, number> = {}
   const started = performance.now()
   const cpuBefore = process.cpuUsage()
+  // BULK_MEMLOG=1: where the RSS is (V8's spaces, external memory), every 2 s on stderr (for profiling; not in the table)
+  const memlog = process.env.BULK_MEMLOG === undefined ? undefined : setInterval(() => {
+    const m = process.memoryUsage()
+    const spaces = getHeapSpaceStatistics().map((s) => `${s.space_name.replace("_space", "")}=${mb(s.space_size)}`).join(" ")
+    process.stderr.write(
+      `mem done=${done} rss=${mb(m.rss)} heapTotal=${mb(m.heapTotal)} heapUsed=${mb(m.heapUsed)} external=${mb(m.external)} buffers=${mb(m.arrayBuffers)} ${spaces}\n`
+    )
+  }, 2_000)
   const requests = Stream.range(1, n).pipe(
     Stream.map((i) => ({ id: `t-${i}`, task: Task.make("google", { query: `crm ${i}`, country: "US" }) }))
   )
@@ -116,6 +124,7 @@ childMain(async ([url, count]): Promise<Result> => {
     )
   )
   const cpu = process.cpuUsage(cpuBefore)
+  clearInterval(memlog)
   return {
     tasks: n,
     done,

@@ -18,9 +18,10 @@
  * delivery or its deadline end it.
  *
  * At most `concurrency` polls run at once. The poller starts no more than
- * that; the other due tasks wait in a line of keys and are picked up when a
- * poll ends, so nothing waits on a semaphore and memory does not grow with the
- * number of due tasks.
+ * that; the other due tasks wait in a line of keys, and the fiber whose poll
+ * ends goes on with the next one in line (its permit handed over), so nothing
+ * waits on a semaphore, memory does not grow with the number of due tasks,
+ * and a poll that ends neither forks a fiber nor wakes the poller.
  *
  * Each watched task sits once in a heap ordered by its next due time (its
  * next poll, or its deadline while it polls or waits for a permit), so a
@@ -305,8 +306,50 @@ export const make = <E>(options: {
         return [at < s.plannedWake, { ...next, plannedWake: Math.min(s.plannedWake, at) }] as const
       }).pipe(Effect.flatMap((earlier) => (earlier ? signal : Effect.void)))
 
-    /** Frees the poll's permit and wakes the poller, which may start a task left due for want of one. */
-    const endPoll = Effect.zipRight(Ref.update(ref, (s) => ({ ...s, active: s.active - 1 })), signal)
+    /**
+     * Marks a watched task as being polled: it is next due at its deadline,
+     * unless the poll ends first. Inside the state's `modify` only.
+     */
+    const startPoll = (
+      byKey: HashMap.HashMap<string, Entry<E>>,
+      heap: Array<Slot>,
+      key: string,
+      entry: Entry<E>,
+      watching: Watching<E>
+    ): HashMap.HashMap<string, Entry<E>> => {
+      const polling = { ...watching, polling: true }
+      schedule(heap, entry.slot, dueOf(polling))
+      return HashMap.set(byKey, key, { ...entry, watching: polling })
+    }
+
+    /**
+     * Hands the permit of a poll that ended to the next task waiting in line
+     * for one (marked as polled), or gives it back when none waits. The fiber
+     * that polled goes on with that task: no fiber is started and the poller
+     * is not woken per poll (a wake-up cost a fiber race, a fork cost a
+     * fiber, both per task).
+     */
+    const nextReady: Effect.Effect<readonly [string, string] | undefined> = Ref.modify(ref, (s) => {
+      const { heap, ready } = s
+      while (ready.length > 0) {
+        const key = WaitQueue.shift(ready)!
+        const entry = Option.getOrUndefined(HashMap.get(s.byKey, key))
+        if (entry === undefined || !entry.slot.ready) continue
+        entry.slot.ready = false
+        const watching = entry.watching
+        const taskId = watching?.plan.taskId
+        if (entry.done || watching === undefined || taskId === undefined || watching.polling) continue
+        return [[key, taskId] as const, { ...s, byKey: startPoll(s.byKey, heap, key, entry, watching) }]
+      }
+      return [undefined, { ...s, active: s.active - 1 }]
+    })
+
+    /** Polls `key`, then the tasks waiting for a permit, one after the other, until none waits. */
+    const worker = (key: string, taskId: string): Effect.Effect<void> =>
+      pollOne(key, taskId).pipe(
+        Effect.zipRight(nextReady),
+        Effect.flatMap((next) => next === undefined ? Effect.void : worker(next[0], next[1]))
+      )
 
     const pollOne = (key: string, taskId: string): Effect.Effect<void> =>
       Effect.gen(function*() {
@@ -348,7 +391,10 @@ export const make = <E>(options: {
           retryState: undefined,
           polling: false
         }))
-      }).pipe(Effect.ensuring(endPoll))
+      }).pipe(
+        // a bug in a poll must not take its permit with it
+        Effect.catchAllDefect((defect) => Effect.logError("AsyncTasks: a poll died", defect))
+      )
 
     /**
      * One pass: start polls for the tasks waiting for a permit, then take the
@@ -364,11 +410,8 @@ export const make = <E>(options: {
         let byKey = s.byKey
         let free = options.concurrency - s.active
         const { heap, ready } = s
-        /** Starts a poll of `key`: it is next due at its deadline, unless the poll ends first. */
         const start = (key: string, entry: Entry<E>, watching: Watching<E>, taskId: string) => {
-          const polling = { ...watching, polling: true }
-          byKey = HashMap.set(byKey, key, { ...entry, watching: polling })
-          schedule(heap, entry.slot, dueOf(polling))
+          byKey = startPoll(byKey, heap, key, entry, watching)
           due.push([key, taskId])
           free--
         }
@@ -418,7 +461,7 @@ export const make = <E>(options: {
         }]
       })
       yield* Effect.forEach(expired, ([key, watching]) => expire(key, watching, "deadline", now), { discard: true })
-      yield* Effect.forEach(due, ([key, taskId]) => Effect.forkScoped(pollOne(key, taskId)), { discard: true })
+      yield* Effect.forEach(due, ([key, taskId]) => Effect.forkScoped(worker(key, taskId)), { discard: true })
       return next - now
     })
 
