@@ -221,8 +221,12 @@ const dueOf = <E>(watching: Watching<E>): number =>
 export interface Tracker<E> {
   /** Adds a follower of `key`; every follower of a key shares its end. */
   readonly register: (key: string) => Effect.Effect<void>
+  /** `register` for each key, in one change of the state (a batch's worth). */
+  readonly registerAll: (keys: Iterable<string>) => Effect.Effect<void>
   /** Records the task id a key was accepted (or found) under. */
   readonly assign: (key: string, taskId: string) => Effect.Effect<void>
+  /** `assign` for each pair, in one change of the state. */
+  readonly assignAll: (pairs: Iterable<readonly [key: string, taskId: string]>) => Effect.Effect<void>
   readonly taskIdOf: (key: string) => Effect.Effect<Option.Option<string>>
   /** Hands a delivery to the followers of its task; `false` when none is in flight. */
   readonly deliver: (state: Finished) => Effect.Effect<boolean>
@@ -474,28 +478,41 @@ export const make = <E>(options: {
 
     yield* Effect.forkScoped(poller)
 
+    const registered = (s: State<E>, key: string): State<E> =>
+      HashMap.has(s.byKey, key)
+        ? modifyEntry(s, key, (e) => ({ ...e, followers: e.followers + 1 }))
+        : {
+          ...s,
+          byKey: HashMap.set(s.byKey, key, {
+            result: undefined,
+            onEnd: [],
+            slot: { key, at: Infinity, index: -1, ready: false },
+            taskId: undefined,
+            followers: 1,
+            done: false,
+            watching: undefined
+          })
+        }
+    const assigned = (s: State<E>, key: string, taskId: string): State<E> =>
+      HashMap.has(s.byKey, key)
+        ? { ...modifyEntry(s, key, (e) => ({ ...e, taskId })), keyByTaskId: HashMap.set(s.keyByTaskId, taskId, key) }
+        : s
+
     return {
-      register: (key) =>
-        Ref.update(ref, (s) =>
-          HashMap.has(s.byKey, key)
-            ? modifyEntry(s, key, (e) => ({ ...e, followers: e.followers + 1 }))
-            : {
-              ...s,
-              byKey: HashMap.set(s.byKey, key, {
-                result: undefined,
-                onEnd: [],
-                slot: { key, at: Infinity, index: -1, ready: false },
-                taskId: undefined,
-                followers: 1,
-                done: false,
-                watching: undefined
-              })
-            }),
-      assign: (key, taskId) =>
-        Ref.update(ref, (s) =>
-          HashMap.has(s.byKey, key)
-            ? { ...modifyEntry(s, key, (e) => ({ ...e, taskId })), keyByTaskId: HashMap.set(s.keyByTaskId, taskId, key) }
-            : s),
+      register: (key) => Ref.update(ref, (s) => registered(s, key)),
+      registerAll: (keys) =>
+        Ref.update(ref, (s) => {
+          let next = s
+          for (const key of keys) next = registered(next, key)
+          return next
+        }),
+      assign: (key, taskId) => Ref.update(ref, (s) => assigned(s, key, taskId)),
+      assignAll: (pairs) =>
+        Ref.update(ref, (s) => {
+          let next = s
+          for (const [key, taskId] of pairs) next = assigned(next, key, taskId)
+          return next
+        }),
       taskIdOf: (key) =>
         Ref.get(ref).pipe(
           Effect.map((s) => Option.flatMap(HashMap.get(s.byKey, key), (entry) => Option.fromNullable(entry.taskId)))
