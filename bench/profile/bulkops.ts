@@ -17,6 +17,8 @@ import * as RuntimeFlagsPatch from "effect/RuntimeFlagsPatch"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as Supervisor from "effect/Supervisor"
+import { writeFileSync } from "node:fs"
+import { Session } from "node:inspector"
 import { constants, PerformanceObserver } from "node:perf_hooks"
 import * as AsyncTasks from "../../src/AsyncTasks.js"
 import * as Cloro from "../../src/Cloro.js"
@@ -117,6 +119,20 @@ const program = process.env.ONLY_GET === "1"
       if (outcome.result._tag === "Left") failed++
     }))
   )
+/** `ALLOC_PROF=<file>`: a sampling profile of every allocation of the run (collected ones too), for /work/heapsum.py-style summaries. */
+const allocProfile = process.env.ALLOC_PROF
+const session = allocProfile === undefined ? undefined : new Session()
+session?.connect()
+const post = (method: string, params?: object) =>
+  new Promise<unknown>((resolve, reject) =>
+    session === undefined
+      ? resolve(undefined)
+      : session.post(method, params, (error, result) => (error ? reject(error) : resolve(result))))
+await post("HeapProfiler.startSampling", {
+  samplingInterval: 4096,
+  includeObjectsCollectedByMajorGC: true,
+  includeObjectsCollectedByMinorGC: true
+})
 const started = performance.now()
 const cpu = process.cpuUsage()
 const scav0 = scavenges
@@ -126,6 +142,10 @@ await Effect.runPromise(
     : program).pipe(Effect.provide(layer))
 )
 const used = process.cpuUsage(cpu)
+if (allocProfile !== undefined) {
+  const result = await post("HeapProfiler.stopSampling")
+  writeFileSync(allocProfile, JSON.stringify(Predicate.hasProperty(result, "profile") ? result.profile : result))
+}
 console.log(JSON.stringify({
   tasks: N,
   failed,
