@@ -14,7 +14,9 @@
  * (user + system, `process.cpuUsage`), which says more than tasks/s on a
  * shared machine. A stopped run reports the tenths it reached; its targets
  * can then show as missed, never as met. `BULK_HEAP_SNAPSHOT=<dir>` writes a
- * heap snapshot when 20 % have ended (for profiling; not in the table).
+ * heap snapshot when 20 % have ended, `BULK_MEMLOG=1` logs V8's spaces every
+ * 2 s, and `BULK_NODE_ARGS` passes V8 flags to the client (for profiling;
+ * not in the table).
  */
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as Effect from "effect/Effect"
@@ -22,7 +24,7 @@ import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import { fileURLToPath } from "node:url"
-import { writeHeapSnapshot } from "node:v8"
+import { getHeapSpaceStatistics, writeHeapSnapshot } from "node:v8"
 import * as AsyncTasks from "../src/AsyncTasks.js"
 import * as Cloro from "../src/Cloro.js"
 import * as Task from "../src/Task.js"
@@ -80,6 +82,14 @@ childMain(async ([url, count]): Promise<Result> => {
   const failedBy: Record<string, number> = {}
   const started = performance.now()
   const cpuBefore = process.cpuUsage()
+  // BULK_MEMLOG=1: where the RSS is (V8's spaces, external memory), every 2 s on stderr (for profiling; not in the table)
+  const memlog = process.env.BULK_MEMLOG === undefined ? undefined : setInterval(() => {
+    const m = process.memoryUsage()
+    const spaces = getHeapSpaceStatistics().map((s) => `${s.space_name.replace("_space", "")}=${mb(s.space_size)}`).join(" ")
+    process.stderr.write(
+      `mem done=${done} rss=${mb(m.rss)} heapTotal=${mb(m.heapTotal)} heapUsed=${mb(m.heapUsed)} external=${mb(m.external)} buffers=${mb(m.arrayBuffers)} ${spaces}\n`
+    )
+  }, 2_000)
   const requests = Stream.range(1, n).pipe(
     Stream.map((i) => ({ id: `t-${i}`, task: Task.make("google", { query: `crm ${i}`, country: "US" }) }))
   )
@@ -116,6 +126,7 @@ childMain(async ([url, count]): Promise<Result> => {
     )
   )
   const cpu = process.cpuUsage(cpuBefore)
+  clearInterval(memlog)
   return {
     tasks: n,
     done,
@@ -178,7 +189,8 @@ export const run = async (): Promise<ScenarioResult> => {
       budgetMillis: BUDGET,
       rssCapBytes: 2e9,
       plainNode: true,
-      execArgv: ["--expose-gc"]
+      // BULK_NODE_ARGS: V8 flags for the client's process (e.g. a smaller young generation), to see what RSS is V8's sizing
+      execArgv: ["--expose-gc", ...(process.env.BULK_NODE_ARGS ?? "").split(" ").filter((a) => a.length > 0)]
     })
     sim.close()
     if (outcome._tag === "Done") {

@@ -158,26 +158,55 @@ export const fromRecord = (record: unknown, line: number, defaults: Defaults): I
 const splitLines = (text: string): ReadonlyArray<string> => text.replace(/^\uFEFF/, "").split(/\r?\n/)
 
 /**
+ * One JSONL line (1-based `line`) as an item; `undefined` for a blank line.
+ *
+ * @since 0.6.0
+ */
+export const jsonlLine = (raw: string, line: number, defaults: Defaults): Item | undefined => {
+  if (raw.trim().length === 0) return undefined
+  const parsed = Either.try(() => JSON.parse(line === 1 ? raw.replace(/^\uFEFF/, "") : raw) as unknown)
+  return Either.match(parsed, {
+    onLeft: () => ({
+      id: `line-${line}`,
+      line,
+      engine: undefined,
+      tags: defaults.tags ?? [],
+      request: Either.left(invalidLine("(line)", "not valid JSON"))
+    }),
+    onRight: (record) => fromRecord(record, line, defaults)
+  })
+}
+
+/**
+ * One line of a text file (1-based `line`) as an item; `undefined` for a
+ * blank line or a `#` comment.
+ *
+ * @since 0.6.0
+ */
+export const textLine = (raw: string, line: number, defaults: Defaults): Item | undefined => {
+  const prompt = (line === 1 ? raw.replace(/^\uFEFF/, "") : raw).trim()
+  if (prompt.length === 0 || prompt.startsWith("#")) return undefined
+  const engine = defaults.engine ?? "chatgpt"
+  const field = isEngineName(engine) ? textField(engine) : "prompt"
+  return fromRecord({ engine, [field]: prompt }, line, { ...defaults, country: defaults.country ?? "US" })
+}
+
+const eachLine = (
+  text: string,
+  parseLine: (raw: string, line: number, defaults: Defaults) => Item | undefined,
+  defaults: Defaults
+): ReadonlyArray<Item> =>
+  splitLines(text).flatMap((raw, index) => {
+    const item = parseLine(raw, index + 1, defaults)
+    return item === undefined ? [] : [item]
+  })
+
+/**
  * Parses JSONL: each non-blank line a JSON object.
  *
  * @since 0.2.0
  */
-export const parseJsonl = (text: string, defaults: Defaults): ReadonlyArray<Item> =>
-  splitLines(text).flatMap((raw, index) => {
-    const line = index + 1
-    if (raw.trim().length === 0) return []
-    const parsed = Either.try(() => JSON.parse(raw) as unknown)
-    return Either.match(parsed, {
-      onLeft: () => [{
-        id: `line-${line}`,
-        line,
-        engine: undefined,
-        tags: defaults.tags ?? [],
-        request: Either.left(invalidLine("(line)", "not valid JSON"))
-      }],
-      onRight: (record) => [fromRecord(record, line, defaults)]
-    })
-  })
+export const parseJsonl = (text: string, defaults: Defaults): ReadonlyArray<Item> => eachLine(text, jsonlLine, defaults)
 
 /**
  * Parses plain text: each non-blank line a prompt (or query) for the default
@@ -185,14 +214,7 @@ export const parseJsonl = (text: string, defaults: Defaults): ReadonlyArray<Item
  *
  * @since 0.2.0
  */
-export const parseText = (text: string, defaults: Defaults): ReadonlyArray<Item> =>
-  splitLines(text).flatMap((raw, index) => {
-    const prompt = raw.trim()
-    if (prompt.length === 0 || prompt.startsWith("#")) return []
-    const engine = defaults.engine ?? "chatgpt"
-    const field = isEngineName(engine) ? textField(engine) : "prompt"
-    return [fromRecord({ engine, [field]: prompt }, index + 1, { ...defaults, country: defaults.country ?? "US" })]
-  })
+export const parseText = (text: string, defaults: Defaults): ReadonlyArray<Item> => eachLine(text, textLine, defaults)
 
 /**
  * Splits CSV text into rows of cells (RFC 4180: quoted cells may hold commas,
@@ -301,17 +323,26 @@ export const parse = (text: string, format: Format, defaults: Defaults): Readonl
     ? parseCsv(text, defaults)
     : parseText(text, defaults)
   const seen = new Set<string>()
-  return items.map((item) => {
-    if (!seen.has(item.id)) {
-      seen.add(item.id)
-      return item
-    }
-    return {
-      ...item,
-      id: `${item.id}@line-${item.line}`,
-      request: Either.left(invalidLine("id", `duplicate id ${JSON.stringify(item.id)}; ids must be unique in a file`))
-    }
-  })
+  return items.map((item) => unique(seen, item))
+}
+
+/**
+ * The item as it stands in its file given the ids seen before it (`seen`,
+ * which it joins): a second line with the same `id` is an invalid line,
+ * since results are kept by id.
+ *
+ * @since 0.6.0
+ */
+export const unique = (seen: Set<string>, item: Item): Item => {
+  if (!seen.has(item.id)) {
+    seen.add(item.id)
+    return item
+  }
+  return {
+    ...item,
+    id: `${item.id}@line-${item.line}`,
+    request: Either.left(invalidLine("id", `duplicate id ${JSON.stringify(item.id)}; ids must be unique in a file`))
+  }
 }
 
 /**

@@ -130,20 +130,56 @@ export const encode = (line: Line): string =>
  */
 export const readDone = (
   text: string
-): { readonly ok: ReadonlySet<string>; readonly lines: number; readonly unreadable: number; readonly creditsSpent: number } => {
-  const parsed = text.split("\n").filter((raw) => raw.trim().length > 0).map((raw): Either.Either<unknown, unknown> =>
-    Either.try(() => JSON.parse(raw))
-  )
-  const records = parsed.flatMap((p) =>
-    Either.isRight(p) && Predicate.isRecord(p.right) && Predicate.isString(p.right.id) &&
-      Predicate.isString(p.right.status)
-      ? [p.right]
-      : []
-  )
-  const okLines = records.filter((r) => r.status === "ok")
+): { readonly ok: ReadonlySet<string>; readonly lines: number; readonly unreadable: number; readonly creditsSpent: number } =>
+  doneOf(addDone(emptyDone(), text))
+
+/**
+ * What `readDone` gathers, read a piece of text at a time (`addDone`), so
+ * that a long output file is never held whole: the ids already ok and their
+ * credits, and the line not yet ended (`rest`). Made fresh by `emptyDone`;
+ * `addDone` adds to its map.
+ *
+ * @since 0.6.0
+ */
+export interface DoneSoFar {
+  /** each id's first ok line's credits */
+  readonly firstOk: Map<string, number>
+  readonly lines: number
+  readonly unreadable: number
+  /** the text after the last line break */
+  readonly rest: string
+}
+
+/** @since 0.6.0 */
+export const emptyDone = (): DoneSoFar => ({ firstOk: new Map(), lines: 0, unreadable: 0, rest: "" })
+
+const addLine = (done: DoneSoFar, raw: string): DoneSoFar => {
+  if (raw.trim().length === 0) return done
+  const parsed = Either.try((): unknown => JSON.parse(raw))
+  const record = Either.isRight(parsed) && Predicate.isRecord(parsed.right) && Predicate.isString(parsed.right.id) &&
+      Predicate.isString(parsed.right.status)
+    ? parsed.right
+    : undefined
   // an id written ok twice (by hand, or by two runs at once) counts once: its first line
-  const firstOk = new Map([...okLines].reverse().map((r) => [String(r.id), r]))
-  const ok = new Set(firstOk.keys())
-  const creditsSpent = [...firstOk.values()].reduce((sum, r) => sum + (Predicate.isNumber(r.credits) ? r.credits : 0), 0)
-  return { ok, lines: parsed.length, unreadable: parsed.length - records.length, creditsSpent }
+  if (record?.status === "ok" && !done.firstOk.has(String(record.id))) {
+    done.firstOk.set(String(record.id), Predicate.isNumber(record.credits) ? record.credits : 0)
+  }
+  return { ...done, lines: done.lines + 1, unreadable: done.unreadable + (record === undefined ? 1 : 0) }
+}
+
+/** Adds a piece of an output file's text. @since 0.6.0 */
+export const addDone = (done: DoneSoFar, piece: string): DoneSoFar => {
+  const lines = (done.rest + piece).split("\n")
+  const rest = lines.pop() ?? ""
+  return { ...lines.reduce(addLine, done), rest }
+}
+
+/** What was gathered, the last line (without a line break) included. @since 0.6.0 */
+export const doneOf = (
+  done: DoneSoFar
+): { readonly ok: ReadonlySet<string>; readonly lines: number; readonly unreadable: number; readonly creditsSpent: number } => {
+  const all = addLine(done, done.rest)
+  let creditsSpent = 0
+  for (const credits of all.firstOk.values()) creditsSpent += credits
+  return { ok: new Set(all.firstOk.keys()), lines: all.lines, unreadable: all.unreadable, creditsSpent }
 }

@@ -19,9 +19,11 @@ import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
+import * as Stream from "effect/Stream"
 import { ConcurrencyLimiter, Credits } from "../index.js"
 import * as DurationHelper from "../internal/duration.js"
 import { Backend, Io, UsageError } from "./Environment.js"
+import * as Input from "./Input.js"
 import * as Journal from "./Journal.js"
 import * as Output from "./Output.js"
 import * as Progress from "./Progress.js"
@@ -39,7 +41,7 @@ import {
   formatOption,
   help,
   inputArg,
-  readInput
+  inputItems
 } from "./Shared.js"
 
 /**
@@ -127,7 +129,12 @@ const runHandler = (args: RunArgs) =>
     })
     if (args.retries < 0) return yield* new UsageError({ message: "--retries: expected 0 or more" })
 
-    const items = yield* readInput(args.input, args.format, defaultsOf(args.engine, args.country, args.tag))
+    // read a line at a time, twice (to count, then to run): a long file is never held whole
+    const items = inputItems(
+      args.input,
+      Option.getOrElse(args.format, () => Input.formatOf(args.input)),
+      defaultsOf(args.engine, args.country, args.tag)
+    )
     for (const path of [args.out, args.report]) {
       if (Option.isSome(path)) yield* ensureParent(path.value)
     }
@@ -144,25 +151,35 @@ const runHandler = (args: RunArgs) =>
         Effect.mapError(() => new UsageError({ message: `cannot write the output file ${Option.getOrElse(args.out, () => "")}` }))
       )
     }
+    // the output so far, a piece at a time (a resumed bulk run's file holds every result)
     const existing = yield* Option.match(args.out, {
-      onNone: () => Effect.succeed(""),
-      onSome: (out) => Effect.orElseSucceed(fs.readFileString(out), () => "")
+      onNone: () => Effect.succeed(Output.emptyDone()),
+      onSome: (out) =>
+        fs.stream(out).pipe(
+          Stream.decodeText(),
+          Stream.runFold(Output.emptyDone(), Output.addDone),
+          Effect.orElseSucceed(Output.emptyDone)
+        )
     })
-    const previous = Output.readDone(existing)
+    const previous = Output.doneOf(existing)
     // a run killed mid-write leaves a torn last line: start ours on a fresh one, or the first result is lost with it
-    const tornTail = existing.length > 0 && !existing.endsWith("\n")
-    const todo = items.filter((item) => !previous.ok.has(item.id))
+    const tornTail = existing.rest.length > 0
+    const todo = Stream.filter(items, (item) => !previous.ok.has(item.id))
+    const counted = yield* Stream.runFold(items, { all: 0, todo: 0 }, (n, item) => ({
+      all: n.all + 1,
+      todo: n.todo + (previous.ok.has(item.id) ? 0 : 1)
+    }))
     yield* announceBackend
     if (previous.ok.size > 0) {
       yield* io.stderr(
-        `cloro: resuming ${Option.getOrElse(args.out, () => "")}: ${items.length - todo.length} inputs already ok are not sent again\n`
+        `cloro: resuming ${Option.getOrElse(args.out, () => "")}: ${counted.all - counted.todo} inputs already ok are not sent again\n`
       )
     }
 
     const counters = yield* Transport.makeCounters
     const startedAt = yield* Clock.currentTimeMillis
     const stats = yield* Ref.make(
-      Stats.initial({ mode: args.mode, startedAt, total: todo.length, alreadyOk: items.length - todo.length, budget })
+      Stats.initial({ mode: args.mode, startedAt, total: counted.todo, alreadyOk: counted.all - counted.todo, budget })
     )
     const journal = args.mode === "async"
       ? yield* Option.match(args.out, {

@@ -127,15 +127,21 @@ const costs = (prepared: Input.Prepared, mode: Pricing.Mode) => {
  *
  * @since 0.2.0
  */
-export const run = (options: {
-  readonly items: ReadonlyArray<Input.Item>
+export const run = <E, R>(options: {
+  /** Read once, as the run goes: a long input is never held whole. */
+  readonly items: Stream.Stream<Input.Item, E, R>
   readonly settings: Settings
   readonly control: Control
   readonly stats: Ref.Ref<Stats.Stats>
   readonly write: (line: Output.Line) => Effect.Effect<void>
-}): Effect.Effect<void, never, CloroClient.CloroClient | ConcurrencyLimiter.ConcurrencyLimiter> =>
+}): Effect.Effect<void, E, R | CloroClient.CloroClient | ConcurrencyLimiter.ConcurrencyLimiter> =>
   Effect.gen(function*() {
-    const { control, items, settings, stats } = options
+    const { control, settings, stats } = options
+    // An input that fails to read ends the input: every input already sent still gets its line, then the run fails.
+    const inputFailure = yield* Ref.make(Option.none<E>())
+    const items = options.items.pipe(
+      Stream.catchAll((error) => Stream.drain(Stream.fromEffect(Ref.set(inputFailure, Option.some(error)))))
+    )
     const mode = settings.mode
     const emit = (line: Output.Line, other: number) =>
       Effect.zipRight(options.write(line), Ref.update(stats, (s) => Stats.record(s, line, line.status === "ok" ? other : 0)))
@@ -165,15 +171,17 @@ export const run = (options: {
         latencyMs: null
       }, 0)
 
-    const run: Run = { items, settings, control, hooks: { emit, admit, release, invalid, stats } }
+    const run: Run<R> = { items, settings, control, hooks: { emit, admit, release, invalid, stats } }
     yield* mode === "sync" ? runSync(run) : runAsync(run)
     const now = yield* Clock.currentTimeMillis
     yield* Ref.update(stats, (s) => ({ ...s, endedAt: now }))
+    const failed = yield* Ref.get(inputFailure)
+    if (Option.isSome(failed)) return yield* Effect.fail(failed.value)
   })
 
 /** What both modes are given: the items, how to run them, and the shared bookkeeping. */
-interface Run {
-  readonly items: ReadonlyArray<Input.Item>
+interface Run<R> {
+  readonly items: Stream.Stream<Input.Item, never, R>
   readonly settings: Settings
   readonly control: Control
   readonly hooks: Hooks
@@ -187,7 +195,7 @@ interface Hooks {
   readonly stats: Ref.Ref<Stats.Stats>
 }
 
-const runSync = ({ control, hooks, items, settings }: Run) =>
+const runSync = <R>({ control, hooks, items, settings }: Run<R>) =>
   Effect.scoped(Effect.gen(function*() {
     const client = yield* CloroClient.CloroClient
     const limiter = yield* ConcurrencyLimiter.ConcurrencyLimiter
@@ -247,36 +255,31 @@ const runSync = ({ control, hooks, items, settings }: Run) =>
         })
       }).pipe(Effect.ensuring(Effect.zipRight(hooks.release(cost.max), Queue.offer(freed, undefined))))
 
-    for (const item of items) {
-      if (Either.isLeft(item.request)) {
-        yield* hooks.invalid(item, item.request.left)
-        continue
-      }
-      const prepared = item.request.right
-      const cost = costs(prepared, mode)
-      const stopped = yield* Effect.map(Ref.get(hooks.stats), (s) => s.stopped)
-      if (stopped === undefined) {
-        // wait for room, unless a Ctrl-C comes first
-        yield* Effect.raceFirst(waitForRoom, Deferred.await(control.stop))
-      }
-      const verdict = yield* hooks.admit(cost.max)
-      if (verdict !== "go") {
-        yield* hooks.emit(skippedLine(item, mode, verdict, cost.estimate), 0)
-        continue
-      }
-      yield* FiberSet.run(fibers, send(item, prepared, cost))
-    }
+    yield* Stream.runForEach(items, (item) =>
+      Effect.gen(function*() {
+        if (Either.isLeft(item.request)) return yield* hooks.invalid(item, item.request.left)
+        const prepared = item.request.right
+        const cost = costs(prepared, mode)
+        const stopped = yield* Effect.map(Ref.get(hooks.stats), (s) => s.stopped)
+        if (stopped === undefined) {
+          // wait for room, unless a Ctrl-C comes first
+          yield* Effect.raceFirst(waitForRoom, Deferred.await(control.stop))
+        }
+        const verdict = yield* hooks.admit(cost.max)
+        if (verdict !== "go") return yield* hooks.emit(skippedLine(item, mode, verdict, cost.estimate), 0)
+        yield* FiberSet.run(fibers, send(item, prepared, cost))
+      }))
     yield* FiberSet.awaitEmpty(fibers)
   }))
 
-const runAsync = ({ control, hooks, items, settings }: Run) =>
+const runAsync = <R>({ control, hooks, items, settings }: Run<R>) =>
   Effect.gen(function*() {
     const mode = settings.mode
-    // a persistent map: copying a Map per task cost O(tasks in flight) each, for every task of a bulk run
+    // a persistent map: copying a Map per task cost O(tasks in flight) each, for every task of a bulk run;
+    // only the inputs submitted and not yet ended are in it, never the whole input
     const pending = yield* Ref.make(HashMap.empty<string, { item: Input.Item; cost: ReturnType<typeof costs>; at: number }>())
-    const byId = new Map(items.map((item) => [item.id, item]))
 
-    const requests = Stream.fromIterable(items).pipe(
+    const requests = items.pipe(
       Stream.mapEffect((item) =>
         Effect.gen(function*() {
           if (Either.isLeft(item.request)) {
@@ -312,9 +315,10 @@ const runAsync = ({ control, hooks, items, settings }: Run) =>
       Stream.runForEach((outcome) =>
         Effect.gen(function*() {
           const id = outcome.id
+          // every outcome is of an input this run submitted, and so pending
           const entry = id === undefined ? undefined : Option.getOrUndefined(HashMap.get(yield* Ref.get(pending), id))
-          const item = entry?.item ?? (id === undefined ? undefined : byId.get(id))
-          if (item === undefined) return
+          if (entry === undefined) return
+          const item = entry.item
           yield* Ref.update(pending, HashMap.remove(item.id))
           const now = yield* Clock.currentTimeMillis
           const cost = entry?.cost

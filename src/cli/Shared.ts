@@ -15,6 +15,7 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
 import { Cloro, Engine } from "../index.js"
 import { Backend, Io, UsageError } from "./Environment.js"
 import * as Input from "./Input.js"
@@ -81,6 +82,41 @@ export const readInput = (path: string, format: Option.Option<Input.Format>, def
     )
     return Input.parse(text, Option.getOrElse(format, () => Input.formatOf(path)), defaults)
   })
+
+/**
+ * Reads an input file as a stream of rows, one line at a time (JSONL and
+ * text), so that a file of 100,000 requests is never held whole: each row is
+ * parsed and validated as it is read, and only the ids seen so far are kept
+ * (to refuse a duplicate). A CSV, whose quoted cells may span lines, is read
+ * whole. Each run of the stream reads the file again.
+ *
+ * @since 0.6.0
+ */
+export const inputItems = (
+  path: string,
+  format: Input.Format,
+  defaults: Input.Defaults
+): Stream.Stream<Input.Item, UsageError, FileSystem.FileSystem> =>
+  Stream.unwrap(Effect.map(FileSystem.FileSystem, (fs) => {
+    const unreadable = () => new UsageError({ message: `cannot read the input file ${path}` })
+    if (format === "csv") {
+      return Stream.fromIterableEffect(
+        Effect.map(Effect.mapError(fs.readFileString(path), unreadable), (text) => Input.parse(text, format, defaults))
+      )
+    }
+    const parseLine = format === "jsonl" ? Input.jsonlLine : Input.textLine
+    return Stream.suspend(() => {
+      const seen = new Set<string>()
+      return fs.stream(path).pipe(
+        Stream.mapError(unreadable),
+        Stream.decodeText(),
+        Stream.splitLines,
+        Stream.zipWithIndex,
+        Stream.filterMap(([raw, index]) => Option.fromNullable(parseLine(raw, index + 1, defaults))),
+        Stream.map((item) => Input.unique(seen, item))
+      )
+    })
+  }))
 
 /** Creates the folder a file is to be written in. */
 export const ensureParent = (path: string) =>

@@ -1,9 +1,13 @@
 import { describe, expect, it } from "@effect/vitest"
+import { NodeContext } from "@effect/platform-node"
+import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Stream from "effect/Stream"
 import * as fs from "node:fs"
 import * as Environment from "../../src/cli/Environment.js"
 import * as Input from "../../src/cli/Input.js"
+import { inputItems } from "../../src/cli/Shared.js"
 import { Engine } from "../../src/index.js"
 import { cli, fastSimulator, makeConsole, tmpDir, writeFile } from "./harness.js"
 
@@ -116,5 +120,54 @@ describe("cloro output", () => {
     expect(done.lines).toBe(5)
     expect(done.unreadable).toBe(1)
     expect(done.creditsSpent).toBe(12)
+  })
+})
+
+describe("cloro input and output, a piece at a time", () => {
+  const text = "\uFEFF" + [
+    JSON.stringify({ id: "a", engine: "google", query: "crm", country: "US" }),
+    "",
+    "not json",
+    JSON.stringify({ id: "a", engine: "chatgpt", prompt: "again", country: "US" }),
+    JSON.stringify({ engine: "perplexity", prompt: "sans id", country: "DE", tags: ["x"] }),
+    JSON.stringify({ id: "ü-é", engine: "gemini", prompt: "ünïcödé ✓", country: "US" })
+  ].join("\r\n") + "\n"
+
+  it.effect("a JSONL file streamed a chunk at a time gives the items parsing it whole gives (lines, ids, duplicates)", () =>
+    Effect.gen(function*() {
+      const file = writeFile(tmpDir(), "in.jsonl", text)
+      const streamed = yield* Stream.runCollect(inputItems(file, "jsonl", { tags: ["t"] }))
+      const whole = Input.parse(text, "jsonl", { tags: ["t"] })
+      expect(whole.map((i) => [i.id, i.line])).toEqual([["a", 1], ["line-3", 3], ["a@line-4", 4], ["line-5", 5], ["ü-é", 6]])
+      expect(Chunk.toReadonlyArray(streamed)).toEqual(whole)
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.effect("a text file streamed gives the items parsing it whole gives; a missing file is a usage error", () =>
+    Effect.gen(function*() {
+      const prompts = "# comment\r\nbest crm\n\n  cheap flights  \n"
+      const file = writeFile(tmpDir(), "in.txt", prompts)
+      const streamed = yield* Stream.runCollect(inputItems(file, "text", { engine: "google" }))
+      expect(Chunk.toReadonlyArray(streamed)).toEqual(Input.parse(prompts, "text", { engine: "google" }))
+      const missing = yield* Effect.flip(Stream.runDrain(inputItems(`${file}.gone`, "text", {})))
+      expect(missing._tag).toBe("UsageError")
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it("readDone gathers the same from any split of the text into pieces", async () => {
+    const Output = await import("../../src/cli/Output.js")
+    const out = [
+      JSON.stringify({ id: "a", status: "ok", credits: 7 }),
+      JSON.stringify({ id: "b", status: "failed", credits: 0 }),
+      JSON.stringify({ id: "a", status: "ok", credits: 9 }),
+      JSON.stringify({ id: "c", status: "ok", credits: 3 }),
+      "{\"id\":\"d\",\"sta" // torn by a crash
+    ].join("\n")
+    const whole = Output.readDone(out)
+    expect(whole).toEqual({ ok: new Set(["a", "c"]), lines: 5, unreadable: 1, creditsSpent: 10 })
+    for (const size of [1, 2, 7, 50, out.length]) {
+      let done = Output.emptyDone()
+      for (let at = 0; at < out.length; at += size) done = Output.addDone(done, out.slice(at, at + size))
+      expect(done.rest.length > 0).toBe(true)
+      expect(Output.doneOf(done)).toEqual(whole)
+    }
   })
 })

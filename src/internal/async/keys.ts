@@ -50,5 +50,7 @@ export const keyFor = (id: string, prefix: string): string => {
  *
  * @internal
  */
-export const randomKey = (prefix: string): Effect.Effect<string> =>
-  Effect.sync(() => `${prefix}${randomMarker}${Crypto.randomBytes(16).toString("hex")}`)
+export const randomKey = (prefix: string): Effect.Effect<string> => Effect.sync(randomKeyOf(prefix))
+
+/** `randomKey` as a plain function, for code that already runs inside `Effect.sync`. @internal */
+export const randomKeyOf = (prefix: string) => (): string => `${prefix}${randomMarker}${Crypto.randomBytes(16).toString("hex")}`

@@ -36,7 +36,8 @@ import { submitGroup } from "./submission.js"
 /**
  * Follows every step, with at most `inFlight` outcomes not yet taken by the
  * reader (being followed, or waiting to be read): a permit is taken before a
- * step starts and given back when the reader takes its outcome, so a slow
+ * step starts (a batch's steps take theirs at once) and given back when the
+ * reader takes its outcome, so a slow
  * reader holds the submission back rather than letting outcomes pile up.
  * Only the one fiber reading the steps ever waits for a permit. Once the
  * steps end, every outcome is read (all permits are back) before the stream
@@ -51,8 +52,19 @@ const followAll = <E, R>(
     const permits = yield* Effect.makeSemaphore(inFlight)
     const outcomes = yield* Queue.unbounded<Take.Take<AsyncTasks.Outcome, E>>()
     const emit = (outcome: AsyncTasks.Outcome) => Queue.offer(outcomes, Take.of(outcome))
+    // a chunk's steps (a batch's) take their permits together, in slices no larger than the window
+    const startAll = (chunk: Chunk.Chunk<Step>): Effect.Effect<void> =>
+      Effect.forEach(
+        Chunk.chunksOf(chunk, inFlight),
+        (slice) =>
+          Effect.zipRight(
+            permits.take(Chunk.size(slice)),
+            Effect.forEach(slice, (step) => start(ctx, step, emit), { discard: true })
+          ),
+        { discard: true }
+      )
     yield* steps.pipe(
-      Stream.runForEach((step) => Effect.zipRight(permits.take(1), start(ctx, step, emit))),
+      Stream.runForEachChunk(startAll),
       Effect.exit,
       Effect.zipLeft(permits.take(inFlight)),
       Effect.flatMap((exit) => Queue.offer(outcomes, Exit.isSuccess(exit) ? Take.end : Take.failCause(exit.cause))),

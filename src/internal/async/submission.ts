@@ -38,42 +38,46 @@ import {
   transientSubmit
 } from "./steps.js"
 
-const prepare = (ctx: RunContext, request: unknown, index: number): Effect.Effect<Either.Either<Prepared, Outcome>> =>
-  Effect.gen(function*() {
-    const { settings } = ctx
-    const { webhooks } = settings
-    const invalid = (origin: Origin, error: InvalidRequest) => Either.left(failedOutcome(origin, error))
-    if (!Predicate.isRecord(request)) {
-      return invalid(
-        { id: undefined, index, taskType: undefined, idempotencyKey: undefined },
-        requestIssue("expected { id?, task }")
-      )
-    }
-    const rawId = request.id
-    const id = Predicate.isString(rawId) ? rawId : undefined
-    const task = request.task
-    const taskType = Predicate.isRecord(task) && isTaskType(task.taskType) ? task.taskType : undefined
-    const origin: Origin = { id, index, taskType, idempotencyKey: undefined }
-    if (rawId !== undefined && (id === undefined || id.length === 0)) {
-      return invalid(origin, requestIssue("id must be a non-empty string"))
-    }
-    if (!Predicate.isRecord(task)) return invalid(origin, requestIssue("task must be a task object"))
-    const key = Predicate.isString(task.idempotencyKey)
-      ? task.idempotencyKey
-      : id !== undefined
-      ? Keys.keyFor(id, settings.keyPrefix)
-      : yield* Keys.randomKey(settings.keyPrefix)
-    const candidate = {
-      ...task,
-      idempotencyKey: key,
-      ...(webhooks === undefined ? {} : { webhook: { url: webhooks.url } })
-    }
-    return Either.match(Task.validateSubmit(candidate), {
-      onLeft: (error) => invalid(origin, error),
-      onRight: (valid): Either.Either<Prepared, Outcome> =>
-        Either.right({ origin: { ...origin, idempotencyKey: key }, key, task: valid, estimate: Pricing.estimateTask(valid) })
-    })
+/**
+ * Checks one input and gives it its idempotency key: the task's own, one
+ * derived from its id, or `randomKey` for neither. Synchronous, so that a
+ * batch's inputs cost no Effect operation each.
+ */
+const prepare = (ctx: RunContext, request: unknown, index: number, randomKey: () => string): Either.Either<Prepared, Outcome> => {
+  const { settings } = ctx
+  const { webhooks } = settings
+  const invalid = (origin: Origin, error: InvalidRequest) => Either.left(failedOutcome(origin, error))
+  if (!Predicate.isRecord(request)) {
+    return invalid(
+      { id: undefined, index, taskType: undefined, idempotencyKey: undefined },
+      requestIssue("expected { id?, task }")
+    )
+  }
+  const rawId = request.id
+  const id = Predicate.isString(rawId) ? rawId : undefined
+  const task = request.task
+  const taskType = Predicate.isRecord(task) && isTaskType(task.taskType) ? task.taskType : undefined
+  const origin: Origin = { id, index, taskType, idempotencyKey: undefined }
+  if (rawId !== undefined && (id === undefined || id.length === 0)) {
+    return invalid(origin, requestIssue("id must be a non-empty string"))
+  }
+  if (!Predicate.isRecord(task)) return invalid(origin, requestIssue("task must be a task object"))
+  const key = Predicate.isString(task.idempotencyKey)
+    ? task.idempotencyKey
+    : id !== undefined
+    ? Keys.keyFor(id, settings.keyPrefix)
+    : randomKey()
+  const candidate = {
+    ...task,
+    idempotencyKey: key,
+    ...(webhooks === undefined ? {} : { webhook: { url: webhooks.url } })
+  }
+  return Either.match(Task.validateSubmit(candidate), {
+    onLeft: (error) => invalid(origin, error),
+    onRight: (valid): Either.Either<Prepared, Outcome> =>
+      Either.right({ origin: { ...origin, idempotencyKey: key }, key, task: valid, estimate: Pricing.estimateTask(valid) })
   })
+}
 
 /**
  * Items that may exist at cloro but whose ids cannot be learnt. With
@@ -144,7 +148,7 @@ const submitValid = (ctx: RunContext, valid: Arr.NonEmptyReadonlyArray<Prepared>
   Effect.gen(function*() {
     const { currentBatchSize, settings, tracker } = ctx
     const { journal } = settings
-    for (const item of valid) yield* tracker.register(item.key)
+    yield* tracker.registerAll(valid.map((item) => item.key))
     if (journal !== undefined) {
       // before sending: a crash after this leaves a record of every key that may exist at cloro
       yield* journal.intend(valid.map((item) => ({ id: item.origin.id, index: item.origin.index, idempotencyKey: item.key })))
@@ -189,9 +193,7 @@ const submitValid = (ctx: RunContext, valid: Arr.NonEmptyReadonlyArray<Prepared>
         return result?.success === true ? [{ item, result }] : []
       })
       // before the refusals are looked at, so that a key taken earlier in the same batch is known
-      yield* Effect.forEach(accepted, ({ item, result }) => tracker.assign(item.key, result.task.id), {
-        discard: true
-      })
+      yield* tracker.assignAll(accepted.map(({ item, result }) => [item.key, result.task.id] as const))
       if (journal !== undefined && accepted.length > 0) {
         yield* journal.record(accepted.map(({ item, result }) => ({
           id: item.origin.id,
@@ -263,7 +265,8 @@ const submitValid = (ctx: RunContext, valid: Arr.NonEmptyReadonlyArray<Prepared>
 export const submitGroup = (ctx: RunContext, group: Chunk.Chunk<readonly [unknown, number]>): Effect.Effect<Chunk.Chunk<Step>> =>
   Effect.gen(function*() {
     const { currentBatchSize } = ctx
-    const prepared = yield* Effect.forEach(group, ([request, index]) => prepare(ctx, request, index))
+    const randomKey = Keys.randomKeyOf(ctx.settings.keyPrefix)
+    const prepared = yield* Effect.sync(() => Chunk.map(group, ([request, index]) => prepare(ctx, request, index, randomKey)))
     const [invalid, valid] = Arr.partitionMap(prepared, (p) => p)
     const steps: Array<Step> = invalid.map((outcome): Step => ({ _tag: "Done", outcome }))
     let rest: ReadonlyArray<Prepared> = valid

@@ -18,9 +18,10 @@
  * delivery or its deadline end it.
  *
  * At most `concurrency` polls run at once. The poller starts no more than
- * that; the other due tasks wait in a line of keys and are picked up when a
- * poll ends, so nothing waits on a semaphore and memory does not grow with the
- * number of due tasks.
+ * that; the other due tasks wait in a line of keys, and the fiber whose poll
+ * ends goes on with the next one in line (its permit handed over), so nothing
+ * waits on a semaphore, memory does not grow with the number of due tasks,
+ * and a poll that ends neither forks a fiber nor wakes the poller.
  *
  * Each watched task sits once in a heap ordered by its next due time (its
  * next poll, or its deadline while it polls or waits for a permit), so a
@@ -220,8 +221,12 @@ const dueOf = <E>(watching: Watching<E>): number =>
 export interface Tracker<E> {
   /** Adds a follower of `key`; every follower of a key shares its end. */
   readonly register: (key: string) => Effect.Effect<void>
+  /** `register` for each key, in one change of the state (a batch's worth). */
+  readonly registerAll: (keys: Iterable<string>) => Effect.Effect<void>
   /** Records the task id a key was accepted (or found) under. */
   readonly assign: (key: string, taskId: string) => Effect.Effect<void>
+  /** `assign` for each pair, in one change of the state. */
+  readonly assignAll: (pairs: Iterable<readonly [key: string, taskId: string]>) => Effect.Effect<void>
   readonly taskIdOf: (key: string) => Effect.Effect<Option.Option<string>>
   /** Hands a delivery to the followers of its task; `false` when none is in flight. */
   readonly deliver: (state: Finished) => Effect.Effect<boolean>
@@ -305,8 +310,50 @@ export const make = <E>(options: {
         return [at < s.plannedWake, { ...next, plannedWake: Math.min(s.plannedWake, at) }] as const
       }).pipe(Effect.flatMap((earlier) => (earlier ? signal : Effect.void)))
 
-    /** Frees the poll's permit and wakes the poller, which may start a task left due for want of one. */
-    const endPoll = Effect.zipRight(Ref.update(ref, (s) => ({ ...s, active: s.active - 1 })), signal)
+    /**
+     * Marks a watched task as being polled: it is next due at its deadline,
+     * unless the poll ends first. Inside the state's `modify` only.
+     */
+    const startPoll = (
+      byKey: HashMap.HashMap<string, Entry<E>>,
+      heap: Array<Slot>,
+      key: string,
+      entry: Entry<E>,
+      watching: Watching<E>
+    ): HashMap.HashMap<string, Entry<E>> => {
+      const polling = { ...watching, polling: true }
+      schedule(heap, entry.slot, dueOf(polling))
+      return HashMap.set(byKey, key, { ...entry, watching: polling })
+    }
+
+    /**
+     * Hands the permit of a poll that ended to the next task waiting in line
+     * for one (marked as polled), or gives it back when none waits. The fiber
+     * that polled goes on with that task: no fiber is started and the poller
+     * is not woken per poll (a wake-up cost a fiber race, a fork cost a
+     * fiber, both per task).
+     */
+    const nextReady: Effect.Effect<readonly [string, string] | undefined> = Ref.modify(ref, (s) => {
+      const { heap, ready } = s
+      while (ready.length > 0) {
+        const key = WaitQueue.shift(ready)!
+        const entry = Option.getOrUndefined(HashMap.get(s.byKey, key))
+        if (entry === undefined || !entry.slot.ready) continue
+        entry.slot.ready = false
+        const watching = entry.watching
+        const taskId = watching?.plan.taskId
+        if (entry.done || watching === undefined || taskId === undefined || watching.polling) continue
+        return [[key, taskId] as const, { ...s, byKey: startPoll(s.byKey, heap, key, entry, watching) }]
+      }
+      return [undefined, { ...s, active: s.active - 1 }]
+    })
+
+    /** Polls `key`, then the tasks waiting for a permit, one after the other, until none waits. */
+    const worker = (key: string, taskId: string): Effect.Effect<void> =>
+      pollOne(key, taskId).pipe(
+        Effect.zipRight(nextReady),
+        Effect.flatMap((next) => next === undefined ? Effect.void : worker(next[0], next[1]))
+      )
 
     const pollOne = (key: string, taskId: string): Effect.Effect<void> =>
       Effect.gen(function*() {
@@ -348,7 +395,10 @@ export const make = <E>(options: {
           retryState: undefined,
           polling: false
         }))
-      }).pipe(Effect.ensuring(endPoll))
+      }).pipe(
+        // a bug in a poll must not take its permit with it
+        Effect.catchAllDefect((defect) => Effect.logError("AsyncTasks: a poll died", defect))
+      )
 
     /**
      * One pass: start polls for the tasks waiting for a permit, then take the
@@ -364,11 +414,8 @@ export const make = <E>(options: {
         let byKey = s.byKey
         let free = options.concurrency - s.active
         const { heap, ready } = s
-        /** Starts a poll of `key`: it is next due at its deadline, unless the poll ends first. */
         const start = (key: string, entry: Entry<E>, watching: Watching<E>, taskId: string) => {
-          const polling = { ...watching, polling: true }
-          byKey = HashMap.set(byKey, key, { ...entry, watching: polling })
-          schedule(heap, entry.slot, dueOf(polling))
+          byKey = startPoll(byKey, heap, key, entry, watching)
           due.push([key, taskId])
           free--
         }
@@ -418,7 +465,7 @@ export const make = <E>(options: {
         }]
       })
       yield* Effect.forEach(expired, ([key, watching]) => expire(key, watching, "deadline", now), { discard: true })
-      yield* Effect.forEach(due, ([key, taskId]) => Effect.forkScoped(pollOne(key, taskId)), { discard: true })
+      yield* Effect.forEach(due, ([key, taskId]) => Effect.forkScoped(worker(key, taskId)), { discard: true })
       return next - now
     })
 
@@ -431,28 +478,41 @@ export const make = <E>(options: {
 
     yield* Effect.forkScoped(poller)
 
+    const registered = (s: State<E>, key: string): State<E> =>
+      HashMap.has(s.byKey, key)
+        ? modifyEntry(s, key, (e) => ({ ...e, followers: e.followers + 1 }))
+        : {
+          ...s,
+          byKey: HashMap.set(s.byKey, key, {
+            result: undefined,
+            onEnd: [],
+            slot: { key, at: Infinity, index: -1, ready: false },
+            taskId: undefined,
+            followers: 1,
+            done: false,
+            watching: undefined
+          })
+        }
+    const assigned = (s: State<E>, key: string, taskId: string): State<E> =>
+      HashMap.has(s.byKey, key)
+        ? { ...modifyEntry(s, key, (e) => ({ ...e, taskId })), keyByTaskId: HashMap.set(s.keyByTaskId, taskId, key) }
+        : s
+
     return {
-      register: (key) =>
-        Ref.update(ref, (s) =>
-          HashMap.has(s.byKey, key)
-            ? modifyEntry(s, key, (e) => ({ ...e, followers: e.followers + 1 }))
-            : {
-              ...s,
-              byKey: HashMap.set(s.byKey, key, {
-                result: undefined,
-                onEnd: [],
-                slot: { key, at: Infinity, index: -1, ready: false },
-                taskId: undefined,
-                followers: 1,
-                done: false,
-                watching: undefined
-              })
-            }),
-      assign: (key, taskId) =>
-        Ref.update(ref, (s) =>
-          HashMap.has(s.byKey, key)
-            ? { ...modifyEntry(s, key, (e) => ({ ...e, taskId })), keyByTaskId: HashMap.set(s.keyByTaskId, taskId, key) }
-            : s),
+      register: (key) => Ref.update(ref, (s) => registered(s, key)),
+      registerAll: (keys) =>
+        Ref.update(ref, (s) => {
+          let next = s
+          for (const key of keys) next = registered(next, key)
+          return next
+        }),
+      assign: (key, taskId) => Ref.update(ref, (s) => assigned(s, key, taskId)),
+      assignAll: (pairs) =>
+        Ref.update(ref, (s) => {
+          let next = s
+          for (const [key, taskId] of pairs) next = assigned(next, key, taskId)
+          return next
+        }),
       taskIdOf: (key) =>
         Ref.get(ref).pipe(
           Effect.map((s) => Option.flatMap(HashMap.get(s.byKey, key), (entry) => Option.fromNullable(entry.taskId)))

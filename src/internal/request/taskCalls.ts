@@ -46,6 +46,18 @@ export interface Context {
 export const make = ({ credits, execute, free, method, referenceCall }: Context) => {
   const isTaskState = Schema.is(Task.TaskState)
 
+  /** Settles a state this client decoded itself: no need to check it again (which walked the whole result). */
+  const settleDecoded = (state: Task.TaskState, tag: string | undefined): Effect.Effect<void> =>
+    Task.isFinished(state)
+      // cloro documents creditsCharged as set once a task finishes; should it be missing,
+      // a failure is free and a completion is counted at its estimate rather than never.
+      ? credits.settleTask(
+        state.task.id,
+        state.credits.creditsCharged ?? (state.status === "FAILED" ? 0 : state.credits.creditsToCharge),
+        tag
+      )
+      : Effect.void
+
   /** Settles a finished task's charge in the ledger (once per task id). */
   /** The task's own hold keeps the tag it was submitted with; `tag` counts tasks followed without one. */
   const settleFinished = (state: Task.TaskState, tag?: string): Effect.Effect<void> =>
@@ -53,15 +65,7 @@ export const make = ({ credits, execute, free, method, referenceCall }: Context)
       if (!isTaskState(state) || (tag !== undefined && typeof tag !== "string")) {
         return Effect.logWarning("CloroClient.tasks.settle ignored a value that is not a task state and an optional tag")
       }
-      return Task.isFinished(state)
-        // cloro documents creditsCharged as set once a task finishes; should it be missing,
-        // a failure is free and a completion is counted at its estimate rather than never.
-        ? credits.settleTask(
-          state.task.id,
-          state.credits.creditsCharged ?? (state.status === "FAILED" ? 0 : state.credits.creditsToCharge),
-          tag
-        )
-        : Effect.void
+      return settleDecoded(state, tag)
     }).pipe(Effect.catchAllDefect((defect) =>
       Effect.logWarning(`CloroClient.tasks.settle ignored a value it could not read (${Input.show(defect)})`)
     ))
@@ -156,7 +160,7 @@ export const make = ({ credits, execute, free, method, referenceCall }: Context)
           checked,
           free
         )
-        yield* settleFinished(response.result, checked.tag)
+        yield* settleDecoded(response.result, checked.tag)
         return response
       }))
 
