@@ -18,6 +18,7 @@
  */
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import { Agent, request } from "undici"
 import * as Cloro from "../src/Cloro.js"
@@ -59,6 +60,10 @@ interface Round {
   readonly cpuMicros: number
 }
 
+/** A header's count, as `Usage.fromHeaders` reads it. */
+const count = (value: string | ReadonlyArray<string> | undefined): number | undefined =>
+  typeof value === "string" && /^\d+$/.test(value) ? Number(value) : undefined
+
 const sleep = (millis: number) => new Promise((resolve) => setTimeout(resolve, millis))
 
 /** Fires `n` calls at once through `subject` against `url`; resolves with the calls that failed. */
@@ -87,12 +92,14 @@ const fire = async (subject: Subject, url: string, n: number): Promise<number> =
     const response = await request(`${url}/v1/credits`, { headers: { authorization: `Bearer ${KEY}` }, dispatcher })
     await response.body.json()
     if (response.statusCode !== 200) throw new Error(`status ${response.statusCode}`)
+    return { limit: count(response.headers["x-ratelimit-limit"]), remaining: count(response.headers["x-ratelimit-remaining"]) }
   })
   await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
-    const limiter = yield* RateLimiter.make({ limit: LIMIT, pace: "even", ...pace })
-    const call = limiter.permit === undefined
+    const limiter = yield* RateLimiter.make({ limit: LIMIT, ...pace })
+    // as the pipeline calls it: the start counts until the answer, which tells the limiter what the server counted
+    const call = limiter.withPermit === undefined
       ? Effect.zipRight(limiter.take("/v1/credits"), send)
-      : Effect.scoped(Effect.zipRight(limiter.permit("/v1/credits"), send))
+      : limiter.withPermit("/v1/credits", send, (exit) => Exit.isSuccess(exit) ? exit.value : undefined)
     yield* Effect.forEach(range, () => Effect.catchAll(call, () => Effect.sync(() => failed++)), {
       concurrency: "unbounded",
       discard: true

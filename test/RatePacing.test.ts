@@ -11,6 +11,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
@@ -227,6 +228,114 @@ describe("RateLimiter permit: a start counts until a window after its answer", (
       // a window and a millisecond after the answer (a server clock counting whole milliseconds)
       expect(yield* Fiber.join(next)).toBe(1301)
     }))
+})
+
+/**
+ * A server that counts as cloro's windows do, online: `arrive(at)` (times in
+ * order) says whether it lets the request in and what `X-RateLimit-Remaining`
+ * it answers.
+ */
+const serverWindow = (mode: "fixed" | "sliding", limit: number) => {
+  let start = Number.NEGATIVE_INFINITY
+  let count = 0
+  const kept: Array<number> = []
+  let refused = 0
+  const arrive = (at: number): { readonly allowed: boolean; readonly remaining: number } => {
+    if (mode === "fixed") {
+      if (at - start >= 1000) {
+        start = at
+        count = 0
+      }
+    } else {
+      while (kept.length > 0 && kept[0]! <= at - 1000) kept.shift()
+      count = kept.length
+    }
+    if (count >= limit) {
+      refused++
+      return { allowed: false, remaining: 0 }
+    }
+    count++
+    if (mode === "sliding") kept.push(at)
+    return { allowed: true, remaining: limit - count }
+  }
+  return { arrive, refused: () => refused }
+}
+
+/**
+ * Fires `count` calls at once through `withPermit` against a server that
+ * handles one request at a time (`serviceMillis` each: a request arrives,
+ * and is counted, when the server gets to it) and a client that reads each
+ * answer a pinned 0-`lagMillis` late (a busy event loop). With `read`, the
+ * limiter is told each answer's `X-RateLimit-*`.
+ */
+const served = (
+  limiter: RateLimiter.RateLimiterShape,
+  server: ReturnType<typeof serverWindow>,
+  options: { readonly count: number; readonly limit: number; readonly serviceMillis: number; readonly lagMillis: number; readonly read: boolean }
+) =>
+  Effect.gen(function*() {
+    const random = pinned(7)
+    // times from this run's start (a second run in the same test starts where the clock stands)
+    const origin = yield* Clock.currentTimeMillis
+    let busyUntil = 0
+    const arrivals: Array<number> = []
+    let answered = 0
+    let last = 0
+    const withPermit = limiter.withPermit
+    if (withPermit === undefined) return yield* Effect.dieMessage("the in-memory limiter offers withPermit")
+    const exchange = Effect.gen(function*() {
+      const sent = (yield* Clock.currentTimeMillis) - origin
+      const arrival = Math.max(sent, busyUntil)
+      busyUntil = arrival + options.serviceMillis
+      arrivals.push(arrival)
+      const decision = server.arrive(arrival)
+      yield* Effect.sleep(busyUntil + Math.floor(options.lagMillis * random()) - sent)
+      return { limit: options.limit, remaining: decision.remaining }
+    })
+    const call = Effect.tap(
+      options.read
+        ? withPermit(path, exchange, (exit) => Exit.isSuccess(exit) ? exit.value : undefined)
+        : withPermit(path, exchange),
+      () =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) =>
+          Effect.sync(() => {
+            answered++
+            last = now - origin
+          }))
+    )
+    const fibers = yield* Effect.forEach(Array.from({ length: options.count }, (_, i) => i), () => Effect.fork(call))
+    for (let step = 0; step < 40_000 && answered < options.count; step++) {
+      yield* TestClock.adjust(step % 50 === 49 ? "20 millis" : "1 millis")
+    }
+    yield* Effect.forEach(fibers, Fiber.join, { discard: true })
+    return { arrivals, last }
+  })
+
+describe("RateLimiter withPermit: what the server counted lets more start at once", () => {
+  for (const mode of ["fixed", "sliding"] as const) {
+    it.scoped(`${mode} window, 500 at once at 100/s, a server 4 ms a request, answers read 0-60 ms late: 0 refusals, more than the occupancy alone`, () =>
+      Effect.gen(function*() {
+        const options = { count: 500, limit: 100, serviceMillis: 2, lagMillis: 500 }
+        const shares: Array<number> = []
+        for (const read of [false, true]) {
+          const limiter = yield* RateLimiter.make({ limit: options.limit })
+          const server = serverWindow(mode, options.limit)
+          const { arrivals, last } = yield* served(limiter, server, { ...options, read })
+          const share = options.count / (last / 1000) / options.limit
+          shares.push(share)
+          console.log(
+            `${mode} window, ${read ? "with" : "without"} the reading: last answer at ${last} ms, share ${share.toFixed(3)}, ` +
+              `refused ${server.refused()} (offline check: fixed ${fixedRefusals(arrivals, options.limit)}, sliding ${
+                slidingRefusals(arrivals, options.limit)
+              })`
+          )
+          expect(server.refused()).toBe(0)
+          expect(mode === "fixed" ? fixedRefusals(arrivals, options.limit) : slidingRefusals(arrivals, options.limit)).toBe(0)
+        }
+        // the reading wins back the late reads and the first window's queue at the server
+        expect(shares[1]!).toBeGreaterThan(shares[0]! + 0.03)
+      }))
+  }
 })
 
 describe("SlidingLog", () => {
