@@ -10,7 +10,11 @@
  * window after it finished (`permit`: its answer is back; `take`: its fiber
  * ran again) and admits a start only while fewer than `limit` are counted.
  * Unlike a token bucket that starts full, it never admits twice the limit in
- * the first second.
+ * the first second. An answer's `X-RateLimit-Remaining`, handed to
+ * `withPermit`, can admit more at once: the server's count when the request
+ * arrived, plus every start of ours that may have arrived since, bounds any
+ * of its windows from then on (`creditFrom` in internal/limits/rateWindows.ts
+ * has the argument, the README's "Rate limits" the summary).
  *
  * Requests that must wait queue in arrival order, and one timer per window
  * wakes them, exactly as many as may start, at O(1) cost each.
