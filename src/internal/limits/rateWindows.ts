@@ -51,8 +51,13 @@ export interface Window {
   creditPath: string | undefined
   /** whether it ever had a credit */
   credited: boolean
-  /** until when a start finished by a bare take may still reach the server (its finish plus its window) */
-  takesUntil: number
+  /**
+   * Until when a start finished without an answer may still reach the server:
+   * a bare take (finished when its fiber ran, before the request was sent) or
+   * a call that ended without a reading (interrupted, timed out, or a caller
+   * that gives none), each up to a window after it finished.
+   */
+  unsureUntil: number
 }
 
 /** What an answer said in `X-RateLimit-Limit` and `X-RateLimit-Remaining`. */
@@ -234,9 +239,11 @@ export const make = (settings: Settings) => {
    *
    * It rests on what the occupancy already rests on: only this limiter sends
    * on the key (another process's requests after `s` are not seen), and an
-   * answered request reached the server before its answer was read. A bare
-   * take's request may reach the server up to a window after its fiber ran,
-   * so no credit is learned from a start admitted while one may be on its way.
+   * answered request reached the server before its answer was read. A start
+   * finished without an answer (a bare take, whose request is sent after its
+   * fiber ran; a call interrupted or timed out) may reach the server up to a
+   * window after it finished, so no credit is learned from a start admitted
+   * while one may be on its way (`unsureUntil`).
    * The credit is per path: in `"shared"` mode against a server that counts
    * per path, one path's remaining says nothing about another's.
    */
@@ -244,7 +251,7 @@ export const make = (settings: Settings) => {
     const { start, window } = ticket
     const { limit: serverLimit, remaining } = reading
     if (!isCount(serverLimit) || !isCount(remaining) || remaining > serverLimit) return false
-    if (window.takesUntil > start.admittedAt) return false
+    if (window.unsureUntil > start.admittedAt) return false
     const credit = Math.min(limit - (serverLimit - remaining), remaining) -
       Occupancy.mayFollow(window.occupancy, start)
     if (credit <= 0 || credit <= window.credit) return false
@@ -275,8 +282,11 @@ export const make = (settings: Settings) => {
   (state: State): readonly [ReadonlyArray<Waiter>, State] => {
     const { start, window } = ticket
     if (start.finished) return [nobody, state]
-    if (how === "take") window.takesUntil = Math.max(window.takesUntil, now + takeWindow)
-    else window.answered = true
+    if (how === "answer") window.answered = true
+    // no reading: no telling that its request has reached the server
+    if (how === "take" || reading === undefined) {
+      window.unsureUntil = Math.max(window.unsureUntil, now + (how === "take" ? takeWindow : answerWindow))
+    }
     const credited = how === "answer" && reading !== undefined && creditFrom(ticket, reading, state.limit)
     Occupancy.finish(window.occupancy, start, how === "take" ? 0 : 1, now + (how === "take" ? takeWindow : answerWindow))
     // the timer stays as it is: it looks again at its own time, and finds the line as this left it
@@ -309,7 +319,7 @@ export const make = (settings: Settings) => {
         credit: 0,
         creditPath: undefined,
         credited: false,
-        takesUntil: Number.NEGATIVE_INFINITY
+        unsureUntil: Number.NEGATIVE_INFINITY
       }
       state.windows.set(key, created)
       return created

@@ -162,8 +162,14 @@ export const attempts = <A>(
   // With a permit, the start counts against the rate window until the answer is back.
   const { permit, withPermit } = rate
   const sent = Effect.suspend(() => send(call))
-  // what the answer said of the rate window, for the limiter's count of what the server counted
-  const rateRead = (exit: Exit.Exit<Answer<A>, CloroError>) => Exit.isSuccess(exit) ? exit.value.usage.rateLimit : undefined
+  // what the answer (a success or an error cloro sent) said of the rate window, for the limiter's count of
+  // what the server counted; nothing when no answer came (a timeout, a lost connection, an interrupt)
+  const rateRead = (exit: Exit.Exit<Answer<A>, CloroError>) =>
+    Exit.isSuccess(exit)
+      ? exit.value.usage.rateLimit
+      : Exit.isFailure(exit) && exit.cause._tag === "Fail"
+      ? usageOf(exit.cause.error)?.rateLimit
+      : undefined
   const wire = (withPermit !== undefined
     ? Telemetry.waitFor(call, "rate admission", (admitted) => withPermit(route, Effect.zipRight(admitted, sent), rateRead))
     : permit !== undefined
