@@ -12,6 +12,8 @@
  * whatever the event loop, the connection pool or the network did to the
  * requests on their way. Against cheap requests it costs the round trip per
  * window: 5,000 calls at 500/s end after about 9 s plus ten round trips.
+ * An answer's `X-RateLimit-Remaining` can admit more at once on a second
+ * rule (`creditFrom` in `rateWindows.ts`, using `mayFollow` below).
  *
  * A start holds its place for as long as its call runs: a slow call's request
  * most likely reached the server early, but nothing proves it, and a client
