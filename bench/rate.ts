@@ -12,12 +12,16 @@
  *   which costs about a tenth of the full client's CPU a call: it tells a
  *   pacing loss from the client's own CPU.
  *
+ * `BENCH_READ=0` keeps the answers' `X-RateLimit-*` from both limiters (the
+ * occupancy alone, as before 0.6), for a before/after on the same machine.
+ *
  * Achieved rate is calls / wall time (first call to last answer), one round
  * per window and subject (`BENCH_ROUNDS=3` for medians of 3); the simulators
  * count the `RATE_LIMIT_EXCEEDED` answers.
  */
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import { Agent, request } from "undici"
 import * as Cloro from "../src/Cloro.js"
@@ -45,6 +49,16 @@ const pace: { readonly pace?: "burst" | "even" } = process.env.BENCH_PACE === "b
   : process.env.BENCH_PACE === "even"
   ? { pace: "even" }
   : {}
+/**
+ * `BENCH_READ=0`: neither subject's limiter is told the answers' `X-RateLimit-*`
+ * (each start counts until a window after its answer, nothing more: the
+ * occupancy alone, as before 0.6), for a before/after in one run.
+ */
+const blind = process.env.BENCH_READ === "0"
+const blindfolded = (limiter: RateLimiter.RateLimiterShape): RateLimiter.RateLimiterShape => {
+  const withPermit = limiter.withPermit
+  return withPermit === undefined ? limiter : { ...limiter, withPermit: (path, effect) => withPermit(path, effect) }
+}
 const windows = ["fixed", "sliding"] as const
 const subjects = ["full", "pacer"] as const
 type Subject = typeof subjects[number]
@@ -59,6 +73,10 @@ interface Round {
   readonly cpuMicros: number
 }
 
+/** A header's count, as `Usage.fromHeaders` reads it. */
+const count = (value: string | ReadonlyArray<string> | undefined): number | undefined =>
+  typeof value === "string" && /^\d+$/.test(value) ? Number(value) : undefined
+
 const sleep = (millis: number) => new Promise((resolve) => setTimeout(resolve, millis))
 
 /** Fires `n` calls at once through `subject` against `url`; resolves with the calls that failed. */
@@ -66,9 +84,17 @@ const fire = async (subject: Subject, url: string, n: number): Promise<number> =
   let failed = 0
   const range = Array.from({ length: n }, (_, i) => i)
   if (subject === "full") {
-    const layer = Cloro.layer({ apiKey: KEY, baseUrl: url }, { monitor: "silent", rateLimit: { limit: LIMIT, ...pace } }).pipe(
-      Layer.provide(NodeHttpClient.layerUndici)
-    )
+    const layer = blind
+      ? CloroClient.layerWith({ apiKey: KEY, baseUrl: url }).pipe(
+        Layer.provide(Layer.merge(
+          Cloro.layerServices({ monitor: "silent", rateLimit: "unlimited" }),
+          Layer.scoped(RateLimiter.RateLimiter, Effect.map(RateLimiter.make({ limit: LIMIT, ...pace }), blindfolded))
+        )),
+        Layer.provide(NodeHttpClient.layerUndici)
+      )
+      : Cloro.layer({ apiKey: KEY, baseUrl: url }, { monitor: "silent", rateLimit: { limit: LIMIT, ...pace } }).pipe(
+        Layer.provide(NodeHttpClient.layerUndici)
+      )
     await Effect.runPromise(
       Effect.gen(function*() {
         const client = yield* CloroClient.CloroClient
@@ -87,12 +113,15 @@ const fire = async (subject: Subject, url: string, n: number): Promise<number> =
     const response = await request(`${url}/v1/credits`, { headers: { authorization: `Bearer ${KEY}` }, dispatcher })
     await response.body.json()
     if (response.statusCode !== 200) throw new Error(`status ${response.statusCode}`)
+    return { limit: count(response.headers["x-ratelimit-limit"]), remaining: count(response.headers["x-ratelimit-remaining"]) }
   })
   await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
-    const limiter = yield* RateLimiter.make({ limit: LIMIT, pace: "even", ...pace })
-    const call = limiter.permit === undefined
+    const made = yield* RateLimiter.make({ limit: LIMIT, ...pace })
+    const limiter = blind ? blindfolded(made) : made
+    // as the pipeline calls it: the start counts until the answer, which tells the limiter what the server counted
+    const call = limiter.withPermit === undefined
       ? Effect.zipRight(limiter.take("/v1/credits"), send)
-      : Effect.scoped(Effect.zipRight(limiter.permit("/v1/credits"), send))
+      : limiter.withPermit("/v1/credits", send, (exit) => Exit.isSuccess(exit) ? exit.value : undefined)
     yield* Effect.forEach(range, () => Effect.catchAll(call, () => Effect.sync(() => failed++)), {
       concurrency: "unbounded",
       discard: true
@@ -207,6 +236,9 @@ export const run = async (): Promise<ScenarioResult> => {
         : ` A perfect limiter starts ${LIMIT} at once and ${LIMIT} more each second, so ${CALLS.toLocaleString("en-US")} calls end after about ${CALLS / LIMIT - 1} s: the ideal share is ${(CALLS / (CALLS / LIMIT - 1) / LIMIT).toFixed(2)}, not 1.`
     }`
   )
+  if (blind) {
+    notes.push("`BENCH_READ=0`: the limiters were not told the answers' `X-RateLimit-*`: each start counted until a window after its answer and nothing more (the occupancy alone, as before 0.6).")
+  }
   if (only.includes("pacer")) {
     notes.push(
       "The limiter alone is the full client's rate limiter with the same options, in front of undici's `request` with one Agent, the answer read and dropped: about a tenth of the full client's CPU per call, so what it loses is pacing, not CPU. Its refused calls are not retried (the full client's are, through its retry policy)."

@@ -10,7 +10,11 @@
  * window after it finished (`permit`: its answer is back; `take`: its fiber
  * ran again) and admits a start only while fewer than `limit` are counted.
  * Unlike a token bucket that starts full, it never admits twice the limit in
- * the first second.
+ * the first second. An answer's `X-RateLimit-Remaining`, handed to
+ * `withPermit`, can admit more at once: the server's count when the request
+ * arrived, plus every start of ours that may have arrived since, bounds any
+ * of its windows from then on (`creditFrom` in internal/limits/rateWindows.ts
+ * has the argument, the README's "Rate limits" the summary).
  *
  * Requests that must wait queue in arrival order, and one timer per window
  * wakes them, exactly as many as may start, at O(1) cost each.
@@ -30,8 +34,8 @@ import { AdmissionQueueFull, AdmissionTimeout } from "./CloroError.js"
 import * as Input from "./internal/request/input.js"
 import * as LimiterConfig from "./internal/limits/limiterConfig.js"
 import * as RateWindows from "./internal/limits/rateWindows.js"
-import type { State, Ticket, Waiter, Window } from "./internal/limits/rateWindows.js"
-import { checkMode, checkPace, nowMillis } from "./internal/limits/rateWindows.js"
+import type { Reading, Reading as RateReading, State, Ticket, Waiter, Window } from "./internal/limits/rateWindows.js"
+import { checkMode, checkPace, nowMillis, routeOf } from "./internal/limits/rateWindows.js"
 import * as WaitQueue from "./internal/limits/waitQueue.js"
 
 /**
@@ -95,11 +99,18 @@ export interface RateLimiterShape {
    * window more). The client's pipeline uses it when offered, because it
    * needs no `Scope`, which costs more than the rest of a call's admission.
    *
+   * `read`, when given, says what the answer's `X-RateLimit-Limit` and
+   * `X-RateLimit-Remaining` were (`undefined` without an answer). The
+   * server's count when the request reached it lets more requests start at
+   * once than the start's own occupancy would, where that provably keeps the
+   * server's window within the limit (see the README's "Rate limits").
+   *
    * @since 0.5.0
    */
   readonly withPermit?: <A, E, R>(
     path: string,
-    effect: Effect.Effect<A, E, R>
+    effect: Effect.Effect<A, E, R>,
+    read?: ((exit: Exit.Exit<A, E>) => RateLimiter.Reading | undefined) | undefined
   ) => Effect.Effect<A, E | AdmissionTimeout | AdmissionQueueFull | LimiterUnavailable, R>
   /**
    * Feeds what a response to `path` said in `X-RateLimit-Limit` and
@@ -142,6 +153,14 @@ export declare namespace RateLimiter {
    * @category Models
    */
   export type Source = "default" | "configured" | "learned" | "unlimited"
+
+  /**
+   * What an answer said in `X-RateLimit-Limit` and `X-RateLimit-Remaining`.
+   *
+   * @since 0.5.0
+   * @category Models
+   */
+  export type Reading = RateReading
 
   /**
    * @since 0.1.0
@@ -313,14 +332,36 @@ export const make = (
         Ref.update(ref, (state) => {
           if (WaitQueue.remove(window.waiters, node)) return { ...state, waiting: state.waiting - 1 }
           const start = node.value.start
-          return start === undefined ? state : windows.finish({ window, start }, "take", now)(state)
+          // a take's finish wakes nobody (only an answer's reading can)
+          return start === undefined ? state : windows.finish({ window, start, path: node.value.path }, "take", now)(state)[1]
         }))
 
     const awaitTurn = LimiterConfig.awaitTurn("rate", "a rate-limit admission", maxWait)
 
-    /** Ends a start's time in flight at the current time (see `RateWindows.Finish`). */
-    const finish = (ticket: Ticket, how: RateWindows.Finish) =>
-      Effect.flatMap(nowMillis, (now) => Ref.update(ref, windows.finish(ticket, how, now)))
+    /**
+     * Ends a start's time in flight at the current time (see
+     * `RateWindows.Finish`), and wakes the waiters an answer's reading lets
+     * start at once.
+     */
+    const finish = (ticket: Ticket, how: RateWindows.Finish, reading?: Reading | undefined) =>
+      Effect.flatMap(nowMillis, (now) =>
+        Effect.flatMap(Ref.modify(ref, windows.finish(ticket, how, now, reading)), (wake) =>
+          wake.length === 0
+            ? Effect.void
+            : Effect.forEach(wake, (waiter) => Deferred.succeed(waiter.deferred, undefined), { discard: true })))
+
+    /** What `read` makes of an answer; a reader that throws reads nothing. */
+    const readingOf = <A, E>(
+      read: ((exit: Exit.Exit<A, E>) => Reading | undefined) | undefined,
+      exit: Exit.Exit<A, E>
+    ): Reading | undefined => {
+      if (read === undefined) return undefined
+      try {
+        return read(exit)
+      } catch {
+        return undefined
+      }
+    }
 
     /**
      * Waits for a start on `path`'s window and returns it, unfinished. Run
@@ -332,7 +373,7 @@ export const make = (
       restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
     ): Effect.Effect<Ticket, AdmissionTimeout | AdmissionQueueFull> =>
       Effect.gen(function*() {
-        const waiter: Waiter = { deferred: yield* Deferred.make<void>(), start: undefined }
+        const waiter: Waiter = { deferred: yield* Deferred.make<void>(), path: routeOf(path), start: undefined }
         const now = yield* nowMillis
         const admission = yield* Ref.modify(ref, windows.admit(keyOf(path), waiter, now))
         switch (admission._tag) {
@@ -369,7 +410,7 @@ export const make = (
             if (start === undefined) {
               return yield* Effect.dieMessage("RateLimiter: a waiter was woken without a start")
             }
-            return { window: admission.window, start }
+            return { window: admission.window, start, path: waiter.path }
           }
         }
       })
@@ -390,10 +431,14 @@ export const make = (
 
     const withPermit = <A, E, R>(
       path: string,
-      effect: Effect.Effect<A, E, R>
+      effect: Effect.Effect<A, E, R>,
+      read?: ((exit: Exit.Exit<A, E>) => Reading | undefined) | undefined
     ): Effect.Effect<A, E | AdmissionTimeout | AdmissionQueueFull, R> =>
       Effect.uninterruptibleMask((restore) =>
-        Effect.flatMap(admit(path, restore), (ticket) => Effect.ensuring(restore(effect), finish(ticket, "answer")))
+        Effect.flatMap(admit(path, restore), (ticket) =>
+          read === undefined
+            ? Effect.ensuring(restore(effect), finish(ticket, "answer"))
+            : Effect.onExit(restore(effect), (exit) => finish(ticket, "answer", readingOf(read, exit))))
       )
 
     const learn = (

@@ -7,9 +7,12 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
+import * as Schema from "effect/Schema"
 import * as TestClock from "effect/TestClock"
 import * as Engine from "../src/Engine.js"
 import { CloroSimulator } from "../src/testing/index.js"
+import * as Config from "../src/testing/internal/config.js"
+import * as State from "../src/testing/internal/state.js"
 
 describe("CloroSimulator.decodeConfig", () => {
   it.effect("fills cloro's defaults", () =>
@@ -111,4 +114,35 @@ describe("latency", () => {
       expect(median).toBeGreaterThan(600)
       expect(median).toBeLessThan(1_600)
     }))
+})
+
+describe("the sliding rate window", () => {
+  it("decides as counting every request it let in during the last 1000 ms, with handler times out of order", () => {
+    // handlers start a little out of order: each `now` up to 20 ms behind the latest
+    let seed = 5
+    const random = () => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648
+      return seed / 2_147_483_648
+    }
+    const limit = 50
+    let state = State.initial(Either.getOrThrow(Schema.decodeUnknownEither(Config.Config)({})))
+    const kept: Array<number> = []
+    let latest = 0
+    let refused = 0
+    for (let i = 0; i < 3_000; i++) {
+      latest += Math.floor(4 * random())
+      const now = latest - Math.floor(20 * random())
+      const [decision, next] = State.takeRate(state, "acct", now, limit, "sliding")
+      state = next
+      // the reference: every stamp kept, unsorted, filtered on each request
+      const inWindow = kept.filter((t) => t > now - 1000)
+      kept.splice(0, kept.length, ...inWindow)
+      const allowed = inWindow.length < limit
+      if (allowed) kept.push(now)
+      else refused++
+      expect(decision).toEqual({ allowed, remaining: allowed ? limit - kept.length : 0 })
+    }
+    // the sequence reaches the limit, so both branches were compared
+    expect(refused).toBeGreaterThan(100)
+  })
 })

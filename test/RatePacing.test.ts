@@ -11,6 +11,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
@@ -226,6 +227,175 @@ describe("RateLimiter permit: a start counts until a window after its answer", (
       yield* TestClock.adjust("10 millis")
       // a window and a millisecond after the answer (a server clock counting whole milliseconds)
       expect(yield* Fiber.join(next)).toBe(1301)
+    }))
+})
+
+/**
+ * A server that counts as cloro's windows do, online: `arrive(at)` (times in
+ * order) says whether it lets the request in and what `X-RateLimit-Remaining`
+ * it answers.
+ */
+const serverWindow = (mode: "fixed" | "sliding", limit: number) => {
+  let start = Number.NEGATIVE_INFINITY
+  let count = 0
+  const kept: Array<number> = []
+  let refused = 0
+  const arrive = (at: number): { readonly allowed: boolean; readonly remaining: number } => {
+    if (mode === "fixed") {
+      if (at - start >= 1000) {
+        start = at
+        count = 0
+      }
+    } else {
+      while (kept.length > 0 && kept[0]! <= at - 1000) kept.shift()
+      count = kept.length
+    }
+    if (count >= limit) {
+      refused++
+      return { allowed: false, remaining: 0 }
+    }
+    count++
+    if (mode === "sliding") kept.push(at)
+    return { allowed: true, remaining: limit - count }
+  }
+  return { arrive, refused: () => refused }
+}
+
+/**
+ * Fires `count` calls at once through `withPermit` against a server that
+ * handles one request at a time (`serviceMillis` each: a request arrives,
+ * and is counted, when the server gets to it) and a client that reads each
+ * answer a pinned 0-`lagMillis` late (a busy event loop). With `read`, the
+ * limiter is told each answer's `X-RateLimit-*`.
+ */
+const served = (
+  limiter: RateLimiter.RateLimiterShape,
+  server: ReturnType<typeof serverWindow>,
+  options: { readonly count: number; readonly limit: number; readonly serviceMillis: number; readonly lagMillis: number; readonly read: boolean }
+) =>
+  Effect.gen(function*() {
+    const random = pinned(7)
+    // times from this run's start (a second run in the same test starts where the clock stands)
+    const origin = yield* Clock.currentTimeMillis
+    let busyUntil = 0
+    const arrivals: Array<number> = []
+    let answered = 0
+    let last = 0
+    const withPermit = limiter.withPermit
+    if (withPermit === undefined) return yield* Effect.dieMessage("the in-memory limiter offers withPermit")
+    const exchange = Effect.gen(function*() {
+      const sent = (yield* Clock.currentTimeMillis) - origin
+      const arrival = Math.max(sent, busyUntil)
+      busyUntil = arrival + options.serviceMillis
+      arrivals.push(arrival)
+      const decision = server.arrive(arrival)
+      yield* Effect.sleep(busyUntil + Math.floor(options.lagMillis * random()) - sent)
+      return { limit: options.limit, remaining: decision.remaining }
+    })
+    const call = Effect.tap(
+      options.read
+        ? withPermit(path, exchange, (exit) => Exit.isSuccess(exit) ? exit.value : undefined)
+        : withPermit(path, exchange),
+      () =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) =>
+          Effect.sync(() => {
+            answered++
+            last = now - origin
+          }))
+    )
+    const fibers = yield* Effect.forEach(Array.from({ length: options.count }, (_, i) => i), () => Effect.fork(call))
+    for (let step = 0; step < 20_000 && answered < options.count; step++) {
+      yield* TestClock.adjust(step % 25 === 24 ? "20 millis" : "2 millis")
+    }
+    yield* Effect.forEach(fibers, Fiber.join, { discard: true })
+    return { arrivals, last }
+  })
+
+describe("RateLimiter withPermit: what the server counted lets more start at once", () => {
+  for (const mode of ["fixed", "sliding"] as const) {
+    it.scoped(`${mode} window, 250 at once at 50/s, a server 4 ms a request, answers read 0-500 ms late: 0 refusals, never less than the occupancy alone`, () =>
+      Effect.gen(function*() {
+        const options = { count: 250, limit: 50, serviceMillis: 4, lagMillis: 500 }
+        const shares: Array<number> = []
+        for (const read of [false, true]) {
+          const limiter = yield* RateLimiter.make({ limit: options.limit })
+          const server = serverWindow(mode, options.limit)
+          const { arrivals, last } = yield* served(limiter, server, { ...options, read })
+          const share = options.count / (last / 1000) / options.limit
+          shares.push(share)
+          console.log(
+            `${mode} window, ${read ? "with" : "without"} the reading: last answer at ${last} ms, share ${share.toFixed(3)}, ` +
+              `refused ${server.refused()} (offline check: fixed ${fixedRefusals(arrivals, options.limit)}, sliding ${
+                slidingRefusals(arrivals, options.limit)
+              })`
+          )
+          expect(server.refused()).toBe(0)
+          expect(mode === "fixed" ? fixedRefusals(arrivals, options.limit) : slidingRefusals(arrivals, options.limit)).toBe(0)
+        }
+        // A fixed window reopens whole: the first answer from the new one lets the rest of a window start
+        // at once, instead of each a window after an answer read late. A sliding window frees what arrived
+        // a window ago, no sooner, which the occupancy already follows: nothing lost.
+        if (mode === "fixed") expect(shares[1]!).toBeGreaterThan(shares[0]! + 0.05)
+        else expect(shares[1]!).toBeGreaterThanOrEqual(shares[0]! - 0.005)
+      }))
+  }
+})
+
+describe("RateLimiter withPermit: the credit, step by step", () => {
+  /** A call through `withPermit` answered `millis` after its start with `reading`; resolves with its start time. */
+  const callWith = (
+    limiter: RateLimiter.RateLimiterShape,
+    route: string,
+    millis: number,
+    reading: RateLimiter.RateLimiter.Reading | undefined
+  ) => {
+    const withPermit = limiter.withPermit
+    if (withPermit === undefined) return Effect.dieMessage("the in-memory limiter offers withPermit")
+    const body = Effect.zipLeft(Clock.currentTimeMillis, Effect.sleep(millis))
+    return reading === undefined ? withPermit(route, body) : withPermit(route, body, () => reading)
+  }
+
+  // limit 2: two starts at 0, one answered at 10, one at 500; two more wait. The third starts at 1011 (a
+  // window after the first answer) and is answered at 1021 saying the server counted only itself: nothing
+  // of ours can reach the server after it but the fourth, so the fourth may start then, not at 1501.
+  const scenario = (fourthRoute: string, read: boolean, secondAnswered = true) =>
+    Effect.gen(function*() {
+      const origin = yield* Clock.currentTimeMillis
+      const limiter = yield* RateLimiter.make({ limit: 2 })
+      const reading = (remaining: number) => read ? { limit: 2, remaining } : undefined
+      const first = yield* Effect.fork(callWith(limiter, path, 10, reading(1)))
+      const second = yield* Effect.fork(callWith(limiter, path, 500, secondAnswered ? reading(0) : undefined))
+      yield* TestClock.adjust("1 millis")
+      const third = yield* Effect.fork(callWith(limiter, path, 10, reading(1)))
+      yield* TestClock.adjust("1 millis")
+      const fourth = yield* Effect.fork(callWith(limiter, fourthRoute, 10, reading(1)))
+      for (let step = 0; step < 200; step++) yield* TestClock.adjust("10 millis")
+      return (yield* Effect.forEach([first, second, third, fourth], Fiber.join)).map((at) => at - origin)
+    })
+
+  it.scoped("an answer saying the server counted only itself lets the next start at once", () =>
+    Effect.gen(function*() {
+      expect(yield* scenario(path, true)).toEqual([0, 0, 1011, 1021])
+      // without the reading, a window after the slow answer
+      expect(yield* scenario(path, false)).toEqual([0, 0, 1011, 1501])
+      // the slow one ended without an answer (a timeout, say): its request may still be on its way
+      expect(yield* scenario(path, true, false)).toEqual([0, 0, 1011, 1501])
+    }))
+
+  it.scoped("the credit is for the answer's path: another path waits for the occupancy", () =>
+    Effect.gen(function*() {
+      expect(yield* scenario("/v1/monitor/google", true)).toEqual([0, 0, 1011, 1501])
+    }))
+
+  it.scoped("the server's larger limit lends nothing beyond ours", () =>
+    Effect.gen(function*() {
+      const limiter = yield* RateLimiter.make({ limit: 1 })
+      // the server allows 5 and has counted only this one; ours allows 1
+      const first = yield* Effect.fork(callWith(limiter, path, 10, { limit: 5, remaining: 4 }))
+      yield* TestClock.adjust("1 millis")
+      const second = yield* Effect.fork(callWith(limiter, path, 10, undefined))
+      for (let step = 0; step < 200; step++) yield* TestClock.adjust("10 millis")
+      expect(yield* Effect.forEach([first, second], Fiber.join)).toEqual([0, 1011])
     }))
 })
 

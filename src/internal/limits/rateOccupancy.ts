@@ -12,6 +12,8 @@
  * whatever the event loop, the connection pool or the network did to the
  * requests on their way. Against cheap requests it costs the round trip per
  * window: 5,000 calls at 500/s end after about 9 s plus ten round trips.
+ * An answer's `X-RateLimit-Remaining` can admit more at once on a second
+ * rule (`creditFrom` in `rateWindows.ts`, using `mayFollow` below).
  *
  * A start holds its place for as long as its call runs: a slow call's request
  * most likely reached the server early, but nothing proves it, and a client
@@ -29,11 +31,19 @@ import * as WaitQueue from "./waitQueue.js"
 /** One admitted start, until it is finished. */
 export interface Start {
   finished: boolean
+  /** when it was admitted */
+  readonly admittedAt: number
+  /** starts not finished yet when it was admitted (itself not included) */
+  readonly liveBefore: number
+  /** `Occupancy.admitted` once it was admitted (itself included) */
+  readonly seq: number
 }
 
 export interface Occupancy {
   /** admitted starts not finished yet */
   live: number
+  /** every start admitted so far */
+  admitted: number
   /**
    * Release times (finish plus the margin's window) of finished starts, one
    * FIFO per margin: each is pushed at the current time plus a constant, so
@@ -45,6 +55,7 @@ export interface Occupancy {
 /** An empty occupancy with one release FIFO per margin. */
 export const make = (margins: number): Occupancy => ({
   live: 0,
+  admitted: 0,
   released: Array.from({ length: margins }, () => WaitQueue.make<number>())
 })
 
@@ -59,11 +70,22 @@ export const drop = (self: Occupancy, now: number): void => {
 export const count = (self: Occupancy): number =>
   self.released.reduce((sum, fifo) => sum + fifo.length, self.live)
 
-/** Records a start admitted now. */
-export const admit = (self: Occupancy): Start => {
+/** Records a start admitted `now`. */
+export const admit = (self: Occupancy, now: number): Start => {
+  const liveBefore = self.live
   self.live++
-  return { finished: false }
+  self.admitted++
+  return { finished: false, admittedAt: now, liveBefore, seq: self.admitted }
 }
+
+/**
+ * Starts that may have reached the server after `start` did, as far as this
+ * client can tell once `start` is answered: those unfinished when it was
+ * admitted (finished since, if at all, after its admission) and every start
+ * admitted after it. Any other start was answered before `start` was even
+ * admitted, so it reached the server earlier.
+ */
+export const mayFollow = (self: Occupancy, start: Start): number => start.liveBefore + (self.admitted - start.seq)
 
 /** Finishes `start`: it occupies the window until `release` (now plus the window of margin `margin`). */
 export const finish = (self: Occupancy, start: Start, margin: number, release: number): void => {

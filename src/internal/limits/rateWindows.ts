@@ -43,11 +43,34 @@ export interface Window {
   due: number
   /** whether a start was ever finished by its answer (`permit`), which makes the occupancy exact */
   answered: boolean
+  /**
+   * Starts the server's own count allows beyond the occupancy (`creditFrom`),
+   * for requests to `creditPath`; every admission spends one.
+   */
+  credit: number
+  creditPath: string | undefined
+  /** whether it ever had a credit */
+  credited: boolean
+  /**
+   * Until when a start finished without an answer may still reach the server:
+   * a bare take (finished when its fiber ran, before the request was sent) or
+   * a call that ended without a reading (interrupted, timed out, or a caller
+   * that gives none), each up to a window after it finished.
+   */
+  unsureUntil: number
+}
+
+/** What an answer said in `X-RateLimit-Limit` and `X-RateLimit-Remaining`. */
+export interface Reading {
+  readonly limit?: number | undefined
+  readonly remaining?: number | undefined
 }
 
 /** A request waiting in line; `start` is its start once the timer admits it. */
 export interface Waiter {
   readonly deferred: Deferred.Deferred<void>
+  /** its path without the query (`routeOf`) */
+  readonly path: string
   start: Occupancy.Start | undefined
 }
 
@@ -55,6 +78,7 @@ export interface Waiter {
 export interface Ticket {
   readonly window: Window
   readonly start: Occupancy.Start
+  readonly path: string
 }
 
 /** How a start is finished: `"take"` when its fiber runs (the request still to be sent), `"answer"` once answered. */
@@ -84,6 +108,8 @@ export type Admission =
 
 const full: Admission = { _tag: "Full" }
 
+const nobody: ReadonlyArray<Waiter> = []
+
 /** Waiters to wake, and when the timer must look again (undefined: the line is empty, the timer stops). */
 export interface Pump {
   readonly wake: ReadonlyArray<Waiter>
@@ -92,6 +118,12 @@ export interface Pump {
 
 const sharedKey = "*"
 const minimumSweep = 64
+
+/** A path without its query: what a window's credit is for. @internal */
+export const routeOf = (path: string): string => typeof path === "string" ? path.split("?")[0] ?? path : "*"
+
+/** A count a header may carry: a whole number, not negative. */
+const isCount = (n: unknown): n is number => typeof n === "number" && Number.isSafeInteger(n) && n >= 0
 
 /** @internal */
 export const defaultLimit = (mode: Mode): number => mode === "shared" ? 500 : 1000
@@ -159,34 +191,106 @@ export const make = (settings: Settings) => {
    * spacing and hold included. For the next one it is exact when the window
    * has room; when it is full, a time to look again that is never late: the
    * first release known, or a window from now (a start finished from now on
-   * frees its place no earlier). Further back it is a lower bound.
+   * frees its place no earlier). Further back it is a lower bound: a window
+   * per `limit` places, unless the server's word ever let starts in beyond
+   * the occupancy (`creditFrom`): then more than `limit` may free in one
+   * window, or start on a credit yet to come, and only the first release is
+   * certain.
    */
-  const earliest = (window: Window, limit: number, ahead: number, now: number): number => {
+  const earliest = (window: Window, limit: number, ahead: number, now: number, path: string | undefined): number => {
     Occupancy.drop(window.occupancy, now)
     const over = Occupancy.count(window.occupancy) + ahead - limit
-    const free = over < 0
+    // the server's word (`creditFrom`) admits at once what it allows, for its path
+    const credited = path !== undefined && path === window.creditPath ? window.credit : 0
+    const free = over < 0 || ahead < credited
       ? now
       : Math.min(Occupancy.nextFree(window.occupancy), now + configuredWindow) +
-        Math.floor(over / limit) * configuredWindow
+        (window.credited ? 0 : Math.floor(over / limit) * configuredWindow)
     const held = Math.max(free, now, window.holdUntil)
     return even ? Math.max(held, window.due + ahead * intervalOf(window, limit)) : held
   }
-  /** Records a start at `now`. */
+  /** Records a start at `now`; it spends a credit, whichever rule admitted it (see `creditFrom`). */
   const record = (window: Window, limit: number, now: number): Occupancy.Start => {
     if (even) window.due = Math.max(window.due, now - slackOf(window, limit)) + intervalOf(window, limit)
+    if (window.credit > 0) window.credit--
     SlidingLog.record(window.log, now)
-    return Occupancy.admit(window.occupancy)
+    return Occupancy.admit(window.occupancy, now)
   }
-  /** Ends a start's time in flight: it occupies the window a window longer (see `answerWindow`). */
-  const finish = (ticket: Ticket, how: Finish, now: number) => (state: State): State => {
-    if (how === "answer") ticket.window.answered = true
-    Occupancy.finish(
-      ticket.window.occupancy,
-      ticket.start,
-      how === "take" ? 0 : 1,
-      now + (how === "take" ? takeWindow : answerWindow)
-    )
-    return state
+  /**
+   * What the server's own count allows once `ticket`'s answer said it had
+   * counted `limit - remaining` requests when that one reached it.
+   *
+   * The occupancy alone must assume that a request reached the server as late
+   * as its answer came back, so each window costs a round trip, and the
+   * client's own time to read an answer (a busy event loop: tens to hundreds
+   * of milliseconds) on top. The answer's `X-RateLimit-Remaining` tells more:
+   * the count the server held when the request arrived (at some instant `s`,
+   * between its admission and its answer). Any rate window the server keeps
+   * (fixed at any phase, sliding, a sliding counter, a token bucket) counts
+   * no more at a later instant than it held at `s` plus what arrived after
+   * `s`. What can have arrived after `s` is bounded without knowing `s`: a
+   * start answered before this one was admitted arrived before it; every
+   * other start may have arrived after (`Occupancy.mayFollow`). So
+   * `min(limit - counted, remaining) - mayFollow` more starts cannot take any
+   * window of the server past the limit, at any time from now on: each later
+   * admission, by either rule, spends one. In any server window that would
+   * hold one request too many, the one admitted last was admitted either by
+   * the occupancy (which excludes it) or by this credit (which excludes it).
+   *
+   * It rests on what the occupancy already rests on: only this limiter sends
+   * on the key (another process's requests after `s` are not seen), and an
+   * answered request reached the server before its answer was read. A start
+   * finished without an answer (a bare take, whose request is sent after its
+   * fiber ran; a call interrupted or timed out) may reach the server up to a
+   * window after it finished, so no credit is learned from a start admitted
+   * while one may be on its way (`unsureUntil`).
+   * The credit is per path: in `"shared"` mode against a server that counts
+   * per path, one path's remaining says nothing about another's.
+   */
+  const creditFrom = (ticket: Ticket, reading: Reading, limit: number): boolean => {
+    const { start, window } = ticket
+    const { limit: serverLimit, remaining } = reading
+    if (!isCount(serverLimit) || !isCount(remaining) || remaining > serverLimit) return false
+    if (window.unsureUntil > start.admittedAt) return false
+    const credit = Math.min(limit - (serverLimit - remaining), remaining) -
+      Occupancy.mayFollow(window.occupancy, start)
+    if (credit <= 0 || credit <= window.credit) return false
+    window.credit = credit
+    window.creditPath = ticket.path
+    window.credited = true
+    return true
+  }
+  /** Admits every waiter of `window` that may start at `now`, first in line first. */
+  const drain = (window: Window, now: number, current: State): readonly [ReadonlyArray<Waiter>, State] => {
+    const wake: Array<Waiter> = []
+    while (window.waiters.length > 0 && earliest(window, current.limit, 0, now, window.waiters.head?.value.path) <= now) {
+      const next = WaitQueue.shift(window.waiters)
+      if (next === undefined) break
+      next.start = record(window, current.limit, now)
+      wake.push(next)
+    }
+    return wake.length === 0
+      ? [nobody, current]
+      : [wake, { ...current, waiting: current.waiting - wake.length, admitted: current.admitted + wake.length }]
+  }
+  /**
+   * Ends a start's time in flight: it occupies the window a window longer
+   * (see `answerWindow`). An answer's reading may let waiters start at once
+   * (`creditFrom`): those are returned, to be woken.
+   */
+  const finish = (ticket: Ticket, how: Finish, now: number, reading?: Reading | undefined) =>
+  (state: State): readonly [ReadonlyArray<Waiter>, State] => {
+    const { start, window } = ticket
+    if (start.finished) return [nobody, state]
+    if (how === "answer") window.answered = true
+    // no reading: no telling that its request has reached the server
+    if (how === "take" || reading === undefined) {
+      window.unsureUntil = Math.max(window.unsureUntil, now + (how === "take" ? takeWindow : answerWindow))
+    }
+    const credited = how === "answer" && reading !== undefined && creditFrom(ticket, reading, state.limit)
+    Occupancy.finish(window.occupancy, start, how === "take" ? 0 : 1, now + (how === "take" ? takeWindow : answerWindow))
+    // the timer stays as it is: it looks again at its own time, and finds the line as this left it
+    return credited && window.waiters.length > 0 ? drain(window, now, state) : [nobody, state]
   }
   // Even pace, or answered starts: "none left" that our own starts explain
   // (the limit of them within a window and a quarter, as the server counted
@@ -198,7 +302,7 @@ export const make = (settings: Settings) => {
 
   // A path that is not a string counts under the shared key: tolerant, and never looser.
   const keyOf = (path: string): string =>
-    mode === "shared" || typeof path !== "string" ? sharedKey : path.split("?")[0] ?? path
+    mode === "shared" || typeof path !== "string" ? sharedKey : routeOf(path)
 
   /** The window for `key`, created on first use and kept at the current limit. */
   const windowOf = (state: State, key: string): Window => {
@@ -211,7 +315,11 @@ export const make = (settings: Settings) => {
         holdUntil: Number.NEGATIVE_INFINITY,
         waiters: WaitQueue.make(),
         timer: false,
-        due: Number.NEGATIVE_INFINITY
+        due: Number.NEGATIVE_INFINITY,
+        credit: 0,
+        creditPath: undefined,
+        credited: false,
+        unsureUntil: Number.NEGATIVE_INFINITY
       }
       state.windows.set(key, created)
       return created
@@ -248,10 +356,10 @@ export const make = (settings: Settings) => {
     const state = sweep(current, now)
     const window = windowOf(state, key)
     const ahead = window.waiters.length
-    const turn = earliest(window, state.limit, ahead, now)
+    const turn = earliest(window, state.limit, ahead, now, waiter.path)
     if (ahead === 0 && turn <= now) {
       const start = record(window, state.limit, now)
-      return [{ _tag: "Admitted", ticket: { window, start } }, { ...state, admitted: state.admitted + 1 }]
+      return [{ _tag: "Admitted", ticket: { window, start, path: waiter.path } }, { ...state, admitted: state.admitted + 1 }]
     }
     if (maxWaiting !== undefined && state.waiting >= maxWaiting) {
       return [full, state]
@@ -271,24 +379,12 @@ export const make = (settings: Settings) => {
     if (window.log.capacity !== current.limit) {
       window.log = SlidingLog.resize(window.log, current.limit)
     }
-    const wake: Array<Waiter> = []
-    while (
-      window.waiters.length > 0 &&
-      earliest(window, current.limit, 0, now) <= now
-    ) {
-      const next = WaitQueue.shift(window.waiters)
-      if (next === undefined) {
-        break
-      }
-      next.start = record(window, current.limit, now)
-      wake.push(next)
-    }
-    const state = { ...current, waiting: current.waiting - wake.length, admitted: current.admitted + wake.length }
+    const [wake, state] = drain(window, now, current)
     if (window.waiters.length === 0) {
       window.timer = false
       return [{ wake, next: undefined }, state]
     }
-    return [{ wake, next: earliest(window, current.limit, 0, now) }, state]
+    return [{ wake, next: earliest(window, current.limit, 0, now, window.waiters.head?.value.path) }, state]
   }
 
   const initial: State = {
@@ -313,6 +409,10 @@ export const make = (settings: Settings) => {
       : reported >= configured
       ? { ...current, limit: configured, source: "configured" }
       : { ...current, limit: reported, source: "learned" }
+    // a credit was counted against the limit it was learned under
+    if (state.limit !== current.limit) {
+      for (const window of state.windows.values()) window.credit = 0
+    }
     if (exhausted) {
       const window = windowOf(state, keyOf(path))
       const oldest = SlidingLog.oldestOfFull(window.log)

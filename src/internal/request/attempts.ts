@@ -9,6 +9,7 @@
  */
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
@@ -45,9 +46,16 @@ export interface RateGate {
   readonly take: (path: string) => Effect.Effect<void, CloroError>
   /** A start that counts until the answer is back, when the limiter offers one (`RateLimiterShape.permit`). */
   readonly permit?: ((path: string) => Effect.Effect<void, CloroError, Scope.Scope>) | undefined
-  /** `permit` around one effect, without a `Scope` (`RateLimiterShape.withPermit`); preferred when offered. */
+  /**
+   * `permit` around one effect, without a `Scope` (`RateLimiterShape.withPermit`); preferred when offered.
+   * `read` gives the limiter the answer's `X-RateLimit-*` reading, which can let more calls start at once.
+   */
   readonly withPermit?:
-    | (<A, E, R>(path: string, effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | CloroError, R>)
+    | (<A, E, R>(
+      path: string,
+      effect: Effect.Effect<A, E, R>,
+      read?: (exit: Exit.Exit<A, E>) => Usage.Usage["rateLimit"] | undefined
+    ) => Effect.Effect<A, E | CloroError, R>)
     | undefined
   readonly learn: (
     path: string,
@@ -154,8 +162,16 @@ export const attempts = <A>(
   // With a permit, the start counts against the rate window until the answer is back.
   const { permit, withPermit } = rate
   const sent = Effect.suspend(() => send(call))
+  // what the answer (a success or an error cloro sent) said of the rate window, for the limiter's count of
+  // what the server counted; nothing when no answer came (a timeout, a lost connection, an interrupt)
+  const rateRead = (exit: Exit.Exit<Answer<A>, CloroError>) =>
+    Exit.isSuccess(exit)
+      ? exit.value.usage.rateLimit
+      : Exit.isFailure(exit) && exit.cause._tag === "Fail"
+      ? usageOf(exit.cause.error)?.rateLimit
+      : undefined
   const wire = (withPermit !== undefined
-    ? Telemetry.waitFor(call, "rate admission", (admitted) => withPermit(route, Effect.zipRight(admitted, sent)))
+    ? Telemetry.waitFor(call, "rate admission", (admitted) => withPermit(route, Effect.zipRight(admitted, sent), rateRead))
     : permit !== undefined
     ? Effect.scoped(Effect.zipRight(
       Telemetry.waitFor(call, "rate admission", (admitted) => Effect.zipRight(permit(route), admitted)),

@@ -71,7 +71,8 @@ export type Queue = ReadonlyArray<Chunk.Chunk<string>>
 /** @internal */
 export type Window =
   | { readonly _tag: "Fixed"; readonly start: number; readonly count: number }
-  | { readonly _tag: "Sliding"; readonly stamps: Chunk.Chunk<number> }
+  /** the arrival times it let in during the last 1000 ms, in ascending order */
+  | { readonly _tag: "Sliding"; readonly stamps: ReadonlyArray<number> }
 
 /** @internal */
 export interface LogEntry {
@@ -175,6 +176,18 @@ export interface RateDecision {
   readonly remaining: number
 }
 
+/** The index of the first of the ascending `sorted` greater than `at`. */
+const firstAfter = (sorted: ReadonlyArray<number>, at: number): number => {
+  let low = 0
+  let high = sorted.length
+  while (low < high) {
+    const mid = (low + high) >>> 1
+    if ((sorted[mid] ?? Number.POSITIVE_INFINITY) <= at) low = mid + 1
+    else high = mid
+  }
+  return low
+}
+
 /**
  * Counts one request in a bucket. A fixed window opens with the first request
  * after the previous one expired (so a burst is never split by a wall-clock
@@ -197,20 +210,22 @@ export const takeRate = (
     const next = { ...window, count: window.count + 1 }
     return [{ allowed: true, remaining: limit - next.count }, { ...state, windows: HashMap.set(state.windows, bucket, next) }]
   }
-  // Every stamp out of the window goes, not only those at the front: stamps
-  // are appended in the order requests reach this point, and a request's
-  // `now` is when its handler started, so one may sit behind a later one
-  // (handlers interleave). Dropping only a leading run kept such a stamp in
-  // the count after its second had passed, refusing a request the last
-  // 1000 ms did not account for.
-  const stamps = Chunk.filter(current?._tag === "Sliding" ? current.stamps : Chunk.empty<number>(), (t) => t > now - 1000)
-  if (Chunk.size(stamps) >= limit) {
+  // Every stamp out of the window goes, not only a leading run of them: a
+  // request's `now` is when its handler started, and handlers interleave, so
+  // requests reach this point a little out of order. The stamps are kept
+  // sorted (each inserted in place, nearly always at the end), so the ones out
+  // of the window are exactly a leading run, found by binary search: O(log n)
+  // and one copy per request instead of a filter over the whole second (at
+  // 500/s that filter was most of the simulator's time per request).
+  const previous = current?._tag === "Sliding" ? current.stamps : []
+  const stamps = previous.slice(firstAfter(previous, now - 1000))
+  if (stamps.length >= limit) {
     return [{ allowed: false, remaining: 0 }, { ...state, windows: HashMap.set(state.windows, bucket, { _tag: "Sliding", stamps }) }]
   }
-  const next = Chunk.append(stamps, now)
+  stamps.splice(firstAfter(stamps, now), 0, now)
   return [
-    { allowed: true, remaining: limit - Chunk.size(next) },
-    { ...state, windows: HashMap.set(state.windows, bucket, { _tag: "Sliding", stamps: next }) }
+    { allowed: true, remaining: limit - stamps.length },
+    { ...state, windows: HashMap.set(state.windows, bucket, { _tag: "Sliding", stamps }) }
   ]
 }
 
