@@ -16,16 +16,15 @@ import * as RuntimeFlags from "effect/RuntimeFlags"
 import * as RuntimeFlagsPatch from "effect/RuntimeFlagsPatch"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
-import * as Supervisor from "effect/Supervisor"
 import { writeFileSync } from "node:fs"
 import { Session } from "node:inspector"
-import { constants, PerformanceObserver } from "node:perf_hooks"
 import * as AsyncTasks from "../../src/AsyncTasks.js"
 import * as Cloro from "../../src/Cloro.js"
 import * as CloroClient from "../../src/CloroClient.js"
 import * as RetryPolicy from "../../src/RetryPolicy.js"
 import * as Task from "../../src/Task.js"
 import { CloroSimulator } from "../../src/testing/index.js"
+import { minorCollections, OpCounter } from "./counting.js"
 
 const KEY = "sk_bench_bulk"
 const N = Number(process.argv[2] ?? 10_000)
@@ -70,38 +69,13 @@ const fake = HttpClient.make((request, url) =>
     })
   }))
 
-class Counter extends Supervisor.AbstractSupervisor<void> {
-  ops = 0
-  fibers = 0
-  readonly byKind = new Map<string, number>()
-  get value() {
-    return Effect.void
-  }
-  override onStart() {
-    this.fibers++
-  }
-  override onEffect(_fiber: unknown, effect: unknown) {
-    this.ops++
-    if (process.env.OPS_DETAIL === undefined || !Predicate.isRecord(effect)) return
-    const continuation = [effect.effect_instruction_i1, effect.effect_instruction_i0].find(Predicate.isFunction)
-    const key = `${String(effect._op)} ${continuation === undefined ? "" : continuation.toString().replace(/\s+/g, " ").slice(0, 110)}`
-    this.byKind.set(key, (this.byKind.get(key) ?? 0) + 1)
-  }
-}
-
-let scavenges = 0
-new PerformanceObserver((list) => {
-  for (const entry of list.getEntries()) {
-    const detail: unknown = "detail" in entry ? entry.detail : undefined
-    if (Predicate.hasProperty(detail, "kind") && detail.kind === constants.NODE_PERFORMANCE_GC_MINOR) scavenges++
-  }
-}).observe({ entryTypes: ["gc"] })
+const scavenges = minorCollections()
 
 const layer = Cloro.layer({ apiKey: KEY, baseUrl: "http://127.0.0.1:1" }, { monitor: "silent", rateLimit: "unlimited" }).pipe(
   Layer.provide(Layer.succeed(HttpClient.HttpClient, fake))
 )
 const counting = process.env.OPS !== "0"
-const counter = new Counter()
+const counter = new OpCounter()
 const requests = Stream.range(1, N).pipe(
   Stream.map((i) => ({ id: `t-${i}`, task: Task.make("google", { query: `crm ${i}`, country: "US" }) }))
 )
@@ -135,7 +109,7 @@ await post("HeapProfiler.startSampling", {
 })
 const started = performance.now()
 const cpu = process.cpuUsage()
-const scav0 = scavenges
+const scav0 = scavenges()
 await Effect.runPromise(
   (counting
     ? program.pipe(Effect.supervised(counter), Effect.withRuntimeFlagsPatch(RuntimeFlagsPatch.enable(RuntimeFlags.OpSupervision)))
@@ -153,7 +127,7 @@ console.log(JSON.stringify({
   cpuPerTaskUs: Math.round((used.user + used.system) / N),
   opsPerTask: counting ? Math.round(counter.ops / N) : undefined,
   fibersPerTask: counting ? (counter.fibers / N).toFixed(2) : undefined,
-  minorGcPerKTasks: (((scavenges - scav0) / N) * 1000).toFixed(1)
+  minorGcPerKTasks: (((scavenges() - scav0) / N) * 1000).toFixed(1)
 }))
 if (process.env.OPS_DETAIL !== undefined) {
   for (const [key, count] of [...counter.byKind].sort((a, b) => b[1] - a[1]).slice(0, 60)) console.log(String(Math.round(count / N * 100) / 100).padStart(6), key)

@@ -10,20 +10,14 @@
  */
 import { writeFileSync } from "node:fs"
 import { Session } from "node:inspector"
-import { constants, PerformanceObserver } from "node:perf_hooks"
 import * as Effect from "effect/Effect"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Predicate from "effect/Predicate"
+import { minorCollections } from "./counting.js"
 import { isSubjectName, subjectNames, withSubject } from "./fakeClient.js"
 
 const SEMI_SPACE_KB = 16 * 1024
-let scavenges = 0
-new PerformanceObserver((list) => {
-  for (const entry of list.getEntries()) {
-    const detail: unknown = "detail" in entry ? entry.detail : undefined
-    if (Predicate.hasProperty(detail, "kind") && detail.kind === constants.NODE_PERFORMANCE_GC_MINOR) scavenges++
-  }
-}).observe({ entryTypes: ["gc"] })
+const scavenges = minorCollections()
 
 const allocProfile = process.env.ALLOC_PROF
 const session = allocProfile === undefined ? undefined : new Session()
@@ -50,13 +44,13 @@ for (const name of names) {
         })
       }
       const started = process.cpuUsage()
-      const before = scavenges
+      const before = scavenges()
       await runtime.runPromise(Effect.forEach(Array.from({ length: N }, (_, i) => i), call, { concurrency: 64, discard: true }))
       const used = process.cpuUsage(started)
       await new Promise((resolve) => setTimeout(resolve, 10)) // the last collections are reported
       if (round > 0) {
         cpu.push((used.user + used.system) / N)
-        allocated.push(((scavenges - before) * SEMI_SPACE_KB) / N)
+        allocated.push(((scavenges() - before) * SEMI_SPACE_KB) / N)
       }
     }
     const sampled = await post("HeapProfiler.stopSampling")

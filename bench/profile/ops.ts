@@ -6,39 +6,17 @@
  */
 import * as Effect from "effect/Effect"
 import * as ManagedRuntime from "effect/ManagedRuntime"
-import * as Predicate from "effect/Predicate"
 import * as RuntimeFlags from "effect/RuntimeFlags"
 import * as RuntimeFlagsPatch from "effect/RuntimeFlagsPatch"
-import * as Supervisor from "effect/Supervisor"
+import { OpCounter } from "./counting.js"
 import { isSubjectName, subjectNames, withSubject } from "./fakeClient.js"
-
-/** A supervisor that counts what it is told of: fibers started and operations run. */
-class Counter extends Supervisor.AbstractSupervisor<void> {
-  ops = 0
-  fibers = 0
-  readonly byKind = new Map<string, number>()
-  get value() {
-    return Effect.void
-  }
-  override onStart() {
-    this.fibers++
-  }
-  override onEffect(_fiber: unknown, effect: unknown) {
-    this.ops++
-    if (process.env.OPS_DETAIL === undefined || !Predicate.isRecord(effect)) return
-    // An operation's continuation is its first or second instruction; its source text names it well enough.
-    const continuation = [effect.effect_instruction_i1, effect.effect_instruction_i0].find(Predicate.isFunction)
-    const key = `${String(effect._op)} ${continuation === undefined ? "" : continuation.toString().replace(/\s+/g, " ").slice(0, 110)}`
-    this.byKind.set(key, (this.byKind.get(key) ?? 0) + 1)
-  }
-}
 
 const names = process.argv.length > 2 ? process.argv.slice(2).filter(isSubjectName) : subjectNames
 for (const name of names) {
   await withSubject(name, async (layer, call) => {
     const runtime = ManagedRuntime.make(layer)
     await runtime.runPromise(call(0)) // warm: the layer built, the connection and modules ready
-    const counter = new Counter()
+    const counter = new OpCounter()
     await runtime.runPromise(call(1).pipe(
       Effect.supervised(counter),
       Effect.withRuntimeFlagsPatch(RuntimeFlagsPatch.enable(RuntimeFlags.OpSupervision))
