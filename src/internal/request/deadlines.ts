@@ -14,6 +14,11 @@
  * when an entry is armed that is due before its current wake-up (a duration
  * shorter than any in use, or the first entry after an idle spell).
  *
+ * The client uses it for shielded exchanges (a billed call's, which already
+ * ran in a daemon fiber with a daemon timer); an unshielded exchange keeps
+ * `Effect.timeoutFail`, whose fibers are its caller's children, so that
+ * `TestClock` waits for them to suspend before it moves the time on.
+ *
  * Mutable on purpose, like the limiters' lines: every change is one
  * synchronous step on the one JS thread (arming, an answer, the fiber's
  * wake-up), which nothing can interleave with.
