@@ -34,7 +34,7 @@ import { AdmissionQueueFull, AdmissionTimeout } from "./CloroError.js"
 import * as Input from "./internal/request/input.js"
 import * as LimiterConfig from "./internal/limits/limiterConfig.js"
 import * as RateWindows from "./internal/limits/rateWindows.js"
-import type { Reading, Reading as RateReading, State, Ticket, Waiter, Window } from "./internal/limits/rateWindows.js"
+import type { Reading, State, Ticket, Waiter, Window } from "./internal/limits/rateWindows.js"
 import { checkMode, checkPace, nowMillis, routeOf } from "./internal/limits/rateWindows.js"
 import * as WaitQueue from "./internal/limits/waitQueue.js"
 
@@ -157,10 +157,13 @@ export declare namespace RateLimiter {
   /**
    * What an answer said in `X-RateLimit-Limit` and `X-RateLimit-Remaining`.
    *
-   * @since 0.5.0
+   * @since 0.6.0
    * @category Models
    */
-  export type Reading = RateReading
+  export interface Reading {
+    readonly limit?: number | undefined
+    readonly remaining?: number | undefined
+  }
 
   /**
    * @since 0.1.0
