@@ -10,6 +10,7 @@
  *
  * @internal
  */
+import type { RateLimiter } from "../../RateLimiter.js"
 import * as Clock from "effect/Clock"
 import type * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
@@ -60,11 +61,8 @@ export interface Window {
   unsureUntil: number
 }
 
-/** What an answer said in `X-RateLimit-Limit` and `X-RateLimit-Remaining`. */
-export interface Reading {
-  readonly limit?: number | undefined
-  readonly remaining?: number | undefined
-}
+/** What an answer said in `X-RateLimit-Limit` and `X-RateLimit-Remaining`: the public `RateLimiter.Reading`. */
+export type Reading = RateLimiter.Reading
 
 /** A request waiting in line; `start` is its start once the timer admits it. */
 export interface Waiter {
