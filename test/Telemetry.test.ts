@@ -79,10 +79,27 @@ describe("Telemetry", () => {
       metricReader: reader
     }))
     return Effect.gen(function*() {
-      const { taskId, wrongKey } = yield* workload.pipe(Effect.provide(Client))
+      const { taskId, wrongKey } = yield* workload.pipe(Effect.provide(Client), Effect.withSpan("workload"))
       expect(wrongKey._tag).toBe("Left")
       const spans = exporter.getFinishedSpans()
       const names = spans.map((s) => s.name)
+
+      // Every call's span is a child of the caller's span, however many calls ran before it in the same
+      // fiber: a call's span is its attempts' parent only while the call runs.
+      const workloadSpan = spans.find((s) => s.name === "workload")!
+      const calls = spans.filter((s) => s.name.startsWith("CloroClient."))
+      expect(calls.map((s) => s.name).sort()).toEqual([
+        "CloroClient.monitor.chatgpt",
+        "CloroClient.monitor.perplexity",
+        "CloroClient.tasks.get",
+        "CloroClient.tasks.submit"
+      ])
+      for (const span of calls) expect(span.parentSpanContext?.spanId, span.name).toBe(workloadSpan.spanContext().spanId)
+      // A free call's attempt is a child of its call's span too.
+      const get = calls.find((s) => s.name === "CloroClient.tasks.get")!
+      expect(
+        spans.filter((s) => s.name === "GET /v1/async/task/{taskId}").map((s) => s.parentSpanContext?.spanId)
+      ).toEqual([get.spanContext().spanId])
 
       // No span name carries a task id: a call's span is named after the client method, an attempt's by route.
       expect(names.some((n) => n.includes(taskId))).toBe(false)

@@ -13,9 +13,11 @@ import * as Cloro from "../../src/Cloro.js"
 import * as CloroClient from "../../src/CloroClient.js"
 import { chatgptAnswer } from "../answer.js"
 
-const headers = {
+const creditsAnswer = JSON.stringify({ remaining: 100000, perCycle: null, cycleResetsAt: null })
+
+const headersFor = (body: string) => ({
   "content-type": "application/json",
-  "content-length": String(Buffer.byteLength(chatgptAnswer)),
+  "content-length": String(Buffer.byteLength(body)),
   "x-credits-charged": "7",
   "x-credits-remaining": "100000",
   "x-ratelimit-limit": "500",
@@ -23,15 +25,23 @@ const headers = {
   "x-concurrent-limit": "100",
   "x-concurrent-current": "1",
   "x-request-id": "req_1"
-}
+})
+const monitorHeaders = headersFor(chatgptAnswer)
+const creditsHeaders = headersFor(creditsAnswer)
 
 /** The fake client as a layer. */
 export const fakeLayer = Layer.succeed(
   HttpClient.HttpClient,
   HttpClient.make((request) =>
     Effect.async<HttpClientResponse.HttpClientResponse>((resume) => {
+      const credits = request.url.endsWith("/v1/credits")
       setImmediate(() =>
-        resume(Effect.succeed(HttpClientResponse.fromWeb(request, new Response(chatgptAnswer, { status: 200, headers }))))
+        resume(Effect.succeed(HttpClientResponse.fromWeb(
+          request,
+          credits
+            ? new Response(creditsAnswer, { status: 200, headers: creditsHeaders })
+            : new Response(chatgptAnswer, { status: 200, headers: monitorHeaders })
+        )))
       )
     }))
 )
@@ -41,8 +51,8 @@ export const base = "http://127.0.0.1:1"
 export const KEY = "sk_bench"
 
 /** The subjects the harnesses compare over the fake client. */
-export type SubjectName = "http" | "bare" | "full"
-export const subjectNames: ReadonlyArray<SubjectName> = ["http", "bare", "full"]
+export type SubjectName = "http" | "bare" | "full" | "free"
+export const subjectNames: ReadonlyArray<SubjectName> = ["http", "bare", "full", "free"]
 
 /** What a harness does with one subject: its layer and one call (the `i`-th). */
 export type WithSubject = <R>(
@@ -52,6 +62,9 @@ export type WithSubject = <R>(
 
 const chatgpt = (i: number) =>
   Effect.flatMap(CloroClient.CloroClient, (client) => client.monitor.chatgpt({ prompt: `question ${i}`, country: "US" }))
+
+/** A free call (the rate scenario's): `account.credits`, through the full pipeline. */
+const freeCall = () => Effect.flatMap(CloroClient.CloroClient, (client) => client.account.credits())
 
 /** Effect's HttpClient alone, as a new user would call it, over the same fake. */
 const httpAlone = (i: number) =>
@@ -77,6 +90,13 @@ export const withSubject = (name: SubjectName, body: WithSubject): Promise<void>
           Layer.provide(fakeLayer)
         ),
         chatgpt
+      )
+    case "free":
+      return body(
+        Cloro.layer({ apiKey: KEY, baseUrl: base }, { monitor: "silent", concurrency: { limit: 64 } }).pipe(
+          Layer.provide(fakeLayer)
+        ),
+        freeCall
       )
   }
 }

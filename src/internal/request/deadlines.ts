@@ -33,6 +33,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
+import * as FiberRef from "effect/FiberRef"
 import * as HashSet from "effect/HashSet"
 import * as Cause from "effect/Cause"
 import * as Runtime from "effect/Runtime"
@@ -107,9 +108,13 @@ export class Deadlines {
   /**
    * Runs `self` in a fiber of its own (with `context` for its context) and
    * waits for it, failing with `onTimeout()` when it is still running after
-   * `duration`. `shielded`, an interrupt of the caller does not reach it: the
-   * caller waits, uninterruptibly, for its answer or its timeout; otherwise
-   * an interrupted caller interrupts it.
+   * `duration`.
+   *
+   * `shielded`, the fiber is a daemon that an interrupt of the caller does
+   * not reach: the caller waits, uninterruptibly, for its answer or its
+   * timeout (a billed exchange, which must be booked). Otherwise it is the
+   * caller's child, as `Effect.timeoutFail`'s would be (so `TestClock` and
+   * supervisors see it), and an interrupted caller interrupts it.
    */
   exchange<A, E, E2>(
     self: Effect.Effect<A, E>,
@@ -118,8 +123,33 @@ export class Deadlines {
     shielded: boolean,
     context: (context: Context.Context<never>) => Context.Context<never>
   ): Effect.Effect<A, E | E2> {
+    const millis = Duration.toMillis(duration)
+    /** Arms the fiber's timeout; `ended` disarms it and tells a timeout from the fiber's own outcome. */
+    const armed = (fiber: Fiber.RuntimeFiber<A, E>) => {
+      const disarm = this.arm(millis, (timer) => fiber.unsafeInterruptAsFork(timer))
+      const ended = (exit: Exit.Exit<A, E>): Effect.Effect<A, E | E2> => {
+        disarm()
+        return Exit.isFailure(exit) && HashSet.has(Cause.interruptors(exit.cause), this.timer)
+          ? Effect.fail(onTimeout())
+          : exit
+      }
+      return { disarm, ended }
+    }
+    if (!shielded) {
+      // Forked and armed in one uninterruptible step, so no exchange is left without its timeout.
+      return Effect.uninterruptibleMask((restore) =>
+        // The context is set as the child's first step: its fiber refs are its own, so nothing leaks.
+        Effect.flatMap(Effect.fork(Effect.zipRight(FiberRef.update(FiberRef.currentContext, context), restore(self))), (fiber) => {
+          const { disarm, ended } = armed(fiber)
+          return Effect.flatMap(
+            Effect.onInterrupt(restore(Fiber.await(fiber)), () => Effect.zipRight(Effect.sync(disarm), Fiber.interrupt(fiber))),
+            ended
+          )
+        })
+      )
+    }
     // Started and armed in one uninterruptible step, so no exchange is left without its timeout.
-    return Effect.uninterruptibleMask((restore) =>
+    return Effect.uninterruptible(
       Effect.withFiberRuntime<A, E | E2>((caller, status) => {
         const runtime = Runtime.make({
           context: context(caller.currentContext),
@@ -127,19 +157,7 @@ export class Deadlines {
           runtimeFlags: RuntimeFlags.enable(status.runtimeFlags, RuntimeFlags.Interruption)
         })
         const fiber = Runtime.runFork(runtime)(self)
-        const disarm = this.arm(Duration.toMillis(duration), (timer) => fiber.unsafeInterruptAsFork(timer))
-        const ended = (exit: Exit.Exit<A, E>): Effect.Effect<A, E | E2> => {
-          disarm()
-          return Exit.isFailure(exit) && HashSet.has(Cause.interruptors(exit.cause), this.timer)
-            ? Effect.fail(onTimeout())
-            : exit
-        }
-        return shielded
-          ? Effect.flatMap(Fiber.await(fiber), ended)
-          : Effect.flatMap(
-            Effect.onInterrupt(restore(Fiber.await(fiber)), () => Effect.zipRight(Effect.sync(disarm), Fiber.interrupt(fiber))),
-            ended
-          )
+        return Effect.flatMap(Fiber.await(fiber), armed(fiber).ended)
       })
     )
   }

@@ -298,10 +298,10 @@ export const send = <A>(
           // A billed sync call keeps running at cloro after we stop waiting.
           mayBeCharged: call.kind === "monitor"
         })
-      // A shielded exchange runs in a daemon fiber either way; an unshielded one stays the caller's
-      // child (`Effect.timeoutFail`), so `TestClock` and structured concurrency see it as before.
-      if (deadlines !== undefined && shielded) {
-        return deadlines.exchange(exchange, call.timeout, onTimeout, true, Telemetry.namingClientSpan(call))
+      // The client's one timeout fiber keeps the deadline: a shielded exchange runs in a daemon fiber,
+      // an unshielded one in the caller's child (as with `Effect.timeoutFail`, without its timer fiber).
+      if (deadlines !== undefined) {
+        return deadlines.exchange(exchange, call.timeout, onTimeout, shielded, Telemetry.namingClientSpan(call))
       }
       return shielded
         ? finishedOrTimedOut(exchange, call.timeout, onTimeout)
@@ -310,7 +310,7 @@ export const send = <A>(
     Effect.mapError((error) =>
       error._tag === "RequestError" || error._tag === "ResponseError" ? transportError(call, error) : error
     ),
-    Telemetry.exchange(call, server, deadlines !== undefined && shielded),
+    Telemetry.exchange(call, server, deadlines !== undefined),
     Effect.flatMap((received): Effect.Effect<Answer<A>, ApiError> => {
       const { headers, status, text, usage } = received
       const decoded = status >= 200 && status < 300 ? decodeAnswer(call, received) : undefined

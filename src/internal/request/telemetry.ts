@@ -23,7 +23,7 @@ import * as Metric from "effect/Metric"
 import * as MetricBoundaries from "effect/MetricBoundaries"
 import * as MetricLabel from "effect/MetricLabel"
 import * as Option from "effect/Option"
-import type * as Tracer from "effect/Tracer"
+import * as Tracer from "effect/Tracer"
 import { CloroLogLevel } from "../../CloroLog.js"
 
 /** What telemetry needs to know of a call. */
@@ -112,10 +112,27 @@ export const logRequeue = (call: CallInfo, serverLimit: number, sizeAdmitted: nu
  */
 export const span = (call: CallInfo, tag: string | undefined, operation: string | undefined, fromEnv = false) =>
 <A, E extends { readonly _tag: string }, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  withDebug(fromEnv)(Effect.withSpan(
-    Effect.tapError(self, (error) => Effect.annotateCurrentSpan("error.type", error._tag)),
-    spanName(call, operation),
-    spanOptions(call, tag)
+  // `Effect.withSpan` would cost two acquire/use/release regions (the span, then its parent context);
+  // this is one: the span opened, made the parent, and on any exit the context put back and the span ended.
+  withDebug(fromEnv)(Effect.uninterruptibleMask((restore) =>
+    Effect.flatMap(openSpan(call, tag, operation), (span) =>
+      Effect.flatMap(
+        FiberRef.modify(FiberRef.currentContext, (outer) => [outer, Context.add(outer, Tracer.ParentSpan, span)]),
+        (outer) => {
+          const close = (exit: Exit.Exit<A, E>) =>
+            Effect.zipRight(
+              FiberRef.set(FiberRef.currentContext, outer),
+              Effect.withFiberRuntime<A, E>((fiber) => {
+                endSpanNow(span, exit, clockOf(fiber).unsafeCurrentTimeNanos())
+                return exit
+              })
+            )
+          return Effect.matchCauseEffect(restore(self), {
+            onFailure: (cause) => close(Exit.failCause(cause)),
+            onSuccess: (value) => close(Exit.succeed(value))
+          })
+        }
+      ))
   ))
 
 const spanName = (call: CallInfo, operation: string | undefined): string =>
@@ -153,16 +170,16 @@ export const openSpan = (call: CallInfo, tag: string | undefined, operation: str
 export const endSpan = (
   span: Tracer.Span,
   exit: Exit.Exit<unknown, { readonly _tag: string }>
-): Effect.Effect<void> =>
-  Effect.flatMap(Clock.currentTimeNanos, (now) =>
-    Effect.sync(() => {
-      if (span.status._tag === "Ended") return
-      if (Exit.isFailure(exit)) {
-        const failure = Cause.failureOption(exit.cause)
-        if (Option.isSome(failure)) span.attribute("error.type", failure.value._tag)
-      }
-      span.end(now, exit)
-    }))
+): Effect.Effect<void> => Effect.map(Clock.currentTimeNanos, (now) => endSpanNow(span, exit, now))
+
+const endSpanNow = (span: Tracer.Span, exit: Exit.Exit<unknown, { readonly _tag: string }>, now: bigint): void => {
+  if (span.status._tag === "Ended") return
+  if (Exit.isFailure(exit)) {
+    const failure = Cause.failureOption(exit.cause)
+    if (Option.isSome(failure)) span.attribute("error.type", failure.value._tag)
+  }
+  span.end(now, exit)
+}
 
 // ---------------------------------------------------------------------------
 // one HTTP attempt
