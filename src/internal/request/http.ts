@@ -34,6 +34,7 @@ import * as Usage from "../../Usage.js"
 import type { Deadlines } from "./deadlines.js"
 import * as ErrorEnvelope from "./errorEnvelope.js"
 import * as Telemetry from "./telemetry.js"
+import * as FastDecode from "./fastDecode.js"
 import { finishedOrTimedOut, transportError } from "./transport.js"
 
 /** Which limits a call is subject to. */
@@ -80,14 +81,19 @@ export interface Answer<A> {
 export type SendError = ApiError
 
 /**
- * Decodes with a schema, ignoring unknown fields. An answer is decoded
- * stopping at its first issue (cheaper, and nearly every answer has none);
- * only one that fails is decoded again for all of its issues, for the error.
+ * Decodes with a schema, ignoring unknown fields. An answer goes through the
+ * schema's compiled fast path first (`FastDecode`, which gives exactly the
+ * schema's value or declines); one it declines is decoded by the schema,
+ * stopping at its first issue, and only one that fails is decoded again for
+ * all of its issues, for the error.
  */
 export const decodeWith = <A, I>(schema: Schema.Schema<A, I>) => {
-  const decode = Schema.decodeUnknownEither(schema, { errors: "first", onExcessProperty: "ignore" })
+  const fast = FastDecode.compileSchema(schema)
+  const decode = Schema.decodeUnknownEither(schema, FastDecode.answerOptions)
   const explain = Schema.decodeUnknownEither(schema, { errors: "all", onExcessProperty: "ignore" })
   return (json: unknown): Either.Either<A, ParseResult.ParseError> => {
+    const value = fast(json)
+    if (value !== FastDecode.Fail) return Either.right(value)
     const decoded = decode(json)
     return Either.isRight(decoded) ? decoded : explain(json)
   }
