@@ -27,7 +27,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
-import * as Ref from "effect/Ref"
+import * as MutableRef from "effect/MutableRef"
 import * as Scope from "effect/Scope"
 import type { LimiterUnavailable } from "./CloroError.js"
 import { AdmissionQueueFull, AdmissionTimeout } from "./CloroError.js"
@@ -35,7 +35,7 @@ import * as Input from "./internal/request/input.js"
 import * as LimiterConfig from "./internal/limits/limiterConfig.js"
 import * as RateWindows from "./internal/limits/rateWindows.js"
 import type { Reading, State, Ticket, Waiter, Window } from "./internal/limits/rateWindows.js"
-import { checkMode, checkPace, nowMillis, routeOf } from "./internal/limits/rateWindows.js"
+import { checkMode, checkPace, millisOf, nowMillis, routeOf } from "./internal/limits/rateWindows.js"
 import * as WaitQueue from "./internal/limits/waitQueue.js"
 
 /**
@@ -298,7 +298,18 @@ export const make = (
     const maxWaiting = checked.maxWaiting
     const bounds = learnedBounds(checked.limit)
     const scope = yield* Effect.scope
-    const ref = yield* Ref.make<State>(windows.initial)
+    // Every change is a pure function of the state applied in one synchronous step (`modify`), which
+    // nothing can interleave with on the one JS thread: as atomic as `Ref.modify`, without an effect per
+    // step, so that an admission that need not wait and the finish of a start cost no Effect operation.
+    const state = MutableRef.make<State>(windows.initial)
+    const modify = <B>(f: (state: State) => readonly [B, State]): B => {
+      const [result, next] = f(MutableRef.get(state))
+      MutableRef.set(state, next)
+      return result
+    }
+    const wakeAll = (wake: ReadonlyArray<Waiter>): void => {
+      for (const waiter of wake) Deferred.unsafeDone(waiter.deferred, Exit.void)
+    }
 
     // One timer per window with waiters, sleeping until its first waiter may
     // start. Each step is uninterruptible so that waiters taken off the line
@@ -307,13 +318,10 @@ export const make = (
       Effect.gen(function*() {
         while (true) {
           const now = yield* nowMillis
-          const next = yield* Effect.uninterruptible(
-            Effect.flatMap(Ref.modify(ref, windows.pump(window, now)), ({ next, wake }) =>
-              Effect.as(
-                Effect.forEach(wake, (waiter) => Deferred.succeed(waiter.deferred, undefined), { discard: true }),
-                next
-              ))
-          )
+          // One synchronous step: the waiters taken off the line are always woken.
+          const pumped = modify(windows.pump(window, now))
+          wakeAll(pumped.wake)
+          const next = pumped.next
           if (next === undefined) {
             return
           }
@@ -331,13 +339,16 @@ export const make = (
     // same instant finishes its start at once, as a take would have: the
     // window cannot tell whether it was about to be sent.
     const cancel = (window: Window, node: WaitQueue.Node<Waiter>) =>
-      Effect.flatMap(nowMillis, (now) =>
-        Ref.update(ref, (state) => {
-          if (WaitQueue.remove(window.waiters, node)) return { ...state, waiting: state.waiting - 1 }
+      Effect.withFiberRuntime<void>((fiber) => {
+        const now = millisOf(fiber)
+        modify((state) => {
+          if (WaitQueue.remove(window.waiters, node)) return [undefined, { ...state, waiting: state.waiting - 1 }]
           const start = node.value.start
           // a take's finish wakes nobody (only an answer's reading can)
-          return start === undefined ? state : windows.finish({ window, start, path: node.value.path }, "take", now)(state)[1]
-        }))
+          return [undefined, start === undefined ? state : windows.finish({ window, start, path: node.value.path }, "take", now)(state)[1]]
+        })
+        return Effect.void
+      })
 
     const awaitTurn = LimiterConfig.awaitTurn("rate", "a rate-limit admission", maxWait)
 
@@ -347,11 +358,10 @@ export const make = (
      * start at once.
      */
     const finish = (ticket: Ticket, how: RateWindows.Finish, reading?: Reading | undefined) =>
-      Effect.flatMap(nowMillis, (now) =>
-        Effect.flatMap(Ref.modify(ref, windows.finish(ticket, how, now, reading)), (wake) =>
-          wake.length === 0
-            ? Effect.void
-            : Effect.forEach(wake, (waiter) => Deferred.succeed(waiter.deferred, undefined), { discard: true })))
+      Effect.withFiberRuntime<void>((fiber) => {
+        wakeAll(modify(windows.finish(ticket, how, millisOf(fiber), reading)))
+        return Effect.void
+      })
 
     /** What `read` makes of an answer; a reader that throws reads nothing. */
     const readingOf = <A, E>(
@@ -367,23 +377,25 @@ export const make = (
     }
 
     /**
-     * Waits for a start on `path`'s window and returns it, unfinished. Run
-     * uninterruptibly, with `restore` around the wait: a start handed out is
-     * always returned to a caller that will finish it.
+     * Waits for a start on `path`'s window and goes on with it, unfinished,
+     * to `then`. Run uninterruptibly, with `restore` around the wait: a start
+     * handed out is always given to a caller that will finish it. A start
+     * free at once is taken in the same step as the call, with no effect of
+     * its own.
      */
-    const admit = (
+    const admit = <X, E2, R>(
       path: string,
-      restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
-    ): Effect.Effect<Ticket, AdmissionTimeout | AdmissionQueueFull> =>
-      Effect.gen(function*() {
-        const waiter: Waiter = { deferred: yield* Deferred.make<void>(), path: routeOf(path), start: undefined }
-        const now = yield* nowMillis
-        const admission = yield* Ref.modify(ref, windows.admit(keyOf(path), waiter, now))
+      restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>,
+      then: (ticket: Ticket) => Effect.Effect<X, E2, R>
+    ): Effect.Effect<X, E2 | AdmissionTimeout | AdmissionQueueFull, R> =>
+      Effect.withFiberRuntime((fiber) => {
+        const waiter: Waiter = { deferred: Deferred.unsafeMake<void>(fiber.id()), path: routeOf(path), start: undefined }
+        const admission = modify(windows.admit(keyOf(path), waiter, millisOf(fiber)))
         switch (admission._tag) {
           case "Admitted":
-            return admission.ticket
+            return then(admission.ticket)
           case "Full":
-            return yield* Effect.fail(
+            return Effect.fail(
               new AdmissionQueueFull({
                 message: `The line for a rate-limit admission is full (maxWaiting: ${maxWaiting})`,
                 limiter: "rate",
@@ -391,7 +403,7 @@ export const make = (
               })
             )
           case "TooLate":
-            return yield* Effect.fail(
+            return Effect.fail(
               new AdmissionTimeout({
                 message: `The next admission is ${Math.ceil(admission.wait)} ms away, more than maxWait (${
                   Duration.format(maxWait ?? Duration.zero)
@@ -401,19 +413,21 @@ export const make = (
               })
             )
           case "Queued": {
-            if (admission.startTimer) {
-              // forked from the uninterruptible region, so made interruptible
-              // explicitly: closing the scope must be able to stop it
-              yield* Effect.forkIn(Effect.interruptible(runTimer(admission.window)), scope)
-            }
-            yield* restore(awaitTurn(waiter.deferred)).pipe(
-              Effect.onExit((exit) => Exit.isSuccess(exit) ? Effect.void : cancel(admission.window, admission.node))
+            const { node, window } = admission
+            const waited = restore(awaitTurn(waiter.deferred)).pipe(
+              Effect.onExit((exit) => Exit.isSuccess(exit) ? Effect.void : cancel(window, node)),
+              Effect.flatMap(() => {
+                const start = waiter.start
+                return start === undefined
+                  ? Effect.dieMessage("RateLimiter: a waiter was woken without a start")
+                  : then({ window, start, path: waiter.path })
+              })
             )
-            const start = waiter.start
-            if (start === undefined) {
-              return yield* Effect.dieMessage("RateLimiter: a waiter was woken without a start")
-            }
-            return { window: admission.window, start, path: waiter.path }
+            // The timer is forked from the uninterruptible region, so made interruptible
+            // explicitly: closing the scope must be able to stop it.
+            return admission.startTimer
+              ? Effect.zipRight(Effect.forkIn(Effect.interruptible(runTimer(window)), scope), waited)
+              : waited
           }
         }
       })
@@ -422,14 +436,11 @@ export const make = (
     // handed to a waiter starts then, which a busy event loop or a GC pause
     // can delay by tens of milliseconds.
     const take = (path: string): Effect.Effect<void, AdmissionTimeout | AdmissionQueueFull> =>
-      Effect.uninterruptibleMask((restore) => Effect.flatMap(admit(path, restore), (ticket) => finish(ticket, "take")))
+      Effect.uninterruptibleMask((restore) => admit(path, restore, (ticket) => finish(ticket, "take")))
 
     const permit = (path: string): Effect.Effect<void, AdmissionTimeout | AdmissionQueueFull, Scope.Scope> =>
       Effect.uninterruptibleMask((restore) =>
-        Effect.flatMap(
-          Effect.zip(admit(path, restore), Effect.scope),
-          ([ticket, scope]) => Scope.addFinalizer(scope, finish(ticket, "answer"))
-        )
+        admit(path, restore, (ticket) => Effect.flatMap(Effect.scope, (scope) => Scope.addFinalizer(scope, finish(ticket, "answer"))))
       )
 
     const withPermit = <A, E, R>(
@@ -438,11 +449,10 @@ export const make = (
       read?: ((exit: Exit.Exit<A, E>) => Reading | undefined) | undefined
     ): Effect.Effect<A, E | AdmissionTimeout | AdmissionQueueFull, R> =>
       Effect.uninterruptibleMask((restore) =>
-        Effect.flatMap(admit(path, restore), (ticket) =>
+        admit(path, restore, (ticket) =>
           read === undefined
             ? Effect.ensuring(restore(effect), finish(ticket, "answer"))
-            : Effect.onExit(restore(effect), (exit) => finish(ticket, "answer", readingOf(read, exit))))
-      )
+            : Effect.onExit(restore(effect), (exit) => finish(ticket, "answer", readingOf(read, exit)))))
 
     const learn = (
       path: string,
@@ -454,16 +464,17 @@ export const make = (
       if (reported === undefined && !exhausted) {
         return Effect.void
       }
-      return Effect.flatMap(nowMillis, (now) => Ref.update(ref, windows.learn(path, reported, exhausted, now)))
+      return Effect.withFiberRuntime<void>((fiber) => {
+        const now = millisOf(fiber)
+        MutableRef.update(state, windows.learn(path, reported, exhausted, now))
+        return Effect.void
+      })
     }, "RateLimiter.learn")
 
-    const stats = Effect.map(Ref.get(ref), (state): RateLimiter.Stats => ({
-      mode,
-      limit: state.limit,
-      source: state.source,
-      waiting: state.waiting,
-      admitted: state.admitted
-    }))
+    const stats = Effect.sync((): RateLimiter.Stats => {
+      const now = MutableRef.get(state)
+      return { mode, limit: now.limit, source: now.source, waiting: now.waiting, admitted: now.admitted }
+    })
 
     return RateLimiter.of({ [TypeId]: TypeId, take, permit, withPermit, learn, stats })
   }))

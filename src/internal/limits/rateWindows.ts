@@ -12,8 +12,10 @@
  */
 import type { RateLimiter } from "../../RateLimiter.js"
 import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
 import type * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import type * as Fiber from "effect/Fiber"
 import { FieldIssue } from "../../CloroError.js"
 import { show } from "../request/input.js"
 import * as Occupancy from "./rateOccupancy.js"
@@ -131,6 +133,10 @@ export const nowMillis: Effect.Effect<number> = Effect.map(
   Clock.currentTimeNanos,
   (nanos) => Number(nanos / BigInt(1000)) / 1000
 )
+
+/** `nowMillis`, read in a fiber's own step from its clock (the test clock under `TestClock`). */
+export const millisOf = (fiber: Fiber.RuntimeFiber<unknown, unknown>): number =>
+  Number(Context.get(fiber.currentDefaultServices, Clock.Clock).unsafeCurrentTimeNanos() / BigInt(1000)) / 1000
 
 /** @internal */
 export const checkMode = (mode: unknown): Effect.Effect<Mode, FieldIssue> =>
