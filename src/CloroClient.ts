@@ -281,7 +281,7 @@ export const make: Effect.Effect<
     }
     const envDebug = yield* Telemetry.envDebug
     const scope = yield* Effect.serviceOption(Scope.Scope)
-    // With a scope, one fiber keeps every billed (shielded) exchange's timeout instead of a timer fiber each.
+    // With a scope, one fiber keeps every exchange's timeout instead of a timer fiber each.
     // Made before the background fibers' set, so it is closed after them: an exchange still on the
     // wire when the layer closes keeps its timeout.
     const deadlines = yield* Option.match(scope, {

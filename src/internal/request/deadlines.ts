@@ -14,10 +14,11 @@
  * when an entry is armed that is due before its current wake-up (a duration
  * shorter than any in use, or the first entry after an idle spell).
  *
- * The client uses it for shielded exchanges (a billed call's, which already
- * ran in a daemon fiber with a daemon timer); an unshielded exchange keeps
- * `Effect.timeoutFail`, whose fibers are its caller's children, so that
- * `TestClock` waits for them to suspend before it moves the time on.
+ * The client uses it for every exchange when it has a scope: a shielded one
+ * (a billed call's) runs in a daemon fiber that an interrupted caller does
+ * not reach; an unshielded one (a free call's) in the caller's child fiber,
+ * as under `Effect.timeoutFail`, so `TestClock` and supervisors see it and an
+ * interrupted caller stops it at once; neither needs a timer fiber of its own.
  *
  * Mutable on purpose, like the limiters' lines: every change is one
  * synchronous step on the one JS thread (arming, an answer, the fiber's
