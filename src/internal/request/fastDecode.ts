@@ -80,6 +80,16 @@ const compile = (ast: SchemaAST.AST): Decode => {
   return entry
 }
 
+/** The keywords' checks, the predicates `ParseResult` uses. */
+const keywords = {
+  StringKeyword: Predicate.isString,
+  NumberKeyword: Predicate.isNumber,
+  BooleanKeyword: Predicate.isBoolean,
+  BigIntKeyword: Predicate.isBigInt,
+  SymbolKeyword: Predicate.isSymbol,
+  ObjectKeyword: Predicate.isObject
+} satisfies Partial<Record<SchemaAST.AST["_tag"], (input: unknown) => boolean>>
+
 const node = (ast: SchemaAST.AST): Decode => {
   switch (ast._tag) {
     case "Literal": {
@@ -99,17 +109,12 @@ const node = (ast: SchemaAST.AST): Decode => {
     case "VoidKeyword":
       return (input) => input
     case "StringKeyword":
-      return when(Predicate.isString)
     case "NumberKeyword":
-      return when(Predicate.isNumber)
     case "BooleanKeyword":
-      return when(Predicate.isBoolean)
     case "BigIntKeyword":
-      return when(Predicate.isBigInt)
     case "SymbolKeyword":
-      return when(Predicate.isSymbol)
     case "ObjectKeyword":
-      return when(Predicate.isObject)
+      return when(keywords[ast._tag])
     case "Enums": {
       const values = ast.enums.map(([, value]) => value)
       return when((input) => values.some((value) => value === input))
