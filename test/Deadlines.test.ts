@@ -86,6 +86,20 @@ describe("Deadlines", () => {
       expect(yield* Ref.get(interrupted)).toBe(true)
     }))
 
+  it.scoped("an exchange times out even when its caller runs uninterruptibly", () =>
+    Effect.gen(function*() {
+      const deadlines = yield* Deadlines.make
+      for (const shielded of [false, true]) {
+        const interrupted = yield* Ref.make(false)
+        const caller = yield* Effect.fork(Effect.uninterruptible(
+          deadlines.exchange(answerAfter(60_000, "late", interrupted), Duration.seconds(2), timedOut, shielded, same)
+        ))
+        yield* TestClock.adjust(Duration.seconds(2))
+        expect(yield* Effect.flip(Fiber.join(caller))).toBe("timed out")
+        expect(yield* Ref.get(interrupted)).toBe(true)
+      }
+    }))
+
   it.scoped("a shielded exchange runs to its answer though its caller was interrupted", () =>
     Effect.gen(function*() {
       const deadlines = yield* Deadlines.make

@@ -140,7 +140,8 @@ export class Deadlines {
       // Forked and armed in one uninterruptible step, so no exchange is left without its timeout.
       return Effect.uninterruptibleMask((restore) =>
         // The context is set as the child's first step: its fiber refs are its own, so nothing leaks.
-        Effect.flatMap(Effect.fork(Effect.zipRight(FiberRef.update(FiberRef.currentContext, context), restore(self))), (fiber) => {
+        // Interruptible whatever the caller's region, so that its timeout can always stop it.
+        Effect.flatMap(Effect.fork(Effect.zipRight(FiberRef.update(FiberRef.currentContext, context), Effect.interruptible(self))), (fiber) => {
           const { disarm, ended } = armed(fiber)
           return Effect.flatMap(
             Effect.onInterrupt(restore(Fiber.await(fiber)), () => Effect.zipRight(Effect.sync(disarm), Fiber.interrupt(fiber))),
