@@ -5,6 +5,7 @@ import * as Engine from "../src/Engine.js"
 import * as Task from "../src/Task.js"
 import * as Generators from "../src/testing/internal/generators.js"
 import * as Prng from "../src/testing/internal/prng.js"
+import { isKnownTaskType } from "../src/internal/task/base.js"
 
 // `Task.decodeTaskStatus` reads a well-formed body by hand and decodes only the part its status carries;
 // it must give exactly what `TaskStatusResponse` gives (value and key order), and the same error otherwise.
@@ -103,5 +104,24 @@ describe("Task.decodeTaskStatus", () => {
       ["QUEUED", "PROCESSING", "COMPLETED", "FAILED"].flatMap((status) => taskTypes.map((t) => `${status} ${t}`)).sort()
     )
     expect(failed).toBeGreaterThan(decoded)
+  })
+})
+
+describe("isKnownTaskType", () => {
+  it("answers what Schema.is(TaskType) answers", () => {
+    const is = Schema.is(Task.TaskType)
+    const candidates: ReadonlyArray<unknown> = [
+      ...Task.TaskType.literals,
+      ...Task.TaskType.literals.map((t) => t.toLowerCase()),
+      Task.unknownTaskType,
+      "",
+      undefined,
+      null,
+      1,
+      { taskType: "GOOGLE" },
+      ["GOOGLE"]
+    ]
+    for (const candidate of candidates) expect(isKnownTaskType(candidate), String(candidate)).toBe(is(candidate))
+    expect(candidates.filter(isKnownTaskType)).toHaveLength(Task.TaskType.literals.length)
   })
 })

@@ -14,7 +14,7 @@ import * as RequestBody from "../request/requestBody.js"
 import { FieldIssue, InvalidRequest } from "../../CloroError.js"
 import * as Engine from "../../Engine.js"
 import * as Engines from "../engines.js"
-import { TaskType, type TaskTypeOf } from "./base.js"
+import { isKnownTaskType, TaskType, type TaskTypeOf } from "./base.js"
 
 // ---------------------------------------------------------------------------
 // submitting
@@ -194,7 +194,7 @@ const SubmitEnvelope = Schema.Struct({
 /** @internal */
 export const strict: ParseOptions = { errors: "all", onExcessProperty: "error" }
 
-const isTaskType = Schema.is(TaskType)
+const isTaskType = isKnownTaskType
 
 /** `(body)` is how `Engine.validate` names the payload itself. */
 /** @internal */
