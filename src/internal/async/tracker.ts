@@ -276,8 +276,9 @@ export const make = <E>(options: {
     const signal = Effect.asVoid(Queue.offer(wake, undefined))
 
     /** Calls each callback with the task's end, outside the state's lock (a callback may release its key). */
-    const tell = (onEnd: ReadonlyArray<OnEnd<E>>, result: Either.Either<Finished, E | CloroError>) =>
-      Effect.forEach(onEnd, (f) => f(result), { discard: true })
+    const tell = (onEnd: ReadonlyArray<OnEnd<E>>, result: Either.Either<Finished, E | CloroError>): Effect.Effect<void> =>
+      // a task almost always has one follower: its callback alone, without a loop's few operations
+      onEnd.length === 1 ? onEnd[0]!(result) : Effect.forEach(onEnd, (f) => f(result), { discard: true })
 
     /** Ends an entry once, stops watching it and tells its followers; `false` when it had ended already. */
     const complete = (key: string, result: Either.Either<Finished, E | CloroError>) =>
