@@ -22,7 +22,6 @@ import * as Predicate from "effect/Predicate"
 import * as Queue from "effect/Queue"
 import * as Ref from "effect/Ref"
 import * as Stream from "effect/Stream"
-import * as Take from "effect/Take"
 import type * as AsyncTasks from "../../AsyncTasks.js"
 import type * as CloroClient from "../../CloroClient.js"
 import { FieldIssue, type InvalidRequest } from "../../CloroError.js"
@@ -50,8 +49,8 @@ const followAll = <E, R>(
   Stream.unwrapScoped(Effect.gen(function*() {
     const { inFlight } = ctx.settings
     const permits = yield* Effect.makeSemaphore(inFlight)
-    const outcomes = yield* Queue.unbounded<Take.Take<AsyncTasks.Outcome, E>>()
-    const emit = (outcome: AsyncTasks.Outcome) => Queue.offer(outcomes, Take.of(outcome))
+    const outcomes = yield* Queue.unbounded<AsyncTasks.Outcome | End<E>>()
+    const emit = (outcome: AsyncTasks.Outcome) => Queue.offer(outcomes, outcome)
     // a chunk's steps (a batch's) take their permits together, in slices no larger than the window
     const startAll = (chunk: Chunk.Chunk<Step>): Effect.Effect<void> =>
       Effect.forEach(
@@ -67,14 +66,29 @@ const followAll = <E, R>(
       Stream.runForEachChunk(startAll),
       Effect.exit,
       Effect.zipLeft(permits.take(inFlight)),
-      Effect.flatMap((exit) => Queue.offer(outcomes, Exit.isSuccess(exit) ? Take.end : Take.failCause(exit.cause))),
+      Effect.flatMap((exit) => Queue.offer(outcomes, new End(exit))),
       Effect.forkScoped
     )
-    return Stream.fromQueue(outcomes).pipe(
-      Stream.flattenTake,
-      Stream.mapChunksEffect((chunk) => Effect.as(permits.release(Chunk.size(chunk)), chunk))
+    const finish = (exit: Exit.Exit<void, E>): Effect.Effect<never, Option.Option<E>> =>
+      Exit.isSuccess(exit) ? Effect.fail(Option.none()) : Effect.failCause(Cause.map(exit.cause, Option.some))
+    /**
+     * One stage reads the queue, an outcome at a time (its permit goes back
+     * as the reader takes it, so what is not read counts against the window),
+     * and ends (or fails) at the end: a queue of `Take`s read by `fromQueue`,
+     * `flattenTake` and `mapChunksEffect` was three channel stages, each a
+     * few operations per outcome (issue 16).
+     */
+    const pull: Effect.Effect<Chunk.Chunk<AsyncTasks.Outcome>, Option.Option<E>> = Effect.flatMap(
+      Queue.take(outcomes),
+      (item) => item instanceof End ? finish(item.exit) : Effect.as(permits.release(1), Chunk.of(item))
     )
+    return Stream.repeatEffectChunkOption(pull)
   }))
+
+/** The input's end, queued after every outcome: how the reader knows to stop (or fail). */
+class End<E> {
+  constructor(readonly exit: Exit.Exit<void, E>) {}
+}
 
 /** @internal */
 export const run = <E = never, R = never>(

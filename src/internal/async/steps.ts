@@ -11,11 +11,11 @@ import * as Arr from "effect/Array"
 import * as Either from "effect/Either"
 import type * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
-import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type { Outcome, RunError } from "../../AsyncTasks.js"
 import { type CloroError, FieldIssue, InsufficientCredits, InvalidRequest, UnexpectedStatus } from "../../CloroError.js"
 import * as Task from "../../Task.js"
+import { isKnownTaskType } from "../task/base.js"
 import { type SubmittedUnfollowable, taskFailed } from "./errors.js"
 import type * as Tracker from "./tracker.js"
 
@@ -124,7 +124,7 @@ export const createsNothingOnSubmit: ReadonlySet<CloroError["_tag"]> = new Set<C
   "NotFound"
 ])
 
-export const isTaskType = Schema.is(Task.TaskType)
+export const isTaskType = isKnownTaskType
 
 /** The issues of a batch item refused for validation, in either documented shape. */
 export const itemIssues = (details: unknown): Array<FieldIssue> => {

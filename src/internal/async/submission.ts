@@ -24,6 +24,7 @@ import { type InvalidRequest, ResponseDecodeError } from "../../CloroError.js"
 import * as Pricing from "../../Pricing.js"
 import * as RetryPolicy from "../../RetryPolicy.js"
 import * as Task from "../../Task.js"
+import { validateOwned } from "../task/submit.js"
 import { describeError, requestIssue, type SubmittedUnfollowable, unfollowable } from "./errors.js"
 import * as Keys from "./keys.js"
 import type { RunContext } from "./runContext.js"
@@ -72,7 +73,8 @@ const prepare = (ctx: RunContext, request: unknown, index: number, randomKey: ()
     idempotencyKey: key,
     ...(webhooks === undefined ? {} : { webhook: { url: webhooks.url } })
   }
-  return Either.match(Task.validateSubmit(candidate), {
+  // validated once: the frozen copy is taken as it is by `submitBatch`
+  return Either.match(validateOwned(candidate), {
     onLeft: (error) => invalid(origin, error),
     onRight: (valid): Either.Either<Prepared, Outcome> =>
       Either.right({ origin: { ...origin, idempotencyKey: key }, key, task: valid, estimate: Pricing.estimateTask(valid) })

@@ -18,6 +18,7 @@ import { type CloroError, FieldIssue } from "../../CloroError.js"
 import * as Pricing from "../../Pricing.js"
 import * as RetryPolicy from "../../RetryPolicy.js"
 import * as Task from "../../Task.js"
+import { validateOwned } from "../task/submit.js"
 import { describeError, invalidOptions, requestIssue, unfollowable } from "./errors.js"
 import * as Keys from "./keys.js"
 import { createsNothingOnSubmit, transientSubmit } from "./steps.js"
@@ -36,7 +37,8 @@ export const submit = (
     }
     const client = yield* CloroClient.CloroClient
     const key = Predicate.isString(task.idempotencyKey) ? task.idempotencyKey : yield* Keys.randomKey("")
-    const valid = yield* Task.validateSubmit({ ...task, idempotencyKey: key })
+    // validated once: the frozen copy is taken as it is by `tasks.submit`
+    const valid = yield* validateOwned({ ...task, idempotencyKey: key })
     const estimate = Pricing.estimateTask(valid)
     const journal = opts.journal
     if (journal !== undefined) yield* journal.intend([{ id: undefined, index: 0, idempotencyKey: key }])

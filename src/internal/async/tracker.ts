@@ -34,6 +34,10 @@
  * Every change of the state is one synchronous `Ref.modify` (callbacks and
  * polls run after it), so a plain `Ref` is atomic here; a `SynchronizedRef`
  * added a semaphore round trip to each of the several changes per task.
+ * The maps by key and by task id are mutable `Map`s, like the heap, changed
+ * only inside that `modify`: an immutable `HashMap` copied a path of nodes
+ * on each of the several changes per task, garbage that lived as long as a
+ * task waits and so was promoted to the old space (issue 16).
  *
  * @internal
  */
@@ -41,7 +45,6 @@ import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as HashMap from "effect/HashMap"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import type * as Schedule from "effect/Schedule"
@@ -138,11 +141,12 @@ interface Entry<E> {
 }
 
 interface State<E> {
-  readonly byKey: HashMap.HashMap<string, Entry<E>>
+  /** Mutable, changed only inside the state's `modify`. */
+  readonly byKey: Map<string, Entry<E>>
   /** When the poller means to look again; `Infinity` while it waits for a signal. */
   readonly plannedWake: number
   /** For deliveries that do not echo `idempotencyKey` (older API versions). */
-  readonly keyByTaskId: HashMap.HashMap<string, string>
+  readonly keyByTaskId: Map<string, string>
   /** Polls running now; never above `concurrency`. */
   readonly active: number
   /** Watched tasks by due time (a binary min-heap of slots). */
@@ -241,11 +245,12 @@ export interface Tracker<E> {
   readonly release: (key: string) => Effect.Effect<void>
 }
 
-const modifyEntry = <E>(s: State<E>, key: string, f: (entry: Entry<E>) => Entry<E>): State<E> =>
-  Option.match(HashMap.get(s.byKey, key), {
-    onNone: () => s,
-    onSome: (entry) => ({ ...s, byKey: HashMap.set(s.byKey, key, f(entry)) })
-  })
+/** Replaces the entry of `key`, if there is one. Inside the state's `modify` only. */
+const modifyEntry = <E>(s: State<E>, key: string, f: (entry: Entry<E>) => Entry<E>): State<E> => {
+  const entry = s.byKey.get(key)
+  if (entry !== undefined) s.byKey.set(key, f(entry))
+  return s
+}
 
 
 /**
@@ -260,9 +265,9 @@ export const make = <E>(options: {
 }): Effect.Effect<Tracker<E>, never, Scope.Scope> =>
   Effect.gen(function*() {
     const ref = yield* Ref.make<State<E>>({
-      byKey: HashMap.empty(),
+      byKey: new Map(),
       plannedWake: Infinity,
-      keyByTaskId: HashMap.empty(),
+      keyByTaskId: new Map(),
       active: 0,
       heap: [],
       ready: WaitQueue.make()
@@ -271,13 +276,14 @@ export const make = <E>(options: {
     const signal = Effect.asVoid(Queue.offer(wake, undefined))
 
     /** Calls each callback with the task's end, outside the state's lock (a callback may release its key). */
-    const tell = (onEnd: ReadonlyArray<OnEnd<E>>, result: Either.Either<Finished, E | CloroError>) =>
-      Effect.forEach(onEnd, (f) => f(result), { discard: true })
+    const tell = (onEnd: ReadonlyArray<OnEnd<E>>, result: Either.Either<Finished, E | CloroError>): Effect.Effect<void> =>
+      // a task almost always has one follower: its callback alone, without a loop's few operations
+      onEnd.length === 1 ? onEnd[0]!(result) : Effect.forEach(onEnd, (f) => f(result), { discard: true })
 
     /** Ends an entry once, stops watching it and tells its followers; `false` when it had ended already. */
     const complete = (key: string, result: Either.Either<Finished, E | CloroError>) =>
       Ref.modify(ref, (s) => {
-        const entry = Option.getOrUndefined(HashMap.get(s.byKey, key))
+        const entry = s.byKey.get(key)
         if (entry === undefined || entry.done) return [undefined, s] as const
         unschedule(s.heap, entry.slot)
         return [entry.onEnd, modifyEntry(s, key, (e) => ({ ...e, done: true, result, onEnd: [] }))] as const
@@ -303,7 +309,7 @@ export const make = <E>(options: {
       Ref.modify(ref, (s) => {
         const next = modifyEntry(s, key, (e) =>
           e.watching !== undefined ? { ...e, watching: update(e.watching) } : start === undefined ? e : { ...e, watching: start })
-        const entry = Option.getOrUndefined(HashMap.get(next.byKey, key))
+        const entry = next.byKey.get(key)
         if (entry !== undefined && !entry.done && entry.watching !== undefined && !entry.slot.ready) {
           schedule(next.heap, entry.slot, dueOf(entry.watching))
         }
@@ -315,15 +321,15 @@ export const make = <E>(options: {
      * unless the poll ends first. Inside the state's `modify` only.
      */
     const startPoll = (
-      byKey: HashMap.HashMap<string, Entry<E>>,
+      byKey: Map<string, Entry<E>>,
       heap: Array<Slot>,
       key: string,
       entry: Entry<E>,
       watching: Watching<E>
-    ): HashMap.HashMap<string, Entry<E>> => {
+    ): void => {
       const polling = { ...watching, polling: true }
       schedule(heap, entry.slot, dueOf(polling))
-      return HashMap.set(byKey, key, { ...entry, watching: polling })
+      byKey.set(key, { ...entry, watching: polling })
     }
 
     /**
@@ -337,13 +343,14 @@ export const make = <E>(options: {
       const { heap, ready } = s
       while (ready.length > 0) {
         const key = WaitQueue.shift(ready)!
-        const entry = Option.getOrUndefined(HashMap.get(s.byKey, key))
+        const entry = s.byKey.get(key)
         if (entry === undefined || !entry.slot.ready) continue
         entry.slot.ready = false
         const watching = entry.watching
         const taskId = watching?.plan.taskId
         if (entry.done || watching === undefined || taskId === undefined || watching.polling) continue
-        return [[key, taskId] as const, { ...s, byKey: startPoll(s.byKey, heap, key, entry, watching) }]
+        startPoll(s.byKey, heap, key, entry, watching)
+        return [[key, taskId] as const, s]
       }
       return [undefined, { ...s, active: s.active - 1 }]
     })
@@ -359,7 +366,7 @@ export const make = <E>(options: {
       Effect.gen(function*() {
         const polled = yield* Effect.either(options.get(taskId))
         if (Either.isRight(polled) && Task.isFinished(polled.right)) return yield* complete(key, Either.right(polled.right))
-        const entry = Option.getOrUndefined(HashMap.get((yield* Ref.get(ref)).byKey, key))
+        const entry = (yield* Ref.get(ref)).byKey.get(key)
         const watching = entry?.watching
         if (entry === undefined || entry.done || watching === undefined) return
         const now = yield* Clock.currentTimeMillis
@@ -411,17 +418,17 @@ export const make = <E>(options: {
       const [expired, due, next] = yield* Ref.modify(ref, (s) => {
         const expired: Array<readonly [string, Watching<E>]> = []
         const due: Array<readonly [string, string]> = []
-        let byKey = s.byKey
+        const byKey = s.byKey
         let free = options.concurrency - s.active
         const { heap, ready } = s
         const start = (key: string, entry: Entry<E>, watching: Watching<E>, taskId: string) => {
-          byKey = startPoll(byKey, heap, key, entry, watching)
+          startPoll(byKey, heap, key, entry, watching)
           due.push([key, taskId])
           free--
         }
         while (free > 0 && ready.length > 0) {
           const key = WaitQueue.shift(ready)!
-          const entry = Option.getOrUndefined(HashMap.get(byKey, key))
+          const entry = byKey.get(key)
           if (entry === undefined || !entry.slot.ready) continue
           entry.slot.ready = false
           const watching = entry.watching
@@ -431,7 +438,7 @@ export const make = <E>(options: {
         }
         while (heap.length > 0 && heap[0]!.at <= now) {
           const slot = heap[0]!
-          const entry = Option.getOrUndefined(HashMap.get(byKey, slot.key))
+          const entry = byKey.get(slot.key)
           const watching = entry?.watching
           if (entry === undefined || entry.done || watching === undefined) {
             unschedule(heap, slot)
@@ -459,7 +466,6 @@ export const make = <E>(options: {
         const next = heap.length > 0 ? heap[0]!.at : Infinity
         return [[expired, due, next] as const, {
           ...s,
-          byKey,
           active: options.concurrency - free,
           plannedWake: next
         }]
@@ -478,25 +484,24 @@ export const make = <E>(options: {
 
     yield* Effect.forkScoped(poller)
 
-    const registered = (s: State<E>, key: string): State<E> =>
-      HashMap.has(s.byKey, key)
-        ? modifyEntry(s, key, (e) => ({ ...e, followers: e.followers + 1 }))
-        : {
-          ...s,
-          byKey: HashMap.set(s.byKey, key, {
-            result: undefined,
-            onEnd: [],
-            slot: { key, at: Infinity, index: -1, ready: false },
-            taskId: undefined,
-            followers: 1,
-            done: false,
-            watching: undefined
-          })
-        }
-    const assigned = (s: State<E>, key: string, taskId: string): State<E> =>
-      HashMap.has(s.byKey, key)
-        ? { ...modifyEntry(s, key, (e) => ({ ...e, taskId })), keyByTaskId: HashMap.set(s.keyByTaskId, taskId, key) }
-        : s
+    const registered = (s: State<E>, key: string): State<E> => {
+      if (s.byKey.has(key)) return modifyEntry(s, key, (e) => ({ ...e, followers: e.followers + 1 }))
+      s.byKey.set(key, {
+        result: undefined,
+        onEnd: [],
+        slot: { key, at: Infinity, index: -1, ready: false },
+        taskId: undefined,
+        followers: 1,
+        done: false,
+        watching: undefined
+      })
+      return s
+    }
+    const assigned = (s: State<E>, key: string, taskId: string): State<E> => {
+      if (!s.byKey.has(key)) return s
+      s.keyByTaskId.set(taskId, key)
+      return modifyEntry(s, key, (e) => ({ ...e, taskId }))
+    }
 
     return {
       register: (key) => Ref.update(ref, (s) => registered(s, key)),
@@ -515,13 +520,13 @@ export const make = <E>(options: {
         }),
       taskIdOf: (key) =>
         Ref.get(ref).pipe(
-          Effect.map((s) => Option.flatMap(HashMap.get(s.byKey, key), (entry) => Option.fromNullable(entry.taskId)))
+          Effect.map((s) => Option.fromNullable(s.byKey.get(key)?.taskId))
         ),
       deliver: (state) =>
         Effect.flatMap(Ref.get(ref), (s) => {
           const key = Option.orElse(
-            Option.filter(Option.fromNullable(state.task.idempotencyKey), (k) => HashMap.has(s.byKey, k)),
-            () => HashMap.get(s.keyByTaskId, state.task.id)
+            Option.filter(Option.fromNullable(state.task.idempotencyKey), (k) => s.byKey.has(k)),
+            () => Option.fromNullable(s.keyByTaskId.get(state.task.id))
           )
           return Option.match(key, {
             onNone: () => Effect.succeed(false),
@@ -535,7 +540,7 @@ export const make = <E>(options: {
             Either.Either<Finished, E | CloroError> | "unregistered" | undefined,
             State<E>
           ] => {
-            const entry = Option.getOrUndefined(HashMap.get(s.byKey, key))
+            const entry = s.byKey.get(key)
             if (entry === undefined) return ["unregistered", s] as const
             if (entry.result !== undefined) return [entry.result, s] as const
             return [undefined, modifyEntry(s, key, (e) => ({ ...e, onEnd: [...e.onEnd, onEnd] }))] as const
@@ -572,18 +577,14 @@ export const make = <E>(options: {
           if (nextPollAt === undefined) yield* expire(key, watching, "schedule", now)
         }),
       release: (key) =>
-        Ref.update(ref, (s) =>
-          Option.match(HashMap.get(s.byKey, key), {
-            onNone: () => s,
-            onSome: (entry) => {
-              if (entry.followers > 1) return modifyEntry(s, key, (e) => ({ ...e, followers: e.followers - 1 }))
-              unschedule(s.heap, entry.slot)
-              return {
-                ...s,
-                byKey: HashMap.remove(s.byKey, key),
-                keyByTaskId: entry.taskId === undefined ? s.keyByTaskId : HashMap.remove(s.keyByTaskId, entry.taskId)
-              }
-            }
-          }))
+        Ref.update(ref, (s) => {
+          const entry = s.byKey.get(key)
+          if (entry === undefined) return s
+          if (entry.followers > 1) return modifyEntry(s, key, (e) => ({ ...e, followers: e.followers - 1 }))
+          unschedule(s.heap, entry.slot)
+          s.byKey.delete(key)
+          if (entry.taskId !== undefined) s.keyByTaskId.delete(entry.taskId)
+          return s
+        })
     }
   })

@@ -14,7 +14,7 @@ import * as RequestBody from "../request/requestBody.js"
 import { FieldIssue, InvalidRequest } from "../../CloroError.js"
 import * as Engine from "../../Engine.js"
 import * as Engines from "../engines.js"
-import { TaskType, type TaskTypeOf } from "./base.js"
+import { isKnownTaskType, TaskType, type TaskTypeOf } from "./base.js"
 
 // ---------------------------------------------------------------------------
 // submitting
@@ -194,7 +194,7 @@ const SubmitEnvelope = Schema.Struct({
 /** @internal */
 export const strict: ParseOptions = { errors: "all", onExcessProperty: "error" }
 
-const isTaskType = Schema.is(TaskType)
+const isTaskType = isKnownTaskType
 
 /** `(body)` is how `Engine.validate` names the payload itself. */
 /** @internal */
@@ -265,6 +265,8 @@ export const invalid = (what: string, issues: ReadonlyArray<FieldIssue>): Invali
  * @category Functions
  */
 export const validateSubmit = (input: unknown): Either.Either<SubmitTask, InvalidRequest> => {
+  const owned = Predicate.isObject(input) ? validatedOwned.get(input) : undefined
+  if (owned !== undefined) return Either.right(owned)
   const stripped = RequestBody.stripUndefined(input)
   const issues = submitIssues(stripped)
   if (issues.length > 0) return Either.left(invalid("task", issues))
@@ -276,6 +278,41 @@ export const validateSubmit = (input: unknown): Either.Either<SubmitTask, Invali
     (error) => invalid("task", FieldIssues.fromParseError(error))
   )
 }
+
+/**
+ * Tasks the library validated for itself and froze (`validateOwned`): they
+ * cannot have changed since, so validating them again is skipped. A bulk run
+ * validates each task as it reads it and hands it to `submitBatch`, which
+ * validated it a second time (about 15 KB and 10 µs a task, issue 16). Keyed
+ * weakly: an entry goes with its task.
+ */
+const validatedOwned = new WeakMap<object, SubmitTask>()
+
+/** Freezes a plain JSON value all the way down; `false` (and nothing frozen after it) on anything else. */
+const freezeJson = (u: unknown): boolean => {
+  if (u === null || typeof u !== "object") return typeof u !== "function" && typeof u !== "symbol" && typeof u !== "bigint"
+  if (!Array.isArray(u) && Object.getPrototypeOf(u) !== Object.prototype) return false
+  for (const value of Object.values(u)) {
+    if (!freezeJson(value)) return false
+  }
+  Object.freeze(u)
+  return true
+}
+
+/**
+ * `validateSubmit` for a task the library keeps to itself: the valid copy is
+ * frozen (it is a fresh copy, never the caller's object) and remembered, so
+ * that `validateSubmit` and `planBatch` take it as it is later. Only for
+ * copies no caller sees.
+ *
+ * @internal
+ */
+export const validateOwned = (input: unknown): Either.Either<SubmitTask, InvalidRequest> =>
+  Either.map(validateSubmit(input), (valid) => {
+    // a copy: `stripUndefined` made it, and `validateSubmit` returns it only when it is one (else a decoded one)
+    if (valid !== input && freezeJson(valid)) validatedOwned.set(valid, valid)
+    return valid
+  })
 
 /**
  * Only for a value `submitIssues` found nothing wrong with: whether it is the
