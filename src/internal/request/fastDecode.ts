@@ -49,6 +49,17 @@ type Decode = (input: unknown) => unknown
 /** The options every answer is decoded with (`Http.decodeWith`). */
 export const answerOptions: SchemaAST.ParseOptions = { errors: "first", onExcessProperty: "ignore" }
 
+/**
+ * Whether the fast path gives what `ParseResult` gives with `options`: unknown
+ * fields dropped, absent required fields decoded from `undefined`, the
+ * schema's key order. Which issues are reported (`errors`) does not change a
+ * decoded value.
+ */
+export const emulates = (options: SchemaAST.ParseOptions | undefined): boolean =>
+  options === undefined ||
+  ((options.onExcessProperty === undefined || options.onExcessProperty === "ignore") && options.exact !== true &&
+    options.propertyOrder !== "original")
+
 const compiled = new WeakMap<SchemaAST.AST, Decode>()
 
 /** The node decoded by the schema itself, for what the fast path does not emulate. */

@@ -13,6 +13,7 @@ import type * as SchemaAST from "effect/SchemaAST"
 import type { ParseOptions } from "effect/SchemaAST"
 import * as Engine from "../../Engine.js"
 import * as Engines from "../engines.js"
+import * as FastDecode from "../request/fastDecode.js"
 import {
   StateTaskType,
   stateTaskTypeOf,
@@ -223,8 +224,16 @@ const resultOf = (response: unknown): unknown =>
     ? response.result
     : response
 
-const decodeResult = <N extends Engine.EngineName>(name: N, response: unknown, options: ParseOptions) =>
-  ParseResult.decodeUnknownEither(Engine.engines[name].result)(resultOf(response), options)
+const decodeResult = <N extends Engine.EngineName>(name: N, response: unknown, options: ParseOptions) => {
+  const schema = Engine.engines[name].result
+  const input = resultOf(response)
+  // The result's fast path where it gives what these options would (it declines the rest).
+  if (FastDecode.emulates(options)) {
+    const result = FastDecode.compileSchema(schema)(input)
+    if (result !== FastDecode.Fail) return Either.right(result)
+  }
+  return ParseResult.decodeUnknownEither(schema)(input, options)
+}
 
 const decodeError = ParseResult.decodeUnknownEither(TaskError)
 
@@ -341,69 +350,11 @@ export const TaskStatusResponse: Schema.Schema<TaskState, Schema.Schema.Encoded<
 
 const decodeBySchema = Schema.decodeUnknownEither(TaskStatusResponse, { errors: "all" })
 const allErrors: ParseOptions = { errors: "all" }
-const hasOwn = (record: object, key: string): boolean => Object.prototype.hasOwnProperty.call(record, key)
-const isNullOr = <A>(is: (u: unknown) => u is A) => (u: unknown): u is A | null => u === null || is(u)
-const isNumberOrNull = isNullOr(Predicate.isNumber)
-const isStringOrNull = isNullOr(Predicate.isString)
-
-/**
- * `TaskSummary` read by hand: only when it is well formed, with the keys the
- * schema keeps in the schema's order (the same object its decoding gives);
- * `undefined` leaves the body to the schema.
- */
-const summaryOf = (u: unknown): TaskSummary | undefined => {
-  if (!Predicate.isRecord(u)) return undefined
-  const { createdAt, id, priority, status, taskType } = u
-  if (
-    !Predicate.isString(id) || !Predicate.isString(taskType) || !isStatus(status) || !Predicate.isNumber(priority) ||
-    !Predicate.isString(createdAt)
-  ) return undefined
-  const latency = hasOwn(u, "latencyMs")
-  const key = hasOwn(u, "idempotencyKey")
-  const { idempotencyKey, latencyMs } = u
-  if ((latency && !isNumberOrNull(latencyMs)) || (key && !isStringOrNull(idempotencyKey))) return undefined
-  return {
-    id,
-    taskType,
-    status,
-    priority,
-    createdAt,
-    ...(latency && isNumberOrNull(latencyMs) ? { latencyMs } : {}),
-    ...(key && isStringOrNull(idempotencyKey) ? { idempotencyKey } : {})
-  }
-}
-
-const creditsOf = (u: unknown): TaskCredits | undefined => {
-  if (!Predicate.isRecord(u)) return undefined
-  const { creditsCharged, creditsToCharge } = u
-  return Predicate.isNumber(creditsToCharge) && isNumberOrNull(creditsCharged)
-    ? { creditsToCharge, creditsCharged }
-    : undefined
-}
-
-const deliveryOf = (u: unknown): WebhookDelivery | undefined => {
-  if (!Predicate.isRecord(u)) return undefined
-  const { delivered, deliveredAt, url } = u
-  return Predicate.isString(url) && isStringOrNull(deliveredAt) && Predicate.isBoolean(delivered)
-    ? { url, deliveredAt, delivered }
-    : undefined
-}
-
-/** The wire body's parts read by hand (what `TaskStatusWire` decodes to), or `undefined` for the schema. */
+/** The wire body's parts by the schema's fast path (`FastDecode`), or `undefined` for the schema. */
+const wireFast = FastDecode.compileSchema(TaskStatusWire)
 const wireOf = (u: unknown): Wire | undefined => {
-  if (!Predicate.isRecord(u)) return undefined
-  const task = summaryOf(u.task)
-  const credits = creditsOf(u.credits)
-  if (task === undefined || credits === undefined) return undefined
-  const delivery = hasOwn(u, "webhook")
-  const webhook = delivery ? deliveryOf(u.webhook) : undefined
-  if (delivery && webhook === undefined) return undefined
-  return {
-    task,
-    credits,
-    ...(webhook === undefined ? {} : { webhook }),
-    ...(hasOwn(u, "response") ? { response: u.response } : {})
-  }
+  const wire = wireFast(u)
+  return wire === FastDecode.Fail ? undefined : wire
 }
 
 /**
