@@ -8,7 +8,6 @@
  * @since 0.1.0
  */
 import * as Arr from "effect/Array"
-import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -25,6 +24,7 @@ import * as Either from "effect/Either"
 import { type CloroError, FieldIssue } from "./CloroError.js"
 import * as ConfigIssues from "./internal/configIssues.js"
 import * as DurationHelper from "./internal/duration.js"
+import { clockOf } from "./internal/fiberClock.js"
 import * as Input from "./internal/request/input.js"
 import type { Usage } from "./Usage.js"
 
@@ -350,7 +350,7 @@ export const make = (options: UsageMonitorOptions = {}): Effect.Effect<UsageMoni
             if (current !== undefined) metrics.slotsInUse.unsafeUpdate(current, labels)
             const rate = usage.rateLimit.remaining
             if (rate !== undefined) metrics.rateRemaining.unsafeUpdate(rate, labels)
-            const now = Context.get(fiber.currentDefaultServices, Clock.Clock).unsafeCurrentTimeMillis()
+            const now = clockOf(fiber).unsafeCurrentTimeMillis()
             return Effect.flatMap(
               Ref.modify(armed, crossings(usage, now)),
               (fired) => fired.length === 0 ? Effect.void : Effect.forEach(fired, publish, { discard: true })

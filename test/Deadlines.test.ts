@@ -22,18 +22,24 @@ const timedOut = () => "timed out" as const
 const answerAfter = (millis: number, value: string, interrupted: Ref.Ref<boolean>) =>
   Effect.as(Effect.sleep(Duration.millis(millis)), value).pipe(Effect.onInterrupt(() => Ref.set(interrupted, true)))
 
+/** An exchange that answers `value` after `answerMillis`, under a timeout of `timeout` (no context change). */
+const exchange = (
+  deadlines: Deadlines,
+  answerMillis: number,
+  value: string,
+  timeout: Duration.DurationInput,
+  interrupted: Ref.Ref<boolean>,
+  shielded = false
+) => deadlines.exchange(answerAfter(answerMillis, value, interrupted), Duration.decode(timeout), timedOut, shielded, same)
+
 describe("Deadlines", () => {
   it.scoped("an answer before its deadline is the outcome; one after it is a timeout that interrupts the exchange", () =>
     Effect.gen(function*() {
       const deadlines = yield* Deadlines.make
       const fastInterrupted = yield* Ref.make(false)
       const slowInterrupted = yield* Ref.make(false)
-      const fast = yield* Effect.fork(
-        deadlines.exchange(answerAfter(100, "fast", fastInterrupted), Duration.seconds(1), timedOut, false, same)
-      )
-      const slow = yield* Effect.fork(
-        deadlines.exchange(answerAfter(5_000, "slow", slowInterrupted), Duration.seconds(1), timedOut, false, same)
-      )
+      const fast = yield* Effect.fork(exchange(deadlines, 100, "fast", Duration.seconds(1), fastInterrupted))
+      const slow = yield* Effect.fork(exchange(deadlines, 5_000, "slow", Duration.seconds(1), slowInterrupted))
       yield* TestClock.adjust(Duration.millis(999))
       expect(yield* Fiber.join(fast)).toBe("fast")
       expect(slow.unsafePoll()).toBeNull()
@@ -47,13 +53,9 @@ describe("Deadlines", () => {
     Effect.gen(function*() {
       const deadlines = yield* Deadlines.make
       const flag = yield* Ref.make(false)
-      const long = yield* Effect.fork(
-        deadlines.exchange(answerAfter(60_000, "long", flag), Duration.seconds(30), timedOut, false, same)
-      )
+      const long = yield* Effect.fork(exchange(deadlines, 60_000, "long", Duration.seconds(30), flag))
       yield* TestClock.adjust(Duration.seconds(1))
-      const short = yield* Effect.fork(
-        deadlines.exchange(answerAfter(60_000, "short", flag), Duration.seconds(2), timedOut, false, same)
-      )
+      const short = yield* Effect.fork(exchange(deadlines, 60_000, "short", Duration.seconds(2), flag))
       yield* TestClock.adjust(Duration.seconds(2))
       expect(yield* Effect.flip(Fiber.join(short))).toBe("timed out")
       expect(long.unsafePoll()).toBeNull()
@@ -66,9 +68,7 @@ describe("Deadlines", () => {
       const deadlines = yield* Deadlines.make
       const flag = yield* Ref.make(false)
       yield* TestClock.adjust(Duration.hours(1))
-      const late = yield* Effect.fork(
-        deadlines.exchange(answerAfter(60_000, "late", flag), Duration.seconds(5), timedOut, false, same)
-      )
+      const late = yield* Effect.fork(exchange(deadlines, 60_000, "late", Duration.seconds(5), flag))
       yield* TestClock.adjust(Duration.seconds(5))
       expect(yield* Effect.flip(Fiber.join(late))).toBe("timed out")
     }))
@@ -77,9 +77,7 @@ describe("Deadlines", () => {
     Effect.gen(function*() {
       const deadlines = yield* Deadlines.make
       const interrupted = yield* Ref.make(false)
-      const caller = yield* Effect.fork(
-        deadlines.exchange(answerAfter(10_000, "late", interrupted), Duration.seconds(30), timedOut, false, same)
-      )
+      const caller = yield* Effect.fork(exchange(deadlines, 10_000, "late", Duration.seconds(30), interrupted))
       yield* TestClock.adjust(Duration.millis(10))
       const exit = yield* Fiber.interrupt(caller)
       expect(Exit.isInterrupted(exit)).toBe(true)
@@ -92,7 +90,7 @@ describe("Deadlines", () => {
       for (const shielded of [false, true]) {
         const interrupted = yield* Ref.make(false)
         const caller = yield* Effect.fork(Effect.uninterruptible(
-          deadlines.exchange(answerAfter(60_000, "late", interrupted), Duration.seconds(2), timedOut, shielded, same)
+          exchange(deadlines, 60_000, "late", Duration.seconds(2), interrupted, shielded)
         ))
         yield* TestClock.adjust(Duration.seconds(2))
         expect(yield* Effect.flip(Fiber.join(caller))).toBe("timed out")

@@ -12,11 +12,11 @@
  */
 import type { RateLimiter } from "../../RateLimiter.js"
 import * as Clock from "effect/Clock"
-import * as Context from "effect/Context"
 import type * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
 import { FieldIssue } from "../../CloroError.js"
+import { clockOf, millisOfNanos } from "../fiberClock.js"
 import { show } from "../request/input.js"
 import * as Occupancy from "./rateOccupancy.js"
 import * as SlidingLog from "./slidingLog.js"
@@ -129,14 +129,11 @@ const isCount = (n: unknown): n is number => typeof n === "number" && Number.isS
 export const defaultLimit = (mode: Mode): number => mode === "shared" ? 500 : 1000
 
 /** The current time in milliseconds, from the monotonic clock: a wall clock set back must not stall admissions. */
-export const nowMillis: Effect.Effect<number> = Effect.map(
-  Clock.currentTimeNanos,
-  (nanos) => Number(nanos / BigInt(1000)) / 1000
-)
+export const nowMillis: Effect.Effect<number> = Effect.map(Clock.currentTimeNanos, millisOfNanos)
 
 /** `nowMillis`, read in a fiber's own step from its clock (the test clock under `TestClock`). */
 export const millisOf = (fiber: Fiber.RuntimeFiber<unknown, unknown>): number =>
-  Number(Context.get(fiber.currentDefaultServices, Clock.Clock).unsafeCurrentTimeNanos() / BigInt(1000)) / 1000
+  millisOfNanos(clockOf(fiber).unsafeCurrentTimeNanos())
 
 /** @internal */
 export const checkMode = (mode: unknown): Effect.Effect<Mode, FieldIssue> =>

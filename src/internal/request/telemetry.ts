@@ -16,7 +16,6 @@ import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import type * as Fiber from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
 import * as LogLevel from "effect/LogLevel"
 import * as Metric from "effect/Metric"
@@ -25,6 +24,7 @@ import * as MetricLabel from "effect/MetricLabel"
 import * as Option from "effect/Option"
 import * as Tracer from "effect/Tracer"
 import { CloroLogLevel } from "../../CloroLog.js"
+import { clockOf } from "../fiberClock.js"
 
 /** What telemetry needs to know of a call. */
 export interface CallInfo {
@@ -207,10 +207,6 @@ export const serverOf = (baseUrl: string): ReadonlyArray<MetricLabel.MetricLabel
  * method, route template, server and outcome, so the map stays small.
  */
 const taggedHistograms = new Map<string, Metric.Metric.Histogram<number>>()
-
-/** The clock of the fiber running: the test clock under `TestClock`, as `Clock.currentTimeMillis` would read. */
-const clockOf = (fiber: Fiber.RuntimeFiber<unknown, unknown>): Clock.Clock =>
-  Context.get(fiber.currentDefaultServices, Clock.Clock)
 
 /** The name of the platform's CLIENT span of one attempt: `{method} {url.template}`. */
 export const clientSpanName = (call: CallInfo): string => `${call.method} ${routeOf(call)}`
