@@ -15,9 +15,13 @@ import { chatgptAnswer } from "../answer.js"
 
 const creditsAnswer = JSON.stringify({ remaining: 100000, perCycle: null, cycleResetsAt: null })
 
+/** `FAKE_CHUNKED=1`: no `Content-Length`, as a chunked answer has none (the client reads it as a bounded stream). */
+const lengthOf = (body: string): Record<string, string> =>
+  process.env.FAKE_CHUNKED === "1" ? {} : { "content-length": String(Buffer.byteLength(body)) }
+
 const headersFor = (body: string) => ({
   "content-type": "application/json",
-  "content-length": String(Buffer.byteLength(body)),
+  ...lengthOf(body),
   "x-credits-charged": "7",
   "x-credits-remaining": "100000",
   "x-ratelimit-limit": "500",

@@ -6,6 +6,7 @@
  * `tsx bench/profile/gap.ts full|fetch-plimit [latency] [n] [rounds]`
  */
 import { fork } from "node:child_process"
+import { monitorEventLoopDelay, performance as perf } from "node:perf_hooks"
 import { fileURLToPath } from "node:url"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
@@ -27,6 +28,10 @@ const onSend = () => {
   if (a !== undefined) gaps.push(performance.now() - a)
 }
 const onAnswer = () => answers.push(performance.now())
+const epoch = () => performance.timeOrigin + performance.now()
+let sentAt = new Map<string, number>()
+let headersAt = new Map<string, number>()
+const keyOf = (text: string) => { const m = /question (\d+)|q (\d+)/.exec(text); return m?.[1] ?? m?.[2] ?? "?" }
 
 const pct = (xs: Array<number>, p: number) => [...xs].sort((a, b) => a - b)[Math.floor(p * xs.length)] ?? NaN
 
@@ -34,7 +39,7 @@ const server = fork(fileURLToPath(new URL("./gapServer.ts", import.meta.url)), [
 interface Message {
   readonly type: string
   readonly url?: string
-  readonly stats?: { readonly gapMean: number; readonly c429: number }
+  readonly stats?: { readonly gapMean: number; readonly c429: number; readonly connections: number; readonly timeline: Record<string, [number, number]> }
 }
 const next = (type: string) => new Promise<Message>((resolve) => server.once("message", (m: Message) => m.type === type ? resolve(m) : undefined))
 const url: string = (await next("listening")).url ?? ""
@@ -43,7 +48,13 @@ await next("configured")
 
 const timedHttp = Layer.effect(
   HttpClient.HttpClient,
-  Effect.map(HttpClient.HttpClient, (c) => c.pipe(HttpClient.tapRequest(() => Effect.sync(onSend)), HttpClient.tap(() => Effect.sync(onAnswer))))
+  Effect.map(HttpClient.HttpClient, (c) => c.pipe(HttpClient.tapRequest((request) => Effect.sync(() => {
+    onSend()
+    if (request.body._tag === "Uint8Array") sentAt.set(keyOf(new TextDecoder().decode(request.body.body)), epoch())
+  })), HttpClient.tap((response) => Effect.sync(() => {
+    onAnswer()
+    headersAt.set(response.headers["x-request-id"] ?? "?", epoch())
+  }))))
 ).pipe(Layer.provide(NodeHttpClient.layerUndici))
 
 const fire = async (count: number): Promise<number> => {
@@ -52,8 +63,10 @@ const fire = async (count: number): Promise<number> => {
     let failed = 0
     await Promise.all(Array.from({ length: count }, (_, i) => limit(async () => {
       onSend()
+      sentAt.set(String(i), epoch())
       const r = await fetch(url + "/v1/monitor/chatgpt", { method: "POST", headers: { "content-type": "application/json", authorization: "Bearer sk" }, body: JSON.stringify({ prompt: `q ${i}`, country: "US" }) })
       onAnswer()
+      headersAt.set(String(i), epoch())
       await r.json()
       if (!r.ok) failed++
     })))
@@ -64,25 +77,43 @@ const fire = async (count: number): Promise<number> => {
   let failed = 0
   await runtime.runPromise(Effect.forEach(Array.from({ length: count }, (_, i) => i), (i) =>
     Effect.flatMap(CloroClient.CloroClient, (client) => client.monitor.chatgpt({ prompt: `question ${i}`, country: "US" })).pipe(
-      Effect.catchAll(() => Effect.sync(() => failed++))), { concurrency: "unbounded", discard: true }))
+      Effect.catchAll(() => Effect.sync(() => failed++))), { concurrency: process.env.GAP_BOUND ? Number(process.env.GAP_BOUND) : "unbounded", discard: true }))
   await runtime.dispose()
   return failed
 }
 
 await fire(100)
 for (let r = 0; r < Number(rounds); r++) {
-  answers = []; gaps = []; sent = 0
+  answers = []; gaps = []; sent = 0; sentAt = new Map(); headersAt = new Map()
   server.send({ type: "stats" }); await next("stats")
+  const loop = monitorEventLoopDelay({ resolution: 1 })
+  loop.enable()
   const cpu = process.cpuUsage()
+  const elu = perf.eventLoopUtilization()
   const started = performance.now()
   const failed = await fire(Number(n))
   const millis = performance.now() - started
   const used = process.cpuUsage(cpu)
+  loop.disable()
+  const used2 = perf.eventLoopUtilization(elu)
   server.send({ type: "stats" })
-  const s = (await next("stats")).stats ?? { gapMean: NaN, c429: NaN }
+  const s = (await next("stats")).stats ?? { gapMean: NaN, c429: NaN, connections: NaN, timeline: {} }
   const share = Number(n) / millis * 1000 / (CAP / Number(latency) * 1000)
   const mean = gaps.reduce((a, b) => a + b, 0) / gaps.length
-  console.log(`${name} ${latency}ms share ${share.toFixed(3)} | client gap answer→next send mean ${mean.toFixed(2)} p50 ${pct(gaps, 0.5).toFixed(2)} p90 ${pct(gaps, 0.9).toFixed(2)} | cpu ${((used.user + used.system) / Number(n)).toFixed(0)} µs/req | server gap mean ${s.gapMean.toFixed(2)} | 429 ${s.c429} failed ${failed}`)
+  console.log(`${name} ${latency}ms share ${share.toFixed(3)} | client gap answer→next send mean ${mean.toFixed(2)} p50 ${pct(gaps, 0.5).toFixed(2)} p90 ${pct(gaps, 0.9).toFixed(2)} | cpu ${((used.user + used.system) / Number(n)).toFixed(0)} µs/req | server gap mean ${s.gapMean.toFixed(2)} | conns ${s.connections} | 429 ${s.c429} failed ${failed} | loop delay mean ${(loop.mean / 1e6).toFixed(1)} p90 ${(loop.percentile(90) / 1e6).toFixed(1)} max ${(loop.max / 1e6).toFixed(0)} ms`)
+  console.log('  ' + legs(s.timeline) + ` | main thread active ${(used2.active / Number(n) * 1000).toFixed(0)} µs/req, utilization ${used2.utilization.toFixed(2)}`)
 }
 server.kill()
+function legs(timeline: Record<string, [number, number]>): string {
+  const out: Array<number> = []
+  const back: Array<number> = []
+  for (const [key, [recv, ans]] of Object.entries(timeline)) {
+    const sent = sentAt.get(key)
+    const got = headersAt.get(key)
+    if (sent !== undefined) out.push(recv - sent)
+    if (got !== undefined) back.push(got - ans)
+  }
+  const mean = (xs: Array<number>) => (xs.reduce((a, b) => a + b, 0) / xs.length).toFixed(2)
+  return `send→server ${mean(out)} p50 ${pct(out, 0.5).toFixed(2)} p90 ${pct(out, 0.9).toFixed(2)} | answer→client ${mean(back)} p50 ${pct(back, 0.5).toFixed(2)} p90 ${pct(back, 0.9).toFixed(2)}`
+}
 process.exit(0)

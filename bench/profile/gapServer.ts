@@ -26,10 +26,17 @@ const tick = () => {
   return now
 }
 
+const epoch = () => performance.timeOrigin + performance.now()
+let timeline: Record<string, [number, number]> = {}
 const server = createServer((req, res) => {
-  req.on("data", () => {})
+  let body = ""
+  req.on("data", (c: Buffer) => { body += c.toString() })
   req.on("end", () => {
     const now = tick()
+    const id = /question (\d+)|q (\d+)/.exec(body)
+    const key = id?.[1] ?? id?.[2] ?? "?"
+    const entry: [number, number] = [epoch(), 0]
+    timeline[key] = entry
     if (first === 0) first = now
     if (inFlight === 0 && now - last > 100) { freed = []; gaps = [] }
     const f = freed.shift()
@@ -54,14 +61,17 @@ const server = createServer((req, res) => {
         "x-concurrency-remaining": String(settings.cap - inFlight),
         "x-credits-charged": "7",
         "x-credits-remaining": "1000000000",
-        "x-request-id": `req_${ok}`
+        "x-request-id": key
       })
+      entry[1] = epoch()
       res.end(answer)
       freed.push(t)
     }, settings.latencyMillis)
   })
 })
 server.keepAliveTimeout = 60_000
+let connections = 0
+server.on("connection", () => { connections++ })
 
 const pct = (xs: Array<number>, p: number) => {
   const s = [...xs].sort((a, b) => a - b)
@@ -77,13 +87,15 @@ process.on("message", (m: { readonly type: string; readonly settings?: Partial<t
     const span = now - first
     const stats = {
       ok, c429,
+      connections,
+      timeline,
       busy: area / span / settings.cap,
       gapMean: gaps.reduce((a, b) => a + b, 0) / Math.max(1, gaps.length),
       gapP50: pct(gaps, 0.5),
       gapP90: pct(gaps, 0.9)
     }
     process.send?.({ type: "stats", stats })
-    area = 0; first = 0; freed = []; gaps = []; c429 = 0; ok = 0; last = now
+    area = 0; first = 0; freed = []; gaps = []; c429 = 0; ok = 0; last = now; connections = 0; timeline = {}
   }
 })
 process.on("disconnect", () => process.exit(0))

@@ -7,10 +7,7 @@
 import type * as Headers from "@effect/platform/Headers"
 import * as HttpBody from "@effect/platform/HttpBody"
 import type * as HttpClient from "@effect/platform/HttpClient"
-import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
-import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
-import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -20,7 +17,6 @@ import * as ParseResult from "effect/ParseResult"
 import * as Predicate from "effect/Predicate"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
-import * as Stream from "effect/Stream"
 import {
   type ApiError,
   FieldIssue,
@@ -31,6 +27,7 @@ import {
 } from "../../CloroError.js"
 import type { CloroConfigShape } from "../../CloroConfig.js"
 import * as Usage from "../../Usage.js"
+import { readText } from "./body.js"
 import type { Deadlines } from "./deadlines.js"
 import * as ErrorEnvelope from "./errorEnvelope.js"
 import * as Telemetry from "./telemetry.js"
@@ -103,65 +100,6 @@ const describeParseError = (error: ParseResult.ParseError): string => {
   const issues = ParseResult.ArrayFormatter.formatErrorSync(error)
   const shown = issues.slice(0, 10).map((issue) => `${issue.path.map(String).join(".") || "(root)"}: ${issue.message}`)
   return issues.length > 10 ? [...shown, `... and ${issues.length - 10} more`].join("\n") : shown.join("\n")
-}
-
-/** Reads a body, failing with `tooLarge` as soon as it passes `max` bytes (a stream that never ends included). */
-const readBounded = <E, E2>(
-  stream: Stream.Stream<Uint8Array, E>,
-  max: number,
-  tooLarge: () => E2
-): Effect.Effect<Uint8Array, E | E2> =>
-  Stream.runFoldEffect(
-    stream,
-    { chunks: Chunk.empty<Uint8Array>(), size: 0 },
-    (acc, chunk): Effect.Effect<{ chunks: Chunk.Chunk<Uint8Array>; size: number }, E2> =>
-      acc.size + chunk.length > max
-        ? Effect.fail(tooLarge())
-        : Effect.succeed({ chunks: Chunk.append(acc.chunks, chunk), size: acc.size + chunk.length })
-  ).pipe(Effect.map(({ chunks, size }) => {
-    const bytes = new Uint8Array(size)
-    let offset = 0
-    for (const chunk of chunks) {
-      bytes.set(chunk, offset)
-      offset += chunk.length
-    }
-    return bytes
-  }))
-
-const utf8 = new TextDecoder()
-
-/**
- * The length of a body that the transport delivers exactly as declared: a
- * `Content-Length` of plain digits on an answer that is not content-encoded.
- * HTTP/1.1 framing stops the body there, so it can be read in one piece; an
- * encoded body (a `fetch`-based client inflates gzip) can be far longer than
- * its declared length, so it is read through the bounded stream instead.
- */
-const framedLength = (headers: Headers.Headers): number | undefined => {
-  const declared = headers["content-length"]
-  if (declared === undefined || !/^\d{1,15}$/.test(declared)) return undefined
-  const encoding = headers["content-encoding"]
-  return encoding === undefined || encoding.trim().toLowerCase() === "identity" ? Number(declared) : undefined
-}
-
-/**
- * A body of at most `max` bytes as text. Within a framed length it is read in
- * one piece (no stream, no per-chunk effect); otherwise chunk by chunk,
- * failing as soon as it passes `max`. Either way a body past `max` fails
- * with `tooLarge`, and a declared length past it fails before reading.
- */
-const readBody = <E2>(
-  response: HttpClientResponse.HttpClientResponse,
-  headers: Headers.Headers,
-  max: number,
-  tooLarge: () => E2
-): Effect.Effect<string, HttpClientError.ResponseError | E2> => {
-  const framed = framedLength(headers)
-  if (framed !== undefined && framed > max) return Effect.fail(tooLarge())
-  const bytes: Effect.Effect<ArrayBuffer | Uint8Array, HttpClientError.ResponseError | E2> = framed === undefined
-    ? readBounded(response.stream, max, tooLarge)
-    : response.arrayBuffer
-  return Effect.flatMap(bytes, (body) => body.byteLength > max ? Effect.fail(tooLarge()) : Effect.succeed(utf8.decode(body)))
 }
 
 /**
@@ -290,7 +228,7 @@ export const send = <A>(
       const status = response.status
       const usage = Usage.fromHeaders(headers)
       return Effect.map(
-        readBody(response, headers, max, tooLarge(status, usage)),
+        readText(response, headers, max, tooLarge(status, usage)),
         (text): Received => ({ status, headers, usage, text })
       )
     }),
