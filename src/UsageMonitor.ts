@@ -25,6 +25,7 @@ import { type CloroError, FieldIssue } from "./CloroError.js"
 import * as ConfigIssues from "./internal/configIssues.js"
 import * as DurationHelper from "./internal/duration.js"
 import { clockOf } from "./internal/fiberClock.js"
+import { withLabel } from "./internal/metricLabels.js"
 import * as Input from "./internal/request/input.js"
 import type { Usage } from "./Usage.js"
 
@@ -361,6 +362,12 @@ export const make = (options: UsageMonitorOptions = {}): Effect.Effect<UsageMoni
       error._tag === "ConcurrentLimitExceeded" || error._tag === "RateLimitExceeded" ||
       error._tag === "QueueLimitExceeded"
 
+    // Tagged per update, with the label arrays reused (`metricLabels.ts`).
+    const errorsBy = withLabel(metrics.errors, "error.type")
+    const limitHitsBy = withLabel(metrics.limitHits, "error.type")
+    const retriesBy = withLabel(metrics.retries, "error.type")
+    const spentBy = withLabel(metrics.creditsSpent, "cloro.engine")
+
     return {
       observe,
       recordError: (path, error) =>
@@ -368,20 +375,19 @@ export const make = (options: UsageMonitorOptions = {}): Effect.Effect<UsageMoni
           if (!Input.isRecord(error) || typeof error._tag !== "string") {
             return yield* Effect.logWarning("UsageMonitor.recordError ignored a value that is not a CloroError")
           }
-          yield* Metric.increment(Metric.tagged(metrics.errors, "error.type", error._tag))
+          yield* errorsBy(error._tag, 1)
           if (isLimit(error)) {
-            yield* Metric.increment(Metric.tagged(metrics.limitHits, "error.type", error._tag))
+            yield* limitHitsBy(error._tag, 1)
             // Published (and logged, when logging) like every other warning.
             yield* publish(new LimitHit({ errorTag: error._tag, path: typeof path === "string" ? path : Input.show(path) }))
           }
         }), "UsageMonitor.recordError"),
       recordRetry: (_path, error) =>
-        Input.orWarn(() => Metric.increment(
-          Metric.tagged(metrics.retries, "error.type", Input.isRecord(error) && typeof error._tag === "string" ? error._tag : "unknown")
-        ), "UsageMonitor.recordRetry"),
+        Input.orWarn(() =>
+          retriesBy(Input.isRecord(error) && typeof error._tag === "string" ? error._tag : "unknown", 1), "UsageMonitor.recordRetry"),
       recordSpend: (engine, credits) =>
         typeof credits === "number" && Number.isFinite(credits) && credits > 0
-          ? Metric.incrementBy(Metric.tagged(metrics.creditsSpent, "cloro.engine", typeof engine === "string" ? engine : "unknown"), credits)
+          ? spentBy(typeof engine === "string" ? engine : "unknown", credits)
           : Effect.void,
       events: Stream.fromPubSub(hub),
       subscribe: PubSub.subscribe(hub),

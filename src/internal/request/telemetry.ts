@@ -25,6 +25,7 @@ import * as Option from "effect/Option"
 import * as Tracer from "effect/Tracer"
 import { CloroLogLevel } from "../../CloroLog.js"
 import { clockOf } from "../fiberClock.js"
+import { joinedLabels } from "../metricLabels.js"
 
 /** What telemetry needs to know of a call. */
 export interface CallInfo {
@@ -202,11 +203,12 @@ export const serverOf = (baseUrl: string): ReadonlyArray<MetricLabel.MetricLabel
 }
 
 /**
- * `requestDuration` tagged with each outcome's labels, built once and kept:
- * tagging a metric anew on every attempt hashes all of its labels. Keys are
- * method, route template, server and outcome, so the map stays small.
+ * The labels of `requestDuration` for each outcome (method, route template,
+ * server and outcome, so there are few), joined with the fiber's own once per
+ * set: the metric then finds its state by the array, without building its key
+ * again on every attempt (`metricLabels.ts`).
  */
-const taggedHistograms = new Map<string, Metric.Metric.Histogram<number>>()
+const durationLabels = joinedLabels()
 
 /** The name of the platform's CLIENT span of one attempt: `{method} {url.template}`. */
 export const clientSpanName = (call: CallInfo): string => `${call.method} ${routeOf(call)}`
@@ -242,14 +244,11 @@ export const exchange = (call: CallInfo, server: ReadonlyArray<MetricLabel.Metri
     ...server
   ]
   const prefix = `${name} ${server.map((label) => label.value).join(" ")} `
-  const histogramFor = (outcome: string, extra: () => ReadonlyArray<MetricLabel.MetricLabel>) => {
-    const key = prefix + outcome
-    const known = taggedHistograms.get(key)
-    if (known !== undefined) return known
-    const tagged = Metric.taggedWithLabels(requestDuration, [...base, ...extra()])
-    taggedHistograms.set(key, tagged)
-    return tagged
-  }
+  /** One outcome's labels: its key, and how to build them the first time. */
+  const outcomeOf = (outcome: string, extra: () => ReadonlyArray<MetricLabel.MetricLabel>) => ({
+    key: prefix + outcome,
+    labels: () => [...base, ...extra()]
+  })
   const statusLabels = (status: number) => () => {
     const labels = [MetricLabel.make("http.response.status_code", String(status))]
     if (status >= 400) labels.push(MetricLabel.make("error.type", String(status)))
@@ -258,12 +257,13 @@ export const exchange = (call: CallInfo, server: ReadonlyArray<MetricLabel.Metri
   /** Records the attempt that began at `start`; `message` is built only when debug logging is on. */
   const record = (
     start: number,
-    histogram: Metric.Metric.Histogram<number>,
+    outcome: { readonly key: string; readonly labels: () => ReadonlyArray<MetricLabel.MetricLabel> },
     message: (millis: number) => string
   ): Effect.Effect<void> =>
     Effect.withFiberRuntime((fiber) => {
       const millis = clockOf(fiber).unsafeCurrentTimeMillis() - start
-      histogram.unsafeUpdate(Math.max(0, millis) / 1000, [])
+      const labels = durationLabels(outcome.key, outcome.labels, fiber.getFiberRef(FiberRef.currentMetricLabels))
+      requestDuration.unsafeUpdate(Math.max(0, millis) / 1000, labels)
       return fiber.getFiberRef(currentDebug) ? debugNow(message(millis)) : Effect.void
     })
   return <A extends Exchange, E extends { readonly _tag: string }, R>(
@@ -273,7 +273,7 @@ export const exchange = (call: CallInfo, server: ReadonlyArray<MetricLabel.Metri
       Effect.matchEffect(named ? self : Effect.provideService(self, HttpClient.SpanNameGenerator, () => name), {
         onSuccess: (answer) =>
           Effect.as(
-            record(start, histogramFor(String(answer.status), statusLabels(answer.status)), (millis) => {
+            record(start, outcomeOf(String(answer.status), statusLabels(answer.status)), (millis) => {
               const requestId = answer.headers["x-request-id"]
               return `cloro ${name}: ${answer.status} in ${formatMillis(millis)}` +
                 (requestId === undefined ? "" : ` (request id ${requestId})`)
@@ -284,7 +284,7 @@ export const exchange = (call: CallInfo, server: ReadonlyArray<MetricLabel.Metri
           Effect.zipRight(
             record(
               start,
-              histogramFor(`error ${error._tag}`, () => [MetricLabel.make("error.type", error._tag)]),
+              outcomeOf(`error ${error._tag}`, () => [MetricLabel.make("error.type", error._tag)]),
               (millis) => `cloro ${name}: ${error._tag} after ${formatMillis(millis)}`
             ),
             Effect.fail(error)
