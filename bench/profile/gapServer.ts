@@ -33,8 +33,9 @@ const server = createServer((req, res) => {
   req.on("data", (c: Buffer) => { body += c.toString() })
   req.on("end", () => {
     const now = tick()
+    const header = req.headers["x-key"]
     const id = /question (\d+)|q (\d+)/.exec(body)
-    const key = id?.[1] ?? id?.[2] ?? "?"
+    const key = typeof header === "string" ? header : id?.[1] ?? id?.[2] ?? "?"
     const entry: [number, number] = [epoch(), 0]
     timeline[key] = entry
     if (first === 0) first = now
