@@ -113,6 +113,65 @@ export const sourceOf = (response: HttpClientResponse.HttpClientResponse): Sourc
   return body !== undefined && !body.readableEnded && !body.destroyed ? { _tag: "Node", body } : undefined
 }
 
+/**
+ * One body's pieces as they arrive, and its one outcome. Mutable on purpose:
+ * it lives inside one `Effect.async` registration, changed only by the
+ * source's callbacks and the canceler, which the one JS thread runs one at a
+ * time.
+ */
+class Reading<E2> {
+  private readonly pieces: Array<Uint8Array> = []
+  private size = 0
+  private settled = false
+
+  constructor(
+    private readonly max: number,
+    private readonly tooLarge: () => E2,
+    private readonly resume: (outcome: Effect.Effect<Uint8Array, HttpClientError.ResponseError | E2>) => void,
+    /** Lets go of the source (listeners, reader) once the outcome is known. */
+    private readonly release: () => void
+  ) {}
+
+  /** Takes a piece; false when it passes `max`, and the reading has then failed with `tooLarge`. */
+  add(piece: Uint8Array): boolean {
+    this.size += piece.length
+    if (this.size > this.max) {
+      this.settle(Effect.fail(this.tooLarge()))
+      return false
+    }
+    this.pieces.push(piece)
+    return true
+  }
+
+  ended(): void {
+    this.settle(Effect.succeed(joined(this.pieces, this.size)))
+  }
+
+  failed(error: HttpClientError.ResponseError): void {
+    this.settle(Effect.fail(error))
+  }
+
+  /** Whether the outcome is known (an interrupt counts): nothing more is read. */
+  get done(): boolean {
+    return this.settled
+  }
+
+  /** The reader was interrupted: no outcome is given; true when it was still reading. */
+  interrupted(): boolean {
+    if (this.settled) return false
+    this.settled = true
+    this.release()
+    return true
+  }
+
+  private settle(outcome: Effect.Effect<Uint8Array, HttpClientError.ResponseError | E2>): void {
+    if (this.settled) return
+    this.settled = true
+    this.release()
+    this.resume(outcome)
+  }
+}
+
 /** A Node `Readable` read to its end, or until it passes `max` (then destroyed, which aborts the transfer). */
 const readNode = <E2>(
   body: NodeBody,
@@ -121,52 +180,29 @@ const readNode = <E2>(
   broken: (cause: unknown) => HttpClientError.ResponseError
 ): Effect.Effect<Uint8Array, HttpClientError.ResponseError | E2> =>
   Effect.async((resume) => {
-    const chunks: Array<Uint8Array> = []
-    let size = 0
-    let settled = false
-    const settle = (outcome: Effect.Effect<Uint8Array, HttpClientError.ResponseError | E2>) => {
-      if (settled) return
-      settled = true
+    const onData = (piece: unknown): void => {
+      if (!(piece instanceof Uint8Array)) {
+        body.destroy()
+        return reading.failed(broken(new TypeError("the body gave a piece that is not bytes")))
+      }
+      if (!reading.add(piece)) body.destroy()
+    }
+    const onEnd = () => reading.ended()
+    const onError = (cause: unknown) => reading.failed(broken(cause))
+    // A body destroyed without an error (its socket closed) before it ended.
+    const onClose = () => reading.failed(broken(new Error("the connection closed before the body ended")))
+    const reading = new Reading(max, tooLarge, resume, () => {
       body.removeListener("data", onData)
       body.removeListener("end", onEnd)
       body.removeListener("error", onError)
       body.removeListener("close", onClose)
-      resume(outcome)
-    }
-    function onData(chunk: unknown): void {
-      if (!(chunk instanceof Uint8Array)) {
-        body.destroy()
-        return settle(Effect.fail(broken(new TypeError("the body gave a piece that is not bytes"))))
-      }
-      size += chunk.length
-      if (size > max) {
-        body.destroy()
-        return settle(Effect.fail(tooLarge()))
-      }
-      chunks.push(chunk)
-    }
-    function onEnd(): void {
-      settle(Effect.succeed(joined(chunks, size)))
-    }
-    function onError(cause: unknown): void {
-      settle(Effect.fail(broken(cause)))
-    }
-    // A body destroyed without an error (its socket closed) before it ended.
-    function onClose(): void {
-      settle(Effect.fail(broken(new Error("the connection closed before the body ended"))))
-    }
+    })
     body.on("data", onData)
     body.on("end", onEnd)
     body.on("error", onError)
     body.on("close", onClose)
     return Effect.sync(() => {
-      if (settled) return
-      settled = true
-      body.removeListener("data", onData)
-      body.removeListener("end", onEnd)
-      body.removeListener("error", onError)
-      body.removeListener("close", onClose)
-      body.destroy()
+      if (reading.interrupted()) body.destroy()
     })
   })
 
@@ -179,38 +215,24 @@ const readWeb = <E2>(
 ): Effect.Effect<Uint8Array, HttpClientError.ResponseError | E2> =>
   Effect.async((resume) => {
     const reader = body.getReader()
-    const chunks: Array<Uint8Array> = []
-    let size = 0
-    let settled = false
-    const settle = (outcome: Effect.Effect<Uint8Array, HttpClientError.ResponseError | E2>) => {
-      if (settled) return
-      settled = true
-      resume(outcome)
-    }
     const cancel = () => {
       reader.cancel().catch(() => {})
     }
+    const reading = new Reading(max, tooLarge, resume, () => {})
     const pump = (): void => {
       reader.read().then(
         (step) => {
-          if (settled) return
-          if (step.done) return settle(Effect.succeed(joined(chunks, size)))
-          size += step.value.length
-          if (size > max) {
-            cancel()
-            return settle(Effect.fail(tooLarge()))
-          }
-          chunks.push(step.value)
-          pump()
+          if (reading.done) return
+          if (step.done) return reading.ended()
+          if (reading.add(step.value)) pump()
+          else cancel()
         },
-        (cause: unknown) => settle(Effect.fail(broken(cause)))
+        (cause: unknown) => reading.failed(broken(cause))
       )
     }
     pump()
     return Effect.sync(() => {
-      if (settled) return
-      settled = true
-      cancel()
+      if (reading.interrupted()) cancel()
     })
   })
 
