@@ -24,6 +24,7 @@ import * as Fiber from "effect/Fiber"
 import * as Inspectable from "effect/Inspectable"
 import type * as Layer from "effect/Layer"
 import * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import { createServer, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
 import { PassThrough } from "node:stream"
@@ -289,6 +290,33 @@ describe("a response this module does not know", () => {
       expect(Body.sourceOf(response)).toBeUndefined()
       expect(yield* Effect.flip(Body.readText(response, response.headers, 1_000_000, tooLarge))).toBe("too large")
     }), 20_000)
+
+  it.effect("a user's wrapper that keeps the platform response as `original` is read through its own interface", () =>
+    Effect.gen(function*() {
+      const upper = (bytes: Uint8Array) => new TextEncoder().encode(utf8.decode(bytes).toUpperCase())
+      /** A wrapper of a user's client that changes the body (as one that inflates it would). */
+      class Shouting extends Opaque {
+        readonly original: HttpClientResponse.HttpClientResponse
+        constructor(inner: HttpClientResponse.HttpClientResponse) {
+          super(inner)
+          this.original = inner
+        }
+        override get stream() {
+          return Stream.map(this.original.stream, upper)
+        }
+        override get arrayBuffer() {
+          return Effect.map(this.original.arrayBuffer, (buffer) => upper(new Uint8Array(buffer)).buffer)
+        }
+      }
+      for (const headers of [{}, { "content-length": String(text.length) }]) {
+        // As the outermost response, the way `HttpClient.transformResponse` would hand it over.
+        const response = new Shouting(
+          HttpClientResponse.fromWeb(HttpClientRequest.get("http://127.0.0.1:1/x"), new Response(text, { status: 200, headers }))
+        )
+        expect(Body.sourceOf(response)).toBeUndefined()
+        expect(yield* Body.readText(response, response.headers, 1_000_000, tooLarge)).toBe(text.toUpperCase())
+      }
+    }))
 
   it.effect("a Node body destroyed without an error before its end fails instead of waiting forever", () =>
     Effect.gen(function*() {

@@ -91,14 +91,28 @@ export type Source =
   | { readonly _tag: "Web"; readonly body: ReadableStream<Uint8Array> }
 
 /**
- * The source of one of the platform's responses: the client's
- * `InterruptibleResponse` wraps the transport's response as `original`,
- * whose `source` is undici's `ResponseData` (its `body` a Node `Readable`),
- * `node:http`'s `IncomingMessage`, or a web `Response`. Anything else, or a
- * body already read or broken, is `undefined`: the caller uses the stream.
+ * The platform client's own wrapper (`InterruptibleResponse`: an abort
+ * controller and `applyInterrupt` around the transport's response, kept as
+ * `original`). Only that wrapper is looked through: a response a user's
+ * client wraps in a class of its own (one that inflates the body, say) is
+ * read through that class's public interface.
+ */
+const platformWrapped = (response: HttpClientResponse.HttpClientResponse): unknown =>
+  Predicate.hasProperty(response, "original") &&
+    Predicate.hasProperty(response, "controller") && response.controller instanceof AbortController &&
+    Predicate.hasProperty(response, "applyInterrupt") && typeof response.applyInterrupt === "function"
+    ? response.original
+    : response
+
+/**
+ * The source of one of the platform's responses, unwrapped from the
+ * client's `InterruptibleResponse` (`platformWrapped`): undici's
+ * `ResponseData` (its `body` a Node `Readable`), `node:http`'s
+ * `IncomingMessage`, or a web `Response`. Anything else, or a body already
+ * read or broken, is `undefined`: the caller uses the public interface.
  */
 export const sourceOf = (response: HttpClientResponse.HttpClientResponse): Source | undefined => {
-  const inner: unknown = Predicate.hasProperty(response, "original") ? response.original : response
+  const inner = platformWrapped(response)
   if (!Predicate.hasProperty(inner, "source")) return undefined
   const source = inner.source
   if (typeof Response !== "undefined" && source instanceof Response) {
