@@ -22,6 +22,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Inspectable from "effect/Inspectable"
+import * as Predicate from "effect/Predicate"
 import type * as Layer from "effect/Layer"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
@@ -195,18 +196,21 @@ for (const transport of transports) {
         })
       ), 20_000)
 
-    it.live("an interrupted read stops the transfer", () =>
+    it.live("an interrupted read stops the transfer, and aborts the request as the platform's own reads do", () =>
       run((served) =>
         Effect.gen(function*() {
-          const started = yield* Deferred.make<void>()
+          const started = yield* Deferred.make<HttpClientResponse.HttpClientResponse>()
           const fiber = yield* Effect.fork(get(served, "/stall", (response) =>
             Effect.zipRight(
-              Deferred.succeed(started, undefined),
+              Deferred.succeed(started, response),
               Body.readText(response, response.headers, 1_000_000, tooLarge)
             )))
-          yield* Deferred.await(started)
+          const response = yield* Deferred.await(started)
           yield* Fiber.interrupt(fiber)
           yield* Effect.promise(() => served.closedEarly("/stall"))
+          // The read ran through the platform's `applyInterrupt`, which aborts the request's controller.
+          const controller = Predicate.hasProperty(response, "controller") ? response.controller : undefined
+          expect(controller instanceof AbortController && controller.signal.aborted).toBe(true)
         })
       ), 20_000)
   })

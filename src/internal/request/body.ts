@@ -90,42 +90,63 @@ export type Source =
   | { readonly _tag: "Node"; readonly body: NodeBody }
   | { readonly _tag: "Web"; readonly body: ReadableStream<Uint8Array> }
 
-/**
- * The platform client's own wrapper (`InterruptibleResponse`: an abort
- * controller and `applyInterrupt` around the transport's response, kept as
- * `original`). Only that wrapper is looked through: a response a user's
- * client wraps in a class of its own (one that inflates the body, say) is
- * read through that class's public interface.
- */
-const platformWrapped = (response: HttpClientResponse.HttpClientResponse): unknown =>
-  Predicate.hasProperty(response, "original") &&
-    Predicate.hasProperty(response, "controller") && response.controller instanceof AbortController &&
-    Predicate.hasProperty(response, "applyInterrupt") && typeof response.applyInterrupt === "function"
-    ? response.original
-    : response
+/** How the platform's wrapper runs a read of its body: interruptible (it aborts the request), and known to be read. */
+type ApplyInterrupt = <A, E>(effect: Effect.Effect<A, E>) => Effect.Effect<A, E>
 
 /**
- * The source of one of the platform's responses, unwrapped from the
- * client's `InterruptibleResponse` (`platformWrapped`): undici's
- * `ResponseData` (its `body` a Node `Readable`), `node:http`'s
- * `IncomingMessage`, or a web `Response`. Anything else, or a body already
- * read or broken, is `undefined`: the caller uses the public interface.
+ * The platform client's own wrapper (`InterruptibleResponse`): the
+ * transport's response as `original`, an abort controller, and
+ * `applyInterrupt`, through which the platform runs every read of the body
+ * (it aborts the request when the read is interrupted, and tells the
+ * platform the body is being read, so it does not abort the request again
+ * when the response is collected). Only that wrapper is looked through: a
+ * response a user's client wraps in a class of its own (one that inflates the
+ * body, say) is read through that class's public interface.
  */
-export const sourceOf = (response: HttpClientResponse.HttpClientResponse): Source | undefined => {
-  const inner = platformWrapped(response)
+interface PlatformWrapped {
+  readonly original: unknown
+  readonly applyInterrupt: ApplyInterrupt
+}
+
+const isPlatformWrapped = (response: unknown): response is PlatformWrapped =>
+  Predicate.hasProperty(response, "original") &&
+  Predicate.hasProperty(response, "controller") && response.controller instanceof AbortController &&
+  Predicate.hasProperty(response, "applyInterrupt") && typeof response.applyInterrupt === "function"
+
+/** Where the bytes of a platform response come from, and how the platform wants a read of them run. */
+interface Found {
+  readonly source: Source
+  readonly run: ApplyInterrupt
+}
+
+const asIs: ApplyInterrupt = (effect) => effect
+
+const found = (response: HttpClientResponse.HttpClientResponse): Found | undefined => {
+  const wrapped = isPlatformWrapped(response) ? response : undefined
+  const inner: unknown = wrapped === undefined ? response : wrapped.original
   if (!Predicate.hasProperty(inner, "source")) return undefined
   const source = inner.source
+  const run: ApplyInterrupt = wrapped === undefined ? asIs : (effect) => wrapped.applyInterrupt(effect)
   if (typeof Response !== "undefined" && source instanceof Response) {
     const body = source.body
-    return body !== null && !source.bodyUsed && !body.locked ? { _tag: "Web", body } : undefined
+    return body !== null && !source.bodyUsed && !body.locked ? { source: { _tag: "Web", body }, run } : undefined
   }
   const body = Predicate.hasProperty(source, "body") && isNodeBody(source.body)
     ? source.body
     : isNodeBody(source)
     ? source
     : undefined
-  return body !== undefined && !body.readableEnded && !body.destroyed ? { _tag: "Node", body } : undefined
+  return body !== undefined && !body.readableEnded && !body.destroyed ? { source: { _tag: "Node", body }, run } : undefined
 }
+
+/**
+ * The source of one of the platform's responses, unwrapped from the
+ * client's `InterruptibleResponse`: undici's `ResponseData` (its `body` a
+ * Node `Readable`), `node:http`'s `IncomingMessage`, or a web `Response`.
+ * Anything else, or a body already read or broken, is `undefined`: the
+ * caller uses the public interface.
+ */
+export const sourceOf = (response: HttpClientResponse.HttpClientResponse): Source | undefined => found(response)?.source
 
 /**
  * One body's pieces as they arrive, and its one outcome. Mutable on purpose:
@@ -264,13 +285,16 @@ export const readBytes = <E2>(
 ): Effect.Effect<ArrayBuffer | Uint8Array, HttpClientError.ResponseError | E2> => {
   const framed = framedLength(headers)
   if (framed !== undefined && framed > max) return Effect.fail(tooLarge())
-  const source = sourceOf(response)
-  if (source === undefined) return framed === undefined ? readStream(response, max, tooLarge) : response.arrayBuffer
+  const platform = found(response)
+  if (platform === undefined) return framed === undefined ? readStream(response, max, tooLarge) : response.arrayBuffer
   const broken = (cause: unknown) =>
     new HttpClientError.ResponseError({ request: response.request, response, reason: "Decode", cause })
-  return source._tag === "Node"
-    ? readNode(source.body, max, tooLarge, broken)
-    : readWeb(source.body, max, tooLarge, broken)
+  const { run, source } = platform
+  return run(
+    source._tag === "Node"
+      ? readNode(source.body, max, tooLarge, broken)
+      : readWeb(source.body, max, tooLarge, broken)
+  )
 }
 
 const utf8 = new TextDecoder()
