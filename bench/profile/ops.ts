@@ -2,7 +2,10 @@
  * Profiling harness (not a scenario): how many Effect operations and fibers
  * one call costs, counted by a supervisor over the in-process fake client: a
  * figure the machine's load does not move. `tsx bench/profile/ops.ts [http|bare|full]`;
- * `OPS_DETAIL=1` also lists the operations by kind and continuation.
+ * `OPS_DETAIL=1` also lists the operations by kind and continuation;
+ * `FAKE_CHUNKED=1` has the fake answer without a `Content-Length`, as the
+ * bench's stand-in server and compressed answers do (a path the framed fake
+ * did not show: its body read cost 680 operations until 0.8.0).
  */
 import * as Effect from "effect/Effect"
 import * as ManagedRuntime from "effect/ManagedRuntime"
