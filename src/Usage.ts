@@ -10,7 +10,6 @@
  * @since 0.1.0
  */
 import * as Headers from "@effect/platform/Headers"
-import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 
 /**
@@ -96,8 +95,14 @@ const text = (raw: string | undefined): string | undefined => {
   return trimmed.length > 0 && trimmed.length <= 200 ? trimmed : undefined
 }
 
+/**
+ * A header by its lowercase name. `Headers` keeps every name lowercase, and
+ * every name read here is written lowercase, so it is read directly: this
+ * runs a dozen times on every answer, and `Headers.get` lowercases the name
+ * and wraps the value in an `Option` each time.
+ */
 const lookup = (headers: Headers.Headers, name: string): string | undefined =>
-  Option.getOrUndefined(Headers.get(headers, name))
+  Object.hasOwn(headers, name) ? headers[name] : undefined
 
 /** Reads the newer `X-Concurrency-*` spelling first, then the older `X-Concurrent-*`. */
 const concurrencyHeader = (headers: Headers.Headers, suffix: string): number | undefined =>
