@@ -22,14 +22,14 @@ import * as MetricLabel from "effect/MetricLabel"
 /**
  * The labels `extra` joined with `fiberLabels`, as `Metric.taggedWithLabels`
  * joins them (`Array.union(extra, fiberLabels)`), one array per pair: `extra`
- * by its `key`, the fiber's by identity (a fiber's labels are one array,
+ * by its `key` (built from it the first time only), the fiber's by identity (a fiber's labels are one array,
  * shared by the fibers it starts, until `Effect.tagMetrics` sets others).
  */
 export const joinedLabels = () => {
   const byFiberLabels = new WeakMap<ReadonlyArray<MetricLabel.MetricLabel>, Map<string, ReadonlyArray<MetricLabel.MetricLabel>>>()
   return (
     key: string,
-    extra: () => ReadonlyArray<MetricLabel.MetricLabel>,
+    extra: (key: string) => ReadonlyArray<MetricLabel.MetricLabel>,
     fiberLabels: ReadonlyArray<MetricLabel.MetricLabel>
   ): ReadonlyArray<MetricLabel.MetricLabel> => {
     let byKey = byFiberLabels.get(fiberLabels)
@@ -39,7 +39,7 @@ export const joinedLabels = () => {
     }
     const known = byKey.get(key)
     if (known !== undefined) return known
-    const joined = Array.union(extra(), fiberLabels)
+    const joined = Array.union(extra(key), fiberLabels)
     byKey.set(key, joined)
     return joined
   }
@@ -57,12 +57,10 @@ export const joinedLabels = () => {
  */
 export const withLabel = <Type, In, Out>(metric: Metric.Metric<Type, In, Out>, name: string) => {
   const labels = joinedLabels()
+  const labelOf = (value: string) => [MetricLabel.make(name, value)]
   return (value: string, input: In): Effect.Effect<void> =>
     Effect.withFiberRuntime((fiber) => {
-      metric.unsafeUpdate(
-        input,
-        labels(value, () => [MetricLabel.make(name, value)], fiber.getFiberRef(FiberRef.currentMetricLabels))
-      )
+      metric.unsafeUpdate(input, labels(value, labelOf, fiber.getFiberRef(FiberRef.currentMetricLabels)))
       return Effect.void
     })
 }

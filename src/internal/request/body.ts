@@ -200,10 +200,7 @@ class Reading<E2> {
   }
 
   private settle(outcome: Effect.Effect<Uint8Array, HttpClientError.ResponseError | E2>): void {
-    if (this.settled) return
-    this.settled = true
-    this.release()
-    this.resume(outcome)
+    if (this.interrupted()) this.resume(outcome)
   }
 }
 
@@ -286,7 +283,11 @@ export const readBytes = <E2>(
   const framed = framedLength(headers)
   if (framed !== undefined && framed > max) return Effect.fail(tooLarge())
   const platform = found(response)
-  if (platform === undefined) return framed === undefined ? readStream(response, max, tooLarge) : response.arrayBuffer
+  if (platform === undefined) {
+    if (framed === undefined) return readStream(response, max, tooLarge)
+    // The one reader that does not count as it reads: a transport that ignores the framing is refused after.
+    return Effect.filterOrFail(response.arrayBuffer, (body) => body.byteLength <= max, tooLarge)
+  }
   const broken = (cause: unknown) =>
     new HttpClientError.ResponseError({ request: response.request, response, reason: "Decode", cause })
   const { run, source } = platform
@@ -306,7 +307,4 @@ export const readText = <E2>(
   max: number,
   tooLarge: () => E2
 ): Effect.Effect<string, HttpClientError.ResponseError | E2> =>
-  Effect.flatMap(
-    readBytes(response, headers, max, tooLarge),
-    (body) => body.byteLength > max ? Effect.fail(tooLarge()) : Effect.succeed(utf8.decode(body))
-  )
+  Effect.map(readBytes(response, headers, max, tooLarge), (body) => utf8.decode(body))

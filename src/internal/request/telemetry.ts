@@ -237,18 +237,15 @@ export const namingClientSpan = (call: CallInfo) => {
 export const exchange = (call: CallInfo, server: ReadonlyArray<MetricLabel.MetricLabel>, named = false) => {
   const route = routeOf(call)
   const name = clientSpanName(call)
-  const base = [
+  const prefix = `${name} ${server.map((label) => label.value).join(" ")} `
+  /** One outcome's labels, built only the first time the outcome is seen (`durationLabels` keeps them). */
+  const labelsOf = (extra: () => ReadonlyArray<MetricLabel.MetricLabel>) => (): ReadonlyArray<MetricLabel.MetricLabel> => [
     MetricLabel.make("http.request.method", call.method),
     MetricLabel.make("url.template", route),
     MetricLabel.make("unit", "s"),
-    ...server
+    ...server,
+    ...extra()
   ]
-  const prefix = `${name} ${server.map((label) => label.value).join(" ")} `
-  /** One outcome's labels: its key, and how to build them the first time. */
-  const outcomeOf = (outcome: string, extra: () => ReadonlyArray<MetricLabel.MetricLabel>) => ({
-    key: prefix + outcome,
-    labels: () => [...base, ...extra()]
-  })
   const statusLabels = (status: number) => () => {
     const labels = [MetricLabel.make("http.response.status_code", String(status))]
     if (status >= 400) labels.push(MetricLabel.make("error.type", String(status)))
@@ -257,13 +254,14 @@ export const exchange = (call: CallInfo, server: ReadonlyArray<MetricLabel.Metri
   /** Records the attempt that began at `start`; `message` is built only when debug logging is on. */
   const record = (
     start: number,
-    outcome: { readonly key: string; readonly labels: () => ReadonlyArray<MetricLabel.MetricLabel> },
+    outcome: string,
+    labels: () => ReadonlyArray<MetricLabel.MetricLabel>,
     message: (millis: number) => string
   ): Effect.Effect<void> =>
     Effect.withFiberRuntime((fiber) => {
       const millis = clockOf(fiber).unsafeCurrentTimeMillis() - start
-      const labels = durationLabels(outcome.key, outcome.labels, fiber.getFiberRef(FiberRef.currentMetricLabels))
-      requestDuration.unsafeUpdate(Math.max(0, millis) / 1000, labels)
+      const joined = durationLabels(prefix + outcome, labels, fiber.getFiberRef(FiberRef.currentMetricLabels))
+      requestDuration.unsafeUpdate(Math.max(0, millis) / 1000, joined)
       return fiber.getFiberRef(currentDebug) ? debugNow(message(millis)) : Effect.void
     })
   return <A extends Exchange, E extends { readonly _tag: string }, R>(
@@ -273,7 +271,7 @@ export const exchange = (call: CallInfo, server: ReadonlyArray<MetricLabel.Metri
       Effect.matchEffect(named ? self : Effect.provideService(self, HttpClient.SpanNameGenerator, () => name), {
         onSuccess: (answer) =>
           Effect.as(
-            record(start, outcomeOf(String(answer.status), statusLabels(answer.status)), (millis) => {
+            record(start, String(answer.status), labelsOf(statusLabels(answer.status)), (millis) => {
               const requestId = answer.headers["x-request-id"]
               return `cloro ${name}: ${answer.status} in ${formatMillis(millis)}` +
                 (requestId === undefined ? "" : ` (request id ${requestId})`)
@@ -284,7 +282,8 @@ export const exchange = (call: CallInfo, server: ReadonlyArray<MetricLabel.Metri
           Effect.zipRight(
             record(
               start,
-              outcomeOf(`error ${error._tag}`, () => [MetricLabel.make("error.type", error._tag)]),
+              `error ${error._tag}`,
+              labelsOf(() => [MetricLabel.make("error.type", error._tag)]),
               (millis) => `cloro ${name}: ${error._tag} after ${formatMillis(millis)}`
             ),
             Effect.fail(error)
