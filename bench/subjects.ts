@@ -10,17 +10,21 @@ import Bottleneck from "bottleneck"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
+import * as Scope from "effect/Scope"
 import pLimit from "p-limit"
 import { Agent, request as undiciRequest } from "undici"
 import * as Cloro from "../src/Cloro.js"
 import * as CloroClient from "../src/CloroClient.js"
 import * as ConcurrencyLimiter from "../src/ConcurrencyLimiter.js"
+import * as Composed from "./composed.js"
 
 export const subjectNames = [
   "full",
   "full-learned",
   "bare",
   "effect-http",
+  "effect-composed-bare",
+  "effect-composed-full",
   "effect-semaphore",
   "effect-fiber",
   "fetch-plimit",
@@ -39,6 +43,8 @@ export const label: Record<SubjectName, string> = {
   "full-learned": "cloro-effect full (`Cloro.layer`, limit learned)",
   bare: "cloro-effect bare (`CloroClient.layerWith`)",
   "effect-http": "Effect HttpClient alone (undici)",
+  "effect-composed-bare": "Effect's pieces by hand: HttpClient + schemas, timeout, span",
+  "effect-composed-full": "Effect's pieces by hand: the above + retry, `Semaphore`, `RateLimiter`",
   "effect-semaphore": "Effect HttpClient + `Semaphore`",
   "effect-fiber": "Effect HttpClient + bare fiber on our `ConcurrencyLimiter`",
   "fetch-plimit": "fetch + p-limit",
@@ -184,6 +190,15 @@ export const makeSubject = (name: SubjectName, options: SubjectOptions): Fire =>
       )
     case "effect-http":
       return effectSubject(NodeHttpClient.layerUndici, effectHttpCall(url), options)
+    case "effect-composed-bare":
+      return effectSubject(NodeHttpClient.layerUndici, Composed.bareCall(url, KEY), options)
+    case "effect-composed-full":
+      return effectSubject(
+        NodeHttpClient.layerUndici,
+        // cloro's largest documented rate (1,000/s a path), the full client's ceiling when no limit is configured
+        Effect.runSync(Effect.flatMap(Scope.make(), (scope) => Scope.extend(Composed.fullCall(url, KEY, concurrency, 1_000), scope))),
+        options
+      )
     case "effect-semaphore": {
       const semaphore = Effect.runSync(Effect.makeSemaphore(concurrency))
       const call = effectHttpCall(url)

@@ -11,7 +11,9 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Cloro from "../../src/Cloro.js"
 import * as CloroClient from "../../src/CloroClient.js"
+import * as Scope from "effect/Scope"
 import { chatgptAnswer } from "../answer.js"
+import * as Composed from "../composed.js"
 
 const creditsAnswer = JSON.stringify({ remaining: 100000, perCycle: null, cycleResetsAt: null })
 
@@ -55,8 +57,8 @@ export const base = "http://127.0.0.1:1"
 export const KEY = "sk_bench"
 
 /** The subjects the harnesses compare over the fake client. */
-export type SubjectName = "http" | "bare" | "full" | "free"
-export const subjectNames: ReadonlyArray<SubjectName> = ["http", "bare", "full", "free"]
+export type SubjectName = "http" | "bare" | "full" | "free" | "composed-bare" | "composed-full"
+export const subjectNames: ReadonlyArray<SubjectName> = ["http", "bare", "full", "free", "composed-bare", "composed-full"]
 
 /** What a harness does with one subject: its layer and one call (the `i`-th). */
 export type WithSubject = <R>(
@@ -101,6 +103,13 @@ export const withSubject = (name: SubjectName, body: WithSubject): Promise<void>
           Layer.provide(fakeLayer)
         ),
         freeCall
+      )
+    case "composed-bare":
+      return body(fakeLayer, Composed.bareCall(base, KEY))
+    case "composed-full":
+      return body(
+        fakeLayer,
+        Effect.runSync(Effect.flatMap(Scope.make(), (scope) => Scope.extend(Composed.fullCall(base, KEY, 64, 1_000_000), scope)))
       )
   }
 }

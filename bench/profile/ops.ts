@@ -1,7 +1,8 @@
 /**
  * Profiling harness (not a scenario): how many Effect operations and fibers
  * one call costs, counted by a supervisor over the in-process fake client: a
- * figure the machine's load does not move. `tsx bench/profile/ops.ts [http|bare|full]`;
+ * figure the machine's load does not move. `tsx bench/profile/ops.ts [http|free|bare|full|composed-bare|composed-full]`
+ * (the composed ones: Effect's own pieces for the same call, `bench/composed.ts`);
  * `OPS_DETAIL=1` also lists the operations by kind and continuation;
  * `FAKE_CHUNKED=1` has the fake answer without a `Content-Length`, as the
  * bench's stand-in server and compressed answers do (a path the framed fake
