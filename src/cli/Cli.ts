@@ -23,11 +23,12 @@ import { runCommand } from "./RunCommand.js"
 import { help } from "./Shared.js"
 
 /**
- * The version `cloro --version` prints.
+ * The version `cloro --version` prints: package.json's, written here by
+ * `scripts/sync-version.mjs` when `npm run changeset:version` bumps it.
  *
  * @since 0.2.0
  */
-export const version = "0.2.0"
+export const version = "0.8.1"
 
 // ---------------------------------------------------------------------------
 // the app
