@@ -1,12 +1,12 @@
-// Writes package.json's version into src/cli/Cli.ts, which `cloro --version` prints: run by
-// `npm run changeset:version` right after `changeset version` bumps package.json, so the two cannot drift
-// (they had: the CLI printed 0.2.0 through 0.8.0). test/cli/version.test.ts fails if they differ.
+// Writes package.json's version into src/internal/version.ts (`cloro --version`, the default User-Agent): run
+// by `npm run changeset:version` right after `changeset version` bumps package.json, so the two cannot drift
+// (they had: the CLI said 0.2.0 and the User-Agent 0.1.0 through 0.8.0). test/Version.test.ts fails if they differ.
 import { readFileSync, writeFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
 const { version } = JSON.parse(readFileSync(`${root}package.json`, "utf8"))
-const file = `${root}src/cli/Cli.ts`
+const file = `${root}src/internal/version.ts`
 const text = readFileSync(file, "utf8")
 const pattern = /export const version = "[^"]*"/
 if (!pattern.test(text)) {
@@ -14,4 +14,4 @@ if (!pattern.test(text)) {
   process.exit(1)
 }
 writeFileSync(file, text.replace(pattern, `export const version = "${version}"`))
-console.log(`sync-version: src/cli/Cli.ts now says ${version}`)
+console.log(`sync-version: src/internal/version.ts now says ${version}`)

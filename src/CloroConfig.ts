@@ -16,6 +16,7 @@ import * as Schema from "effect/Schema"
 import * as ConfigIssues from "./internal/configIssues.js"
 import * as DurationHelper from "./internal/duration.js"
 import * as Input from "./internal/request/input.js"
+import { version } from "./internal/version.js"
 
 /**
  * The configuration was refused: one issue per bad setting (`field` its
@@ -106,6 +107,7 @@ export interface CloroConfigOptions {
   readonly baseUrl?: string | undefined
   readonly monitorTimeout?: Duration.DurationInput | undefined
   readonly referenceTimeout?: Duration.DurationInput | undefined
+  /** Sent as `User-Agent` (default `cloro-effect/<the package's version>`). */
   readonly userAgent?: string | undefined
   /** The longest response body read, in bytes (default 32 MiB). */
   readonly maxResponseBytes?: number | undefined
@@ -209,7 +211,7 @@ export const make = (options: CloroConfigOptions): Effect.Effect<CloroConfigShap
           baseUrl: yield* checkBaseUrl(baseUrl),
           monitorTimeout: yield* checkTimeout("monitorTimeout", given.monitorTimeout, DEFAULT_MONITOR_TIMEOUT),
           referenceTimeout: yield* checkTimeout("referenceTimeout", given.referenceTimeout, DEFAULT_REFERENCE_TIMEOUT),
-          userAgent: userAgent ?? "cloro-effect/0.1.0",
+          userAgent: userAgent ?? `cloro-effect/${version}`,
           maxResponseBytes
         }
       }),

@@ -21,14 +21,14 @@ import { Backend, Io } from "./Environment.js"
 import { countriesCommand, creditsCommand, estimateCommand, simulateCommand } from "./Commands.js"
 import { runCommand } from "./RunCommand.js"
 import { help } from "./Shared.js"
+import { version as packageVersion } from "../internal/version.js"
 
 /**
- * The version `cloro --version` prints: package.json's, written here by
- * `scripts/sync-version.mjs` when `npm run changeset:version` bumps it.
+ * The version `cloro --version` prints: the package's.
  *
  * @since 0.2.0
  */
-export const version = "0.8.1"
+export const version: string = packageVersion
 
 // ---------------------------------------------------------------------------
 // the app
