@@ -21,7 +21,7 @@ import * as Effect from "effect/Effect"
 import * as RateLimiter from "effect/RateLimiter"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
-import type * as Scope from "effect/Scope"
+import * as Scope from "effect/Scope"
 import * as ChatGPT from "../src/engines/ChatGPT.js"
 import * as Usage from "../src/Usage.js"
 
@@ -72,3 +72,7 @@ export const fullCall = (
     const retry = Schedule.exponential("500 millis").pipe(Schedule.jittered, Schedule.intersect(Schedule.recurs(3)))
     return (i: number) => semaphore.withPermits(1)(rateLimit(Effect.retry(call(i), retry)))
   })
+
+/** `fullCall` built at once in a scope that is never closed: for a bench process, which ends with it. */
+export const fullCallForProcess = (url: string, key: string, concurrency: number, ratePerSecond: number) =>
+  Effect.runSync(Effect.flatMap(Scope.make(), (scope) => Scope.extend(fullCall(url, key, concurrency, ratePerSecond), scope)))

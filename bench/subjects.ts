@@ -10,7 +10,6 @@ import Bottleneck from "bottleneck"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
-import * as Scope from "effect/Scope"
 import pLimit from "p-limit"
 import { Agent, request as undiciRequest } from "undici"
 import * as Cloro from "../src/Cloro.js"
@@ -196,7 +195,7 @@ export const makeSubject = (name: SubjectName, options: SubjectOptions): Fire =>
       return effectSubject(
         NodeHttpClient.layerUndici,
         // cloro's largest documented rate (1,000/s a path), the full client's ceiling when no limit is configured
-        Effect.runSync(Effect.flatMap(Scope.make(), (scope) => Scope.extend(Composed.fullCall(url, KEY, concurrency, 1_000), scope))),
+        Composed.fullCallForProcess(url, KEY, concurrency, 1_000),
         options
       )
     case "effect-semaphore": {

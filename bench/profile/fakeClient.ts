@@ -11,7 +11,6 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Cloro from "../../src/Cloro.js"
 import * as CloroClient from "../../src/CloroClient.js"
-import * as Scope from "effect/Scope"
 import { chatgptAnswer } from "../answer.js"
 import * as Composed from "../composed.js"
 
@@ -107,10 +106,7 @@ export const withSubject = (name: SubjectName, body: WithSubject): Promise<void>
     case "composed-bare":
       return body(fakeLayer, Composed.bareCall(base, KEY))
     case "composed-full":
-      return body(
-        fakeLayer,
-        Effect.runSync(Effect.flatMap(Scope.make(), (scope) => Scope.extend(Composed.fullCall(base, KEY, 64, 1_000_000), scope)))
-      )
+      return body(fakeLayer, Composed.fullCallForProcess(base, KEY, 64, 1_000_000))
   }
 }
 

@@ -73,15 +73,18 @@ let undiciOpen = 0
 let openAtCreate: Array<number> = []
 diagnostics.subscribe("undici:client:sendHeaders", () => { undiciOpen++ })
 diagnostics.subscribe("undici:request:trailers", () => { undiciOpen-- })
-diagnostics.subscribe("undici:request:create", (message) => {
+/** The x-key of the request a diagnostics message of undici's is about. */
+const requestKey = (message: unknown) => {
   const request = Predicate.hasProperty(message, "request") ? message.request : undefined
-  const key = xKey(Predicate.hasProperty(request, "headers") ? request.headers : "")
+  return xKey(Predicate.hasProperty(request, "headers") ? request.headers : "")
+}
+diagnostics.subscribe("undici:request:create", (message) => {
+  const key = requestKey(message)
   if (key !== undefined) createdAt.set(key, epoch())
   openAtCreate.push(undiciOpen)
 })
 diagnostics.subscribe("undici:request:headers", (message) => {
-  const request = Predicate.hasProperty(message, "request") ? message.request : undefined
-  const key = xKey(Predicate.hasProperty(request, "headers") ? request.headers : "")
+  const key = requestKey(message)
   if (key !== undefined) parsedAt.set(key, epoch())
 })
 
@@ -91,7 +94,9 @@ const timedHttp = Layer.effect(
     request.body._tag === "Uint8Array" ? HttpClientRequest.setHeader(request, "x-key", keyOf(new TextDecoder().decode(request.body.body))) : request
   ), HttpClient.tapRequest((request) => Effect.sync(() => {
     onSend()
-    if (request.body._tag === "Uint8Array") sentAt.set(keyOf(new TextDecoder().decode(request.body.body)), epoch())
+    // the key mapRequest put on it: the body is not decoded a second time
+    const key = request.headers["x-key"]
+    if (key !== undefined) sentAt.set(key, epoch())
   })), HttpClient.tap((response) => Effect.sync(() => {
     onAnswer()
     headersAt.set(response.headers["x-request-id"] ?? "?", epoch())
